@@ -1,0 +1,31 @@
+namespace VApicActors.Registers;
+
+/// <summary>An immutable view of one APIC at one virtual time, for observation and tests.</summary>
+public sealed record ApicSnapshot(
+    int Index,
+    uint ApicId,
+    ApicMode Mode,
+    VcpuRunState RunState,
+    ulong ApicBase,
+    VectorSet Irr,
+    VectorSet Isr,
+    VectorSet Tmr,
+    byte Tpr,
+    byte Ppr,
+    uint Svr,
+    uint Ldr,
+    uint Dfr,
+    uint Esr,
+    uint LvtTimer,
+    uint LvtLint0,
+    uint LvtLint1,
+    uint LvtError,
+    uint TimerInitialCount,
+    uint TimerCurrentCount,
+    uint TimerDivide,
+    ulong TscDeadline,
+    long? TimerDueNs,
+    int PendingVector,
+    int NmiCount,
+    int SmiCount,
+    int SipiVector);
