@@ -1,0 +1,28 @@
+namespace VApicActors.Actors;
+
+/// <summary>
+/// Where the message trace goes: one event per message that changes APIC state. Implementations must be
+/// thread-safe (every vAPIC actor writes to it) and cheap when disabled.
+/// </summary>
+public interface ITraceSink
+{
+    bool Enabled { get; }
+    void Write(in TraceEvent traceEvent);
+}
+
+/// <summary>
+/// One trace event. Property names are the trace's contract: <c>Vm</c>, <c>ApicId</c>, <c>Event</c>,
+/// <c>Register</c>, <c>Value</c>, <c>Vector</c>, <c>Source</c>, <c>Destination</c>, <c>VirtualTimeNs</c>, <c>Seq</c>.
+/// </summary>
+public readonly record struct TraceEvent(
+    string Vm,
+    uint ApicId,
+    long Seq,
+    string Event,
+    long VirtualTimeNs,
+    string? Register = null,
+    ulong? Value = null,
+    int? Vector = null,
+    uint? Source = null,
+    string? Destination = null,
+    string? Detail = null);
