@@ -1,0 +1,250 @@
+using Akka.Actor;
+using Akka.Event;
+using VApicActors.Actors.Protocol;
+using VApicActors.Registers;
+using static VApicActors.Actors.Protocol.RouterProtocol;
+
+namespace VApicActors.Actors;
+
+/// <summary>
+/// One VM's interrupt router: the map from destinations to vAPIC actors (an immutable
+/// <see cref="ApicRouteTable"/>, rebuilt when an APIC reports a new identity) and the fan-out of IPIs and
+/// MSIs. Holds no register logic: destinations come from the table, the lowest-priority choice from
+/// <see cref="LowestPriorityArbiter"/> over the candidates' bids.
+/// </summary>
+/// <remarks>
+/// A request that carries a reply is answered once its deliveries sit in the targets' mailboxes. Two kinds of
+/// request wait for answers first, and everything else queues behind them in order: a lowest-priority
+/// interrupt waits for every candidate's bid, and an INIT waits until each target has reset and reported
+/// its new identity.
+/// </remarks>
+internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
+{
+    private readonly IActorRef _vm;
+    private readonly IActorRef[] _apics;
+    private readonly ApicRoutingIdentity[] _identities;
+    private readonly List<int> _targets = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private ApicRouteTable? _table;
+    private int _started;
+
+    /// <summary>The APIC ID of the VM's previous lowest-priority winner.</summary>
+    private uint? _previousWinner;
+
+    // The round in progress: lowest-priority bids or INIT acknowledgements.
+    private long _round;
+    private int _awaiting;
+    private LowestPriorityBid[] _bids = [];
+    private int _bidCount;
+    private InterruptRequest _roundRequest;
+    private uint? _roundSource;
+    private ReplyObligation? _roundThen;
+
+    public ApicRouterActor(int vcpuCount, IActorRef vm)
+    {
+        _vm = vm;
+        _apics = new IActorRef[vcpuCount];
+        _identities = new ApicRoutingIdentity[vcpuCount];
+        Starting();
+    }
+
+    public IStash Stash { get; set; } = null!;
+
+    public static Props Props(int vcpuCount, IActorRef vm) => Akka.Actor.Props.Create<ApicRouterActor>(vcpuCount, vm);
+
+    private ApicRouteTable Table => _table ??= new ApicRouteTable(_identities);
+
+    private void Starting()
+    {
+        Receive<ApicStarted>(m =>
+        {
+            var index = m.Identity.Index;
+            if (_apics[index] is null)
+            {
+                _started++;
+            }
+            _apics[index] = m.Apic;
+            _identities[index] = m.Identity;
+            _table = null;
+            if (_started == _apics.Length)
+            {
+                _vm.Tell(VmProtocol.RoutesReady.Instance);
+                Stash.UnstashAll();
+                Become(Routing);
+            }
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void Routing()
+    {
+        Receive<IdentityChanged>(OnIdentityChanged);
+        Receive<RouteInterrupt>(m => Route(m.SourceIndex, m.Request, m.Then));
+        Receive<RouteMsi>(OnMsi);
+        Receive<DispatchToApic>(OnDispatch);
+    }
+
+    /// <summary>Waiting for the answers of a round: only identities and those answers are taken; the rest waits in order.</summary>
+    private void InRound()
+    {
+        Receive<IdentityChanged>(OnIdentityChanged);
+        Receive<BidPlaced>(OnBid);
+        Receive<DeliveryApplied>(OnDeliveryApplied);
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void OnIdentityChanged(IdentityChanged m)
+    {
+        var identity = m.Identity;
+        if (_identities[identity.Index] != identity)
+        {
+            _identities[identity.Index] = identity;
+            _table = null;
+            if (_log.IsDebugEnabled)
+            {
+                _log.Debug("vCPU {Vcpu} routes as {ApicId:X} {Mode} enabled {SoftwareEnabled} LDR {Ldr:X8} DFR {Dfr:X}",
+                    identity.Index, identity.ApicId, identity.Mode, identity.SoftwareEnabled, identity.Ldr, identity.DfrModel);
+            }
+        }
+        Complete(m.Then);
+    }
+
+    private void OnMsi(RouteMsi m)
+    {
+        var then = new ReplyObligation(m.ReplyTo, new ApicProtocol.AccessCompleted(-1, m.CorrelationId, AccessResult.Done));
+        if (!Msi.TryDecode(m.Address, m.Data, out var request))
+        {
+            if (_log.IsDebugEnabled)
+            {
+                _log.Debug("MSI {Address:X} {Data:X8} carries no interrupt", m.Address, m.Data);
+            }
+            Complete(then);
+            return;
+        }
+        Route(-1, request, then);
+    }
+
+    private void OnDispatch(DispatchToApic m)
+    {
+        var index = Table.IndexOf(m.ApicId);
+        if (index < 0)
+        {
+            m.Request.ReplyTo.Tell(new Status.Failure(new ArgumentException("no APIC has ID 0x" + m.ApicId.ToString("X"), nameof(m.ApicId))));
+            return;
+        }
+        _apics[index].Forward(m.Request);
+    }
+
+    private void Route(int sourceIndex, in InterruptRequest request, ReplyObligation? then)
+    {
+        _targets.Clear();
+        Table.Resolve(request, sourceIndex, _targets);
+        uint? source = sourceIndex >= 0 ? _identities[sourceIndex].ApicId : null;
+        if (_targets.Count == 0)
+        {
+            Complete(then);
+            return;
+        }
+        switch (request.Mode)
+        {
+            case DeliveryMode.LowestPriority:
+                StartRound(request, source, then);
+                if (_bids.Length < _targets.Count)
+                {
+                    _bids = new LowestPriorityBid[Math.Max(_targets.Count, _bids.Length * 2)];
+                }
+                _bidCount = 0;
+                foreach (var index in _targets)
+                {
+                    _apics[index].Tell(new BidRequest(index, _round, request.Vector));
+                }
+                break;
+            case DeliveryMode.Init:
+                StartRound(request, source, then);
+                var message = request.Message;
+                foreach (var index in _targets)
+                {
+                    _apics[index].Tell(new DeliverInterrupt(index, message, source, _round));
+                }
+                break;
+            default:
+                Deliver(request.Message, source);
+                Complete(then);
+                break;
+        }
+    }
+
+    private void StartRound(in InterruptRequest request, uint? source, ReplyObligation? then)
+    {
+        _round++;
+        _awaiting = _targets.Count;
+        _roundRequest = request;
+        _roundSource = source;
+        _roundThen = then;
+        Become(InRound);
+    }
+
+    private void Deliver(in InterruptMessage message, uint? source)
+    {
+        foreach (var index in _targets)
+        {
+            _apics[index].Tell(new DeliverInterrupt(index, message, source, 0));
+        }
+    }
+
+    private void OnBid(BidPlaced m)
+    {
+        if (m.Round != _round || _roundRequest.Mode != DeliveryMode.LowestPriority)
+        {
+            return;
+        }
+        _bids[_bidCount++] = m.Bid;
+        if (--_awaiting > 0)
+        {
+            return;
+        }
+        var winner = LowestPriorityArbiter.Choose(_bids.AsSpan(0, _bidCount), _previousWinner);
+        if (winner >= 0)
+        {
+            var bid = _bids[winner];
+            _previousWinner = bid.ApicId;
+            _apics[bid.Index].Tell(new DeliverInterrupt(bid.Index, _roundRequest.Message, _roundSource, 0));
+            if (_log.IsDebugEnabled)
+            {
+                _log.Debug("Lowest-priority vector {Vector:X2} won by vCPU {Vcpu} (APIC {ApicId:X}) among {Candidates}",
+                    _roundRequest.Vector, bid.Index, bid.ApicId, _bidCount);
+            }
+        }
+        EndRound();
+    }
+
+    private void OnDeliveryApplied(DeliveryApplied m)
+    {
+        if (m.Round != _round || _roundRequest.Mode != DeliveryMode.Init)
+        {
+            return;
+        }
+        if (--_awaiting == 0)
+        {
+            EndRound();
+        }
+    }
+
+    private void EndRound()
+    {
+        var then = _roundThen;
+        _roundThen = null;
+        _roundRequest = default;
+        Complete(then);
+        Become(Routing);
+        Stash.UnstashAll();
+    }
+
+    private static void Complete(ReplyObligation? then)
+    {
+        if (then is { } reply)
+        {
+            reply.To.Tell(reply.Message);
+        }
+    }
+}

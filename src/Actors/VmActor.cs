@@ -1,0 +1,224 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Event;
+using VApicActors.Actors.Protocol;
+using VApicActors.Registers;
+using static VApicActors.Actors.Protocol.VmProtocol;
+
+namespace VApicActors.Actors;
+
+/// <summary>
+/// One VM: creates its router and one vAPIC actor per vCPU, supervises them, owns the virtual clock and
+/// runs the APIC timers on it, and keeps the EOI messages sent toward the I/O APICs.
+/// </summary>
+/// <remarks>
+/// A clock step processes every expiry up to its target in time order (equal times: lower vCPU index
+/// first), each at its own time, one vAPIC at a time; other requests wait until the step is over.
+/// </remarks>
+internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
+{
+    private readonly VmSpec _spec;
+    private readonly IActorRef _router;
+    private readonly ImmutableArray<IActorRef> _apics;
+    private readonly ILoggingAdapter _log;
+
+    /// <summary>Pending expiries by (due, vCPU index); <see cref="_dueOf"/> holds each vCPU's entry.</summary>
+    private readonly SortedSet<Expiry> _expiries = new();
+    private readonly long?[] _dueOf;
+    private readonly List<byte> _eoiBroadcasts = new();
+    private long _now;
+
+    // The step in progress.
+    private long _target;
+    private IActorRef _stepReplyTo = ActorRefs.Nobody;
+    private int _expiring = -1;
+    private Exception? _startFailure;
+
+    public VmActor(VmSpec spec, ITraceSink? trace)
+    {
+        _spec = spec;
+        _log = Context.GetLogger().WithContext("Vm", spec.Name);
+        _dueOf = new long?[spec.VcpuCount];
+        _router = Context.ActorOf(ApicRouterActor.Props(spec.VcpuCount, Self), "router");
+        var apics = ImmutableArray.CreateBuilder<IActorRef>(spec.VcpuCount);
+        for (var index = 0; index < spec.VcpuCount; index++)
+        {
+            var config = VmSpecs.ApicConfigOf(spec, index);
+            apics.Add(Context.ActorOf(VApicActor.Props(config, Self, _router, spec.Name, trace), "apic-" + index));
+        }
+        _apics = apics.MoveToImmutable();
+        Starting();
+    }
+
+    public IStash Stash { get; set; } = null!;
+
+    public static Props Props(VmSpec spec, ITraceSink? trace) => Akka.Actor.Props.Create<VmActor>(spec, trace!);
+
+    /// <summary>
+    /// A failing vAPIC is resumed: it keeps its actor and its page. The failure is logged at Error with the
+    /// message that caused it. A vAPIC that cannot even be created fails the VM's start.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(OnChildFailure, loggingEnabled: false);
+
+    private Directive OnChildFailure(Exception ex)
+    {
+        switch (ex)
+        {
+            case ApicHandlerException failure:
+                _log.Error(failure.InnerException, "vCPU {Vcpu} (APIC {ApicId:X}) failed handling {FailedMessage}; resumed with its state kept",
+                    failure.Vcpu, failure.ApicId, failure.FailedMessage);
+                return Directive.Resume;
+            case ActorInitializationException:
+                _log.Error(ex, "VM {Vm} could not start an actor", _spec.Name);
+                if (_startFailure is null)
+                {
+                    _startFailure = ex;
+                    Self.Tell(new StartFailed(ex));
+                }
+                return Directive.Stop;
+            default:
+                _log.Error(ex, "VM {Vm} child failed; resumed with its state kept", _spec.Name);
+                return Directive.Resume;
+        }
+    }
+
+    private void Starting()
+    {
+        Receive<RoutesReady>(_ =>
+        {
+            _log.Info("VM {Vm} started with {VcpuCount} vCPUs", _spec.Name, _spec.VcpuCount);
+            Become(Idle);
+            Stash.UnstashAll();
+        });
+        Receive<StartFailed>(m =>
+        {
+            Become(Failed);
+            Stash.UnstashAll();
+        });
+        ReceiveTimerReports();
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void Failed()
+    {
+        ReceiveAny(_ => Sender.Tell(new Status.Failure(_startFailure ?? new InvalidOperationException("the VM failed to start"))));
+    }
+
+    private void Idle()
+    {
+        ReceiveTimerReports();
+        Receive<GetTopology>(_ => Sender.Tell(new VmTopology(_spec.Name, _apics, _router)));
+        Receive<GetClock>(_ => Sender.Tell(new ClockTime(_now)));
+        Receive<StepClock>(m =>
+        {
+            if (m.Nanoseconds is long ns)
+            {
+                BeginStep(ns < 0 ? _now : SaturatingAdd(_now, ns));
+            }
+            else if (_expiries.Count > 0)
+            {
+                BeginStep(Math.Max(_now, _expiries.Min.Due));
+            }
+            else
+            {
+                Sender.Tell(new ClockTime(_now));
+            }
+        });
+        Receive<SetClock>(m => BeginStep(Math.Max(_now, m.Nanoseconds)));
+        Receive<TakeEoiBroadcasts>(_ =>
+        {
+            Sender.Tell(new EoiBroadcasts([.. _eoiBroadcasts]));
+            _eoiBroadcasts.Clear();
+        });
+    }
+
+    private void Stepping()
+    {
+        ReceiveTimerReports();
+        Receive<TimersExpired>(m =>
+        {
+            SetDue(m.Vcpu, m.NextDueNs);
+            if (m.Vcpu == _expiring)
+            {
+                _expiring = -1;
+                NextExpiry();
+            }
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>Timer and EOI reports from the vAPICs are taken in every state, in the order each vAPIC sent them.</summary>
+    private void ReceiveTimerReports()
+    {
+        Receive<TimerArmed>(m => SetDue(m.Vcpu, m.DueNs));
+        Receive<TimerCancelled>(m => SetDue(m.Vcpu, null));
+        Receive<EoiBroadcast>(m => _eoiBroadcasts.Add(m.Vector));
+    }
+
+    private void BeginStep(long target)
+    {
+        _target = target;
+        _stepReplyTo = Sender;
+        Become(Stepping);
+        NextExpiry();
+    }
+
+    /// <summary>Sends the earliest expiry at or before the target to its vAPIC, or ends the step.</summary>
+    private void NextExpiry()
+    {
+        if (_expiries.Count > 0 && _expiries.Min.Due <= _target)
+        {
+            var first = _expiries.Min;
+            var limit = _target;
+            // The vAPIC may take its own later expiries too, up to the next other vCPU's turn.
+            foreach (var other in _expiries)
+            {
+                if (other.Index == first.Index)
+                {
+                    continue;
+                }
+                limit = Math.Min(limit, other.Index < first.Index ? other.Due - 1 : other.Due);
+                break;
+            }
+            _expiring = first.Index;
+            _apics[first.Index].Tell(new ExpireTimers(first.Index, limit));
+            return;
+        }
+        _now = Math.Max(_now, _target);
+        var advanced = new ClockAdvanced(_now);
+        foreach (var apic in _apics)
+        {
+            apic.Tell(advanced);
+        }
+        _stepReplyTo.Tell(new ClockTime(_now));
+        _stepReplyTo = ActorRefs.Nobody;
+        Become(Idle);
+        Stash.UnstashAll();
+    }
+
+    private void SetDue(int index, long? due)
+    {
+        if (_dueOf[index] is long old)
+        {
+            _expiries.Remove(new Expiry(old, index));
+        }
+        _dueOf[index] = due;
+        if (due is long at)
+        {
+            _expiries.Add(new Expiry(at, index));
+        }
+    }
+
+    private static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
+
+    private readonly record struct Expiry(long Due, int Index) : IComparable<Expiry>
+    {
+        public int CompareTo(Expiry other)
+        {
+            var byDue = Due.CompareTo(other.Due);
+            return byDue != 0 ? byDue : Index.CompareTo(other.Index);
+        }
+    }
+
+    private sealed record StartFailed(Exception Cause);
+}
