@@ -33,7 +33,8 @@ public sealed class ApicRouteTable
             }
             allX2Apic &= entry.Mode == ApicMode.X2Apic;
         }
-        if (allX2Apic)
+        // The cluster index holds one APIC per (cluster, member) slot, so it needs distinct IDs.
+        if (allX2Apic && _physicalIdsUnique)
         {
             _x2ApicClusters = new Dictionary<uint, int[]>();
             foreach (var entry in _entries)
