@@ -1,0 +1,278 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using Akka.Configuration;
+using Serilog;
+using Spectre.Console;
+using VApicActors.Actors;
+using VApicActors.Host.Configuration;
+using VApicActors.Host.Hosting;
+using VApicActors.Host.Scenarios;
+using VApicActors.Host.Simulation;
+using VApicActors.Host.Tracing;
+
+namespace VApicActors.Host.Cli;
+
+/// <summary>
+/// The <c>vapic</c> command line. With no command it runs the default simulation; <c>run FILE...</c> runs
+/// scenario scripts. Exit codes: 0 success, 1 failed expectations or a failed simulation, 2 a usage,
+/// configuration or script error, 130 interrupted.
+/// </summary>
+public sealed class VapicCommandLine
+{
+    public const int ExitOk = 0;
+    public const int ExitFailed = 1;
+    public const int ExitUsage = 2;
+    private const int RedirectedWidth = 120;
+
+    private readonly TextWriter _output;
+    private readonly TextWriter _error;
+
+    private readonly Option<string?> _config = new("--config")
+    {
+        Description = "HOCON file to use instead of hocon/vapic.hocon beside the binary",
+        HelpName = "FILE",
+        Recursive = true,
+    };
+    private readonly Option<string?> _trace = new("--trace")
+    {
+        Description = "Write the message trace (compact JSON) to FILE; overrides vapic.trace.file and turns the trace on",
+        HelpName = "FILE",
+        Recursive = true,
+    };
+    private readonly Option<bool> _noTrace = new("--no-trace")
+    {
+        Description = "Do not write a trace (vapic.trace.enabled = off)",
+        Recursive = true,
+    };
+    private readonly Option<string?> _traceFilter = new("--trace-filter")
+    {
+        Description = "Serilog expression selecting trace events, e.g. \"ApicId = 1 and Vector = 0x41\" (vapic.trace.filter)",
+        HelpName = "EXPR",
+        Recursive = true,
+    };
+    private readonly Option<bool> _verbose = new("--verbose", "-v")
+    {
+        Description = "Log more: debug output from the host and the actors on standard error",
+        Recursive = true,
+    };
+
+    private readonly Option<int?> _vcpus = new("--vcpus") { Description = "Number of vCPUs (vapic.simulation.vcpus)", HelpName = "N" };
+    private readonly Option<string?> _mode = new("--mode") { Description = "xapic or x2apic (vapic.simulation.mode)" };
+    private readonly Option<string?> _apicIds = new("--apic-ids") { Description = "Initial APIC IDs, comma-separated, e.g. 0,2,4,6 (vapic.simulation.apic-ids)", HelpName = "A,B,..." };
+    private readonly Option<string?> _boot = new("--boot") { Description = "bsp (INIT/SIPI bring-up) or all (vapic.simulation.boot)" };
+    private readonly Option<long?> _timerHz = new("--timer-hz") { Description = "APIC timer input clock in Hz (vapic.simulation.timer-hz)", HelpName = "HZ" };
+    private readonly Option<long?> _tscHz = new("--tsc-hz") { Description = "TSC frequency in Hz (vapic.simulation.tsc-hz)", HelpName = "HZ" };
+    private readonly Option<string?> _duration = new("--duration") { Description = "Virtual time of the workload, e.g. 1s or 250ms (vapic.simulation.duration)", HelpName = "TIME" };
+    private readonly Option<string?> _tickPeriod = new("--tick-period") { Description = "TSC-deadline tick period, e.g. 4ms (vapic.simulation.tick-period)", HelpName = "TIME" };
+    private readonly Option<int?> _ipiRate = new("--ipi-rate") { Description = "IPIs per virtual second over the VM (vapic.simulation.ipi-rate-hz)", HelpName = "HZ" };
+    private readonly Option<int?> _seed = new("--seed") { Description = "Seed of the workload's pseudo-random choices (vapic.simulation.seed)", HelpName = "N" };
+
+    private readonly Argument<string[]> _files = new("FILE")
+    {
+        Description = "Scenario scripts (.vapic) to run, each from a fresh VM",
+        Arity = ArgumentArity.OneOrMore,
+    };
+
+    public VapicCommandLine(TextWriter output, TextWriter error)
+    {
+        _output = output;
+        _error = error;
+        Root = BuildRoot();
+    }
+
+    public RootCommand Root { get; }
+
+    /// <summary>Parses and runs a command line; returns the exit code.</summary>
+    public async Task<int> InvokeAsync(string[] args, CancellationToken cancellationToken = default)
+    {
+        var parse = Root.Parse(args);
+        if (parse.Action is ParseErrorAction)
+        {
+            foreach (var e in parse.Errors)
+            {
+                await _error.WriteLineAsync($"vapic: {e.Message}").ConfigureAwait(false);
+            }
+            await _error.WriteLineAsync("Run 'vapic --help' for usage.").ConfigureAwait(false);
+            return ExitUsage;
+        }
+        var invocation = new InvocationConfiguration { Output = _output, Error = _error };
+        return await parse.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
+    }
+
+    private RootCommand BuildRoot()
+    {
+        _mode.AcceptOnlyFromAmong("xapic", "x2apic");
+        _boot.AcceptOnlyFromAmong("all", "bsp");
+
+        var root = new RootCommand(
+            "vapic: a simulator of the x86 local APICs of a multi-vCPU VM, one actor per vCPU.\n" +
+            "With no command it runs the default simulation: a VM brought up the way Linux does it, then one " +
+            "virtual second of timer ticks and IPIs, and prints a summary.");
+        foreach (var o in new Option[] { _config, _trace, _noTrace, _traceFilter, _verbose, _vcpus, _mode, _apicIds, _boot, _timerHz, _tscHz, _duration, _tickPeriod, _ipiRate, _seed })
+        {
+            root.Options.Add(o);
+        }
+        root.SetAction((parse, ct) => SimulateAsync(parse, ct));
+
+        var run = new Command("run", "Run scenario scripts (.vapic): prints each failed expectation and 'N passed, M failed'; exit 0 all held, 1 a failure, 2 a script error");
+        run.Arguments.Add(_files);
+        run.SetAction((parse, ct) => RunScriptsAsync(parse, ct));
+        root.Subcommands.Add(run);
+        return root;
+    }
+
+    private async Task<int> SimulateAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var overrides = CommonOverrides(parse);
+        AddIf(overrides, parse.GetValue(_vcpus), v => SettingOverride.Number("vapic.simulation.vcpus", v, "--vcpus"));
+        AddIf(overrides, parse.GetValue(_mode), v => SettingOverride.Text("vapic.simulation.mode", v, "--mode"));
+        AddIf(overrides, parse.GetValue(_apicIds), v => SettingOverride.List("vapic.simulation.apic-ids", v.Split(',', StringSplitOptions.TrimEntries), "--apic-ids"));
+        AddIf(overrides, parse.GetValue(_boot), v => SettingOverride.Text("vapic.simulation.boot", v, "--boot"));
+        AddIf(overrides, parse.GetValue(_timerHz), v => SettingOverride.Number("vapic.simulation.timer-hz", v, "--timer-hz"));
+        AddIf(overrides, parse.GetValue(_tscHz), v => SettingOverride.Number("vapic.simulation.tsc-hz", v, "--tsc-hz"));
+        AddIf(overrides, parse.GetValue(_duration), v => SettingOverride.Text("vapic.simulation.duration", v, "--duration"));
+        AddIf(overrides, parse.GetValue(_tickPeriod), v => SettingOverride.Text("vapic.simulation.tick-period", v, "--tick-period"));
+        AddIf(overrides, parse.GetValue(_ipiRate), v => SettingOverride.Number("vapic.simulation.ipi-rate-hz", v, "--ipi-rate"));
+        AddIf(overrides, parse.GetValue(_seed), v => SettingOverride.Number("vapic.simulation.seed", v, "--seed"));
+
+        return await WithHostAsync(parse, overrides, async (settings, system, trace, ct) =>
+        {
+            var simulationSettings = settings.Simulation;
+            SimulationReport report;
+            try
+            {
+                await using var vm = await VmHandle.CreateAsync(system, DefaultSimulation.Spec("default", simulationSettings), trace).ConfigureAwait(false);
+                report = await new DefaultSimulation(vm, simulationSettings).RunAsync(ct).ConfigureAwait(false);
+            }
+            catch (SimulationException e)
+            {
+                await _error.WriteLineAsync($"vapic: the simulation failed: {e.Message}").ConfigureAwait(false);
+                return ExitFailed;
+            }
+
+            trace?.Dispose();
+            SummaryPrinter.Print(CreateConsole(), report, trace?.FilePath, trace?.Written ?? 0);
+            return report.AllRunning ? ExitOk : ExitFailed;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<int> RunScriptsAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var files = parse.GetValue(_files) ?? [];
+        return await WithHostAsync(parse, CommonOverrides(parse), async (_, system, trace, ct) =>
+        {
+            var summary = await new ScenarioRunner(system, trace).RunAsync(files, _output, _error, ct).ConfigureAwait(false);
+            if (trace is not null)
+            {
+                trace.Dispose();
+                await _error.WriteLineAsync($"trace: {trace.Written} events written to {trace.FilePath}").ConfigureAwait(false);
+            }
+            return summary.ExitCode;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private List<SettingOverride> CommonOverrides(ParseResult parse)
+    {
+        var overrides = new List<SettingOverride>();
+        AddIf(overrides, parse.GetValue(_trace), v => SettingOverride.Text("vapic.trace.file", v, "--trace"));
+        if (parse.GetValue(_trace) is not null)
+        {
+            overrides.Add(SettingOverride.Flag("vapic.trace.enabled", true, "--trace"));
+        }
+        if (parse.GetValue(_noTrace))
+        {
+            overrides.Add(SettingOverride.Flag("vapic.trace.enabled", false, "--no-trace"));
+        }
+        AddIf(overrides, parse.GetValue(_traceFilter), v => SettingOverride.Text("vapic.trace.filter", v, "--trace-filter"));
+        if (parse.GetValue(_verbose))
+        {
+            overrides.Add(SettingOverride.Text("akka.loglevel", "DEBUG", "--verbose"));
+        }
+        return overrides;
+    }
+
+    private async Task<int> WithHostAsync(
+        ParseResult parse,
+        IReadOnlyList<SettingOverride> overrides,
+        Func<VapicSettings, Akka.Actor.ActorSystem, SerilogTraceSink?, CancellationToken, Task<int>> work,
+        CancellationToken cancellationToken)
+    {
+        Config config;
+        VapicSettings settings;
+        try
+        {
+            (config, settings) = HoconSettings.Load(overrides, parse.GetValue(_config));
+        }
+        catch (SettingsException e)
+        {
+            await _error.WriteLineAsync($"vapic: {e.Message}").ConfigureAwait(false);
+            return ExitUsage;
+        }
+
+        LoggingConfiguration.Apply(parse.GetValue(_verbose));
+
+        SerilogTraceSink? trace = null;
+        if (settings.Trace.Enabled)
+        {
+            try
+            {
+                trace = SerilogTraceSink.Create(settings.Trace.File, settings.Trace.Filter);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                await _error.WriteLineAsync($"vapic: cannot write the trace to {settings.Trace.File}: {e.Message}").ConfigureAwait(false);
+                return ExitUsage;
+            }
+        }
+
+        try
+        {
+            return await VapicHost.RunAsync(config, settings, (system, ct) => work(settings, system, trace, ct), _error, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.Error(e, "vapic failed");
+            await _error.WriteLineAsync($"vapic: {e.GetType().Name}: {e.Message}").ConfigureAwait(false);
+            return ExitUsage;
+        }
+        finally
+        {
+            trace?.Dispose();
+            await Log.CloseAndFlushAsync().ConfigureAwait(false);
+        }
+    }
+
+    private IAnsiConsole CreateConsole()
+    {
+        if (ReferenceEquals(_output, Console.Out) && !Console.IsOutputRedirected)
+        {
+            return AnsiConsole.Console;
+        }
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(_output),
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+        });
+        console.Profile.Width = RedirectedWidth;
+        return console;
+    }
+
+    private static void AddIf<T>(List<SettingOverride> overrides, T? value, Func<T, SettingOverride> make)
+    {
+        if (value is not null)
+        {
+            overrides.Add(make(value));
+        }
+    }
+
+    private static void AddIf<T>(List<SettingOverride> overrides, T? value, Func<T, SettingOverride> make)
+        where T : struct
+    {
+        if (value is { } v)
+        {
+            overrides.Add(make(v));
+        }
+    }
+}

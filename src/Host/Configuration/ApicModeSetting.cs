@@ -1,0 +1,8 @@
+namespace VApicActors.Host.Configuration;
+
+/// <summary>The APIC mode every APIC of a VM starts in.</summary>
+public enum ApicModeSetting
+{
+    XApic,
+    X2Apic,
+}

@@ -1,0 +1,29 @@
+namespace VApicActors.Host.Configuration;
+
+/// <summary>The default simulation: its VM and its workload (<c>vapic.simulation</c>).</summary>
+/// <param name="Vcpus">Number of vCPUs.</param>
+/// <param name="Mode">APIC mode at power-on.</param>
+/// <param name="ApicIds">Initial APIC ID of each vCPU; empty means 0..Vcpus-1.</param>
+/// <param name="Boot">Who runs at power-on.</param>
+/// <param name="TimerHz">APIC timer input clock.</param>
+/// <param name="TscHz">TSC frequency.</param>
+/// <param name="DurationNs">Virtual time of the workload after bring-up.</param>
+/// <param name="TickPeriodNs">TSC-deadline tick period.</param>
+/// <param name="IpiRateHz">IPIs per virtual second over the whole VM.</param>
+/// <param name="Seed">Seed of the workload's pseudo-random choices.</param>
+public sealed record SimulationSettings(
+    int Vcpus,
+    ApicModeSetting Mode,
+    IReadOnlyList<uint> ApicIds,
+    BootSetting Boot,
+    long TimerHz,
+    long TscHz,
+    long DurationNs,
+    long TickPeriodNs,
+    int IpiRateHz,
+    int Seed)
+{
+    /// <summary>Each vCPU's initial APIC ID, with the default filled in.</summary>
+    public IReadOnlyList<uint> EffectiveApicIds =>
+        ApicIds.Count > 0 ? ApicIds : Enumerable.Range(0, Vcpus).Select(i => (uint)i).ToArray();
+}

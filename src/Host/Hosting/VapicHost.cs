@@ -1,0 +1,74 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serilog;
+using VApicActors.Host.Configuration;
+
+namespace VApicActors.Host.Hosting;
+
+/// <summary>
+/// The generic host behind every command: it owns the configuration, logging and the actor system's
+/// lifetime (Akka.Hosting). Ctrl-C or SIGTERM stops the host, which cancels the running command and
+/// shuts the actor system down through coordinated shutdown.
+/// </summary>
+public static class VapicHost
+{
+    public const string ActorSystemName = "vapic";
+
+    /// <summary>Exit code of a command stopped by Ctrl-C or SIGTERM.</summary>
+    public const int ExitInterrupted = 130;
+
+    /// <summary>Builds the host. <see cref="Log.Logger"/> must already be set.</summary>
+    public static IHost Build(Config config, VapicSettings settings)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            DisableDefaults = true,
+            ApplicationName = "vapic",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog(Log.Logger, dispose: false);
+        builder.Services.AddSingleton(settings);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
+        builder.Services.AddAkka(ActorSystemName, (akka, _) => akka.ConfigureVapic(config, settings.AkkaLogLevel));
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// Starts the host, runs <paramref name="work"/> with the actor system, and stops the host however the
+    /// work ends. Returns the work's exit code, or <see cref="ExitInterrupted"/> when it was cancelled.
+    /// </summary>
+    public static async Task<int> RunAsync(
+        Config config,
+        VapicSettings settings,
+        Func<ActorSystem, CancellationToken, Task<int>> work,
+        TextWriter error,
+        CancellationToken cancellationToken)
+    {
+        using var host = Build(config, settings);
+        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var system = host.Services.GetRequiredService<ActorSystem>();
+            var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+            try
+            {
+                return await work(system, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (linked.IsCancellationRequested)
+            {
+                await error.WriteLineAsync("vapic: interrupted").ConfigureAwait(false);
+                return ExitInterrupted;
+            }
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+}

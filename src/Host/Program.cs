@@ -1,0 +1,3 @@
+using VApicActors.Host.Cli;
+
+return await new VapicCommandLine(Console.Out, Console.Error).InvokeAsync(args).ConfigureAwait(false);

@@ -1,0 +1,88 @@
+namespace VApicActors.Host.Scenarios;
+
+/// <summary>
+/// The <c>-&gt; EXPECTED</c> part of a line: a number, <c>VALUE/MASK</c>, a word, or a list of vectors.
+/// </summary>
+public abstract record Expectation(string Text)
+{
+    /// <summary>Reads the tokens after <c>-&gt;</c>. Throws <see cref="ScenarioException"/> for malformed ones.</summary>
+    public static Expectation Parse(IReadOnlyList<string> tokens)
+    {
+        if (tokens.Count == 0)
+        {
+            throw new ScenarioException("'->' without an expected result after it");
+        }
+        var text = string.Join(' ', tokens);
+
+        if (tokens.Count > 1)
+        {
+            var vectors = new List<ulong>(tokens.Count);
+            foreach (var t in tokens)
+            {
+                if (!NumberSyntax.LooksNumeric(t))
+                {
+                    throw new ScenarioException($"bad expected result '{text}': a list must hold only numbers");
+                }
+                vectors.Add(ParseNumber(t));
+            }
+            return new VectorListExpectation(text, vectors.ToHashSet());
+        }
+
+        var token = tokens[0];
+        var slash = token.IndexOf('/');
+        if (slash >= 0)
+        {
+            var value = token[..slash];
+            var mask = token[(slash + 1)..];
+            if (!NumberSyntax.LooksNumeric(value) || !NumberSyntax.LooksNumeric(mask))
+            {
+                throw new ScenarioException($"bad expected result '{token}': VALUE/MASK needs two numbers");
+            }
+            return new MaskedExpectation(text, ParseNumber(value), ParseNumber(mask));
+        }
+
+        return NumberSyntax.LooksNumeric(token)
+            ? new NumberExpectation(text, ParseNumber(token))
+            : new WordExpectation(text, token);
+    }
+
+    /// <summary>Does the result satisfy this expectation?</summary>
+    public abstract bool Matches(ScenarioResult result);
+
+    private static ulong ParseNumber(string token) =>
+        NumberSyntax.TryParse(token, out var n) ? n : throw new ScenarioException($"bad number '{token}' in the expected result");
+}
+
+/// <summary><c>-&gt; 0x00050014</c>: the result equals the number (a vector list must be exactly that vector).</summary>
+public sealed record NumberExpectation(string Text, ulong Expected) : Expectation(Text)
+{
+    public override bool Matches(ScenarioResult result) => result.Kind switch
+    {
+        ScenarioResultKind.Value or ScenarioResultKind.Count => result.Number == Expected,
+        ScenarioResultKind.Vectors => result.VectorList.Distinct().Count() == 1 && (ulong)result.VectorList[0] == Expected,
+        _ => false,
+    };
+}
+
+/// <summary><c>-&gt; 0x14/0xff</c>: only the bits set in the mask are compared.</summary>
+public sealed record MaskedExpectation(string Text, ulong Expected, ulong Mask) : Expectation(Text)
+{
+    public override bool Matches(ScenarioResult result) =>
+        result.Kind is ScenarioResultKind.Value or ScenarioResultKind.Count && (result.Number & Mask) == (Expected & Mask);
+}
+
+/// <summary><c>-&gt; #GP</c>, <c>-&gt; none</c>, <c>-&gt; OK</c>: the same word, whatever the case.</summary>
+public sealed record WordExpectation(string Text, string Word) : Expectation(Text)
+{
+    public override bool Matches(ScenarioResult result) =>
+        result.Kind is ScenarioResultKind.Word or ScenarioResultKind.Vectors
+        && string.Equals(result.Text, Word, StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary><c>-&gt; 0x31 0x41</c>: exactly this set of vectors, in any order.</summary>
+public sealed record VectorListExpectation(string Text, IReadOnlySet<ulong> Vectors) : Expectation(Text)
+{
+    public override bool Matches(ScenarioResult result) =>
+        result.Kind == ScenarioResultKind.Vectors
+        && result.VectorList.Select(v => (ulong)v).ToHashSet().SetEquals(Vectors);
+}

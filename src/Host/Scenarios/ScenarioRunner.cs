@@ -1,0 +1,85 @@
+using Akka.Actor;
+using VApicActors.Actors;
+
+namespace VApicActors.Host.Scenarios;
+
+/// <summary>
+/// <c>vapic run FILE...</c>: runs each file from a fresh VM, prints each failed expectation as
+/// <c>FILE:LINE: expected X, got Y</c> and each script error as <c>FILE:LINE: error: ...</c> (which stops
+/// that file only), then the summary line <c>N passed, M failed</c>.
+/// </summary>
+public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
+{
+    /// <summary>Runs the files in order. Failures go to <paramref name="output"/>, errors to <paramref name="error"/>.</summary>
+    public async Task<ScenarioRunSummary> RunAsync(IReadOnlyList<string> files, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        int passed = 0, failed = 0, errors = 0;
+        var failures = new List<string>();
+
+        foreach (var file in files)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var result = await RunFileAsync(file, output, error, failures, cancellationToken).ConfigureAwait(false);
+            passed += result.Passed;
+            failed += result.Failed;
+            errors += result.Errors;
+        }
+
+        var summary = new ScenarioRunSummary(passed, failed, errors, failures);
+        await output.WriteLineAsync(summary.SummaryLine).ConfigureAwait(false);
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return summary;
+    }
+
+    /// <summary>Runs one file and returns its counts (its lines go to the writers as <see cref="RunAsync"/> prints them).</summary>
+    public async Task<ScenarioRunSummary> RunFileAsync(string file, TextWriter output, TextWriter error, List<string>? failures = null, CancellationToken cancellationToken = default)
+    {
+        failures ??= [];
+        string[] lines;
+        try
+        {
+            lines = await File.ReadAllLinesAsync(file, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Error($"{file}: error: no such file");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Error($"{file}: error: cannot read the file: {e.Message}");
+        }
+
+        int passed = 0, failed = 0;
+        await using var session = new ScenarioSession(system, Path.GetFileNameWithoutExtension(file), trace);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var outcome = await session.ExecuteAsync(lines[i]).ConfigureAwait(false);
+            switch (outcome.Kind)
+            {
+                case LineOutcomeKind.Passed:
+                    passed++;
+                    break;
+                case LineOutcomeKind.Failed:
+                    failed++;
+                    var message = $"{file}:{i + 1}: {outcome.Describe()}";
+                    failures.Add(message);
+                    await output.WriteLineAsync(message).ConfigureAwait(false);
+                    break;
+                case LineOutcomeKind.Error:
+                    var stop = $"{file}:{i + 1}: {outcome.Describe()}";
+                    failures.Add(stop);
+                    await error.WriteLineAsync(stop).ConfigureAwait(false);
+                    return new ScenarioRunSummary(passed, failed, 1, failures);
+            }
+        }
+        return new ScenarioRunSummary(passed, failed, 0, failures);
+
+        ScenarioRunSummary Error(string message)
+        {
+            failures.Add(message);
+            error.WriteLine(message);
+            return new ScenarioRunSummary(0, 0, 1, failures);
+        }
+    }
+}

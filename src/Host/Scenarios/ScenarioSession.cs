@@ -1,0 +1,427 @@
+using System.Text;
+using Akka.Actor;
+using VApicActors.Actors;
+using VApicActors.Registers;
+
+namespace VApicActors.Host.Scenarios;
+
+/// <summary>
+/// Runs the scenario language one line at a time against one VM: parse, execute, compare with the
+/// expectation. Scripts, tests and the service share it. Lines run strictly in order, each after every
+/// effect of the previous one. Before any <c>vm</c> line the session uses <see cref="DefaultSpec"/>
+/// (one running xAPIC vCPU). The VM is created when a line first needs it, at its power-on state.
+/// </summary>
+public sealed class ScenarioSession : IAsyncDisposable
+{
+    public const int MaxVcpus = 4096;
+    private const ulong MaxXApicId = 0xFE;
+    private const ulong MaxX2ApicId = 0xFFFF_FFFE;
+    private const ulong MaxLongValue = long.MaxValue;
+    private const int SpuriousNone = -1;
+    private static long _vmCounter;
+
+    private readonly ActorSystem _system;
+    private readonly ITraceSink? _trace;
+    private readonly string _vmBaseName;
+    private VmHandle? _vm;
+    private VmSpec _spec;
+
+    public ScenarioSession(ActorSystem system, string vmName = "scenario", ITraceSink? trace = null)
+    {
+        _system = system ?? throw new ArgumentNullException(nameof(system));
+        _trace = trace;
+        _vmBaseName = SanitizeName(vmName);
+        _spec = DefaultSpec(NextVmName());
+    }
+
+    /// <summary>The VM a script gets before its first <c>vm</c> line: <c>vm vcpus=1</c>.</summary>
+    public static VmSpec DefaultSpec(string name) => new(name, 1);
+
+    /// <summary>The VM the session drives (or will create on first use).</summary>
+    public VmSpec Spec => _spec;
+
+    /// <summary>The vCPU that guest actions use (<c>cpu N</c>).</summary>
+    public int SelectedCpu { get; private set; }
+
+    /// <summary>Runs one line. Never throws for script errors: they come back as <see cref="LineOutcomeKind.Error"/>.</summary>
+    public async Task<LineOutcome> ExecuteAsync(string line)
+    {
+        ScenarioLine parsed;
+        Expectation? expected;
+        try
+        {
+            parsed = ScenarioLine.Parse(line);
+            if (parsed.IsEmpty)
+            {
+                return LineOutcome.Empty;
+            }
+            expected = parsed.Expected is null ? null : Expectation.Parse(parsed.Expected);
+        }
+        catch (ScenarioException e)
+        {
+            return LineOutcome.Failure(e.Message);
+        }
+
+        ScenarioResult result;
+        try
+        {
+            result = await RunAsync(parsed.Command).ConfigureAwait(false);
+        }
+        catch (ScenarioException e)
+        {
+            return LineOutcome.Failure(e.Message);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return LineOutcome.Failure($"the simulator failed: {e.GetType().Name}: {e.Message}");
+        }
+
+        if (expected is null)
+        {
+            return new LineOutcome(LineOutcomeKind.Executed, result);
+        }
+        return new LineOutcome(expected.Matches(result) ? LineOutcomeKind.Passed : LineOutcomeKind.Failed, result, expected);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_vm is not null)
+        {
+            var vm = _vm;
+            _vm = null;
+            await vm.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<ScenarioResult> RunAsync(IReadOnlyList<string> command)
+    {
+        var verb = command[0].ToLowerInvariant();
+        var args = command.Skip(1).ToArray();
+        switch (verb)
+        {
+            case "vm":
+                return await NewVmAsync(args).ConfigureAwait(false);
+            case "cpu":
+                Expect(verb, args, 1, "N");
+                var index = Number(args[0], "vCPU index");
+                if (index >= (ulong)_spec.VcpuCount)
+                {
+                    throw new ScenarioException($"no vCPU {args[0]}: the VM has {_spec.VcpuCount} (0 to {_spec.VcpuCount - 1})");
+                }
+                SelectedCpu = (int)index;
+                return ScenarioResult.Ok;
+            case "readb" or "readw" or "readl" or "readq":
+            {
+                Expect(verb, args, 1, "ADDR");
+                var address = Number(args[0], "address");
+                var vm = await VmAsync().ConfigureAwait(false);
+                return ValueOf(await vm.ReadMmioAsync(SelectedCpu, address, Width(verb)).ConfigureAwait(false));
+            }
+            case "writeb" or "writew" or "writel" or "writeq":
+            {
+                Expect(verb, args, 2, "ADDR VALUE");
+                var address = Number(args[0], "address");
+                var width = Width(verb);
+                var value = Fits(Number(args[1], "value"), width * 8, args[1]);
+                var vm = await VmAsync().ConfigureAwait(false);
+                return StatusOf(await vm.WriteMmioAsync(SelectedCpu, address, width, value).ConfigureAwait(false));
+            }
+            case "rdmsr":
+            {
+                Expect(verb, args, 1, "MSR");
+                var msr = (uint)Fits(Number(args[0], "MSR"), 32, args[0]);
+                var vm = await VmAsync().ConfigureAwait(false);
+                return ValueOf(await vm.ReadMsrAsync(SelectedCpu, msr).ConfigureAwait(false));
+            }
+            case "wrmsr":
+            {
+                Expect(verb, args, 2, "MSR VALUE");
+                var msr = (uint)Fits(Number(args[0], "MSR"), 32, args[0]);
+                var value = Number(args[1], "value");
+                var vm = await VmAsync().ConfigureAwait(false);
+                return StatusOf(await vm.WriteMsrAsync(SelectedCpu, msr, value).ConfigureAwait(false));
+            }
+            case "msi":
+            {
+                Expect(verb, args, 2, "ADDR DATA");
+                var address = Number(args[0], "address");
+                var data = (uint)Fits(Number(args[1], "data"), 32, args[1]);
+                var vm = await VmAsync().ConfigureAwait(false);
+                await vm.SendMsiAsync(address, data).ConfigureAwait(false);
+                return ScenarioResult.Ok;
+            }
+            case "lint0" or "lint1":
+            {
+                Expect(verb, args, 1, "LEVEL");
+                var level = Number(args[0], "level");
+                if (level > 1)
+                {
+                    throw new ScenarioException($"{verb}: LEVEL must be 0 or 1, got {args[0]}");
+                }
+                var vm = await VmAsync().ConfigureAwait(false);
+                await vm.SetLintAsync(SelectedCpu, verb == "lint0" ? 0 : 1, level == 1).ConfigureAwait(false);
+                return ScenarioResult.Ok;
+            }
+            case "pending":
+            {
+                Expect(verb, args, 0, string.Empty);
+                var vm = await VmAsync().ConfigureAwait(false);
+                var vector = await vm.PendingAsync(SelectedCpu).ConfigureAwait(false);
+                return vector == SpuriousNone ? ScenarioResult.None : ScenarioResult.Vector(vector);
+            }
+            case "ack":
+            {
+                Expect(verb, args, 0, string.Empty);
+                var vm = await VmAsync().ConfigureAwait(false);
+                var r = await vm.AcknowledgeAsync(SelectedCpu).ConfigureAwait(false);
+                return r.Status == AccessStatus.Ok ? ScenarioResult.Vector((int)r.Value) : StatusOf(r);
+            }
+            case "eoi":
+            {
+                Expect(verb, args, 0, string.Empty);
+                var vm = await VmAsync().ConfigureAwait(false);
+                return StatusOf(await vm.EoiAsync(SelectedCpu).ConfigureAwait(false));
+            }
+            case "irr" or "isr" or "tmr":
+            {
+                Expect(verb, args, 0, string.Empty);
+                var snapshot = await SnapshotAsync().ConfigureAwait(false);
+                var set = verb switch { "irr" => snapshot.Irr, "isr" => snapshot.Isr, _ => snapshot.Tmr };
+                return ScenarioResult.Vectors(set.Vectors());
+            }
+            case "state":
+            {
+                Expect(verb, args, 0, string.Empty);
+                var snapshot = await SnapshotAsync().ConfigureAwait(false);
+                return ScenarioResult.Word(snapshot.RunState == VcpuRunState.Running ? "running" : "wait-for-sipi");
+            }
+            case "nmi" or "smi":
+            {
+                Expect(verb, args, 0, string.Empty);
+                var snapshot = await SnapshotAsync().ConfigureAwait(false);
+                return ScenarioResult.Count(verb == "nmi" ? snapshot.NmiCount : snapshot.SmiCount);
+            }
+            case "sipi":
+            {
+                Expect(verb, args, 0, string.Empty);
+                var snapshot = await SnapshotAsync().ConfigureAwait(false);
+                return snapshot.SipiVector < 0 ? ScenarioResult.None : ScenarioResult.Vector(snapshot.SipiVector);
+            }
+            case "eoi-broadcasts":
+            {
+                Expect(verb, args, 0, string.Empty);
+                var vm = await VmAsync().ConfigureAwait(false);
+                var vectors = await vm.TakeEoiBroadcastsAsync().ConfigureAwait(false);
+                return ScenarioResult.Vectors(vectors.Select(v => (int)v));
+            }
+            case "rdtsc":
+            {
+                Expect(verb, args, 0, string.Empty);
+                var vm = await VmAsync().ConfigureAwait(false);
+                return ValueOf(await vm.ReadTscAsync(SelectedCpu).ConfigureAwait(false));
+            }
+            case "clock_step":
+            {
+                if (args.Length > 1)
+                {
+                    throw new ScenarioException("clock_step takes at most one argument: clock_step [NS]");
+                }
+                long? ns = args.Length == 1 ? (long)Fits(Number(args[0], "NS"), MaxLongValue, args[0]) : null;
+                var vm = await VmAsync().ConfigureAwait(false);
+                return ScenarioResult.Count(await vm.StepClockAsync(ns).ConfigureAwait(false));
+            }
+            case "clock_set":
+            {
+                Expect(verb, args, 1, "NS");
+                var ns = (long)Fits(Number(args[0], "NS"), MaxLongValue, args[0]);
+                var vm = await VmAsync().ConfigureAwait(false);
+                return ScenarioResult.Count(await vm.SetClockAsync(ns).ConfigureAwait(false));
+            }
+            case "clock":
+            {
+                Expect(verb, args, 0, string.Empty);
+                var vm = await VmAsync().ConfigureAwait(false);
+                return ScenarioResult.Count(await vm.ClockAsync().ConfigureAwait(false));
+            }
+            default:
+                throw new ScenarioException($"unknown command '{command[0]}'");
+        }
+    }
+
+    private async Task<ScenarioResult> NewVmAsync(string[] args)
+    {
+        int? vcpus = null;
+        var x2Apic = false;
+        string? idsText = null;
+        var bootAll = true;
+        var timerHz = ApicConfig.DefaultHz;
+        var tscHz = ApicConfig.DefaultHz;
+        var seen = new HashSet<string>();
+
+        foreach (var arg in args)
+        {
+            var eq = arg.IndexOf('=');
+            if (eq <= 0 || eq == arg.Length - 1)
+            {
+                throw new ScenarioException($"vm: expected KEY=VALUE, got '{arg}'");
+            }
+            var key = arg[..eq].ToLowerInvariant();
+            var value = arg[(eq + 1)..];
+            if (!seen.Add(key))
+            {
+                throw new ScenarioException($"vm: '{key}' given twice");
+            }
+            switch (key)
+            {
+                case "vcpus":
+                    var n = Number(value, "vcpus");
+                    if (n < 1 || n > MaxVcpus)
+                    {
+                        throw new ScenarioException($"vm: vcpus must be between 1 and {MaxVcpus}, got {value}");
+                    }
+                    vcpus = (int)n;
+                    break;
+                case "mode":
+                    x2Apic = value.ToLowerInvariant() switch
+                    {
+                        "xapic" => false,
+                        "x2apic" => true,
+                        _ => throw new ScenarioException($"vm: mode must be xapic or x2apic, got '{value}'"),
+                    };
+                    break;
+                case "apic-ids":
+                    idsText = value;
+                    break;
+                case "boot":
+                    bootAll = value.ToLowerInvariant() switch
+                    {
+                        "all" => true,
+                        "bsp" => false,
+                        _ => throw new ScenarioException($"vm: boot must be all or bsp, got '{value}'"),
+                    };
+                    break;
+                case "timer-hz":
+                    timerHz = Hz(value, key);
+                    break;
+                case "tsc-hz":
+                    tscHz = Hz(value, key);
+                    break;
+                default:
+                    throw new ScenarioException($"vm: unknown option '{key}' (known: vcpus, mode, apic-ids, boot, timer-hz, tsc-hz)");
+            }
+        }
+
+        if (vcpus is null)
+        {
+            throw new ScenarioException("vm: missing vcpus=N");
+        }
+        var ids = idsText is null ? null : ApicIds(idsText, vcpus.Value, x2Apic);
+
+        await DisposeAsync().ConfigureAwait(false);
+        _spec = new VmSpec(NextVmName(), vcpus.Value, x2Apic, ids, bootAll, timerHz, tscHz);
+        SelectedCpu = 0;
+        return ScenarioResult.Ok;
+    }
+
+    private static IReadOnlyList<uint> ApicIds(string text, int vcpus, bool x2Apic)
+    {
+        var parts = text.Split(',');
+        if (parts.Length != vcpus)
+        {
+            throw new ScenarioException($"vm: apic-ids must list one ID per vCPU ({vcpus}), got {parts.Length}");
+        }
+        var max = x2Apic ? MaxX2ApicId : MaxXApicId;
+        var ids = new uint[parts.Length];
+        var seen = new HashSet<uint>();
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var id = Number(parts[i], "APIC ID");
+            if (id > max)
+            {
+                throw new ScenarioException($"vm: APIC ID {parts[i]} is above 0x{max:X}, the highest in {(x2Apic ? "x2apic" : "xapic")} mode");
+            }
+            if (!seen.Add((uint)id))
+            {
+                throw new ScenarioException($"vm: APIC ID {parts[i]} appears twice");
+            }
+            ids[i] = (uint)id;
+        }
+        return ids;
+    }
+
+    private static long Hz(string value, string key)
+    {
+        var hz = Number(value, key);
+        if (hz < 1 || hz > 1_000_000_000_000)
+        {
+            throw new ScenarioException($"vm: {key} must be between 1 and 1000000000000, got {value}");
+        }
+        return (long)hz;
+    }
+
+    private async Task<VmHandle> VmAsync()
+    {
+        _vm ??= await VmHandle.CreateAsync(_system, _spec, _trace).ConfigureAwait(false);
+        return _vm;
+    }
+
+    private async Task<ApicSnapshot> SnapshotAsync()
+    {
+        var vm = await VmAsync().ConfigureAwait(false);
+        return await vm.SnapshotAsync(SelectedCpu).ConfigureAwait(false);
+    }
+
+    private static ScenarioResult ValueOf(AccessResult r) =>
+        r.Status == AccessStatus.Ok ? ScenarioResult.Value(r.Value) : StatusOf(r);
+
+    private static ScenarioResult StatusOf(AccessResult r) => r.Status switch
+    {
+        AccessStatus.Ok => ScenarioResult.Ok,
+        AccessStatus.GeneralProtection => ScenarioResult.GeneralProtection,
+        AccessStatus.NotRunning => ScenarioResult.NotRunning,
+        _ => ScenarioResult.None,
+    };
+
+    private static int Width(string verb) => verb[^1] switch
+    {
+        'b' => 1,
+        'w' => 2,
+        'l' => 4,
+        _ => 8,
+    };
+
+    private static void Expect(string verb, string[] args, int count, string usage)
+    {
+        if (args.Length < count)
+        {
+            throw new ScenarioException($"{verb}: missing argument (usage: {verb} {usage})");
+        }
+        if (args.Length > count)
+        {
+            throw new ScenarioException(count == 0
+                ? $"{verb} takes no arguments, got '{args[0]}'"
+                : $"{verb}: too many arguments (usage: {verb} {usage})");
+        }
+    }
+
+    private static ulong Number(string token, string what) =>
+        NumberSyntax.TryParse(token, out var n) ? n : throw new ScenarioException($"bad number '{token}' for {what}");
+
+    private static ulong Fits(ulong value, int bits, string token) =>
+        bits >= 64 || value >> bits == 0 ? value : throw new ScenarioException($"'{token}' does not fit in {bits} bits");
+
+    private static ulong Fits(ulong value, ulong max, string token) =>
+        value <= max ? value : throw new ScenarioException($"'{token}' is too large (at most {max})");
+
+    private string NextVmName() => $"{_vmBaseName}-{Interlocked.Increment(ref _vmCounter)}";
+
+    private static string SanitizeName(string name)
+    {
+        var sb = new StringBuilder(name.Length);
+        foreach (var c in name)
+        {
+            sb.Append(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-');
+        }
+        return sb.Length == 0 ? "vm" : sb.ToString();
+    }
+}

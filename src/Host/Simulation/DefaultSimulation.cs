@@ -1,0 +1,349 @@
+using VApicActors.Actors;
+using VApicActors.Host.Configuration;
+using VApicActors.Registers;
+
+namespace VApicActors.Host.Simulation;
+
+/// <summary>
+/// The default simulation: a VM whose vCPUs come up the way Linux brings up its CPUs, then a stretch of
+/// virtual time with a TSC-deadline tick on every vCPU and reschedule/call-function IPIs between them,
+/// each interrupt taken and EOI'd. Driven sequentially through <see cref="VmHandle"/>; the pseudo-random
+/// choices come from a seeded generator, so a run is fully determined by its settings.
+/// </summary>
+public sealed class DefaultSimulation
+{
+    private const double NsPerSecond = 1e9;
+    private const double RescheduleShare = 0.6;
+
+    private readonly VmHandle _vm;
+    private readonly SimulationSettings _settings;
+    private readonly GuestCpu[] _cpus;
+    private readonly bool _flatLogical;
+    private readonly Counters[] _counters;
+    private readonly long[] _timerDue;
+    private readonly ulong _tickTsc;
+
+    public DefaultSimulation(VmHandle vm, SimulationSettings settings)
+    {
+        _vm = vm ?? throw new ArgumentNullException(nameof(vm));
+        _settings = settings ?? throw new ArgumentNullException(nameof(settings));
+        var x2Apic = settings.Mode == ApicModeSetting.X2Apic;
+        var ids = settings.EffectiveApicIds;
+        _cpus = Enumerable.Range(0, settings.Vcpus).Select(i => new GuestCpu(vm, i, ids[i], x2Apic)).ToArray();
+        _flatLogical = !x2Apic && settings.Vcpus <= LinuxApic.MaxFlatCpus;
+        _counters = Enumerable.Range(0, settings.Vcpus).Select(_ => new Counters()).ToArray();
+        _timerDue = Enumerable.Repeat(long.MaxValue, settings.Vcpus).ToArray();
+        _tickTsc = Math.Max(1UL, (ulong)((UInt128)(ulong)settings.TickPeriodNs * (ulong)settings.TscHz / (ulong)NsPerSecond));
+    }
+
+    /// <summary>The VM the default simulation creates.</summary>
+    public static VmSpec Spec(string name, SimulationSettings s) => new(
+        name,
+        s.Vcpus,
+        s.Mode == ApicModeSetting.X2Apic,
+        s.ApicIds.Count > 0 ? s.ApicIds : null,
+        s.Boot == BootSetting.All,
+        s.TimerHz,
+        s.TscHz);
+
+    /// <summary>Brings the VM up, runs the workload and reports what every vCPU did.</summary>
+    public async Task<SimulationReport> RunAsync(CancellationToken cancellationToken = default)
+    {
+        await BringUpAsync(cancellationToken).ConfigureAwait(false);
+        var bringUpEnd = await _vm.ClockAsync().ConfigureAwait(false);
+        var end = await RunWorkloadAsync(bringUpEnd, cancellationToken).ConfigureAwait(false);
+
+        var reports = new List<VcpuReport>(_cpus.Length);
+        for (var i = 0; i < _cpus.Length; i++)
+        {
+            var snapshot = await _vm.SnapshotAsync(i).ConfigureAwait(false);
+            if (!snapshot.Isr.IsEmpty)
+            {
+                throw new SimulationException($"vCPU {i}: interrupts {snapshot.Isr} still in service at the end");
+            }
+            var c = _counters[i];
+            reports.Add(new VcpuReport(
+                i, _cpus[i].ApicId, snapshot.RunState == VcpuRunState.Running,
+                new SortedDictionary<int, int>(c.Taken), c.TimerTicks, c.IpisSent, c.IpisReceived));
+        }
+
+        var sent = reports.Sum(r => r.IpisSent);
+        var received = reports.Sum(r => r.IpisReceived);
+        if (sent != received)
+        {
+            throw new SimulationException($"{sent} IPIs were sent but {received} were taken");
+        }
+        return new SimulationReport(_vm.Spec.Name, _settings, bringUpEnd, end, reports);
+    }
+
+    private async Task BringUpAsync(CancellationToken cancellationToken)
+    {
+        var bsp = _cpus[0];
+        await SetupLocalApicAsync(bsp).ConfigureAwait(false);
+        for (var i = 1; i < _cpus.Length; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_settings.Boot == BootSetting.Bsp)
+            {
+                await WakeSecondaryCpuAsync(bsp, _cpus[i]).ConfigureAwait(false);
+            }
+            await SetupLocalApicAsync(_cpus[i]).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>setup_local_APIC() and end_local_APIC_setup() on one CPU, then the TSC-deadline timer mode.</summary>
+    private async Task SetupLocalApicAsync(GuestCpu cpu)
+    {
+        var isBsp = cpu.Index == 0;
+
+        var svr = await cpu.ReadAsync(ApicOffsets.Svr).ConfigureAwait(false);
+        await cpu.WriteAsync(ApicOffsets.Svr, svr & ~LinuxApic.SvrSoftwareEnable).ConfigureAwait(false);
+
+        if (_flatLogical)
+        {
+            await cpu.WriteAsync(ApicOffsets.Dfr, LinuxApic.DfrFlat).ConfigureAwait(false);
+            var ldr = await cpu.ReadAsync(ApicOffsets.Ldr).ConfigureAwait(false);
+            await cpu.WriteAsync(ApicOffsets.Ldr, (ldr & LinuxApic.LdrLowMask) | (1u << cpu.Index << LinuxApic.LdrShift)).ConfigureAwait(false);
+        }
+
+        var tpr = await cpu.ReadAsync(ApicOffsets.Tpr).ConfigureAwait(false);
+        await cpu.WriteAsync(ApicOffsets.Tpr, (tpr & ~LinuxApic.TprMask) | LinuxApic.BootTaskPriority).ConfigureAwait(false);
+
+        await ClearPendingInterruptsAsync(cpu).ConfigureAwait(false);
+
+        svr = await cpu.ReadAsync(ApicOffsets.Svr).ConfigureAwait(false);
+        await cpu.WriteAsync(ApicOffsets.Svr, (svr & ~LinuxApic.SvrVectorMask) | LinuxApic.SvrSoftwareEnable | (uint)LinuxApic.SpuriousVector).ConfigureAwait(false);
+
+        await cpu.WriteAsync(ApicOffsets.LvtPmc, LinuxApic.DeliveryNmi).ConfigureAwait(false);
+
+        // The VM has an I/O APIC, so LINT0 stays masked ExtINT on every CPU; LINT1 is the NMI pin of the BSP only.
+        var lint0 = await cpu.ReadAsync(ApicOffsets.LvtLint0).ConfigureAwait(false);
+        var lint0Value = isBsp && (lint0 & LinuxApic.LvtMasked) == 0
+            ? LinuxApic.DeliveryExtInt
+            : LinuxApic.DeliveryExtInt | LinuxApic.LvtMasked;
+        await cpu.WriteAsync(ApicOffsets.LvtLint0, lint0Value).ConfigureAwait(false);
+        await cpu.WriteAsync(ApicOffsets.LvtLint1, isBsp ? LinuxApic.DeliveryNmi : LinuxApic.DeliveryNmi | LinuxApic.LvtMasked).ConfigureAwait(false);
+
+        // lapic_setup_esr
+        await ClearErrorsAsync(cpu).ConfigureAwait(false);
+        await cpu.WriteAsync(ApicOffsets.LvtError, LinuxApic.ErrorVector).ConfigureAwait(false);
+        var esr = await ClearErrorsAsync(cpu).ConfigureAwait(false);
+        if (esr != 0)
+        {
+            throw new SimulationException($"vCPU {cpu.Index}: ESR reads 0x{esr:X} after setup");
+        }
+
+        await cpu.WriteAsync(ApicOffsets.LvtTimer, LinuxApic.TimerTscDeadline | LinuxApic.LocalTimerVector).ConfigureAwait(false);
+    }
+
+    /// <summary>apic_pending_intr_clear: EOI whatever is in service until IRR and ISR are empty.</summary>
+    private static async Task ClearPendingInterruptsAsync(GuestCpu cpu)
+    {
+        for (var round = 0; round < LinuxApic.PendingClearRounds; round++)
+        {
+            var pending = false;
+            for (var r = 0; r < LinuxApic.VectorRegisters; r++)
+            {
+                pending |= await cpu.ReadAsync(ApicOffsets.Irr0 + (uint)r * ApicOffsets.Stride).ConfigureAwait(false) != 0;
+            }
+            for (var r = 0; r < LinuxApic.VectorRegisters; r++)
+            {
+                var isr = await cpu.ReadAsync(ApicOffsets.Isr0 + (uint)r * ApicOffsets.Stride).ConfigureAwait(false);
+                for (var bit = 0; bit < LinuxApic.VectorsPerRegister; bit++)
+                {
+                    if ((isr & (1u << bit)) != 0)
+                    {
+                        await cpu.WriteAsync(ApicOffsets.Eoi, 0).ConfigureAwait(false);
+                        pending = true;
+                    }
+                }
+            }
+            if (!pending)
+            {
+                return;
+            }
+        }
+        throw new SimulationException($"vCPU {cpu.Index}: IRR/ISR did not clear after {LinuxApic.PendingClearRounds} rounds");
+    }
+
+    /// <summary>Write ESR (latching errors), read it.</summary>
+    private static async Task<uint> ClearErrorsAsync(GuestCpu cpu)
+    {
+        await cpu.WriteAsync(ApicOffsets.Esr, 0).ConfigureAwait(false);
+        return await cpu.ReadAsync(ApicOffsets.Esr).ConfigureAwait(false);
+    }
+
+    /// <summary>wakeup_secondary_cpu_via_init: INIT assert, INIT de-assert, two Start-up IPIs with ESR checks.</summary>
+    private async Task WakeSecondaryCpuAsync(GuestCpu bsp, GuestCpu ap)
+    {
+        await ClearErrorsAsync(bsp).ConfigureAwait(false);
+
+        await bsp.SendIpiAsync(ap.ApicId, LinuxApic.TriggerLevel | LinuxApic.LevelAssert | LinuxApic.DeliveryInit).ConfigureAwait(false);
+        await bsp.WaitIcrIdleAsync().ConfigureAwait(false);
+        await bsp.SendIpiAsync(ap.ApicId, LinuxApic.TriggerLevel | LinuxApic.DeliveryInit).ConfigureAwait(false);
+        await bsp.WaitIcrIdleAsync().ConfigureAwait(false);
+
+        for (var start = 0; start < 2; start++)
+        {
+            await ClearErrorsAsync(bsp).ConfigureAwait(false);
+            await bsp.SendIpiAsync(ap.ApicId, LinuxApic.DeliveryStartup | LinuxApic.TrampolineVector).ConfigureAwait(false);
+            await _vm.StepClockAsync(LinuxApic.StartupDelayNs).ConfigureAwait(false);
+            await bsp.WaitIcrIdleAsync().ConfigureAwait(false);
+            await _vm.StepClockAsync(LinuxApic.StartupDelayNs).ConfigureAwait(false);
+            var accept = await ClearErrorsAsync(bsp).ConfigureAwait(false) & LinuxApic.EsrAcceptMask;
+            if (accept != 0)
+            {
+                throw new SimulationException($"APIC delivery error 0x{accept:X} starting vCPU {ap.Index}");
+            }
+        }
+
+        var snapshot = await _vm.SnapshotAsync(ap.Index).ConfigureAwait(false);
+        if (snapshot.RunState != VcpuRunState.Running || snapshot.SipiVector != LinuxApic.TrampolineVector)
+        {
+            throw new SimulationException(
+                $"do_boot_cpu failed to wake vCPU {ap.Index}: state {snapshot.RunState}, SIPI vector {snapshot.SipiVector}");
+        }
+    }
+
+    private async Task<long> RunWorkloadAsync(long start, CancellationToken cancellationToken)
+    {
+        var end = start + _settings.DurationNs;
+        var random = new Random(_settings.Seed);
+        var ipis = _settings.IpiRateHz > 0 && _cpus.Length > 1;
+        var nextIpi = ipis ? start + Gap(random) : long.MaxValue;
+
+        foreach (var cpu in _cpus)
+        {
+            await ArmTickAsync(cpu).ConfigureAwait(false);
+        }
+
+        var now = start;
+        while (now < end)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var target = Math.Min(Math.Min(_timerDue.Min(), nextIpi), end);
+            if (target > now)
+            {
+                now = await _vm.StepClockAsync(target - now).ConfigureAwait(false);
+                if (now < target)
+                {
+                    throw new SimulationException($"the clock stopped at {now} ns on its way to {target} ns");
+                }
+            }
+
+            for (var i = 0; i < _cpus.Length; i++)
+            {
+                if (_timerDue[i] <= now)
+                {
+                    await ServiceAsync(_cpus[i]).ConfigureAwait(false);
+                    if (_timerDue[i] <= now)
+                    {
+                        throw new SimulationException($"vCPU {i}: the TSC deadline due at {_timerDue[i]} ns did not fire by {now} ns");
+                    }
+                }
+            }
+
+            if (nextIpi <= now && now < end)
+            {
+                await SendRandomIpiAsync(random).ConfigureAwait(false);
+                nextIpi = now + Gap(random);
+            }
+        }
+        return now;
+    }
+
+    private long Gap(Random random) =>
+        Math.Max(1L, (long)(-Math.Log(1.0 - random.NextDouble()) * NsPerSecond / _settings.IpiRateHz));
+
+    private async Task SendRandomIpiAsync(Random random)
+    {
+        var sender = random.Next(_cpus.Length);
+        var target = random.Next(_cpus.Length - 1);
+        if (target >= sender)
+        {
+            target++;
+        }
+        var vector = random.NextDouble() < RescheduleShare ? LinuxApic.RescheduleVector : LinuxApic.CallFunctionVector;
+
+        var from = _cpus[sender];
+        var to = _cpus[target];
+        if (_flatLogical)
+        {
+            await from.SendIpiAsync(1u << to.Index, LinuxApic.DestinationLogical | (uint)vector).ConfigureAwait(false);
+        }
+        else
+        {
+            await from.SendIpiAsync(to.ApicId, (uint)vector).ConfigureAwait(false);
+        }
+        await from.WaitIcrIdleAsync().ConfigureAwait(false);
+        _counters[sender].IpisSent++;
+
+        var before = _counters[target].IpisReceived;
+        await ServiceAsync(to).ConfigureAwait(false);
+        if (_counters[target].IpisReceived == before)
+        {
+            throw new SimulationException($"vCPU {target} did not take IPI 0x{vector:X2} from vCPU {sender}");
+        }
+    }
+
+    /// <summary>The core takes every deliverable interrupt: acknowledge, EOI, and the handler's work.</summary>
+    private async Task ServiceAsync(GuestCpu cpu)
+    {
+        var c = _counters[cpu.Index];
+        for (var i = 0; i < LinuxApic.PollLimit; i++)
+        {
+            if (await _vm.PendingAsync(cpu.Index).ConfigureAwait(false) < 0)
+            {
+                return;
+            }
+            var ack = await _vm.AcknowledgeAsync(cpu.Index).ConfigureAwait(false);
+            if (ack.Status != AccessStatus.Ok)
+            {
+                return;
+            }
+
+            var vector = (int)ack.Value;
+            c.Taken[vector] = c.Taken.GetValueOrDefault(vector) + 1;
+            if (vector == LinuxApic.SpuriousVector)
+            {
+                continue;
+            }
+
+            await cpu.EoiAsync().ConfigureAwait(false);
+            switch (vector)
+            {
+                case LinuxApic.LocalTimerVector:
+                    c.TimerTicks++;
+                    await ArmTickAsync(cpu).ConfigureAwait(false);
+                    break;
+                case LinuxApic.RescheduleVector or LinuxApic.CallFunctionVector:
+                    c.IpisReceived++;
+                    break;
+            }
+        }
+        throw new SimulationException($"vCPU {cpu.Index}: interrupts kept coming ({LinuxApic.PollLimit} in a row)");
+    }
+
+    /// <summary>lapic_next_deadline: IA32_TSC_DEADLINE = TSC + one tick.</summary>
+    private async Task ArmTickAsync(GuestCpu cpu)
+    {
+        var deadline = await cpu.ReadTscAsync().ConfigureAwait(false) + _tickTsc;
+        await cpu.WriteTscDeadlineAsync(deadline).ConfigureAwait(false);
+        _timerDue[cpu.Index] = DueNs(deadline);
+    }
+
+    /// <summary>The first virtual ns at which the TSC reaches <paramref name="deadline"/>.</summary>
+    private long DueNs(ulong deadline)
+    {
+        var hz = (UInt128)(ulong)_settings.TscHz;
+        return (long)((deadline * (UInt128)(ulong)NsPerSecond + hz - 1) / hz);
+    }
+
+    private sealed class Counters
+    {
+        public Dictionary<int, int> Taken { get; } = [];
+        public int TimerTicks { get; set; }
+        public int IpisSent { get; set; }
+        public int IpisReceived { get; set; }
+    }
+}

@@ -1,0 +1,47 @@
+using System.Globalization;
+using Spectre.Console;
+
+namespace VApicActors.Host.Simulation;
+
+/// <summary>Prints the default simulation's report as a table.</summary>
+public static class SummaryPrinter
+{
+    public static void Print(IAnsiConsole console, SimulationReport report, string? tracePath, long traceEvents)
+    {
+        var s = report.Settings;
+        var mode = s.Mode == Configuration.ApicModeSetting.X2Apic ? "x2APIC" : "xAPIC";
+        console.MarkupLine(Markup.Escape(
+            $"VM {report.VmName}: {s.Vcpus} vCPUs, {mode}, boot={(s.Boot == Configuration.BootSetting.Bsp ? "bsp" : "all")}, " +
+            $"timer {s.TimerHz} Hz, TSC {s.TscHz} Hz"));
+        console.MarkupLine(Markup.Escape(
+            $"bring-up finished at {report.BringUpEndNs} ns; workload ran {s.DurationNs} ns to {report.EndNs} ns of virtual time"));
+
+        var table = new Table().Border(TableBorder.Rounded);
+        table.AddColumn("vCPU");
+        table.AddColumn("APIC ID");
+        table.AddColumn("state");
+        table.AddColumn(new TableColumn("timer ticks").RightAligned());
+        table.AddColumn(new TableColumn("IPIs sent").RightAligned());
+        table.AddColumn(new TableColumn("IPIs received").RightAligned());
+        table.AddColumn("interrupts taken by vector");
+        foreach (var v in report.Vcpus)
+        {
+            var taken = v.TakenByVector.Count == 0
+                ? "none"
+                : string.Join(", ", v.TakenByVector.Select(kv => string.Create(CultureInfo.InvariantCulture, $"0x{kv.Key:x2}: {kv.Value}")));
+            table.AddRow(
+                v.Index.ToString(CultureInfo.InvariantCulture),
+                "0x" + v.ApicId.ToString("x", CultureInfo.InvariantCulture),
+                v.RunState,
+                v.TimerTicks.ToString(CultureInfo.InvariantCulture),
+                v.IpisSent.ToString(CultureInfo.InvariantCulture),
+                v.IpisReceived.ToString(CultureInfo.InvariantCulture),
+                Markup.Escape(taken));
+        }
+        console.Write(table);
+
+        console.MarkupLine(Markup.Escape(tracePath is null
+            ? "trace: off (enable with --trace FILE or vapic.trace.enabled = on)"
+            : $"trace: {traceEvents} events written to {tracePath}"));
+    }
+}

@@ -1,0 +1,87 @@
+using System.Globalization;
+
+namespace VApicActors.Host.TraceTools;
+
+/// <summary>
+/// <c>vapic trace import-kvm FILE -o OUT.vapic [--vcpu N]</c>: imports a KVM trace, writes the scenario and prints
+/// the report. Torn lines go to the error stream as <c>FILE:LINE: torn line: REASON</c> and do not stop the import.
+/// </summary>
+public static class KvmTraceImportCommand
+{
+    /// <summary>The scenario was written.</summary>
+    public const int Success = 0;
+
+    /// <summary>The input could not be read, or the output could not be written.</summary>
+    public const int IoFailure = 2;
+
+    public static int Run(string inputPath, string outputPath, int defaultVcpu, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (defaultVcpu < 0 || defaultVcpu >= KvmTraceImportSession.MaxVcpus)
+        {
+            stderr.WriteLine($"error: --vcpu must be between 0 and {KvmTraceImportSession.MaxVcpus - 1}");
+            return IoFailure;
+        }
+
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(inputPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            stderr.WriteLine($"{inputPath}: error: cannot read the trace: {e.Message}");
+            return IoFailure;
+        }
+
+        var result = KvmTraceImporter.Import(lines, defaultVcpu, inputPath);
+        try
+        {
+            File.WriteAllText(outputPath, result.Script);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            stderr.WriteLine($"{outputPath}: error: cannot write the scenario: {e.Message}");
+            return IoFailure;
+        }
+
+        var report = result.Report;
+        foreach (var torn in report.TornLines)
+        {
+            stderr.WriteLine($"{inputPath}:{torn.LineNumber}: torn line: {torn.Reason}");
+        }
+        stdout.WriteLine(Describe(report, inputPath, outputPath));
+        return Success;
+    }
+
+    /// <summary>The report as a few lines of text.</summary>
+    public static string Describe(KvmTraceImportReport report, string inputPath, string outputPath)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var inv = CultureInfo.InvariantCulture;
+        var lines = new List<string>
+        {
+            string.Create(inv, $"{inputPath}: {report.EventsRead} events read"),
+            string.Create(inv, $"{outputPath}: {report.CommandsWritten} commands, {report.ExpectationsWritten} expectations ({report.VcpuCount} vCPUs, {(report.X2Apic ? "x2apic" : "xapic")})"),
+        };
+        if (report.DuplicatesMerged > 0)
+        {
+            lines.Add(string.Create(inv, $"merged {report.DuplicatesMerged} kvm_apic lines into their kvm_msr line"));
+        }
+        if (report.OtherMsrAccesses > 0)
+        {
+            lines.Add(string.Create(inv, $"skipped {report.OtherMsrAccesses} accesses to MSRs outside the APIC"));
+        }
+        if (report.UnknownEventsSkipped > 0)
+        {
+            lines.Add("skipped unknown events: " + string.Join(", ", report.UnknownEvents.Select(kv => string.Create(inv, $"{kv.Key} {kv.Value}"))));
+        }
+        if (report.TornLines.Count > 0)
+        {
+            lines.Add("torn lines: " + string.Join(", ", report.TornLines.Select(t => t.LineNumber.ToString(inv))));
+        }
+        lines.AddRange(report.Notes.Select(n => "note: " + n));
+        return string.Join(Environment.NewLine, lines);
+    }
+}

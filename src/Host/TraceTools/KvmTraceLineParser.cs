@@ -1,0 +1,186 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace VApicActors.Host.TraceTools;
+
+/// <summary>What one input line turned out to be.</summary>
+internal enum TraceLineKind
+{
+    /// <summary>Blank, an ftrace header (<c># tracer: nop</c>) or trace-cmd's preamble (<c>cpus=4</c>).</summary>
+    Ignored,
+    /// <summary>One of the five KVM tracepoints the importer understands.</summary>
+    Event,
+    /// <summary>A well-formed line of some other tracepoint (<c>kvm_exit</c>, <c>sched_switch</c>, ...).</summary>
+    Unknown,
+    /// <summary>A line cut short, two lines run together, or a known event whose fields do not parse.</summary>
+    Torn,
+}
+
+internal sealed record TraceLineParse(TraceLineKind Kind, KvmTraceEvent? Event = null, string? EventName = null, string? Reason = null);
+
+/// <summary>
+/// Splits the text output of <c>trace-cmd report</c> or the ftrace <c>trace</c> file into events. A line is
+/// <c>TASK-PID [CPU] FLAGS TIMESTAMP: EVENT: FIELDS</c>; the flags column (<c>d..1.</c>), a tgid column and the
+/// whole task prefix are optional, since excerpts pasted into mails often lose them.
+/// </summary>
+internal static partial class KvmTraceLineParser
+{
+    public const string ApicEvent = "kvm_apic";
+    public const string MsrEvent = "kvm_msr";
+    public const string IpiEventName = "kvm_apic_ipi";
+    public const string AcceptEventName = "kvm_apic_accept_irq";
+    public const string EoiEventName = "kvm_eoi";
+
+    [GeneratedRegex(@"^\s*(?<task>\S[^\[\]]*?)-(?<pid>\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(?<cpu>\d+)\]\s+(?:[A-Za-z.0-9]{4,5}\s+)?(?<ts>\d+\.\d+):\s*(?<rest>.*)$")]
+    private static partial Regex WithTask();
+
+    [GeneratedRegex(@"^\s*(?:\[\d+\]\s+)?(?:[A-Za-z.0-9]{4,5}\s+)?(?:(?<ts>\d+\.\d+):\s+)?(?<rest>[a-z_][a-z0-9_]*:.*)$")]
+    private static partial Regex WithoutTask();
+
+    [GeneratedRegex(@"^(?:[a-z_][a-z0-9_]*:)?(?<event>[a-z_][a-z0-9_]*):(?:\s+(?<fields>.*?))?\s*$")]
+    private static partial Regex EventAndFields();
+
+    [GeneratedRegex(@"^(?:version = \d+|cpus=\d+|CPU ?\d+ is empty|CPU\d+ data recorded at offset=.*)\s*$")]
+    private static partial Regex Preamble();
+
+    [GeneratedRegex(@"^apic_(?<rw>read|write)\s+(?<reg>\S+)\s+=\s+0x(?<val>[0-9a-fA-F]{1,8})$")]
+    private static partial Regex ApicFields();
+
+    [GeneratedRegex(@"^msr_(?<rw>read|write)\s+(?<msr>[0-9a-fA-F]{1,8})\s+=\s+0x(?<val>[0-9a-fA-F]{1,16})(?<gp>\s*\(#GP\))?$")]
+    private static partial Regex MsrFields();
+
+    [GeneratedRegex(@"^dst\s+(?<dst>[0-9a-fA-F]{1,8})\s+vec\s+(?<vec>\d{1,3})\s+\((?<dm>[A-Za-z0-9]+)\|(?<dmode>logical|physical)\|(?<level>assert|de-assert)\|(?<trig>level|edge)\|(?<sh>dst|self|all|all-but-self)\)$")]
+    private static partial Regex IpiFields();
+
+    [GeneratedRegex(@"^apicid\s+(?<id>[0-9a-fA-F]{1,8})\s+vec\s+(?<vec>\d{1,3})\s+\((?<dm>[A-Za-z0-9]+)\|(?<trig>level|edge)\)(?:\s*\(coalesced\))?$")]
+    private static partial Regex AcceptFields();
+
+    [GeneratedRegex(@"^apicid\s+(?<id>[0-9a-fA-F]{1,8})\s+vector\s+(?<vec>-1|\d{1,3})$")]
+    private static partial Regex EoiFields();
+
+    public static TraceLineParse Parse(string text, int lineNumber)
+    {
+        var trimmed = text.Trim();
+        if (trimmed.Length == 0 || trimmed[0] == '#' || Preamble().IsMatch(trimmed))
+        {
+            return new TraceLineParse(TraceLineKind.Ignored);
+        }
+
+        string? task = null;
+        int? pid = null;
+        string? timestamp;
+        string rest;
+        var withTask = WithTask().Match(text);
+        if (withTask.Success)
+        {
+            task = withTask.Groups["task"].Value.Trim();
+            pid = int.TryParse(withTask.Groups["pid"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : null;
+            timestamp = withTask.Groups["ts"].Value;
+            rest = withTask.Groups["rest"].Value;
+        }
+        else
+        {
+            var withoutTask = WithoutTask().Match(text);
+            if (!withoutTask.Success)
+            {
+                return Torn("not a trace line (no EVENT: FIELDS part)");
+            }
+            timestamp = withoutTask.Groups["ts"].Success ? withoutTask.Groups["ts"].Value : null;
+            rest = withoutTask.Groups["rest"].Value;
+        }
+
+        var eventMatch = EventAndFields().Match(rest);
+        if (!eventMatch.Success)
+        {
+            return Torn("the event name is cut off");
+        }
+        var name = eventMatch.Groups["event"].Value;
+        var fields = eventMatch.Groups["fields"].Value;
+        var origin = new TraceOrigin(lineNumber, task, pid, timestamp);
+
+        return name switch
+        {
+            ApicEvent => ParseApic(origin, fields),
+            MsrEvent => ParseMsr(origin, fields),
+            IpiEventName => ParseIpi(origin, fields),
+            AcceptEventName => ParseAccept(origin, fields),
+            EoiEventName => ParseEoi(origin, fields),
+            _ => new TraceLineParse(TraceLineKind.Unknown, EventName: name),
+        };
+    }
+
+    private static TraceLineParse ParseApic(TraceOrigin origin, string fields)
+    {
+        var m = ApicFields().Match(fields);
+        if (!m.Success)
+        {
+            return Torn($"{ApicEvent} fields do not parse ('{fields}')");
+        }
+        if (!KvmApicRegisterNames.TryParse(m.Groups["reg"].Value, out var offset))
+        {
+            return Torn($"{ApicEvent}: unknown register '{m.Groups["reg"].Value}'");
+        }
+        var value = uint.Parse(m.Groups["val"].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+        return Parsed(new ApicAccessEvent(origin, m.Groups["rw"].Value == "write", offset, value));
+    }
+
+    private static TraceLineParse ParseMsr(TraceOrigin origin, string fields)
+    {
+        var m = MsrFields().Match(fields);
+        if (!m.Success)
+        {
+            return Torn($"{MsrEvent} fields do not parse ('{fields}')");
+        }
+        var msr = uint.Parse(m.Groups["msr"].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+        var value = ulong.Parse(m.Groups["val"].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+        return Parsed(new MsrAccessEvent(origin, m.Groups["rw"].Value == "write", msr, value, m.Groups["gp"].Success));
+    }
+
+    private static TraceLineParse ParseIpi(TraceOrigin origin, string fields)
+    {
+        var m = IpiFields().Match(fields);
+        if (!m.Success
+            || !TryVector(m, out var vector)
+            || !IcrFields.TryParseDeliveryMode(m.Groups["dm"].Value, out var mode)
+            || !IcrFields.TryParseShorthand(m.Groups["sh"].Value, out var shorthand))
+        {
+            return Torn($"{IpiEventName} fields do not parse ('{fields}')");
+        }
+        var low = vector | (mode << IcrFields.DeliveryModeShift) | (shorthand << IcrFields.ShorthandShift);
+        if (m.Groups["dmode"].Value == "logical") low |= IcrFields.DestinationLogical;
+        if (m.Groups["level"].Value == "assert") low |= IcrFields.LevelAssert;
+        if (m.Groups["trig"].Value == "level") low |= IcrFields.TriggerLevel;
+        var destination = uint.Parse(m.Groups["dst"].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+        return Parsed(new IpiEvent(origin, low, destination));
+    }
+
+    private static TraceLineParse ParseAccept(TraceOrigin origin, string fields)
+    {
+        var m = AcceptFields().Match(fields);
+        if (!m.Success || !TryVector(m, out var vector) || !IcrFields.TryParseDeliveryMode(m.Groups["dm"].Value, out var mode))
+        {
+            return Torn($"{AcceptEventName} fields do not parse ('{fields}')");
+        }
+        var apicId = uint.Parse(m.Groups["id"].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+        return Parsed(new AcceptEvent(origin, apicId, (byte)vector, mode, m.Groups["trig"].Value == "level"));
+    }
+
+    private static TraceLineParse ParseEoi(TraceOrigin origin, string fields)
+    {
+        var m = EoiFields().Match(fields);
+        var vector = m.Success ? int.Parse(m.Groups["vec"].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) : 0;
+        if (!m.Success || vector > IcrFields.VectorMask)
+        {
+            return Torn($"{EoiEventName} fields do not parse ('{fields}')");
+        }
+        var apicId = uint.Parse(m.Groups["id"].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+        return Parsed(new EoiEvent(origin, apicId, vector));
+    }
+
+    private static bool TryVector(Match m, out uint vector) =>
+        uint.TryParse(m.Groups["vec"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out vector) && vector <= IcrFields.VectorMask;
+
+    private static TraceLineParse Parsed(KvmTraceEvent e) => new(TraceLineKind.Event, e);
+
+    private static TraceLineParse Torn(string reason) => new(TraceLineKind.Torn, Reason: reason);
+}

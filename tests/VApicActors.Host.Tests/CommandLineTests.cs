@@ -1,0 +1,135 @@
+using VApicActors.Host.Cli;
+
+namespace VApicActors.Host.Tests;
+
+[Collection(SerilogCollection.Name)]
+public sealed class CommandLineTests
+{
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    [InlineData("run --help")]
+    public async Task Help_OnEveryCommand_PrintsUsageAndExitsZero(string args)
+    {
+        var (code, output, _) = await InvokeAsync(args.Split(' '));
+        Assert.Equal(0, code);
+        Assert.Contains("Usage:", output);
+        Assert.Contains("vapic", output);
+    }
+
+    [Fact]
+    public async Task Help_Root_ListsRunAndTheOverrides()
+    {
+        var (_, output, _) = await InvokeAsync("--help");
+        Assert.Contains("run", output);
+        Assert.Contains("--vcpus", output);
+        Assert.Contains("--trace-filter", output);
+    }
+
+    [Fact]
+    public async Task ConfigurationError_NamesTheKeyAndExitsTwo()
+    {
+        var (code, _, error) = await InvokeAsync("--vcpus", "0", "--no-trace");
+        Assert.Equal(2, code);
+        Assert.Contains("vapic.simulation.vcpus", error);
+        Assert.Contains("between 1 and 4096", error);
+    }
+
+    [Fact]
+    public async Task BadConfigurationFile_NamesTheKeyAndExitsTwo()
+    {
+        using var dir = new TempDirectory();
+        var text = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "vapic.hocon")).Replace("mode = xapic", "mode = apic");
+        var path = dir.Write("bad.hocon", text);
+        var (code, _, error) = await InvokeAsync("--config", path, "--no-trace");
+        Assert.Equal(2, code);
+        Assert.Contains("vapic.simulation.mode", error);
+        Assert.Contains("xapic or x2apic", error);
+    }
+
+    [Fact]
+    public async Task InvalidTraceFilter_IsReportedAndExitsTwo()
+    {
+        var (code, _, error) = await InvokeAsync("run", "x.vapic", "--trace-filter", "Vector = (");
+        Assert.Equal(2, code);
+        Assert.Contains("vapic.trace.filter", error);
+        Assert.Contains("not a valid Serilog expression", error);
+    }
+
+    [Theory]
+    [InlineData("--mode", "x3apic")]
+    [InlineData("--vcpus", "four")]
+    [InlineData("--no-such-option")]
+    [InlineData("run")]
+    public async Task ParseError_ExitsTwo(params string[] args)
+    {
+        var (code, _, error) = await InvokeAsync(args);
+        Assert.Equal(2, code);
+        Assert.Contains("vapic --help", error);
+    }
+
+    [Fact]
+    public async Task Run_ExitCodes_PassFailError()
+    {
+        using var dir = new TempDirectory();
+        var pass = dir.Write("pass.vapic", "vm vcpus=2\ncpu 1\nreadl 0xfee00020 -> 0x01000000\n");
+        var fail = dir.Write("fail.vapic", "readl 0xfee00020 -> 0x01000000\n");
+        var bad = dir.Write("bad.vapic", "readl\n");
+
+        var (passCode, passOut, _) = await InvokeAsync("run", pass, "--no-trace");
+        Assert.Equal(0, passCode);
+        Assert.Equal("1 passed, 0 failed", passOut.Trim());
+
+        var (failCode, failOut, _) = await InvokeAsync("run", pass, fail, "--no-trace");
+        Assert.Equal(1, failCode);
+        Assert.Contains($"{fail}:1: expected 0x01000000, got 0x0", failOut);
+        Assert.EndsWith("1 passed, 1 failed", failOut.Trim());
+
+        var (badCode, _, badErr) = await InvokeAsync("run", bad, pass, "--no-trace");
+        Assert.Equal(2, badCode);
+        Assert.Contains($"{bad}:1: error: readl: missing argument", badErr);
+
+        var (missingCode, _, missingErr) = await InvokeAsync("run", dir.File("missing.vapic"), "--no-trace");
+        Assert.Equal(2, missingCode);
+        Assert.Contains("missing.vapic: error: no such file", missingErr);
+    }
+
+    [Fact]
+    public async Task Run_WithTrace_WritesTheFileAndSaysWhere()
+    {
+        using var dir = new TempDirectory();
+        var script = dir.Write("s.vapic", "writel 0xfee000f0 0x1ff\nreadl 0xfee000f0 -> 0x1ff\n");
+        var trace = dir.File("out.clef");
+        var (code, output, error) = await InvokeAsync("run", script, "--trace", trace);
+        Assert.Equal(0, code);
+        Assert.Equal("1 passed, 0 failed", output.Trim());
+        Assert.Contains(trace, error);
+        var events = ClefReader.Read(trace);
+        Assert.Contains(events, e => e.GetProperty("Register").GetString() == "SVR");
+    }
+
+    [Fact]
+    public async Task DefaultSimulation_FromTheCommandLine_PrintsTheSummaryAndTracePath()
+    {
+        using var dir = new TempDirectory();
+        var trace = dir.File("sim.clef");
+        var (code, output, error) = await InvokeAsync("--duration", "100ms", "--trace", trace);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("VM default", output);
+        Assert.Equal(4, output.Split('\n').Count(l => l.Contains("running", StringComparison.Ordinal) && !l.Contains("wait-for-sipi", StringComparison.Ordinal)));
+        Assert.Contains("0xec", output);
+        Assert.Contains(trace, output);
+        Assert.True(ClefReader.Read(trace).Count > 100);
+    }
+
+    private static Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args) => InvokeCoreAsync(args);
+
+    private static async Task<(int Code, string Output, string Error)> InvokeCoreAsync(string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = await new VapicCommandLine(output, error).InvokeAsync(args);
+        return (code, output.ToString(), error.ToString());
+    }
+}

@@ -1,0 +1,80 @@
+using VApicActors.Actors;
+using VApicActors.Host.Configuration;
+using VApicActors.Host.Simulation;
+
+namespace VApicActors.Host.Tests;
+
+public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassFixture<ActorSystemFixture>
+{
+    [Fact]
+    public async Task Run_Defaults_EveryApRunsAndEveryInterruptIsTaken()
+    {
+        var (_, settings) = HoconSettings.Load();
+        var s = settings.Simulation;
+        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-defaults", s));
+        var report = await new DefaultSimulation(vm, s).RunAsync();
+
+        Assert.Equal(4, report.Vcpus.Count);
+        Assert.True(report.AllRunning);
+        Assert.All(report.Vcpus, v => Assert.Equal("running", v.RunState));
+        Assert.Equal(report.BringUpEndNs + 1_000_000_000, report.EndNs);
+        Assert.All(report.Vcpus, v =>
+        {
+            Assert.InRange(v.TimerTicks, 249, 250);
+            Assert.Equal(v.TimerTicks, v.TakenByVector[0xEC]);
+            Assert.True(v.IpisSent > 0);
+            Assert.True(v.IpisReceived > 0);
+            Assert.Equal(v.IpisReceived, v.TakenByVector.GetValueOrDefault(0xFD) + v.TakenByVector.GetValueOrDefault(0xFC));
+        });
+        Assert.Equal(report.Vcpus.Sum(v => v.IpisSent), report.Vcpus.Sum(v => v.IpisReceived));
+
+        for (var i = 0; i < 4; i++)
+        {
+            var snapshot = await vm.SnapshotAsync(i);
+            Assert.Equal(0x9A, i == 0 ? 0x9A : snapshot.SipiVector);
+            Assert.Equal(0x1FFu, snapshot.Svr);
+            Assert.Equal(0x000400ECu, snapshot.LvtTimer);
+        }
+    }
+
+    [Theory]
+    [InlineData("x2apic", "bsp", 3)]
+    [InlineData("xapic", "all", 2)]
+    [InlineData("xapic", "bsp", 10)]
+    [InlineData("xapic", "bsp", 1)]
+    public async Task Run_OtherShapes_Complete(string mode, string boot, int vcpus)
+    {
+        var (_, settings) = HoconSettings.Load(
+        [
+            SettingOverride.Text("vapic.simulation.mode", mode, "--mode"),
+            SettingOverride.Text("vapic.simulation.boot", boot, "--boot"),
+            SettingOverride.Number("vapic.simulation.vcpus", vcpus, "--vcpus"),
+            SettingOverride.Text("vapic.simulation.duration", "40ms", "--duration"),
+        ]);
+        var s = settings.Simulation;
+        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec($"sim-{mode}-{boot}-{vcpus}", s));
+        var report = await new DefaultSimulation(vm, s).RunAsync();
+
+        Assert.True(report.AllRunning);
+        Assert.All(report.Vcpus, v => Assert.InRange(v.TimerTicks, 9, 10));
+        Assert.Equal(report.Vcpus.Sum(v => v.IpisSent), report.Vcpus.Sum(v => v.IpisReceived));
+    }
+
+    [Fact]
+    public async Task Run_SameSeed_SameCounts()
+    {
+        var (_, settings) = HoconSettings.Load([SettingOverride.Text("vapic.simulation.duration", "50ms", "--duration")]);
+        var s = settings.Simulation;
+        var first = await RunOnceAsync(s, "sim-seed-a");
+        var second = await RunOnceAsync(s, "sim-seed-b");
+        Assert.Equal(
+            first.Vcpus.Select(v => (v.IpisSent, v.IpisReceived, v.TimerTicks)),
+            second.Vcpus.Select(v => (v.IpisSent, v.IpisReceived, v.TimerTicks)));
+    }
+
+    private async Task<SimulationReport> RunOnceAsync(SimulationSettings s, string name)
+    {
+        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec(name, s));
+        return await new DefaultSimulation(vm, s).RunAsync();
+    }
+}

@@ -1,0 +1,41 @@
+using VApicActors.Host.Scenarios;
+
+namespace VApicActors.Host.Tests;
+
+/// <summary>The project's own scripts (tests/scenarios/*.vapic) run through the same runner as <c>vapic run</c>.</summary>
+public sealed class ScenarioFilesTests(ActorSystemFixture fixture) : IClassFixture<ActorSystemFixture>
+{
+    private static readonly string Directory = Path.Combine(AppContext.BaseDirectory, "scenarios");
+
+    public static TheoryData<string> Files()
+    {
+        var data = new TheoryData<string>();
+        foreach (var file in System.IO.Directory.GetFiles(Directory, "*.vapic").Order(StringComparer.Ordinal))
+        {
+            data.Add(Path.GetFileName(file));
+        }
+        return data;
+    }
+
+    [Fact]
+    public void Scripts_CoverEveryBehaviourAreaAndTheLinuxBringUp()
+    {
+        var names = System.IO.Directory.GetFiles(Directory, "*.vapic").Select(Path.GetFileName).ToArray();
+        foreach (var area in new[] { "a-", "b-", "c-", "d-", "e-", "f-", "g-", "h-", "i-", "j-", "linux-bringup" })
+        {
+            Assert.Contains(names, n => n!.StartsWith(area, StringComparison.Ordinal));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public async Task Script_EveryExpectationHolds(string name)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var summary = await new ScenarioRunner(fixture.System).RunAsync([Path.Combine(Directory, name)], output, error);
+
+        Assert.True(summary.ExitCode == 0, $"{summary.SummaryLine}\n{string.Join('\n', summary.Failures)}");
+        Assert.True(summary.Passed > 0, "the script checks nothing");
+    }
+}

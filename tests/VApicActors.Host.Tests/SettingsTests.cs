@@ -1,0 +1,125 @@
+using Akka.Configuration;
+using VApicActors.Host.Configuration;
+
+namespace VApicActors.Host.Tests;
+
+public sealed class SettingsTests
+{
+    [Fact]
+    public void Load_RealHoconFile_BindsTheDefaults()
+    {
+        Assert.True(File.Exists(HoconSettings.DefaultPath), HoconSettings.DefaultPath);
+        var (config, settings) = HoconSettings.Load();
+
+        var s = settings.Simulation;
+        Assert.Equal(4, s.Vcpus);
+        Assert.Equal(ApicModeSetting.XApic, s.Mode);
+        Assert.Empty(s.ApicIds);
+        Assert.Equal([0u, 1u, 2u, 3u], s.EffectiveApicIds);
+        Assert.Equal(BootSetting.Bsp, s.Boot);
+        Assert.Equal(1_000_000_000, s.TimerHz);
+        Assert.Equal(1_000_000_000, s.TscHz);
+        Assert.Equal(1_000_000_000, s.DurationNs);
+        Assert.Equal(4_000_000, s.TickPeriodNs);
+        Assert.True(settings.Trace.Enabled);
+        Assert.Equal("vapic-trace.clef", settings.Trace.File);
+        Assert.Equal(string.Empty, settings.Trace.Filter);
+        Assert.Equal("WARNING", settings.AkkaLogLevel);
+        Assert.Contains("Akka.Logger.Serilog.SerilogLogger, Akka.Logger.Serilog", config.GetStringList("akka.loggers"));
+    }
+
+    [Fact]
+    public void Apply_Overrides_ReplaceFileValues()
+    {
+        var (_, settings) = HoconSettings.Load(
+        [
+            SettingOverride.Number("vapic.simulation.vcpus", 2, "--vcpus"),
+            SettingOverride.Text("vapic.simulation.mode", "x2apic", "--mode"),
+            SettingOverride.List("vapic.simulation.apic-ids", ["0x10", "0x20"], "--apic-ids"),
+            SettingOverride.Text("vapic.simulation.duration", "250ms", "--duration"),
+            SettingOverride.Flag("vapic.trace.enabled", false, "--no-trace"),
+        ]);
+        Assert.Equal(2, settings.Simulation.Vcpus);
+        Assert.Equal(ApicModeSetting.X2Apic, settings.Simulation.Mode);
+        Assert.Equal([0x10u, 0x20u], settings.Simulation.ApicIds);
+        Assert.Equal(250_000_000, settings.Simulation.DurationNs);
+        Assert.False(settings.Trace.Enabled);
+    }
+
+    [Theory]
+    [InlineData("vapic.simulation.vcpus", "0", "between 1 and 4096")]
+    [InlineData("vapic.simulation.vcpus", "5000", "between 1 and 4096")]
+    [InlineData("vapic.simulation.vcpus", "four", "whole number")]
+    [InlineData("vapic.simulation.mode", "apic", "xapic or x2apic")]
+    [InlineData("vapic.simulation.boot", "some", "all or bsp")]
+    [InlineData("vapic.simulation.timer-hz", "0", "frequency in Hz")]
+    [InlineData("vapic.simulation.tsc-hz", "-5", "frequency in Hz")]
+    [InlineData("vapic.simulation.duration", "0s", "more than 0")]
+    [InlineData("vapic.simulation.duration", "soon", "duration such as")]
+    [InlineData("vapic.simulation.tick-period", "2s", "at most the duration")]
+    [InlineData("vapic.simulation.ipi-rate-hz", "-1", "between 0 and")]
+    [InlineData("vapic.trace.enabled", "maybe", "on or off")]
+    [InlineData("vapic.trace.filter", "ApicId = (", "not a valid Serilog expression")]
+    [InlineData("vapic.trace.filter", "NoSuchFunction(ApicId)", "not a valid Serilog expression")]
+    [InlineData("akka.loglevel", "LOUD", "DEBUG, INFO, WARNING, ERROR")]
+    public void Apply_InvalidValue_NamesKeyAndAllowedValues(string key, string value, string allowed)
+    {
+        var e = Assert.Throws<SettingsException>(() => Override(key, value));
+        Assert.Equal(key, e.Key);
+        Assert.Contains(key, e.Message);
+        Assert.Contains(allowed, e.Message);
+    }
+
+    [Theory]
+    [InlineData("[1, 2]", "one ID per vCPU")]
+    [InlineData("[0, 1, 2, 2]", "distinct")]
+    [InlineData("[0, 1, 2, 255]", "0xFE")]
+    [InlineData("[0, 1, 2, \"0xzz\"]", "0xFE")]
+    public void Apply_InvalidApicIds_NamesKey(string hocon, string problem)
+    {
+        var config = ConfigurationFactory.ParseString($"vapic.simulation.apic-ids = {hocon}").WithFallback(FileConfig());
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Apply(config, []));
+        Assert.Equal("vapic.simulation.apic-ids", e.Key);
+        Assert.Contains(problem, e.Message);
+    }
+
+    [Fact]
+    public void Apply_X2ApicIdsAboveFe_AreAllowedInX2ApicMode()
+    {
+        var config = ConfigurationFactory.ParseString("vapic.simulation { mode = x2apic, apic-ids = [0, 1, 2, \"0x1000\"] }").WithFallback(FileConfig());
+        var (_, settings) = HoconSettings.Apply(config, []);
+        Assert.Equal(0x1000u, settings.Simulation.ApicIds[3]);
+    }
+
+    [Fact]
+    public void Apply_InvalidOverride_NamesTheOption()
+    {
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Load([SettingOverride.Number("vapic.simulation.vcpus", 0, "--vcpus")]));
+        Assert.Contains("(set by --vcpus)", e.Message);
+    }
+
+    [Fact]
+    public void Load_MissingFile_SaysSo()
+    {
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Load(path: "/nonexistent/vapic.hocon"));
+        Assert.Contains("does not exist", e.Message);
+    }
+
+    [Fact]
+    public void Load_MissingKey_NamesIt()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("partial.hocon", "vapic.simulation.vcpus = 2");
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Load(path: path));
+        Assert.Equal("vapic.simulation.mode", e.Key);
+        Assert.Contains("missing", e.Message);
+    }
+
+    private static Config FileConfig() => ConfigurationFactory.ParseString(File.ReadAllText(HoconSettings.DefaultPath));
+
+    private static void Override(string key, string value)
+    {
+        var config = ConfigurationFactory.ParseString($"{key} = {System.Text.Json.JsonSerializer.Serialize(value)}").WithFallback(FileConfig());
+        HoconSettings.Apply(config, []);
+    }
+}

@@ -1,0 +1,173 @@
+using System.Text.Json;
+using VApicActors.Actors;
+using VApicActors.Host.Scenarios;
+using VApicActors.Host.Tracing;
+
+namespace VApicActors.Host.Tests;
+
+public sealed class TraceTests(ActorSystemFixture fixture) : IClassFixture<ActorSystemFixture>
+{
+    /// <summary>Guest accesses, IPIs, acceptance, coalescing, drops, acknowledge, EOI and its broadcast, timer arm and fire, INIT/SIPI/NMI, mode changes.</summary>
+    private const string EveryKind = """
+        vm vcpus=2 boot=bsp
+        writel 0xfee000f0 0x1ff
+        readl 0xfee00030
+        writel 0xfee00310 0x01000000
+        writel 0xfee00300 0x0000c500
+        writel 0xfee00300 0x00008500
+        writel 0xfee00300 0x0000069a
+        cpu 1
+        writel 0xfee000f0 0x1ff
+        cpu 0
+        writel 0xfee00300 0x00004041
+        writel 0xfee00300 0x00004041
+        writel 0xfee00300 0x00004400
+        msi 0xfee01000 0xc061
+        msi 0xfee01000 0x0e
+        cpu 1
+        ack -> 0x61
+        eoi
+        ack -> 0x41
+        eoi
+        eoi-broadcasts -> 0x61
+        writel 0xfee00320 0x000000ee
+        writel 0xfee00380 100
+        clock_step 100
+        wrmsr 0x1b 0xfee00c00
+        rdmsr 0x802 -> 1
+        """;
+
+    [Fact]
+    public async Task Trace_EveryEventKind_HoldsTheNamedProperties()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("trace.clef");
+        var script = dir.Write("kinds.vapic", EveryKind);
+        using (var sink = SerilogTraceSink.Create(path))
+        {
+            var summary = await new ScenarioRunner(fixture.System, sink).RunAsync([script], TextWriter.Null, TextWriter.Null);
+            Assert.Equal(0, summary.ExitCode);
+        }
+
+        var events = ClefReader.Read(path);
+        Assert.NotEmpty(events);
+        foreach (var e in events)
+        {
+            foreach (var name in SerilogTraceSink.PropertyNames)
+            {
+                Assert.True(e.TryGetProperty(name, out _), $"event {e} lacks {name}");
+            }
+            Assert.True(e.TryGetProperty("@t", out _));
+            Assert.Equal(JsonValueKind.String, e.GetProperty("Vm").ValueKind);
+            Assert.Equal(JsonValueKind.Number, e.GetProperty("ApicId").ValueKind);
+            Assert.Equal(JsonValueKind.Number, e.GetProperty("VirtualTimeNs").ValueKind);
+            Assert.Equal(JsonValueKind.Number, e.GetProperty("Seq").ValueKind);
+        }
+
+        var kinds = events.GroupBy(e => e.GetProperty("Event").GetString()!).ToDictionary(g => g.Key, g => g.ToList());
+        Assert.True(kinds.Count >= 10, "event kinds: " + string.Join(", ", kinds.Keys));
+
+        // Each APIC numbers its own events 1, 2, 3, ...
+        foreach (var apic in events.GroupBy(e => (e.GetProperty("Vm").GetString(), e.GetProperty("ApicId").GetUInt32())))
+        {
+            var seqs = apic.Select(e => e.GetProperty("Seq").GetInt64()).Order().ToArray();
+            Assert.Equal(Enumerable.Range(1, seqs.Length).Select(i => (long)i), seqs);
+        }
+
+        // Values land where a filter expects them: an interrupt event carries its vector, an IPI its source.
+        Assert.Contains(events, e => e.GetProperty("Vector").ValueKind == JsonValueKind.Number && e.GetProperty("Vector").GetInt32() == 0x41);
+        Assert.Contains(events, e => e.GetProperty("Register").ValueKind == JsonValueKind.String && e.GetProperty("Register").GetString() == "SVR");
+        Assert.Contains(events, e => e.GetProperty("Source").ValueKind == JsonValueKind.Number);
+        Assert.Contains(events, e => e.GetProperty("Destination").ValueKind == JsonValueKind.String);
+        Assert.Contains(events, e => e.GetProperty("VirtualTimeNs").GetInt64() == 100);
+    }
+
+    [Fact]
+    public async Task Trace_Filter_KeepsOnlyMatchingEvents()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("filtered.clef");
+        var script = dir.Write("kinds.vapic", EveryKind);
+        long offered, written;
+        using (var sink = SerilogTraceSink.Create(path, "ApicId = 1 and Vector = 0x41"))
+        {
+            await new ScenarioRunner(fixture.System, sink).RunAsync([script], TextWriter.Null, TextWriter.Null);
+            offered = sink.Offered;
+            written = sink.Written;
+        }
+
+        var events = ClefReader.Read(path);
+        Assert.NotEmpty(events);
+        Assert.Equal(written, events.Count);
+        Assert.True(offered > written);
+        Assert.All(events, e =>
+        {
+            Assert.Equal(1u, e.GetProperty("ApicId").GetUInt32());
+            Assert.Equal(0x41, e.GetProperty("Vector").GetInt32());
+        });
+    }
+
+    [Fact]
+    public void Sink_WritesEveryPropertyOfAnEvent()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("one.clef");
+        using (var sink = SerilogTraceSink.Create(path))
+        {
+            sink.Write(new TraceEvent("vm-1", 3, 7, "IpiSent", 1234, "ICR", 0x4041, 0x41, 3, "physical 0x1", "fixed"));
+            sink.Write(new TraceEvent("vm-1", 3, 8, "Eoi", 1300));
+        }
+
+        var events = ClefReader.Read(path);
+        Assert.Equal(2, events.Count);
+        var first = events[0];
+        Assert.Equal("vm-1", first.GetProperty("Vm").GetString());
+        Assert.Equal(3u, first.GetProperty("ApicId").GetUInt32());
+        Assert.Equal("IpiSent", first.GetProperty("Event").GetString());
+        Assert.Equal("ICR", first.GetProperty("Register").GetString());
+        Assert.Equal(0x4041UL, first.GetProperty("Value").GetUInt64());
+        Assert.Equal(0x41, first.GetProperty("Vector").GetInt32());
+        Assert.Equal(3u, first.GetProperty("Source").GetUInt32());
+        Assert.Equal("physical 0x1", first.GetProperty("Destination").GetString());
+        Assert.Equal(1234, first.GetProperty("VirtualTimeNs").GetInt64());
+        Assert.Equal(7, first.GetProperty("Seq").GetInt64());
+        Assert.Equal("fixed", first.GetProperty("Detail").GetString());
+        Assert.Equal(JsonValueKind.Null, events[1].GetProperty("Vector").ValueKind);
+        Assert.Equal(JsonValueKind.Null, events[1].GetProperty("Register").ValueKind);
+    }
+
+    [Fact]
+    public void Sink_ReplacesAnOldFile()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("old.clef", "{\"stale\":true}\n");
+        using (var sink = SerilogTraceSink.Create(path))
+        {
+            sink.Write(new TraceEvent("vm", 0, 1, "Eoi", 0));
+        }
+        var events = ClefReader.Read(path);
+        Assert.Single(events);
+        Assert.False(events[0].TryGetProperty("stale", out _));
+    }
+
+    [Theory]
+    [InlineData("ApicId = ")]
+    [InlineData("NoSuchFunction(ApicId)")]
+    [InlineData("Vector in [0x41")]
+    public void Filter_InvalidExpression_IsReportedNotThrown(string expression)
+    {
+        Assert.False(TraceFilter.TryCompile(expression, out _, out var error));
+        Assert.False(string.IsNullOrEmpty(error));
+        Assert.Throws<ArgumentException>(() => SerilogTraceSink.Create(Path.Combine(Path.GetTempPath(), "never.clef"), expression));
+    }
+
+    [Fact]
+    public void Filter_HexAndListLiterals_Compile()
+    {
+        Assert.True(TraceFilter.TryCompile("ApicId = 1 and Vector = 0x41", out var a, out _));
+        Assert.NotNull(a);
+        Assert.True(TraceFilter.TryCompile("Vector in [0x41, 0x20]", out _, out _));
+        Assert.True(TraceFilter.TryCompile("", out var none, out _));
+        Assert.Null(none);
+    }
+}

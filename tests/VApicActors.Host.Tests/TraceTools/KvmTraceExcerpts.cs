@@ -1,0 +1,142 @@
+namespace VApicActors.Host.Tests.TraceTools;
+
+/// <summary>
+/// Trace excerpts in the text format of <c>trace-cmd report</c> and the ftrace <c>trace</c> file, written for these
+/// tests from the tracepoint formats of arch/x86/kvm/trace.h.
+/// </summary>
+internal static class KvmTraceExcerpts
+{
+    /// <summary>
+    /// A Linux guest in x2APIC mode, two vCPUs: vCPU 0 sends a reschedule IPI (0xfd) to vCPU 1, which takes and ends
+    /// it; vCPU 1 sends a call-function-single IPI (0xfb) back. KVM prints an x2APIC ICR write's IPI and accept lines
+    /// before the kvm_apic and kvm_msr lines of the write itself, and prints both of those for one access.
+    /// </summary>
+    public const string X2ApicReschedule = """
+        version = 6
+        cpus=4
+         CPU 0/KVM-4321  [002] 12345.678900: kvm_exit:             vcpu 0 reason MSR_WRITE rip 0xffffffff8107a1b4 info1 0x0 info2 0x0
+         CPU 0/KVM-4321  [002] 12345.678903: kvm_apic_ipi:         dst 1 vec 253 (Fixed|physical|de-assert|edge|dst)
+         CPU 0/KVM-4321  [002] 12345.678903: kvm_apic_accept_irq:  apicid 1 vec 253 (Fixed|edge)
+         CPU 0/KVM-4321  [002] 12345.678903: kvm_apic:             apic_write APIC_ICR = 0xfd
+         CPU 0/KVM-4321  [002] 12345.678904: kvm_msr:              msr_write 830 = 0x1000000fd
+         CPU 0/KVM-4321  [002] 12345.678905: kvm_entry:            vcpu 0, rip 0xffffffff8107a1b6
+         CPU 1/KVM-4322  [005] 12345.678950: kvm_apic:             apic_write APIC_EOI = 0x0
+         CPU 1/KVM-4322  [005] 12345.678950: kvm_eoi:              apicid 1 vector 253
+         CPU 1/KVM-4322  [005] 12345.678951: kvm_msr:              msr_write 80b = 0x0
+         CPU 1/KVM-4322  [005] 12345.679010: kvm_apic_ipi:         dst 0 vec 251 (Fixed|physical|de-assert|edge|dst)
+         CPU 1/KVM-4322  [005] 12345.679010: kvm_apic_accept_irq:  apicid 0 vec 251 (Fixed|edge)
+         CPU 1/KVM-4322  [005] 12345.679010: kvm_apic:             apic_write APIC_ICR = 0xfb
+         CPU 1/KVM-4322  [005] 12345.679011: kvm_msr:              msr_write 830 = 0xfb
+         CPU 0/KVM-4321  [002] 12345.679060: kvm_apic:             apic_write APIC_EOI = 0x0
+         CPU 0/KVM-4321  [002] 12345.679060: kvm_eoi:              apicid 0 vector 251
+         CPU 0/KVM-4321  [002] 12345.679061: kvm_msr:              msr_write 80b = 0x0
+        """;
+
+    /// <summary>
+    /// The same exchange from an xAPIC guest, in the ftrace format with flag columns, and with the quirks real traces
+    /// have: a <c>&lt;...&gt;</c> task, an accept printed before the ICR write that caused it, an ICR write whose
+    /// ICR2 write happened before the excerpt, reads, an unrelated MSR, unknown events and a torn line.
+    /// </summary>
+    public const string XApicQuirks = """
+        # tracer: nop
+        #
+        #           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION
+        #              | |         |   |||||     |         |
+               CPU 0/KVM-4321    [002] d..1. 12345.100000: kvm_apic: apic_read APIC_ICR = 0xfd
+               CPU 0/KVM-4321    [002] d..1. 12345.100001: kvm_apic: apic_write APIC_ICR2 = 0x1000000
+               CPU 0/KVM-4321    [002] d..1. 12345.100002: kvm_apic: apic_write APIC_ICR = 0xfd
+               CPU 0/KVM-4321    [002] d..1. 12345.100002: kvm_apic_ipi: dst 1 vec 253 (Fixed|physical|de-assert|edge|dst)
+               CPU 0/KVM-4321    [002] d..1. 12345.100002: kvm_apic_accept_irq: apicid 1 vec 253 (Fixed|edge)
+               CPU 0/KVM-4321    [002] d..1. 12345.100003: kvm_msr: msr_read 3a = 0x5
+               CPU 0/KVM-4321    [002] d..1. 12345.100004: kvm_exit: vcpu 0 reason APIC_ACCESS rip 0xffffffff81060bd4
+                   <...>-4322    [005] d..1. 12345.100010: kvm_apic: apic_read APIC_ID = 0x1000000
+                   <...>-4322    [005] d..1. 12345.100011: kvm_apic: apic_write APIC_TASKPRI = 0x10
+                   <...>-4322    [005] d..1. 12345.100012: kvm_apic: apic_read APIC_TASKPRI = 0x10
+                   <...>-4322    [005] d..1. 12345.100013: kvm_apic: apic_read APIC_LVR = 0x50014
+                   <...>-4322    [005] d..1. 12345.100020: kvm_apic: apic_write APIC_EOI = 0x0
+                   <...>-4322    [005] d..1. 12345.100020: kvm_eoi: apicid 1 vector 253
+               CPU 1/KVM-4322    [005] d..1. 12345.100030: kvm_apic_accept_irq: apicid 0 vec 251 (Fixed|edge)
+               CPU 1/KVM-4322    [005] d..1. 12345.100030: kvm_apic: apic_write APIC_ICR = 0xfb
+               CPU 1/KVM-4322    [005] d..1. 12345.100030: kvm_apic_ipi: dst 0 vec 251 (Fixed|physical|de-assert|edge|dst)
+               CPU 1/KVM-4322    [005] d..1. 12345.100031: kvm_apic: apic_read APIC_TMCCT = 0x12345
+               CPU 1/KVM-4322    [005] d..1. 12345.1000
+               CPU 0/KVM-4321    [002] d..1. 12345.100040: kvm_apic: apic_write APIC_EOI = 0x0
+               CPU 0/KVM-4321    [002] d..1. 12345.100040: kvm_eoi: apicid 0 vector 251
+               CPU 0/KVM-4321    [002] d..1. 12345.100041: kvm_entry: vcpu 0, rip 0xffffffff81060bd6
+        """;
+
+    /// <summary>
+    /// Lines pasted into a mail: no task, no CPU, no timestamp. The register writes belong to the vCPU given on the
+    /// command line; the accept and EOI lines name theirs. The EOI is virtualized (no EOI register write).
+    /// </summary>
+    public const string MailedWithoutTasks = """
+        kvm_apic: apic_write APIC_ICR2 = 0x2000000
+        kvm_apic: apic_write APIC_ICR = 0x40f6
+        kvm_apic_ipi: dst 2 vec 246 (Fixed|physical|assert|edge|dst)
+        kvm_apic_accept_irq: apicid 2 vec 246 (Fixed|edge)
+        kvm_eoi: apicid 2 vector 246
+        """;
+
+    /// <summary>
+    /// An x2APIC guest with the less common lines: reads the simulator must agree with, a faulting access, the
+    /// TSC-deadline timer firing (its accept printed by the idle task), an NMI IPI, an EOI with nothing in service,
+    /// an EOI of an interrupt taken before the excerpt, an EOI printed before the IPI that delivered its vector (same
+    /// timestamp, different host CPUs), a tgid column, and two lines run together.
+    /// </summary>
+    public const string X2ApicQuirks = """
+         CPU 1/KVM-4322  (   4300) [005] 200.000001: kvm_apic: apic_read APIC_LDR = 0x2
+         CPU 1/KVM-4322  (   4300) [005] 200.000001: kvm_msr: msr_read 80d = 0x2
+         CPU 1/KVM-4322  (   4300) [005] 200.000002: kvm_msr: msr_read 1b = 0xfee00c00
+         CPU 1/KVM-4322  (   4300) [005] 200.000003: kvm_msr: msr_write 831 = 0x0 (#GP)
+         CPU 0/KVM-4321  (   4300) [002] 200.000010: kvm_apic: apic_write APIC_LVTT = 0x400ec
+         CPU 0/KVM-4321  (   4300) [002] 200.000010: kvm_msr: msr_write 832 = 0x400ec
+         CPU 0/KVM-4321  (   4300) [002] 200.000011: kvm_msr: msr_read 832 = 0x400ec
+         CPU 0/KVM-4321  (   4300) [002] 200.000012: kvm_msr: msr_write 6e0 = 0x2a5c8e6f1c0
+                 <idle>-0        (-------) [002] 200.000100: kvm_apic_accept_irq: apicid 0 vec 236 (Fixed|edge)
+         CPU 0/KVM-4321  (   4300) [002] 200.000110: kvm_inj_virq: irq 236 reinjected
+         CPU 0/KVM-4321  (   4300) [002] 200.000120: kvm_apic: apic_write APIC_EOI = 0x0
+         CPU 0/KVM-4321  (   4300) [002] 200.000120: kvm_eoi: apicid 0 vector 236
+         CPU 0/KVM-4321  (   4300) [002] 200.000121: kvm_msr: msr_write 80b = 0x0
+         CPU 0/KVM-4321  (   4300) [002] 200.000130: kvm_apic_ipi: dst 1 vec 0 (NMI|physical|de-assert|edge|dst)
+         CPU 0/KVM-4321  (   4300) [002] 200.000130: kvm_apic_accept_irq: apicid 1 vec 0 (NMI|edge)
+         CPU 0/KVM-4321  (   4300) [002] 200.000130: kvm_apic: apic_write APIC_ICR = 0x400
+         CPU 0/KVM-4321  (   4300) [002] 200.000131: kvm_msr: msr_write 830 = 0x100000400
+         CPU 1/KVM-4322  (   4300) [005] 200.000140: kvm_eoi: apicid 1 vector -1
+         CPU 1/KVM-4322  (   4300) [005] 200.000141: kvm_msr: msr_write 80b = 0x0
+         CPU 1/KVM-4322  (   4300) [005] 200.000150: kvm_msr: msr_write 80b = 0x0
+         CPU 1/KVM-4322  (   4300) [005] 200.000150: kvm_eoi: apicid 1 vector 239
+         CPU 1/KVM-4322  (   4300) [005] 200.000500: kvm_eoi: apicid 1 vector 252
+         CPU 0/KVM-4321  (   4300) [002] 200.000500: kvm_apic_ipi: dst 1 vec 252 (Fixed|physical|de-assert|edge|dst)
+         CPU 0/KVM-4321  (   4300) [002] 200.000500: kvm_apic_accept_irq: apicid 1 vec 252 (Fixed|edge)
+         CPU 0/KVM-4321  (   4300) [002] 200.000500: kvm_msr: msr_write 830 = 0x1000000fc
+         CPU 0/KVM-4321  (   4300) [002] 200.0006 CPU 1/KVM-4322  (   4300) [005] 200.000601: kvm_eoi: apicid 1 vector 253
+        """;
+
+    /// <summary>
+    /// An xAPIC guest bringing up vCPU 1 (INIT assert, INIT de-assert, SIPI), after which vCPU 1 software-enables its
+    /// APIC and switches to x2APIC mode itself, so the VM starts in xAPIC mode although x2APIC MSRs appear.
+    /// </summary>
+    public const string XApicBringUp = """
+         CPU 0/KVM-100   [000] 1.000001: kvm_apic: apic_write APIC_ICR2 = 0x1000000
+         CPU 0/KVM-100   [000] 1.000002: kvm_apic: apic_write APIC_ICR = 0xc500
+         CPU 0/KVM-100   [000] 1.000002: kvm_apic_ipi: dst 1 vec 0 (INIT|physical|assert|level|dst)
+         CPU 0/KVM-100   [000] 1.000002: kvm_apic_accept_irq: apicid 1 vec 0 (INIT|level)
+         CPU 0/KVM-100   [000] 1.000003: kvm_apic: apic_write APIC_ICR = 0x8500
+         CPU 0/KVM-100   [000] 1.000003: kvm_apic_ipi: dst 1 vec 0 (INIT|physical|de-assert|level|dst)
+         CPU 0/KVM-100   [000] 1.000003: kvm_apic_accept_irq: apicid 1 vec 0 (INIT|level)
+         CPU 0/KVM-100   [000] 1.000004: kvm_apic: apic_write APIC_ICR = 0x69a
+         CPU 0/KVM-100   [000] 1.000004: kvm_apic_ipi: dst 1 vec 154 (SIPI|physical|de-assert|edge|dst)
+         CPU 0/KVM-100   [000] 1.000004: kvm_apic_accept_irq: apicid 1 vec 154 (SIPI|edge)
+         CPU 1/KVM-101   [001] 1.000100: kvm_apic: apic_read APIC_SPIV = 0xff
+         CPU 0/KVM-100   [000] 1.000101: kvm_apic_ipi: dst 1 vec 65 (Fixed|physical|de-assert|edge|dst)
+         CPU 0/KVM-100   [000] 1.000101: kvm_apic_accept_irq: apicid 1 vec 65 (Fixed|edge)
+         CPU 0/KVM-100   [000] 1.000101: kvm_apic: apic_write APIC_ICR = 0x41
+         CPU 1/KVM-101   [001] 1.000102: kvm_apic: apic_write APIC_SPIV = 0x1ff
+         CPU 1/KVM-101   [001] 1.000103: kvm_apic: apic_write APIC_LVT0 = 0x700
+         CPU 1/KVM-101   [001] 1.000104: kvm_apic: apic_read APIC_LVT0 = 0x10700
+         CPU 1/KVM-101   [001] 1.000105: kvm_msr: msr_write 1b = 0xfee00c00
+         CPU 1/KVM-101   [001] 1.000106: kvm_msr: msr_read 802 = 0x1
+         CPU 1/KVM-101   [001] 1.000107: kvm_msr: msr_read 1b = 0xfee00c00
+        """;
+}
+

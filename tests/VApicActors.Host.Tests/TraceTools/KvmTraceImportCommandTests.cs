@@ -1,0 +1,70 @@
+using VApicActors.Host.TraceTools;
+using Xunit;
+
+namespace VApicActors.Host.Tests.TraceTools;
+
+public sealed class KvmTraceImportCommandTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("kvm-import-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public void Run_ReadableTrace_WritesTheScriptAndReportsTornLinesByNumber()
+    {
+        var input = Path.Combine(_directory, "trace.txt");
+        var output = Path.Combine(_directory, "out.vapic");
+        File.WriteAllText(input, KvmTraceExcerpts.XApicQuirks);
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var exit = KvmTraceImportCommand.Run(input, output, 0, stdout, stderr);
+
+        Assert.Equal(KvmTraceImportCommand.Success, exit);
+        Assert.Equal(KvmTraceImporter.Import(File.ReadAllLines(input), 0, input).Script, File.ReadAllText(output));
+        Assert.Contains($"{input}:22: torn line:", stderr.ToString());
+        Assert.Contains($"{input}: 18 events read", stdout.ToString());
+        Assert.Contains("skipped unknown events: kvm_entry 1, kvm_exit 1", stdout.ToString());
+        Assert.Contains("torn lines: 22", stdout.ToString());
+    }
+
+    [Fact]
+    public void Run_DefaultVcpu_IsPassedToTheImporter()
+    {
+        var input = Path.Combine(_directory, "mail.txt");
+        var output = Path.Combine(_directory, "mail.vapic");
+        File.WriteAllText(input, KvmTraceExcerpts.MailedWithoutTasks);
+
+        var exit = KvmTraceImportCommand.Run(input, output, 1, new StringWriter(), new StringWriter());
+
+        Assert.Equal(KvmTraceImportCommand.Success, exit);
+        Assert.StartsWith("vm vcpus=3 ", File.ReadAllLines(output).First(l => l.StartsWith("vm ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Run_MissingInput_ReturnsTwoAndWritesNothing()
+    {
+        var input = Path.Combine(_directory, "absent.txt");
+        var output = Path.Combine(_directory, "out.vapic");
+        var stderr = new StringWriter();
+
+        var exit = KvmTraceImportCommand.Run(input, output, 0, new StringWriter(), stderr);
+
+        Assert.Equal(KvmTraceImportCommand.IoFailure, exit);
+        Assert.Contains($"{input}: error: cannot read the trace", stderr.ToString());
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void Run_UnwritableOutput_ReturnsTwo()
+    {
+        var input = Path.Combine(_directory, "trace.txt");
+        File.WriteAllText(input, KvmTraceExcerpts.X2ApicReschedule);
+        var stderr = new StringWriter();
+
+        var exit = KvmTraceImportCommand.Run(input, Path.Combine(_directory, "no-such-dir", "out.vapic"), 0, new StringWriter(), stderr);
+
+        Assert.Equal(KvmTraceImportCommand.IoFailure, exit);
+        Assert.Contains("cannot write the scenario", stderr.ToString());
+    }
+}
