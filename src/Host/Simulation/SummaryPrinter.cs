@@ -14,7 +14,7 @@ public static class SummaryPrinter
             $"VM {report.VmName}: {s.Vcpus} vCPUs, {mode}, boot={(s.Boot == Configuration.BootSetting.Bsp ? "bsp" : "all")}, " +
             $"timer {s.TimerHz} Hz, TSC {s.TscHz} Hz"));
         console.MarkupLine(Markup.Escape(
-            $"bring-up finished at {report.BringUpEndNs} ns; workload ran {s.DurationNs} ns to {report.EndNs} ns of virtual time"));
+            $"bring-up finished at {report.BringUpEndNs} ns; workload ran {s.DurationNs} ns of virtual time, to {report.EndNs} ns"));
 
         var table = new Table().Border(TableBorder.Rounded);
         table.AddColumn("vCPU");
