@@ -5,7 +5,7 @@ namespace VApicActors.Registers;
 /// <summary>
 /// One APIC's 4 KiB register page: a zeroed, 4 KiB-aligned block of native memory, registers at their
 /// SDM offsets, released exactly once on <see cref="Dispose"/>. Its address is what a VMCS would hold
-/// as the virtual-APIC page address. Only its owner touches it.
+/// as the virtual-APIC page address. Others may read it; only its owning <see cref="LocalApic"/> writes it.
 /// </summary>
 public sealed unsafe class ApicPage : IDisposable
 {
@@ -26,15 +26,18 @@ public sealed unsafe class ApicPage : IDisposable
 
     private uint* Words => _words != null ? _words : throw new ObjectDisposedException(nameof(ApicPage));
 
-    /// <summary>The 32-bit register at a 16-byte-aligned offset.</summary>
+    /// <summary>The 32-bit register at a 16-byte-aligned offset. Only the owning APIC writes it.</summary>
     public uint this[uint offset]
     {
         get => Words[offset >> 2];
-        set => Words[offset >> 2] = value;
+        internal set => Words[offset >> 2] = value;
     }
 
     /// <summary>The page as bytes (valid until <see cref="Dispose"/>).</summary>
-    public Span<byte> Bytes => new(Words, ApicOffsets.PageSize);
+    public ReadOnlySpan<byte> Bytes => new(Words, ApicOffsets.PageSize);
+
+    /// <summary>The page as writable bytes, for restoring a saved state.</summary>
+    internal Span<byte> WritableBytes => new(Words, ApicOffsets.PageSize);
 
     /// <summary>Zeroes the whole page.</summary>
     public void Clear() => NativeMemory.Clear(Words, ApicOffsets.PageSize);

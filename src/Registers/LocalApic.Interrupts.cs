@@ -8,7 +8,7 @@ public sealed partial class LocalApic
     private void UpdatePpr()
     {
         var tpr = _page[ApicOffsets.Tpr];
-        var isrv = HighestVector(ApicOffsets.Isr0);
+        var isrv = _highestIsr;
         var isrClass = isrv < 0 ? 0u : (uint)isrv & ApicBits.PriorityClassMask;
         _page[ApicOffsets.Ppr] = (tpr & ApicBits.PriorityClassMask) >= isrClass ? tpr : isrClass;
     }
@@ -197,7 +197,7 @@ public sealed partial class LocalApic
         {
             return AcceptOutcome.Coalesced;
         }
-        SetBit(ApicOffsets.Irr0, vector);
+        SetIrr(vector);
         CheckDeliverable(effects);
         return AcceptOutcome.Accepted;
     }
@@ -206,12 +206,12 @@ public sealed partial class LocalApic
 
     private void ProcessEoi(IApicEffects effects)
     {
-        var vector = HighestVector(ApicOffsets.Isr0);
+        var vector = _highestIsr;
         if (vector < 0)
         {
             return;
         }
-        ClearBit(ApicOffsets.Isr0, vector);
+        ClearIsr(vector);
         UpdatePpr();
         if (TestBit(ApicOffsets.Tmr0, vector) && (_svrLast & ApicBits.SvrSuppressEoiBroadcast) == 0)
         {

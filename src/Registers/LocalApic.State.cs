@@ -54,7 +54,7 @@ public sealed partial class LocalApic
         {
             throw new ArgumentException($"IA32_APIC_BASE 0x{state.ApicBase:X} is not a valid state", nameof(state));
         }
-        state.Page.AsSpan().CopyTo(_page.Bytes);
+        state.Page.AsSpan().CopyTo(_page.WritableBytes);
         _apicBase = state.ApicBase;
         _mode = !enable ? ApicMode.Disabled : extd ? ApicMode.X2Apic : ApicMode.XApic;
         _runState = state.RunState;
@@ -78,6 +78,7 @@ public sealed partial class LocalApic
         _smiCount = state.SmiCount;
         _sipiVector = state.SipiVector;
         _lastSignalled = -1;
+        RecomputeHighestVectors();
         UpdatePpr();
         if (state.TimerDueInNs == NotArmed)
         {

@@ -35,6 +35,10 @@ public sealed partial class LocalApic : IDisposable
     private int _smiCount;
     private int _sipiVector = -1;
 
+    /// <summary>The highest vector in IRR and in ISR, or -1: derived from the page, kept beside it so the hot path need not scan.</summary>
+    private int _highestIrr = -1;
+    private int _highestIsr = -1;
+
     [InlineArray(LvtCount)]
     private struct LvtTable
     {
@@ -98,7 +102,7 @@ public sealed partial class LocalApic : IDisposable
         get
         {
             if (_mode == ApicMode.Disabled) return -1;
-            var irrv = HighestVector(ApicOffsets.Irr0);
+            var irrv = _highestIrr;
             if (irrv < 0) return -1;
             return (irrv & ApicBits.PriorityClassMask) > (_page[ApicOffsets.Ppr] & ApicBits.PriorityClassMask) ? irrv : -1;
         }
@@ -113,6 +117,8 @@ public sealed partial class LocalApic : IDisposable
     private void ResetRegisters()
     {
         _page.Clear();
+        _highestIrr = -1;
+        _highestIsr = -1;
         _page[ApicOffsets.Version] = ApicBits.Version;
         _page[ApicOffsets.Dfr] = ApicBits.DfrReset;
         _page[ApicOffsets.Svr] = ApicBits.SvrReset;
@@ -209,8 +215,8 @@ public sealed partial class LocalApic : IDisposable
         if (_runState != VcpuRunState.Running) return AccessResult.NotRunning;
         var vector = PendingVector;
         if (vector < 0) return AccessResult.Nothing;
-        ClearBit(ApicOffsets.Irr0, vector);
-        SetBit(ApicOffsets.Isr0, vector);
+        ClearIrr(vector);
+        SetIsr(vector);
         UpdatePpr();
         _lastSignalled = -1;
         CheckDeliverable(effects);
@@ -275,6 +281,37 @@ public sealed partial class LocalApic : IDisposable
     private void SetBit(uint baseOffset, int vector) => _page[WordOffset(baseOffset, vector)] |= 1u << (vector & 31);
 
     private void ClearBit(uint baseOffset, int vector) => _page[WordOffset(baseOffset, vector)] &= ~(1u << (vector & 31));
+
+    private void SetIrr(int vector)
+    {
+        SetBit(ApicOffsets.Irr0, vector);
+        if (vector > _highestIrr) _highestIrr = vector;
+    }
+
+    private void ClearIrr(int vector)
+    {
+        ClearBit(ApicOffsets.Irr0, vector);
+        if (vector == _highestIrr) _highestIrr = HighestVector(ApicOffsets.Irr0);
+    }
+
+    private void SetIsr(int vector)
+    {
+        SetBit(ApicOffsets.Isr0, vector);
+        if (vector > _highestIsr) _highestIsr = vector;
+    }
+
+    private void ClearIsr(int vector)
+    {
+        ClearBit(ApicOffsets.Isr0, vector);
+        if (vector == _highestIsr) _highestIsr = HighestVector(ApicOffsets.Isr0);
+    }
+
+    /// <summary>Derives the highest-vector caches from the page (after it was written as a whole).</summary>
+    private void RecomputeHighestVectors()
+    {
+        _highestIrr = HighestVector(ApicOffsets.Irr0);
+        _highestIsr = HighestVector(ApicOffsets.Isr0);
+    }
 
     /// <summary>The highest vector set in IRR, ISR or TMR (given by its first word), or -1.</summary>
     private int HighestVector(uint baseOffset)
