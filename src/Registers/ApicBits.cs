@@ -26,12 +26,11 @@ internal static class ApicBits
     public const uint SvrSuppressEoiBroadcast = 1u << 12;
     public const uint SvrWritable = 0x13FF;
 
-    // DFR, LDR, ICR high (SDM 10.6.2.2)
+    // DFR, LDR (SDM 10.6.2.2)
     public const uint DfrReset = 0xFFFF_FFFF;
     public const uint DfrAlwaysOnes = 0x0FFF_FFFF;
     public const uint XApicLdrMask = 0xFF00_0000;
     public const uint XApicIdShift = 24;
-    public const uint IcrHighDestinationMask = 0xFF00_0000;
 
     // LVT (SDM 10.5.1, Fig. 10-8)
     public const uint LvtReset = 0x0001_0000;
@@ -55,17 +54,6 @@ internal static class ApicBits
     public const uint LvtErrorWritable = 0x0001_00FF;
     /// <summary>Read-only LVT bits: a WRMSR may set them without #GP; they are ignored.</summary>
     public const uint LvtReadOnly = LvtDeliveryStatus | LvtRemoteIrr;
-
-    // ICR (SDM 10.6.1)
-    public const uint IcrLowWritable = 0x000C_CFFF;
-    public const uint IcrDeliveryStatus = 1u << 12;
-    public const uint IcrX2ApicReserved = 0xFFF0_0000 | (3u << 16) | (1u << 13);
-    public const int IcrDeliveryModeShift = 8;
-    public const uint IcrDestinationLogical = 1u << 11;
-    public const uint IcrLevelAssert = 1u << 14;
-    public const uint IcrTriggerLevel = 1u << 15;
-    public const int IcrShorthandShift = 18;
-    public const uint IcrShorthandMask = 0x3;
 
     // ESR (SDM 10.5.3)
     public const uint EsrSendIllegalVector = 0x20;

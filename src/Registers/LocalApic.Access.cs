@@ -126,11 +126,11 @@ public sealed partial class LocalApic
                 LatchErrors();
                 break;
             case ApicOffsets.IcrLow:
-                _page[ApicOffsets.IcrLow] = value & ApicBits.IcrLowWritable & ~ApicBits.IcrDeliveryStatus;
-                SendIpi(value, _page[ApicOffsets.IcrHigh] >> (int)ApicBits.XApicIdShift, effects);
+                _page[ApicOffsets.IcrLow] = value & Icr.Writable & ~Icr.DeliveryStatus;
+                SendIpi(value, _page[ApicOffsets.IcrHigh] >> Icr.XApicDestinationShift, effects);
                 break;
             case ApicOffsets.IcrHigh:
-                _page[ApicOffsets.IcrHigh] = value & ApicBits.IcrHighDestinationMask;
+                _page[ApicOffsets.IcrHigh] = value & Icr.XApicDestinationMask;
                 break;
             case ApicOffsets.LvtTimer:
             case ApicOffsets.LvtThermal:
@@ -219,9 +219,9 @@ public sealed partial class LocalApic
         if (msr == ApicMsrs.X2ApicIcr)
         {
             var low = (uint)value;
-            if ((low & ApicBits.IcrX2ApicReserved) != 0) return AccessResult.Fault;
+            if ((low & Icr.X2ApicReserved) != 0) return AccessResult.Fault;
             var destination = (uint)(value >> 32);
-            _page[ApicOffsets.IcrLow] = low & ~ApicBits.IcrDeliveryStatus;
+            _page[ApicOffsets.IcrLow] = low & ~Icr.DeliveryStatus;
             _page[ApicOffsets.IcrHigh] = destination;
             SendIpi(low, destination, effects);
             return AccessResult.Done;

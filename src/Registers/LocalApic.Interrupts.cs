@@ -82,15 +82,13 @@ public sealed partial class LocalApic
     /// <summary>Checks and decodes an ICR write and reports the IPI; invalid combinations send nothing.</summary>
     private void SendIpi(uint low, uint destination, IApicEffects effects)
     {
-        var mode = (DeliveryMode)((low >> ApicBits.IcrDeliveryModeShift) & ApicBits.LvtDeliveryModeMask);
-        var shorthand = (DestinationShorthand)((low >> ApicBits.IcrShorthandShift) & ApicBits.IcrShorthandMask);
-        var vector = (byte)(low & ApicBits.VectorMask);
-        var selfIncluded = shorthand is DestinationShorthand.Self or DestinationShorthand.AllIncludingSelf;
-        switch (mode)
+        var icr = new Icr(low, destination);
+        var selfIncluded = icr.Shorthand is DestinationShorthand.Self or DestinationShorthand.AllIncludingSelf;
+        switch (icr.DeliveryMode)
         {
             case DeliveryMode.Fixed:
             case DeliveryMode.LowestPriority:
-                if (vector < ApicBits.FirstLegalVector)
+                if (icr.Vector < ApicBits.FirstLegalVector)
                 {
                     RecordError(ApicBits.EsrSendIllegalVector, effects);
                     return;
@@ -102,21 +100,19 @@ public sealed partial class LocalApic
                 if (selfIncluded) return;
                 break;
             case DeliveryMode.Init:
-                var level = (low & ApicBits.IcrTriggerLevel) != 0;
-                var assert = (low & ApicBits.IcrLevelAssert) != 0;
-                if (selfIncluded || (level && !assert)) return;
+                if (selfIncluded || (icr.Trigger == TriggerMode.Level && !icr.Assert)) return;
                 break;
             default:
                 // Reserved (3) and ExtINT (7) send nothing.
                 return;
         }
         effects.SendInterrupt(new InterruptRequest(
-            mode,
-            vector,
+            icr.DeliveryMode,
+            icr.Vector,
             TriggerMode.Edge,
             Assert: true,
-            Logical: (low & ApicBits.IcrDestinationLogical) != 0,
-            shorthand,
+            icr.Logical,
+            icr.Shorthand,
             destination,
             X2ApicFormat: _mode == ApicMode.X2Apic));
     }

@@ -1,3 +1,5 @@
+using VApicActors.Registers;
+
 namespace VApicActors.Host.TraceTools;
 
 /// <summary>
@@ -6,22 +8,22 @@ namespace VApicActors.Host.TraceTools;
 /// </summary>
 internal static class IcrFields
 {
-    public const uint VectorMask = 0xFF;
-    public const int DeliveryModeShift = 8;
-    public const uint DeliveryModeMask = 0x7;
-    public const uint DestinationLogical = 1u << 11;
-    public const uint DeliveryStatus = 1u << 12;
-    public const uint LevelAssert = 1u << 14;
-    public const uint TriggerLevel = 1u << 15;
-    public const int ShorthandShift = 18;
-    public const uint ShorthandMask = 0x3;
+    public const uint VectorMask = Icr.VectorMask;
+    public const int DeliveryModeShift = Icr.DeliveryModeShift;
+    public const uint DeliveryModeMask = Icr.DeliveryModeMask;
+    public const uint DestinationLogical = Icr.DestinationLogical;
+    public const uint DeliveryStatus = Icr.DeliveryStatus;
+    public const uint LevelAssert = Icr.LevelAssert;
+    public const uint TriggerLevel = Icr.TriggerLevel;
+    public const int ShorthandShift = Icr.ShorthandShift;
+    public const uint ShorthandMask = Icr.ShorthandMask;
 
     /// <summary>The ICR low bits the reference profile keeps (vector, mode, destination mode, level, trigger, shorthand).</summary>
-    public const uint Kept = 0x000C_CFFF;
+    public const uint Kept = Icr.Writable;
 
     /// <summary>xAPIC ICR high: the destination sits in bits 31:24.</summary>
-    public const int XApicDestinationShift = 24;
-    public const uint XApicDestinationMask = 0xFF00_0000;
+    public const int XApicDestinationShift = Icr.XApicDestinationShift;
+    public const uint XApicDestinationMask = Icr.XApicDestinationMask;
 
     public const uint Fixed = 0;
     public const uint LowestPriority = 1;
