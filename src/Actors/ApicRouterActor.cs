@@ -10,7 +10,8 @@ namespace VApicActors.Actors;
 /// One VM's interrupt router: the map from destinations to vAPIC actors (an immutable
 /// <see cref="ApicRouteTable"/>, rebuilt when an APIC reports a new identity) and the fan-out of IPIs and
 /// MSIs. Holds no register logic: destinations come from the table, the lowest-priority choice from
-/// <see cref="LowestPriorityArbiter"/> over the candidates' bids.
+/// <see cref="LowestPriorityArbiter"/> over the candidates' bids. Publishes its table (<see cref="RouteSnapshot"/>)
+/// so that vAPICs deliver fixed IPIs themselves; withdraws it on an identity change until it has rebuilt it.
 /// </summary>
 /// <remarks>
 /// A request that carries a reply is answered once its deliveries sit in the targets' mailboxes. Two kinds of
@@ -21,6 +22,7 @@ namespace VApicActors.Actors;
 internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
 {
     private readonly IActorRef _vm;
+    private readonly RouteSnapshot _routes;
     private readonly IActorRef[] _apics;
     private readonly ApicRoutingIdentity[] _identities;
     private readonly List<int> _targets = new();
@@ -39,10 +41,14 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
     private InterruptRequest _roundRequest;
     private uint? _roundSource;
     private ReplyObligation? _roundThen;
+    private long _roundSentAt;
+    private long _roundSourceSeq;
+    private bool _routing;
 
-    public ApicRouterActor(int vcpuCount, IActorRef vm)
+    public ApicRouterActor(int vcpuCount, IActorRef vm, RouteSnapshot routes)
     {
         _vm = vm;
+        _routes = routes;
         _apics = new IActorRef[vcpuCount];
         _identities = new ApicRoutingIdentity[vcpuCount];
         Starting();
@@ -50,9 +56,24 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
 
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(int vcpuCount, IActorRef vm) => Akka.Actor.Props.Create<ApicRouterActor>(vcpuCount, vm);
+    public static Props Props(int vcpuCount, IActorRef vm, RouteSnapshot routes) =>
+        Akka.Actor.Props.Create<ApicRouterActor>(vcpuCount, vm, routes);
 
-    private ApicRouteTable Table => _table ??= new ApicRouteTable(_identities);
+    private ApicRouteTable Table
+    {
+        get
+        {
+            if (_table is null)
+            {
+                _table = new ApicRouteTable(_identities);
+                if (_routing)
+                {
+                    _routes.Publish(_table, _apics);
+                }
+            }
+            return _table;
+        }
+    }
 
     private void Starting()
     {
@@ -68,6 +89,9 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
             _table = null;
             if (_started == _apics.Length)
             {
+                _routing = true;
+                _table = null;
+                _ = Table;
                 _vm.Tell(VmProtocol.RoutesReady.Instance);
                 Stash.UnstashAll();
                 Become(Routing);
@@ -79,7 +103,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
     private void Routing()
     {
         Receive<IdentityChanged>(OnIdentityChanged);
-        Receive<RouteInterrupt>(m => Route(m.SourceIndex, m.Request, m.Then));
+        Receive<RouteInterrupt>(m => Route(m.SourceIndex, m.Request, m.Then, m.SentAt, m.SourceSeq));
         Receive<RouteMsi>(OnMsi);
         Receive<DispatchToApic>(OnDispatch);
     }
@@ -100,6 +124,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         {
             _identities[identity.Index] = identity;
             _table = null;
+            _routes.Withdraw();
             if (_log.IsDebugEnabled)
             {
                 _log.Debug("vCPU {Vcpu} routes as {ApicId:X} {Mode} enabled {SoftwareEnabled} LDR {Ldr:X8} DFR {Dfr:X}",
@@ -135,7 +160,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         _apics[index].Forward(m.Request);
     }
 
-    private void Route(int sourceIndex, in InterruptRequest request, ReplyObligation? then)
+    private void Route(int sourceIndex, in InterruptRequest request, ReplyObligation? then, long sentAt = -1, long sourceSeq = 0)
     {
         _targets.Clear();
         Table.Resolve(request, sourceIndex, _targets);
@@ -149,6 +174,8 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         {
             case DeliveryMode.LowestPriority:
                 StartRound(request, source, then);
+                _roundSentAt = sentAt;
+                _roundSourceSeq = sourceSeq;
                 if (_bids.Length < _targets.Count)
                 {
                     _bids = new LowestPriorityBid[Math.Max(_targets.Count, _bids.Length * 2)];
@@ -164,11 +191,11 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
                 var message = request.Message;
                 foreach (var index in _targets)
                 {
-                    _apics[index].Tell(new DeliverInterrupt(index, message, source, _round));
+                    _apics[index].Tell(new DeliverInterrupt(index, message, source, _round, SourceSeq: sourceSeq));
                 }
                 break;
             default:
-                Deliver(request.Message, source);
+                Deliver(request.Message, source, sentAt, sourceSeq);
                 Complete(then);
                 break;
         }
@@ -184,11 +211,17 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         Become(InRound);
     }
 
-    private void Deliver(in InterruptMessage message, uint? source)
+    private void Deliver(in InterruptMessage message, uint? source, long sentAt, long sourceSeq = 0)
     {
+        if (_targets.Count == 1)
+        {
+            _apics[_targets[0]].Tell(new DeliverInterrupt(_targets[0], message, source, 0, false, sentAt, sourceSeq));
+            return;
+        }
+        var shared = new DeliverInterrupt(-1, message, source, 0, false, sentAt, sourceSeq);
         foreach (var index in _targets)
         {
-            _apics[index].Tell(new DeliverInterrupt(index, message, source, 0));
+            _apics[index].Tell(shared);
         }
     }
 
@@ -208,7 +241,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         {
             var bid = _bids[winner];
             _previousWinner = bid.ApicId;
-            _apics[bid.Index].Tell(new DeliverInterrupt(bid.Index, _roundRequest.Message, _roundSource, 0));
+            _apics[bid.Index].Tell(new DeliverInterrupt(bid.Index, _roundRequest.Message, _roundSource, 0, true, _roundSentAt, _roundSourceSeq));
             if (_log.IsDebugEnabled)
             {
                 _log.Debug("Lowest-priority vector {Vector:X2} won by vCPU {Vcpu} (APIC {ApicId:X}) among {Candidates}",

@@ -1,3 +1,4 @@
+using System.Globalization;
 using VApicActors.Registers;
 
 namespace VApicActors.Actors;
@@ -14,6 +15,15 @@ internal sealed class ApicTracer
     private const int DataAssertBit = 14;
     private const int DataTriggerBit = 15;
 
+    /// <summary>The first event of every APIC: its configuration (<c>Value</c> the initial APIC ID, <c>Detail</c> the rest).</summary>
+    public const string ApicCreated = "ApicCreated";
+
+    /// <summary>A local source (thermal, performance counter, CMCI, …) raises its interrupt; <c>Register</c> names its LVT.</summary>
+    public const string LocalRaised = "LocalRaised";
+
+    /// <summary>The APIC's state was replaced by a saved one (<c>Value</c> the restored IA32_APIC_BASE).</summary>
+    public const string Restored = "Restored";
+
     private readonly ITraceSink? _sink;
     private readonly string _vm;
     private readonly uint _apicId;
@@ -28,6 +38,9 @@ internal sealed class ApicTracer
 
     public bool Enabled => _sink is { Enabled: true };
 
+    /// <summary>The <c>Seq</c> of the last event written (0 before the first).</summary>
+    public long LastSeq => _seq;
+
     public void Write(
         string eventName,
         long now,
@@ -36,15 +49,28 @@ internal sealed class ApicTracer
         int? vector = null,
         uint? source = null,
         string? destination = null,
-        string? detail = null)
+        string? detail = null,
+        long? sourceSeq = null)
     {
         if (_sink is not { Enabled: true } sink)
         {
             return;
         }
         _seq++;
-        sink.Write(new TraceEvent(_vm, _apicId, _seq, eventName, now, register, value, vector, source, destination, detail));
+        sink.Write(new TraceEvent(_vm, _apicId, _seq, eventName, now, register, value, vector, source, destination, detail, sourceSeq));
     }
+
+    /// <summary>
+    /// An APIC's configuration as <c>KEY=VALUE</c> pairs: <c>index=1 bsp=false x2apic=false running=true
+    /// timer-hz=1000000000 tsc-hz=1000000000</c>.
+    /// </summary>
+    public static string ConfigDetail(ApicConfig config) =>
+        "index=" + config.Index.ToString(CultureInfo.InvariantCulture)
+        + " bsp=" + (config.IsBsp ? "true" : "false")
+        + " x2apic=" + (config.StartInX2Apic ? "true" : "false")
+        + " running=" + (config.StartRunning ? "true" : "false")
+        + " timer-hz=" + config.TimerHz.ToString(CultureInfo.InvariantCulture)
+        + " tsc-hz=" + config.TscHz.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The register an MMIO address names on a page based at IA32_APIC_BASE, or the address itself.</summary>
     public static string MmioRegister(ulong apicBase, ulong address)

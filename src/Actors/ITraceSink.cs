@@ -12,7 +12,8 @@ public interface ITraceSink
 
 /// <summary>
 /// One trace event. Property names are the trace's contract: <c>Vm</c>, <c>ApicId</c>, <c>Event</c>,
-/// <c>Register</c>, <c>Value</c>, <c>Vector</c>, <c>Source</c>, <c>Destination</c>, <c>VirtualTimeNs</c>, <c>Seq</c>.
+/// <c>Register</c>, <c>Value</c>, <c>Vector</c>, <c>Source</c>, <c>Destination</c>, <c>VirtualTimeNs</c>, <c>Seq</c>,
+/// <c>Detail</c>, and <c>SourceSeq</c>: on an IPI's delivery, the <c>Seq</c> of the sender's <c>IpiSent</c> event.
 /// </summary>
 public readonly record struct TraceEvent(
     string Vm,
@@ -25,4 +26,5 @@ public readonly record struct TraceEvent(
     int? Vector = null,
     uint? Source = null,
     string? Destination = null,
-    string? Detail = null);
+    string? Detail = null,
+    long? SourceSeq = null);

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using VApicActors.Actors.Protocol;
@@ -14,9 +16,10 @@ namespace VApicActors.Actors;
 /// them out as messages. Never blocks and never asks.
 /// </summary>
 /// <remarks>
-/// Sequential observation: when a call sends an IPI or changes the APIC's routing identity, the reply goes
-/// with it to the router, which answers only after the consequences are in place. Timer arming and EOI
-/// broadcasts are told to the VM before the reply.
+/// Sequential observation: when a call changes the APIC's routing identity or sends an IPI the router must
+/// handle, the reply goes with it to the router, which answers only after the consequences are in place. Fixed
+/// IPIs go straight to their targets through the route table the router publishes (<see cref="RouteSnapshot"/>),
+/// before the reply. Timer arming and EOI broadcasts are told to the VM before the reply.
 /// </remarks>
 internal sealed class VApicActor : ReceiveActor, IApicEffects
 {
@@ -28,6 +31,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
     private readonly uint _apicId;
     private readonly IActorRef _vm;
     private readonly IActorRef _router;
+    private readonly RouteSnapshot _routes;
     private readonly ApicTracer _tracer;
     private readonly ILoggingAdapter _log;
 
@@ -35,14 +39,38 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
     private readonly List<InterruptRequest> _sent = new(1);
     private readonly List<byte> _eoiBroadcasts = new(1);
     private readonly List<LocalFire> _localFires = new(1);
+    private bool _deliverable;
+    private byte _deliverableVector;
+    private List<int>? _targets;
+
+    // Counters, and the attached core with its latency measurement.
+    private readonly long[] _fixedOutcomes = new long[ApicCounters.OutcomeCount];
+    private readonly long[] _arbitratedOutcomes = new long[ApicCounters.OutcomeCount];
+    private readonly long[] _otherOutcomes = new long[ApicCounters.OutcomeCount];
+    private readonly long[] _localOutcomes = new long[ApicCounters.OutcomeCount];
+    private long _acknowledged;
+    private long _eoied;
+    private long _fixedSent;
+    private long _arbitratedSent;
+    private long _otherSent;
+    private long _lost;
+    private int _toLose;
+    private IActorRef? _core;
+    private InterruptPending? _kick;
+    private List<IActorRef>? _interruptSubscribers;
+    private LatencyClock _latencyClock;
+    private LatencyRecorder? _toAcceptance;
+    private LatencyRecorder? _toEoi;
+    private long[]? _irrSetAt;
 
     /// <summary>The VM's virtual time as this APIC last heard it.</summary>
     private long _now;
     private long? _reportedDue;
     private ApicRoutingIdentity _reportedIdentity;
 
-    public VApicActor(ApicConfig config, IActorRef vm, IActorRef router, string vmName, ITraceSink? trace)
+    public VApicActor(ApicConfig config, IActorRef vm, IActorRef router, RouteSnapshot routes, string vmName, ITraceSink? trace)
     {
+        _routes = routes;
         _apic = new LocalApic(config);
         _index = config.Index;
         _apicId = config.InitialApicId;
@@ -61,19 +89,35 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         Receive<EndOfInterrupt>(OnEoi);
         Receive<SetLint>(OnSetLint);
         Receive<RaiseLocal>(OnRaiseLocal);
+        Receive<SaveState>(m => m.ReplyTo.Tell(new StateSaved(_index, m.CorrelationId, _apic.Save(m.NowNs))));
+        Receive<RestoreState>(OnRestoreState);
         Receive<ExpireTimers>(OnExpireTimers);
         Receive<ClockAdvanced>(m => _now = Math.Max(_now, m.NowNs));
         Receive<ReadTsc>(m => m.ReplyTo.Tell(new AccessCompleted(_index, m.CorrelationId, _apic.ReadTsc(_now))));
         Receive<GetPending>(m => m.ReplyTo.Tell(new PendingVector(_index, m.CorrelationId, _apic.PendingVector)));
         Receive<GetSnapshot>(m => m.ReplyTo.Tell(new SnapshotTaken(_index, m.CorrelationId, _apic.Snapshot(_now))));
+        Receive<AttachCore>(OnAttachCore);
+        Receive<SubscribeInterrupts>(OnSubscribeInterrupts);
+        Receive<Terminated>(m => _interruptSubscribers?.Remove(m.ActorRef));
+        Receive<GetCounters>(m => m.ReplyTo.Tell(new CountersRead(_index, m.CorrelationId, Counters())));
+        Receive<LoseFixedIpis>(m =>
+        {
+            _toLose = Math.Max(0, m.Count);
+            m.ReplyTo.Tell(new AccessCompleted(_index, m.CorrelationId, AccessResult.Done));
+        });
         Receive<InjectFault>(m => throw new InvalidOperationException(m.Reason));
     }
 
-    public static Props Props(ApicConfig config, IActorRef vm, IActorRef router, string vmName, ITraceSink? trace) =>
-        Akka.Actor.Props.Create<VApicActor>(config, vm, router, vmName, trace!);
+    public static Props Props(ApicConfig config, IActorRef vm, IActorRef router, RouteSnapshot routes, string vmName, ITraceSink? trace) =>
+        Akka.Actor.Props.CreateBy(new Producer(config, vm, router, routes, vmName, trace));
 
     protected override void PreStart()
     {
+        if (_tracer.Enabled)
+        {
+            var config = _apic.Config;
+            _tracer.Write(ApicTracer.ApicCreated, _now, value: config.InitialApicId, detail: ApicTracer.ConfigDetail(config));
+        }
         _reportedIdentity = _apic.Identity;
         _reportedDue = _apic.TimerDue;
         _router.Tell(new ApicStarted(_reportedIdentity, Self));
@@ -153,6 +197,10 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
     private void OnAcknowledge(Acknowledge m)
     {
         var result = _apic.Acknowledge(_now, this);
+        if (result.IsOk)
+        {
+            _acknowledged++;
+        }
         if (_tracer.Enabled)
         {
             _tracer.Write("Acknowledged", _now, vector: result.IsOk ? (int)result.Value : null, detail: result.ToString());
@@ -162,7 +210,12 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
 
     private void OnEoi(EndOfInterrupt m)
     {
+        var isrv = _apic.Isr.Highest;
         var result = _apic.Eoi(_now, this);
+        if (isrv >= 0 && !_apic.Isr.Contains(isrv))
+        {
+            CountEoi(isrv);
+        }
         _tracer.Write("Eoi", _now, detail: _tracer.Enabled ? result.ToString() : null);
         Finish(m.ReplyTo, new AccessCompleted(_index, m.CorrelationId, result));
     }
@@ -176,6 +229,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
 
     private void OnRaiseLocal(RaiseLocal m)
     {
+        _tracer.Write(ApicTracer.LocalRaised, _now, ApicTracer.LvtRegister(m.Source));
         var outcome = _apic.RaiseLocal(m.Source, _now, this);
         if (_localFires.Count == 0)
         {
@@ -185,14 +239,28 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         Finish(m.ReplyTo, new AccessCompleted(_index, m.CorrelationId, AccessResult.Done));
     }
 
+    /// <summary>
+    /// Replaces the APIC's state with a saved one at the VM's time; the new identity and timer reach the router
+    /// and the VM before the answer does.
+    /// </summary>
+    private void OnRestoreState(RestoreState m)
+    {
+        _now = m.NowNs;
+        _apic.Restore(m.State, _now, this);
+        _tracer.Write(ApicTracer.Restored, _now, value: m.State.ApicBase,
+            detail: _tracer.Enabled ? "run-state=" + m.State.RunState + " timer-due-in-ns=" + m.State.TimerDueInNs : null);
+        Finish(m.ReplyTo, new AccessCompleted(_index, m.CorrelationId, AccessResult.Done));
+    }
+
     private void OnDeliver(DeliverInterrupt m)
     {
         var outcome = _apic.Accept(m.Message, _now, this);
+        CountDelivery(m, outcome);
         if (_tracer.Enabled)
         {
             var name = m.SourceApicId is null ? "Msi" : ApicTracer.DeliveryEvent(m.Message, outcome);
             _tracer.Write(name, _now, value: ApicTracer.Pack(m.Message), vector: m.Message.Vector,
-                source: m.SourceApicId, detail: outcome.ToString());
+                source: m.SourceApicId, detail: outcome.ToString(), sourceSeq: m.SourceSeq == 0 ? null : m.SourceSeq);
         }
         if (outcome == AcceptOutcome.DroppedIllegalVector && _log.IsWarningEnabled)
         {
@@ -268,9 +336,25 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
             _tracer.Write("EoiBroadcast", _now, vector: vector);
         }
         TraceLocalFires();
+        if (_deliverable && _kick is not null)
+        {
+            _core!.Tell(_kick);
+        }
+        if (_deliverable && _interruptSubscribers is { Count: > 0 } subscribers)
+        {
+            var raised = new InterruptDeliverable(_index, _deliverableVector);
+            foreach (var subscriber in subscribers)
+            {
+                subscriber.Tell(raised);
+            }
+        }
 
         var identity = _apic.Identity;
         var identityChanged = identity != _reportedIdentity;
+        if (_sent.Count > 0 && !identityChanged)
+        {
+            DeliverDirectly();
+        }
         var routerMessages = (identityChanged ? 1 : 0) + _sent.Count;
         if (routerMessages == 0 || replyTo is null || reply is null || replyTo.Equals(_router))
         {
@@ -311,7 +395,8 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
                 _log.Debug("vCPU {Vcpu} sends {DeliveryMode} IPI vector {Vector:X2} to {Shorthand} {Destination:X}",
                     _index, request.Mode, request.Vector, request.Shorthand, request.Destination);
             }
-            _router.Tell(new RouteInterrupt(_index, request, i == _sent.Count - 1 ? then : null));
+            CountSent(request.Mode);
+            _router.Tell(new RouteInterrupt(_index, request, i == _sent.Count - 1 ? then : null, Stamp(), _tracer.Enabled ? _tracer.LastSeq : 0));
         }
     }
 
@@ -374,8 +459,210 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         }
     }
 
+    private void OnSubscribeInterrupts(SubscribeInterrupts m)
+    {
+        _interruptSubscribers ??= [];
+        if (m.Subscribe && !_interruptSubscribers.Contains(m.Subscriber))
+        {
+            _interruptSubscribers.Add(m.Subscriber);
+            Context.Watch(m.Subscriber);
+        }
+        else if (!m.Subscribe && _interruptSubscribers.Remove(m.Subscriber))
+        {
+            Context.Unwatch(m.Subscriber);
+        }
+        m.ReplyTo.Tell(new AccessCompleted(_index, m.CorrelationId, AccessResult.Done));
+    }
+
+    private void OnAttachCore(AttachCore m)
+    {
+        _core = m.Core;
+        _kick = m.Core is null ? null : new InterruptPending(_index);
+        _latencyClock = m.Latency;
+        if (m.Latency != LatencyClock.Off)
+        {
+            _toAcceptance ??= new LatencyRecorder();
+            _toEoi ??= new LatencyRecorder();
+            if (_irrSetAt is null)
+            {
+                _irrSetAt = new long[256];
+                Array.Fill(_irrSetAt, -1);
+            }
+        }
+        m.ReplyTo.Tell(new AccessCompleted(_index, m.CorrelationId, AccessResult.Done));
+        if (_kick is not null && _apic.PendingVector >= 0)
+        {
+            _core!.Tell(_kick);
+        }
+    }
+
+    private ApicCounters Counters() => new(
+        _index,
+        _apic.ApicId,
+        ImmutableArray.Create(_fixedOutcomes),
+        ImmutableArray.Create(_arbitratedOutcomes),
+        ImmutableArray.Create(_otherOutcomes),
+        ImmutableArray.Create(_localOutcomes),
+        _acknowledged,
+        _eoied,
+        _fixedSent,
+        _arbitratedSent,
+        _otherSent,
+        _lost,
+        _toAcceptance?.Snapshot() ?? LatencyHistogram.Empty,
+        _toEoi?.Snapshot() ?? LatencyHistogram.Empty);
+
+    private void CountDelivery(DeliverInterrupt m, AcceptOutcome outcome)
+    {
+        var mode = m.Message.Mode;
+        if (mode is DeliveryMode.Fixed or DeliveryMode.LowestPriority)
+        {
+            (m.Arbitrated ? _arbitratedOutcomes : _fixedOutcomes)[(int)outcome]++;
+            if (m.SentAt >= 0 && _toAcceptance is not null && outcome is AcceptOutcome.Accepted or AcceptOutcome.Coalesced)
+            {
+                _toAcceptance.Record(LatencyNow() - m.SentAt);
+                if (outcome == AcceptOutcome.Accepted)
+                {
+                    _irrSetAt![m.Message.Vector] = m.SentAt;
+                }
+            }
+        }
+        else
+        {
+            _otherOutcomes[(int)outcome]++;
+        }
+    }
+
+    private void CountEoi(int vector)
+    {
+        _eoied++;
+        if (_irrSetAt is not null && _irrSetAt[vector] >= 0)
+        {
+            _toEoi!.Record(LatencyNow() - _irrSetAt[vector]);
+            _irrSetAt[vector] = -1;
+        }
+    }
+
+    private void CountSent(DeliveryMode mode)
+    {
+        switch (mode)
+        {
+            case DeliveryMode.Fixed:
+                _fixedSent++;
+                break;
+            case DeliveryMode.LowestPriority:
+                _arbitratedSent++;
+                break;
+            default:
+                _otherSent++;
+                break;
+        }
+    }
+
+    /// <summary>This APIC's latency stamp for an interrupt it sends now, or -1 when it measures none.</summary>
+    private long Stamp() => _latencyClock == LatencyClock.Off ? -1 : LatencyNow();
+
+    private long LatencyNow() => _latencyClock == LatencyClock.Virtual
+        ? _now
+        : (long)(Stopwatch.GetTimestamp() * NanosecondsPerTick);
+
+    private static readonly double NanosecondsPerTick = 1e9 / Stopwatch.Frequency;
+
+    /// <summary>
+    /// Delivers the call's fixed IPIs to their targets through the published route table, tracing and counting
+    /// each, and leaves the rest (other delivery modes, or everything while no table is published) for the router.
+    /// Keeps the order of the IPIs: either all of them go directly or none does.
+    /// </summary>
+    private void DeliverDirectly()
+    {
+        var routes = _routes.Current;
+        if (routes is null)
+        {
+            return;
+        }
+        foreach (var request in _sent)
+        {
+            if (request.Mode != DeliveryMode.Fixed)
+            {
+                return;
+            }
+        }
+        var targets = _targets ??= new List<int>(4);
+        var source = _apic.ApicId;
+        foreach (var request in _sent)
+        {
+            if (_tracer.Enabled)
+            {
+                _tracer.Write("IpiSent", _now, value: ApicTracer.Pack(request.Message), vector: request.Vector,
+                    destination: ApicTracer.Destination(request), detail: request.Mode.ToString());
+            }
+            if (_log.IsDebugEnabled)
+            {
+                _log.Debug("vCPU {Vcpu} sends {DeliveryMode} IPI vector {Vector:X2} to {Shorthand} {Destination:X}",
+                    _index, request.Mode, request.Vector, request.Shorthand, request.Destination);
+            }
+            _fixedSent++;
+            if (_toLose > 0)
+            {
+                _toLose--;
+                _lost++;
+                continue;
+            }
+            targets.Clear();
+            routes.Table.Resolve(request, _index, targets);
+            if (targets.Count == 0)
+            {
+                continue;
+            }
+            var stamp = Stamp();
+            var sentSeq = _tracer.Enabled ? _tracer.LastSeq : 0;
+            if (targets.Count == 1)
+            {
+                var target = targets[0];
+                routes.Apics[target].Tell(new DeliverInterrupt(target, request.Message, source, 0, false, stamp, sentSeq));
+                continue;
+            }
+            var shared = new DeliverInterrupt(-1, request.Message, source, 0, false, stamp, sentSeq);
+            foreach (var target in targets)
+            {
+                routes.Apics[target].Tell(shared);
+            }
+        }
+        _sent.Clear();
+    }
+
+    /// <summary>Builds vAPIC actors without reflection: a VM creates thousands of them.</summary>
+    private sealed class Producer : IIndirectActorProducer
+    {
+        private readonly ApicConfig _config;
+        private readonly IActorRef _vm;
+        private readonly IActorRef _router;
+        private readonly RouteSnapshot _routes;
+        private readonly string _vmName;
+        private readonly ITraceSink? _trace;
+
+        public Producer(ApicConfig config, IActorRef vm, IActorRef router, RouteSnapshot routes, string vmName, ITraceSink? trace)
+        {
+            _config = config;
+            _vm = vm;
+            _router = router;
+            _routes = routes;
+            _vmName = vmName;
+            _trace = trace;
+        }
+
+        public Type ActorType => typeof(VApicActor);
+
+        public ActorBase Produce() => new VApicActor(_config, _vm, _router, _routes, _vmName, _trace);
+
+        public void Release(ActorBase actor)
+        {
+        }
+    }
+
     private void ClearEffects()
     {
+        _deliverable = false;
         _sent.Clear();
         _eoiBroadcasts.Clear();
         _localFires.Clear();
@@ -399,13 +686,18 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
     {
     }
 
-    // The core is driven from outside (acknowledge), so there is no vCPU to kick.
+    // The attached core and the interrupt subscribers, if any, hear of it once the handler is done (see Finish).
     void IApicEffects.InterruptDeliverable(byte vector)
     {
+        _deliverable = true;
+        _deliverableVector = vector;
     }
 
-    void IApicEffects.LocalInterrupt(LvtSource source, byte vector, AcceptOutcome outcome) =>
+    void IApicEffects.LocalInterrupt(LvtSource source, byte vector, AcceptOutcome outcome)
+    {
+        _localOutcomes[(int)outcome]++;
         _localFires.Add(new LocalFire(source, vector, outcome));
+    }
 
     private readonly record struct LocalFire(LvtSource Source, byte Vector, AcceptOutcome Outcome);
 }

@@ -34,17 +34,24 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
     private int _expiring = -1;
     private Exception? _startFailure;
 
+    // The save or restore in progress.
+    private IActorRef _stateReplyTo = ActorRefs.Nobody;
+    private ApicState[] _saved = [];
+    private int _awaitingApics;
+    private Exception? _restoreFailure;
+
     public VmActor(VmSpec spec, ITraceSink? trace)
     {
         _spec = spec;
         _log = Context.GetLogger().WithContext("Vm", spec.Name);
         _dueOf = new long?[spec.VcpuCount];
-        _router = Context.ActorOf(ApicRouterActor.Props(spec.VcpuCount, Self), "router");
+        var routes = new RouteSnapshot();
+        _router = Context.ActorOf(ApicRouterActor.Props(spec.VcpuCount, Self, routes), "router");
         var apics = ImmutableArray.CreateBuilder<IActorRef>(spec.VcpuCount);
         for (var index = 0; index < spec.VcpuCount; index++)
         {
             var config = VmSpecs.ApicConfigOf(spec, index);
-            apics.Add(Context.ActorOf(VApicActor.Props(config, Self, _router, spec.Name, trace), "apic-" + index));
+            apics.Add(Context.ActorOf(VApicActor.Props(config, Self, _router, routes, spec.Name, trace), "apic-" + index));
         }
         _apics = apics.MoveToImmutable();
         Starting();
@@ -130,6 +137,99 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
             Sender.Tell(new EoiBroadcasts([.. _eoiBroadcasts]));
             _eoiBroadcasts.Clear();
         });
+        Receive<SaveVm>(_ => BeginSave());
+        Receive<RestoreVm>(m => BeginRestore(m.State));
+    }
+
+    /// <summary>Asks every vAPIC for its state at the current time; other requests wait until all have answered.</summary>
+    private void BeginSave()
+    {
+        _stateReplyTo = Sender;
+        _saved = new ApicState[_apics.Length];
+        _awaitingApics = _apics.Length;
+        for (var index = 0; index < _apics.Length; index++)
+        {
+            _apics[index].Tell(new ApicProtocol.SaveState(index, _now, 0, Self));
+        }
+        Become(Saving);
+    }
+
+    private void Saving()
+    {
+        ReceiveTimerReports();
+        Receive<ApicProtocol.StateSaved>(m =>
+        {
+            _saved[m.Vcpu] = m.State;
+            if (--_awaitingApics == 0)
+            {
+                var state = new VmState(_spec, _now, [.. _eoiBroadcasts], [.. _saved]);
+                _saved = [];
+                EndStateChange(new VmStateSaved(state));
+            }
+        });
+        Receive<Status.Failure>(m =>
+        {
+            _saved = [];
+            _awaitingApics = 0;
+            EndStateChange(m);
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>
+    /// Sets the clock and the pending EOI broadcasts, then restores every vAPIC; each reports its new identity to
+    /// the router and its timer to this actor before it answers. Other requests wait until all have answered.
+    /// </summary>
+    private void BeginRestore(VmState state)
+    {
+        try
+        {
+            state.CheckRestorableInto(_spec);
+        }
+        catch (ArgumentException e)
+        {
+            Sender.Tell(new Status.Failure(e));
+            return;
+        }
+        _stateReplyTo = Sender;
+        _now = state.VirtualTimeNs;
+        _eoiBroadcasts.Clear();
+        _eoiBroadcasts.AddRange(state.PendingEoiBroadcasts);
+        _restoreFailure = null;
+        _awaitingApics = _apics.Length;
+        for (var index = 0; index < _apics.Length; index++)
+        {
+            _apics[index].Tell(new ApicProtocol.RestoreState(index, state.Apics[index], _now, 0, Self));
+        }
+        Become(Restoring);
+    }
+
+    private void Restoring()
+    {
+        ReceiveTimerReports();
+        Receive<ApicProtocol.AccessCompleted>(_ => RestoredOne());
+        Receive<Status.Failure>(m =>
+        {
+            _restoreFailure ??= m.Cause;
+            RestoredOne();
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void RestoredOne()
+    {
+        if (--_awaitingApics == 0)
+        {
+            EndStateChange(_restoreFailure is null ? VmRestored.Instance : new Status.Failure(_restoreFailure));
+        }
+    }
+
+    private void EndStateChange(object reply)
+    {
+        _stateReplyTo.Tell(reply);
+        _stateReplyTo = ActorRefs.Nobody;
+        Become(Idle);
+        Stash.UnstashAll();
     }
 
     private void Stepping()

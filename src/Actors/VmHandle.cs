@@ -160,6 +160,29 @@ public sealed class VmHandle : IAsyncDisposable
         return reply.Nanoseconds;
     }
 
+    /// <summary>
+    /// Saves every vCPU's APIC state, the virtual time and the EOI broadcasts not yet taken. Completes after every
+    /// request made before it; requests made after it see the VM unchanged.
+    /// </summary>
+    public async Task<VmState> SaveAsync()
+    {
+        var reply = await Vm.Ask<VmProtocol.VmStateSaved>(VmProtocol.SaveVm.Instance, _timeout).ConfigureAwait(false);
+        return reply.State;
+    }
+
+    /// <summary>
+    /// Puts this VM where <paramref name="state"/> was taken: its virtual time, pending EOI broadcasts and every
+    /// APIC (page, IA32_APIC_BASE, timers relative to the time, run state, pins, counts); routing and timers follow.
+    /// The VM must have the same vCPUs, APIC IDs and clocks as the one the state was taken from.
+    /// </summary>
+    /// <exception cref="ArgumentException">The state does not fit this VM.</exception>
+    public async Task RestoreAsync(VmState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        state.CheckRestorableInto(Spec);
+        await Vm.Ask<VmProtocol.VmRestored>(new VmProtocol.RestoreVm(state), _timeout).ConfigureAwait(false);
+    }
+
     /// <summary>Stops the VM's actors; each APIC releases its page.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -69,6 +69,54 @@ public static class ApicProtocol
     /// <summary>The answer to <see cref="GetSnapshot"/>.</summary>
     public sealed record SnapshotTaken(int Vcpu, long CorrelationId, ApicSnapshot Snapshot);
 
+    /// <summary>
+    /// Attaches the guest core beside this APIC: whenever a vector becomes deliverable the APIC tells
+    /// <paramref name="Core"/> an <see cref="InterruptPending"/> (null detaches). With a <paramref name="Latency"/>
+    /// clock the APIC stamps the IPIs it sends and measures the latency of those it receives.
+    /// Answered with <see cref="AccessCompleted"/>.
+    /// </summary>
+    public sealed record AttachCore(int Vcpu, IActorRef? Core, LatencyClock Latency, long CorrelationId, IActorRef ReplyTo) : IVcpuRequest;
+
+    /// <summary>The kick to an attached core: a vector became deliverable; acknowledge to take it.</summary>
+    public sealed record InterruptPending(int Vcpu);
+
+    /// <summary>
+    /// Adds <paramref name="Subscriber"/> to the actors this APIC tells <see cref="InterruptDeliverable"/> (or, when
+    /// <paramref name="Subscribe"/> is false, removes it). Any number may subscribe, beside an attached core; a
+    /// subscriber that stops is removed. Answered with <see cref="AccessCompleted"/>.
+    /// </summary>
+    public sealed record SubscribeInterrupts(int Vcpu, IActorRef Subscriber, bool Subscribe, long CorrelationId, IActorRef ReplyTo) : IVcpuRequest;
+
+    /// <summary>
+    /// To the subscribers of <see cref="SubscribeInterrupts"/>: <paramref name="Vector"/> became the vector this APIC
+    /// presents to its core (after the message that made it so; sent before that message is answered).
+    /// </summary>
+    public sealed record InterruptDeliverable(int Vcpu, byte Vector);
+
+    /// <summary>Reads the APIC's counters. Answered with <see cref="CountersRead"/>.</summary>
+    public sealed record GetCounters(int Vcpu, long CorrelationId, IActorRef ReplyTo) : IVcpuRequest;
+
+    /// <summary>The answer to <see cref="GetCounters"/>.</summary>
+    public sealed record CountersRead(int Vcpu, long CorrelationId, ApicCounters Counters);
+
+    /// <summary>
+    /// Fault injection, to prove that checkers notice: the next <paramref name="Count"/> fixed IPIs this APIC sends
+    /// are traced and counted as sent but reach no destination. Answered with <see cref="AccessCompleted"/>.
+    /// </summary>
+    public sealed record LoseFixedIpis(int Vcpu, int Count, long CorrelationId, IActorRef ReplyTo) : IVcpuRequest;
+
+    /// <summary>Takes the APIC's complete state at the VM's time <paramref name="NowNs"/>. Answered with <see cref="StateSaved"/>.</summary>
+    internal sealed record SaveState(int Vcpu, long NowNs, long CorrelationId, IActorRef ReplyTo) : IVcpuRequest;
+
+    /// <summary>The answer to <see cref="SaveState"/>.</summary>
+    internal sealed record StateSaved(int Vcpu, long CorrelationId, ApicState State);
+
+    /// <summary>
+    /// Replaces the APIC's state with <paramref name="State"/> at the VM's time <paramref name="NowNs"/>. Answered with
+    /// <see cref="AccessCompleted"/> once the new routing identity and timer are in place.
+    /// </summary>
+    internal sealed record RestoreState(int Vcpu, ApicState State, long NowNs, long CorrelationId, IActorRef ReplyTo) : IVcpuRequest;
+
     /// <summary>A fault for tests of supervision: the handler throws, as a bug in it would.</summary>
     internal sealed record InjectFault(int Vcpu, string Reason) : IVcpuMessage;
 }

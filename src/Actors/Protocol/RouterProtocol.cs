@@ -32,11 +32,17 @@ public static class RouterProtocol
     internal sealed record IdentityChanged(ApicRoutingIdentity Identity, ReplyObligation? Then);
 
     /// <summary>An IPI from vCPU <paramref name="SourceIndex"/> to fan out; then the reply, if any, is sent.</summary>
-    internal sealed record RouteInterrupt(int SourceIndex, InterruptRequest Request, ReplyObligation? Then);
+    /// <param name="SentAt">The sender's latency stamp, or -1.</param>
+    /// <param name="SourceSeq">The <c>Seq</c> of the sender's <c>IpiSent</c> trace event, or 0 when it traced none.</param>
+    internal sealed record RouteInterrupt(int SourceIndex, InterruptRequest Request, ReplyObligation? Then, long SentAt = -1, long SourceSeq = 0);
 
     /// <summary>An interrupt message for one vAPIC. A non-zero <paramref name="AckRound"/> asks for <see cref="DeliveryApplied"/>.</summary>
+    /// <param name="Vcpu">The target's index, or -1 when one message goes to several targets.</param>
     /// <param name="SourceApicId">The sending APIC's ID, or null for an MSI.</param>
-    internal sealed record DeliverInterrupt(int Vcpu, InterruptMessage Message, uint? SourceApicId, long AckRound);
+    /// <param name="Arbitrated">A lowest-priority message this APIC won.</param>
+    /// <param name="SentAt">The sender's latency stamp, or -1.</param>
+    /// <param name="SourceSeq">The <c>Seq</c> of the sender's <c>IpiSent</c> trace event, or 0 (an MSI, or no trace).</param>
+    internal sealed record DeliverInterrupt(int Vcpu, InterruptMessage Message, uint? SourceApicId, long AckRound, bool Arbitrated = false, long SentAt = -1, long SourceSeq = 0);
 
     /// <summary>The vAPIC has applied a delivery that asked for an acknowledgement (after reporting any new identity).</summary>
     internal sealed record DeliveryApplied(long Round, int Vcpu);

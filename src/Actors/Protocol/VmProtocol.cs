@@ -54,6 +54,35 @@ public static class VmProtocol
     /// <summary>The VM's vAPIC actors by vCPU index, and its router.</summary>
     public sealed record VmTopology(string Name, ImmutableArray<IActorRef> Apics, IActorRef Router);
 
+    /// <summary>Takes every vCPU's APIC state at the current virtual time. Answered with <see cref="VmStateSaved"/>.</summary>
+    public sealed record SaveVm
+    {
+        public static readonly SaveVm Instance = new();
+
+        private SaveVm()
+        {
+        }
+    }
+
+    /// <summary>The answer to <see cref="SaveVm"/>.</summary>
+    public sealed record VmStateSaved(VmState State);
+
+    /// <summary>
+    /// Sets the virtual time and the pending EOI broadcasts from <paramref name="State"/> and restores every vAPIC
+    /// (routing and timers follow). Answered with <see cref="VmRestored"/>, or a failure when the state does not fit the VM.
+    /// </summary>
+    public sealed record RestoreVm(VmState State);
+
+    /// <summary>The answer to <see cref="RestoreVm"/>: every vAPIC is restored, routable, and its timer armed.</summary>
+    public sealed record VmRestored
+    {
+        public static readonly VmRestored Instance = new();
+
+        private VmRestored()
+        {
+        }
+    }
+
     /// <summary>Every vAPIC has reported its identity to the router: routing can start.</summary>
     internal sealed record RoutesReady
     {

@@ -1,0 +1,159 @@
+using VApicActors.Registers;
+using Xunit;
+using Xunit.Abstractions;
+using static VApicActors.Registers.ApicOffsets;
+
+namespace VApicActors.Actors.Tests;
+
+/// <summary>Saving a VM's APIC state and restoring it into another VM, and the trace events replay relies on.</summary>
+public sealed class StateSpecs : VmSpecBase
+{
+    private const uint LvtTimerVector = 0xEE;
+    private const uint InitialCount = 1000;
+
+    public StateSpecs(ITestOutputHelper output) : base(output)
+    {
+    }
+
+    [Fact]
+    public async Task SaveAsync_TakesEveryApicTheClockAndPendingEoiBroadcasts()
+    {
+        await StartVm(2, apicIds: [4, 9]);
+        await EnableAll();
+        await Vm.SetClockAsync(500);
+        await Vm.SendMsiAsync(Values.MsiBase | (9u << 12), Values.MsiLevelAssert | Values.MsiLevelTrigger | 0x61);
+        await Vm.AcknowledgeAsync(1);
+        await Vm.EoiAsync(1);
+        await W(0, LvtTimer, Values.TimerPeriodic | LvtTimerVector);
+        await W(0, TimerInitialCount, InitialCount);
+
+        var state = await Vm.SaveAsync();
+
+        Assert.Equal(500, state.VirtualTimeNs);
+        Assert.Equal(new byte[] { 0x61 }, state.PendingEoiBroadcasts);
+        Assert.Equal([4u, 9u], state.Apics.Select(a => a.InitialApicId));
+        Assert.Equal(PageSize, state.Apics[0].Page.Length);
+        Assert.Equal(InitialCount * 2, (ulong)state.Apics[0].TimerDueInNs);
+        Assert.Equal(Values.SvrEnabled, BitConverter.ToUInt32(state.Apics[1].Page.AsSpan((int)Svr, 4)));
+        Assert.Equal(new byte[] { 0x61 }, await Vm.TakeEoiBroadcastsAsync());
+    }
+
+    [Fact]
+    public async Task RestoreAsync_IntoANewVm_ContinuesAsTheOriginal()
+    {
+        await StartVm(3, apicIds: [0, 2, 4]);
+        var original = Vm;
+        await EnableAll();
+        await Vm.SetClockAsync(1_000);
+        await W(1, LvtTimer, Values.TimerPeriodic | LvtTimerVector);
+        await W(1, TimerInitialCount, InitialCount);
+        await Ipi(0, 4, Icr.Assert | 0x51);
+        await Ipi(0, 2, Icr.Assert | 0x41);
+        await Vm.AcknowledgeAsync(1);
+        await Vm.StepClockAsync(2_500);
+
+        var state = await original.SaveAsync();
+        var copy = await VmHandle.CreateAsync(Sys, original.Spec with { Name = "copy" }, Trace);
+        await copy.RestoreAsync(state);
+
+        Assert.Equal(3_500, await copy.ClockAsync());
+        foreach (var vm in new[] { original, copy })
+        {
+            await vm.StepClockAsync(10_000);
+            await vm.EoiAsync(1);
+            await vm.WriteMmioAsync(2, Values.DefaultBase + IcrHigh, 4, Icr.Destination(2));
+            await vm.WriteMmioAsync(2, Values.DefaultBase + IcrLow, 4, Icr.Assert | 0x71);
+        }
+        var live = await original.SaveAsync();
+        var restored = await copy.SaveAsync();
+        Assert.Equal(live.VirtualTimeNs, restored.VirtualTimeNs);
+        for (var cpu = 0; cpu < 3; cpu++)
+        {
+            var differing = Enumerable.Range(0, PageSize).Where(i => live.Apics[cpu].Page[i] != restored.Apics[cpu].Page[i]).Select(i => i.ToString("X3"));
+            Assert.True(live.Apics[cpu].Page.SequenceEqual(restored.Apics[cpu].Page), $"vCPU {cpu} pages differ at " + string.Join(" ", differing));
+            Assert.Equal(live.Apics[cpu] with { Page = default }, restored.Apics[cpu] with { Page = default });
+            Assert.Equal(await original.SnapshotAsync(cpu), await copy.SnapshotAsync(cpu));
+        }
+        Assert.Contains(0x71, (await copy.SnapshotAsync(1)).Irr.Vectors());
+        Assert.Equal(await original.ReadMmioAsync(1, Values.DefaultBase + TimerCurrentCount, 4), await copy.ReadMmioAsync(1, Values.DefaultBase + TimerCurrentCount, 4));
+        await copy.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task RestoreAsync_LogicalIdSetByTheGuest_RoutesToTheRestoredId()
+    {
+        await StartVm(2);
+        await EnableAll();
+        await W(1, Ldr, 0x0400_0000);
+        var state = await Vm.SaveAsync();
+        var copy = await VmHandle.CreateAsync(Sys, Vm.Spec with { Name = "copy" });
+
+        await copy.RestoreAsync(state);
+        await copy.WriteMmioAsync(0, Values.DefaultBase + IcrHigh, 4, Icr.Destination(0x04));
+        await copy.WriteMmioAsync(0, Values.DefaultBase + IcrLow, 4, Icr.Assert | Icr.Logical | 0x45);
+
+        Assert.Equal([0x45], (await copy.SnapshotAsync(1)).Irr.Vectors());
+        await copy.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task RestoreAsync_StateOfAnotherShape_Throws()
+    {
+        await StartVm(2);
+        var state = await Vm.SaveAsync();
+        var other = await VmHandle.CreateAsync(Sys, new VmSpec("other", 2, ApicIds: [0, 5]));
+
+        await Assert.ThrowsAsync<ArgumentException>(() => other.RestoreAsync(state));
+        await Assert.ThrowsAsync<ArgumentException>(() => other.RestoreAsync(state with { Apics = [state.Apics[0]] }));
+        await other.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Trace_FirstEventOfEveryApic_IsItsConfiguration()
+    {
+        await StartVm(2, x2Apic: true, apicIds: [8, 3], bootAll: false, timerHz: 25_000_000);
+
+        var created = Trace.Named("ApicCreated");
+        Assert.Equal(2, created.Count);
+        var ap = Assert.Single(created, e => e.ApicId == 3);
+        Assert.Equal((1L, 3UL), (ap.Seq, ap.Value!.Value));
+        Assert.Equal("index=1 bsp=false x2apic=true running=false timer-hz=25000000 tsc-hz=1000000000", ap.Detail);
+    }
+
+    [Fact]
+    public async Task Trace_DeliveredIpi_NamesTheSeqOfItsSend()
+    {
+        await StartVm(3);
+        await EnableAll();
+
+        await Ipi(0, 1, Icr.Assert | 0x41);
+        await W(0, IcrLow, Icr.Assert | Icr.AllExcludingSelf | 0x42);
+        await W(0, IcrLow, Icr.Assert | Icr.LowestPriority | Icr.AllExcludingSelf | 0x43);
+        await W(0, IcrLow, Icr.Assert | Icr.Nmi | Icr.AllExcludingSelf);
+
+        var sends = Trace.Named("IpiSent").Where(e => e.ApicId == 0).ToDictionary(e => e.Seq);
+        var deliveries = Trace.Events.Where(e => e.Source is not null).ToArray();
+        Assert.Equal(6, deliveries.Length);
+        Assert.All(deliveries, d =>
+        {
+            var send = sends[d.SourceSeq!.Value];
+            Assert.Equal(send.Value, d.Value);
+            Assert.Equal(send.Vector, d.Vector);
+        });
+        Assert.All(Trace.Events.Where(e => e.Source is null), e => Assert.Null(e.SourceSeq));
+    }
+
+    [Fact]
+    public async Task Trace_RaisedLocalSource_IsRecordedBeforeItsOutcome()
+    {
+        await StartVm(1);
+        await EnableAll();
+        await W(0, LvtPmc, 0x66);
+
+        await Vm.RaiseLocalAsync(0, LvtSource.PerformanceCounter);
+
+        var events = Trace.Events.SkipWhile(e => e.Event != "LocalRaised").ToArray();
+        Assert.Equal("LVTPC", events[0].Register);
+        Assert.Equal(("Accepted", "LVTPC", 0x66), (events[1].Event, events[1].Register, events[1].Vector!.Value));
+    }
+}
