@@ -106,13 +106,25 @@ public sealed class SettingsTests
     }
 
     [Fact]
-    public void Load_MissingKey_NamesIt()
+    public void Apply_MissingKey_NamesIt()
     {
-        using var dir = new TempDirectory();
-        var path = dir.Write("partial.hocon", "vapic.simulation.vcpus = 2");
-        var e = Assert.Throws<SettingsException>(() => HoconSettings.Load(path: path));
+        var partial = ConfigurationFactory.ParseString("vapic.simulation.vcpus = 2");
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Apply(partial, []));
         Assert.Equal("vapic.simulation.mode", e.Key);
         Assert.Contains("missing", e.Message);
+    }
+
+    [Fact]
+    public void Load_PartialConfigFile_LaysItOverTheDefaults()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("partial.hocon", "vapic.simulation.vcpus = 2\nvapic.stress.vcpus = 12");
+        var (config, settings) = HoconSettings.Load(path: path);
+        Assert.Equal(2, settings.Simulation.Vcpus);
+        Assert.Equal(ConfigurationFactory.ParseString(File.ReadAllText(HoconSettings.DefaultPath)).GetString("vapic.simulation.mode"),
+            config.GetString("vapic.simulation.mode"));
+        Assert.Equal(12, config.GetInt("vapic.stress.vcpus"));
+        Assert.True(config.HasPath("vapic.service.max-sessions"), "the service defaults are part of the configuration");
     }
 
     private static Config FileConfig() => ConfigurationFactory.ParseString(File.ReadAllText(HoconSettings.DefaultPath));

@@ -4,17 +4,22 @@ using Akka.Configuration;
 using Serilog;
 using Spectre.Console;
 using VApicActors.Actors;
+using VApicActors.Host.Bench;
+using VApicActors.Host.Client;
 using VApicActors.Host.Configuration;
 using VApicActors.Host.Hosting;
 using VApicActors.Host.Scenarios;
+using VApicActors.Host.Service;
 using VApicActors.Host.Simulation;
+using VApicActors.Host.Stress;
+using VApicActors.Host.TraceTools;
 using VApicActors.Host.Tracing;
 
 namespace VApicActors.Host.Cli;
 
 /// <summary>
 /// The <c>vapic</c> command line. With no command it runs the default simulation; <c>run FILE...</c> runs
-/// scenario scripts. Exit codes: 0 success, 1 failed expectations or a failed simulation, 2 a usage,
+/// scenario scripts; <c>serve</c> runs the simulation service and <c>client</c> talks to it. Exit codes: 0 success, 1 failed expectations or a failed simulation, 2 a usage,
 /// configuration or script error, 130 interrupted.
 /// </summary>
 public sealed class VapicCommandLine
@@ -26,6 +31,7 @@ public sealed class VapicCommandLine
 
     private readonly TextWriter _output;
     private readonly TextWriter _error;
+    private readonly Func<TextReader> _input;
 
     private readonly Option<string?> _config = new("--config")
     {
@@ -74,9 +80,16 @@ public sealed class VapicCommandLine
     };
 
     public VapicCommandLine(TextWriter output, TextWriter error)
+        : this(output, error, () => Console.In)
+    {
+    }
+
+    /// <summary>A command line whose <c>client</c> reads scripts from <paramref name="input"/> when given no file.</summary>
+    public VapicCommandLine(TextWriter output, TextWriter error, Func<TextReader> input)
     {
         _output = output;
         _error = error;
+        _input = input;
         Root = BuildRoot();
     }
 
@@ -118,6 +131,21 @@ public sealed class VapicCommandLine
         run.Arguments.Add(_files);
         run.SetAction((parse, ct) => RunScriptsAsync(parse, ct));
         root.Subcommands.Add(run);
+
+        root.Subcommands.Add(ServeCommand.Create(
+            _config,
+            (parse, work, ct) => WithHostAsync(parse, ServeOverrides(parse), (_, system, trace, c) => work(system, trace, c), ct),
+            _output,
+            _error));
+        root.Subcommands.Add(ClientCommand.Create(_output, _error, _input));
+        root.Subcommands.Add(StressCommand.Create(_config));
+        root.Subcommands.Add(BenchCommand.Create(_config));
+        root.Subcommands.Add(TraceCommands.CreateTrace(_output, _error));
+        root.Subcommands.Add(TraceCommands.CreateReplay(_output, _error));
+        root.Subcommands.Add(StateCommands.Create(
+            (parse, work, ct) => WithHostAsync(parse, CommonOverrides(parse), (_, system, trace, c) => work(system, trace, c), ct),
+            _output,
+            _error));
         return root;
     }
 
@@ -169,6 +197,18 @@ public sealed class VapicCommandLine
             }
             return summary.ExitCode;
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A service runs for long: it writes the message trace only when --trace names a file.</summary>
+    private List<SettingOverride> ServeOverrides(ParseResult parse)
+    {
+        var overrides = new List<SettingOverride>();
+        if (parse.GetValue(_trace) is null)
+        {
+            overrides.Add(SettingOverride.Flag("vapic.trace.enabled", false, "serve"));
+        }
+        overrides.AddRange(CommonOverrides(parse));
+        return overrides;
     }
 
     private List<SettingOverride> CommonOverrides(ParseResult parse)

@@ -3,8 +3,8 @@ using Akka.Configuration;
 namespace VApicActors.Host.Configuration;
 
 /// <summary>
-/// Loads <c>hocon/vapic.hocon</c> from beside the binary, lays command-line overrides over it and
-/// validates the result into <see cref="VapicSettings"/>.
+/// Loads the HOCON defaults from beside the binary (and a <c>--config</c> file over them), lays command-line
+/// overrides over that and validates the result into <see cref="VapicSettings"/>.
 /// </summary>
 public static class HoconSettings
 {
@@ -14,25 +14,42 @@ public static class HoconSettings
     public static string DefaultPath => Path.Combine(AppContext.BaseDirectory, "hocon", FileName);
 
     /// <summary>The merged configuration (overrides first, then the file) and the settings read from it.</summary>
-    public static (Config Config, VapicSettings Settings) Load(IReadOnlyList<SettingOverride>? overrides = null, string? path = null)
+    public static (Config Config, VapicSettings Settings) Load(IReadOnlyList<SettingOverride>? overrides = null, string? path = null) =>
+        Apply(LoadConfig(path), overrides ?? []);
+
+    /// <summary>
+    /// The configuration every command reads: the defaults beside the binary (<c>hocon/vapic.hocon</c>, then the
+    /// other <c>hocon/*.hocon</c> files in name order: <c>service.hocon</c>, <c>stress.hocon</c>), with the file
+    /// given by <c>--config</c>, if any, laid over them, so that file needs only the keys it changes.
+    /// </summary>
+    public static Config LoadConfig(string? path = null)
     {
-        path ??= DefaultPath;
+        var defaults = Parse(DefaultPath);
+        var directory = Path.GetDirectoryName(DefaultPath)!;
+        foreach (var file in Directory.GetFiles(directory, "*.hocon").Order(StringComparer.Ordinal))
+        {
+            if (!string.Equals(Path.GetFileName(file), FileName, StringComparison.Ordinal))
+            {
+                defaults = defaults.WithFallback(Parse(file));
+            }
+        }
+        return path is null ? defaults : Parse(path).WithFallback(defaults);
+    }
+
+    private static Config Parse(string path)
+    {
         if (!File.Exists(path))
         {
             throw new SettingsException(path, "the configuration file does not exist");
         }
-
-        Config config;
         try
         {
-            config = ConfigurationFactory.ParseString(File.ReadAllText(path));
+            return ConfigurationFactory.ParseString(File.ReadAllText(path));
         }
         catch (Exception e)
         {
             throw new SettingsException(path, $"not valid HOCON: {e.Message}", e);
         }
-
-        return Apply(config, overrides ?? []);
     }
 
     /// <summary>Lays overrides over a parsed configuration and validates it.</summary>

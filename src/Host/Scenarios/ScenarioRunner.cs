@@ -50,7 +50,10 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
         }
 
         int passed = 0, failed = 0;
-        await using var session = new ScenarioSession(system, Path.GetFileNameWithoutExtension(file), trace);
+        await using var session = new ScenarioSession(system, Path.GetFileNameWithoutExtension(file), trace)
+        {
+            BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(file)),
+        };
         for (var i = 0; i < lines.Length; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();

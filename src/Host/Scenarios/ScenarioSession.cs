@@ -1,6 +1,7 @@
 using System.Text;
 using Akka.Actor;
 using VApicActors.Actors;
+using VApicActors.Host.TraceTools;
 using VApicActors.Registers;
 
 namespace VApicActors.Host.Scenarios;
@@ -24,6 +25,7 @@ public sealed class ScenarioSession : IAsyncDisposable
     private readonly ITraceSink? _trace;
     private readonly string _vmBaseName;
     private VmHandle? _vm;
+    private bool _ownsVm;
     private VmSpec _spec;
 
     public ScenarioSession(ActorSystem system, string vmName = "scenario", ITraceSink? trace = null)
@@ -42,6 +44,23 @@ public sealed class ScenarioSession : IAsyncDisposable
 
     /// <summary>The vCPU that guest actions use (<c>cpu N</c>).</summary>
     public int SelectedCpu { get; private set; }
+
+    /// <summary>The VM the session drives, once it exists.</summary>
+    public VmHandle? Vm => _vm;
+
+    /// <summary>
+    /// Drives <paramref name="vm"/>, which someone else owns, from vCPU 0: the session's own VM (if any) is
+    /// stopped, and neither a later <c>vm</c> line nor <see cref="DisposeAsync"/> stops the adopted one.
+    /// </summary>
+    public async Task AdoptAsync(VmHandle vm)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        await DisposeAsync().ConfigureAwait(false);
+        _vm = vm;
+        _ownsVm = false;
+        _spec = vm.Spec;
+        SelectedCpu = 0;
+    }
 
     /// <summary>Runs one line. Never throws for script errors: they come back as <see cref="LineOutcomeKind.Error"/>.</summary>
     public async Task<LineOutcome> ExecuteAsync(string line)
@@ -88,8 +107,13 @@ public sealed class ScenarioSession : IAsyncDisposable
         if (_vm is not null)
         {
             var vm = _vm;
+            var owned = _ownsVm;
             _vm = null;
-            await vm.DisposeAsync().ConfigureAwait(false);
+            _ownsVm = false;
+            if (owned)
+            {
+                await vm.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
@@ -243,6 +267,14 @@ public sealed class ScenarioSession : IAsyncDisposable
                 var vm = await VmAsync().ConfigureAwait(false);
                 return ScenarioResult.Count(await vm.ClockAsync().ConfigureAwait(false));
             }
+            case "save":
+                Expect(verb, args, 1, "FILE");
+                await SaveAsync(args[0]).ConfigureAwait(false);
+                return ScenarioResult.Ok;
+            case "restore":
+                Expect(verb, args, 1, "FILE");
+                await RestoreAsync(args[0]).ConfigureAwait(false);
+                return ScenarioResult.Ok;
             default:
                 throw new ScenarioException($"unknown command '{command[0]}'");
         }
@@ -359,9 +391,60 @@ public sealed class ScenarioSession : IAsyncDisposable
         return (long)hz;
     }
 
+    /// <summary>
+    /// Where <c>save</c> and <c>restore</c> resolve relative file names (the script's folder when a runner sets it);
+    /// null for the current directory.
+    /// </summary>
+    public string? BaseDirectory { get; init; }
+
+    /// <summary><c>save FILE</c>: writes the VM's state (every APIC, the virtual time, pending EOI broadcasts) as a state file.</summary>
+    private async Task SaveAsync(string file)
+    {
+        var vm = await VmAsync().ConfigureAwait(false);
+        var state = await vm.SaveAsync().ConfigureAwait(false);
+        var path = StatePath(file);
+        try
+        {
+            VmStateFile.Write(state, path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            throw new ScenarioException($"save: cannot write {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// <c>restore FILE</c>: replaces the VM with a new one shaped like the saved VM (vCPUs, APIC IDs, clocks) and
+    /// restores it; vCPU 0 is selected.
+    /// </summary>
+    private async Task RestoreAsync(string file)
+    {
+        var path = StatePath(file);
+        VmState state;
+        try
+        {
+            state = VmStateFile.Read(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or InvalidDataException)
+        {
+            throw new ScenarioException($"restore: cannot read {path}: {e.Message}");
+        }
+        await DisposeAsync().ConfigureAwait(false);
+        _spec = state.Spec with { Name = NextVmName() };
+        SelectedCpu = 0;
+        var vm = await VmAsync().ConfigureAwait(false);
+        await vm.RestoreAsync(state).ConfigureAwait(false);
+    }
+
+    private string StatePath(string file) => BaseDirectory is null ? Path.GetFullPath(file) : Path.GetFullPath(file, BaseDirectory);
+
     private async Task<VmHandle> VmAsync()
     {
-        _vm ??= await VmHandle.CreateAsync(_system, _spec, _trace).ConfigureAwait(false);
+        if (_vm is null)
+        {
+            _vm = await VmHandle.CreateAsync(_system, _spec, _trace).ConfigureAwait(false);
+            _ownsVm = true;
+        }
         return _vm;
     }
 

@@ -11,14 +11,14 @@ namespace VApicActors.Host.Tracing;
 /// Writes the message trace as compact JSON (CLEF), one event per line, through a Serilog logger of its own
 /// (never the global one). Every event carries the properties <c>Vm</c>, <c>ApicId</c>, <c>Event</c>,
 /// <c>Register</c>, <c>Value</c>, <c>Vector</c>, <c>Source</c>, <c>Destination</c>, <c>VirtualTimeNs</c>,
-/// <c>Seq</c> and <c>Detail</c> (null when the event has no such value), so Serilog expressions can filter it.
+/// <c>Seq</c>, <c>Detail</c> and <c>SourceSeq</c> (null when the event has no such value), so Serilog expressions can filter it.
 /// Thread-safe; disposing flushes and closes the file.
 /// </summary>
 public sealed class SerilogTraceSink : ITraceSink, IDisposable
 {
     /// <summary>The property names every trace event carries, in the order they are written.</summary>
     public static readonly IReadOnlyList<string> PropertyNames =
-        ["Vm", "ApicId", "Event", "Register", "Value", "Vector", "Source", "Destination", "VirtualTimeNs", "Seq", "Detail"];
+        ["Vm", "ApicId", "Event", "Register", "Value", "Vector", "Source", "Destination", "VirtualTimeNs", "Seq", "Detail", "SourceSeq"];
 
     private static readonly MessageTemplate Template = new MessageTemplateParser().Parse("{Event} at APIC {ApicId}");
     private static readonly ScalarValue Null = new(null);
@@ -97,6 +97,7 @@ public sealed class SerilogTraceSink : ITraceSink, IDisposable
             new LogEventProperty("VirtualTimeNs", new ScalarValue(traceEvent.VirtualTimeNs)),
             new LogEventProperty("Seq", new ScalarValue(traceEvent.Seq)),
             new LogEventProperty("Detail", Scalar(traceEvent.Detail)),
+            new LogEventProperty("SourceSeq", Scalar(traceEvent.SourceSeq)),
         };
         _logger.Write(new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Information, null, Template, properties));
     }

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Send a scenario script to a running `vapic serve` and check its answers.
+
+usage: client.py [HOST:PORT] < script.vapic
+Exit status as `vapic run`: 0 every expectation held, 1 one failed, 2 a script or connection error.
+Standard library only.
+"""
+import socket
+import sys
+
+
+def main():
+    host, _, port = (sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:7411").rpartition(":")
+    try:
+        conn = socket.create_connection((host.strip("[]"), int(port)), timeout=60)
+    except OSError as e:
+        print(f"cannot connect to {host}:{port}: {e}", file=sys.stderr)
+        return 2
+    stream = conn.makefile("rw", encoding="utf-8", newline="\n")
+    passed = failed = 0
+    for number, line in enumerate(sys.stdin, 1):
+        request = line.rstrip("\r\n")
+        command = request.split("#", 1)[0] if "-> #" not in request.upper() else request
+        if not command.strip():
+            continue                      # blank or comment: nothing to send
+        stream.write(request + "\n")
+        stream.flush()
+        answer = stream.readline().rstrip("\n")
+        while answer.startswith("IRQ "):  # asynchronous: an interrupt became deliverable
+            print(answer)
+            answer = stream.readline().rstrip("\n")
+        print(answer)
+        checked = "->" in command
+        if not answer or answer.startswith("BYE"):
+            if request.strip().lower() != "quit":
+                print(f"stdin:{number}: error: the service ended the session", file=sys.stderr)
+                return 2
+            break
+        if checked and answer.startswith("ERR expected "):
+            failed += 1
+            print(f"stdin:{number}: {answer[4:]}", file=sys.stderr)
+        elif answer.startswith("ERR "):
+            print(f"stdin:{number}: error: {answer[4:]}", file=sys.stderr)
+            return 2
+        elif checked:
+            passed += 1
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Configuration;
+using Spectre.Console;
+using VApicActors.Host.Configuration;
+using VApicActors.Host.Stress;
+
+namespace VApicActors.Host.Bench;
+
+/// <summary>
+/// <c>vapic bench</c>: one workload (<see cref="BenchWorkload"/>) three ways in one process — the register model on
+/// one thread, APICs behind locks on one thread per core, and the actor system — at several vCPU counts; prints
+/// throughput and ratios, and with <c>--json FILE</c> writes <c>designs: [{name, vcpus, opsPerSecond}]</c>.
+/// Operations are exits (register accesses, acknowledges and EOIs).
+/// </summary>
+public static class BenchCommand
+{
+    /// <param name="configFile">The root command's <c>--config</c> option.</param>
+    public static Command Create(Option<string?> configFile)
+    {
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to FILE", HelpName = "FILE" };
+        var seconds = new Option<double?>("--seconds") { Description = "Measured time per design and vCPU count (vapic.bench.duration)", HelpName = "S" };
+        var vcpus = new Option<string?>("--vcpus") { Description = "vCPU counts, comma-separated (vapic.bench.vcpus)", HelpName = "N,N,..." };
+        var command = new Command("bench", "Measure one IPI-heavy workload three ways: direct calls, locks, actors");
+        command.Options.Add(json);
+        command.Options.Add(seconds);
+        command.Options.Add(vcpus);
+        command.SetAction(async (parse, ct) =>
+        {
+            BenchSettings settings;
+            try
+            {
+                settings = BenchSettings.Create(StressSettings.LoadConfig(parse.GetValue(configFile)));
+                if (parse.GetValue(seconds) is double s)
+                {
+                    if (s is < 0.1 or > 60)
+                    {
+                        throw new StressSettingsException("--seconds", "must be 0.1 to 60");
+                    }
+                    settings = settings with { Duration = TimeSpan.FromSeconds(s) };
+                }
+                if (parse.GetValue(vcpus) is string list)
+                {
+                    settings = settings with { Vcpus = BenchSettings.ParseCounts(list, "--vcpus") };
+                }
+            }
+            catch (Exception e) when (e is StressSettingsException or SettingsException or IOException or ConfigurationException)
+            {
+                await Console.Error.WriteLineAsync("vapic bench: " + e.Message).ConfigureAwait(false);
+                return StressCommand.ExitUsage;
+            }
+            var results = await RunAsync(settings, AnsiConsole.Console).ConfigureAwait(false);
+            if (parse.GetValue(json) is string file)
+            {
+                await File.WriteAllTextAsync(file, ToJson(results), ct).ConfigureAwait(false);
+            }
+            return StressCommand.ExitOk;
+        });
+        return command;
+    }
+
+    public static async Task<IReadOnlyList<BenchResult>> RunAsync(BenchSettings settings, IAnsiConsole console)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(console);
+        var results = new List<BenchResult>();
+        var threads = settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount;
+        var warmUp = TimeSpan.FromTicks(settings.Duration.Ticks / 5);
+        var system = ActorSystem.Create("vapic-bench", StressCommand.ActorSystemConfig);
+        try
+        {
+            foreach (var n in settings.Vcpus)
+            {
+                DirectDesign.Run(n, warmUp);
+                results.Add(DirectDesign.Run(n, settings.Duration));
+                LockDesign.Run(n, warmUp, threads);
+                results.Add(LockDesign.Run(n, settings.Duration, threads));
+                await ActorDesign.RunAsync(system, n, warmUp).ConfigureAwait(false);
+                results.Add(await ActorDesign.RunAsync(system, n, settings.Duration).ConfigureAwait(false));
+            }
+        }
+        finally
+        {
+            await system.Terminate().ConfigureAwait(false);
+        }
+        Print(console, results, threads);
+        return results;
+    }
+
+    public static void Print(IAnsiConsole console, IReadOnlyList<BenchResult> results, int threads)
+    {
+        var table = new Table().Title("bench: exits and IPIs per second (locks: " + threads + " threads; " + Environment.ProcessorCount + " cores)");
+        foreach (var h in new[] { "vCPUs", "direct exits/s", "locks exits/s", "actors exits/s", "actors IPIs/s", "actors/locks", "actors/direct" })
+        {
+            table.AddColumn(new TableColumn(h).RightAligned());
+        }
+        foreach (var group in results.GroupBy(r => r.Vcpus))
+        {
+            var direct = group.First(r => r.Design == "direct");
+            var locks = group.First(r => r.Design == "locks");
+            var actors = group.First(r => r.Design == "actors");
+            table.AddRow(group.Key.ToString(CultureInfo.InvariantCulture), M(direct.ExitsPerSecond), M(locks.ExitsPerSecond), M(actors.ExitsPerSecond),
+                M(actors.IpisPerSecond), Ratio(actors.ExitsPerSecond / locks.ExitsPerSecond), Ratio(actors.ExitsPerSecond / direct.ExitsPerSecond));
+        }
+        console.Write(table);
+    }
+
+    public static string ToJson(IReadOnlyList<BenchResult> results) => JsonSerializer.Serialize(new
+    {
+        designs = results.Select(r => new
+        {
+            name = r.Design,
+            vcpus = r.Vcpus,
+            opsPerSecond = r.ExitsPerSecond,
+            ipisPerSecond = r.IpisPerSecond,
+            exits = r.Exits,
+            ipis = r.Ipis,
+            seconds = r.Elapsed.TotalSeconds,
+        }),
+    }, new JsonSerializerOptions { WriteIndented = true });
+
+    private static string M(double perSecond) => (perSecond / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " M";
+
+    private static string Ratio(double r) => r.ToString("F2", CultureInfo.InvariantCulture) + "x";
+}

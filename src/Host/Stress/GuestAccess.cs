@@ -1,0 +1,15 @@
+namespace VApicActors.Host.Stress;
+
+/// <summary>What a guest-CPU driver asks of its APIC (or, for an MSI, of the VM's router) in one message.</summary>
+internal enum AccessKind : byte
+{
+    Read,
+    Write,
+    Acknowledge,
+    Eoi,
+    ReadTsc,
+    Msi,
+}
+
+/// <summary>One exit (or device MSI): an MMIO address or an MSR number, and the value written.</summary>
+internal readonly record struct GuestAccess(AccessKind Kind, bool Msr, ulong Address, ulong Value);

@@ -1,0 +1,80 @@
+using System.Collections.Immutable;
+
+namespace VApicActors.Host.Stress;
+
+/// <summary>Relative weights of the operation kinds, and a seeded choice among them.</summary>
+public sealed class OperationMix
+{
+    public const int MaxWeight = 1_000_000;
+
+    private readonly int[] _cumulative;
+
+    public OperationMix(IReadOnlyDictionary<OperationKind, int> weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var all = Enum.GetValues<OperationKind>();
+        var builder = ImmutableArray.CreateBuilder<int>(all.Length);
+        _cumulative = new int[all.Length];
+        var total = 0;
+        foreach (var kind in all)
+        {
+            var w = weights.TryGetValue(kind, out var given) ? given : 0;
+            if (w is < 0 or > MaxWeight)
+            {
+                throw new ArgumentOutOfRangeException(nameof(weights), w, Key(kind) + " must be 0 to " + MaxWeight);
+            }
+            builder.Add(w);
+            total += w;
+            _cumulative[(int)kind] = total;
+        }
+        if (total == 0)
+        {
+            throw new ArgumentException("at least one weight must be above 0", nameof(weights));
+        }
+        Weights = builder.MoveToImmutable();
+        Total = total;
+    }
+
+    /// <summary>The weight of each <see cref="OperationKind"/>, by its value.</summary>
+    public ImmutableArray<int> Weights { get; }
+
+    public int Total { get; }
+
+    /// <summary>The kind a draw in [0, <see cref="Total"/>) picks.</summary>
+    public OperationKind Pick(int draw)
+    {
+        for (var i = 0; i < _cumulative.Length; i++)
+        {
+            if (draw < _cumulative[i])
+            {
+                return (OperationKind)i;
+            }
+        }
+        return (OperationKind)(_cumulative.Length - 1);
+    }
+
+    /// <summary>The HOCON key and <c>--mix</c> name of a kind.</summary>
+    public static string Key(OperationKind kind) => kind.ToString().ToLowerInvariant();
+
+    /// <summary>Overrides some weights from "name=weight,name=weight" (the <c>--mix</c> syntax).</summary>
+    public OperationMix With(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var weights = Enum.GetValues<OperationKind>().ToDictionary(k => k, k => Weights[(int)k]);
+        foreach (var part in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = part.IndexOf('=');
+            if (eq <= 0 || !Enum.TryParse<OperationKind>(part[..eq].Trim(), ignoreCase: true, out var kind)
+                || !int.TryParse(part[(eq + 1)..].Trim(), out var weight))
+            {
+                throw new FormatException("'" + part + "' is not name=weight with a name among "
+                    + string.Join(", ", Enum.GetValues<OperationKind>().Select(Key)));
+            }
+            weights[kind] = weight;
+        }
+        return new OperationMix(weights);
+    }
+
+    public override string ToString() =>
+        string.Join(",", Enum.GetValues<OperationKind>().Select(k => Key(k) + "=" + Weights[(int)k]));
+}

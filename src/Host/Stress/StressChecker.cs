@@ -1,0 +1,267 @@
+using System.Globalization;
+using VApicActors.Actors;
+using VApicActors.Registers;
+
+namespace VApicActors.Host.Stress;
+
+/// <summary>
+/// Checks the invariants of a finished, drained run against the vAPICs' counters and snapshots, the guests'
+/// ledgers and the system events. A violation names the VM, the vCPU and, when the trace was kept, the first
+/// offending trace sequence numbers.
+/// </summary>
+internal sealed class StressChecker
+{
+    private const int MaxNamed = 5;
+
+    private readonly List<StressVm> _vms;
+    private readonly List<ApicCounters[]> _counters;
+    private readonly List<ApicSnapshot[]> _snapshots;
+    private readonly SystemEventCounts _events;
+    private readonly StressTraceRecorder? _recorder;
+
+    public StressChecker(List<StressVm> vms, List<ApicCounters[]> counters, List<ApicSnapshot[]> snapshots,
+        SystemEventCounts events, StressTraceRecorder? recorder)
+    {
+        _vms = vms;
+        _counters = counters;
+        _snapshots = snapshots;
+        _events = events;
+        _recorder = recorder;
+    }
+
+    public IReadOnlyList<InvariantResult> Check() =>
+    [
+        FixedAccounted(),
+        LowestPriorityAccounted(),
+        NmisAccounted(),
+        AcceptedTakenAndEoied(),
+        IrrAndIsrEmpty(),
+        CallFunctionWorkDone(),
+        new InvariantResult("no-dead-letters", _events.DeadLetters == 0,
+            _events.DeadLetters == 0 ? "0 dead letters" : _events.DeadLetters + " dead letters; first: " + _events.FirstDeadLetter),
+        NoFailures(),
+    ];
+
+    private InvariantResult FixedAccounted()
+    {
+        long sent = 0, arrived = 0, accepted = 0, coalesced = 0, lost = 0;
+        var dropped = new Dictionary<AcceptOutcome, long>();
+        var violations = new List<string>();
+        for (var v = 0; v < _vms.Count; v++)
+        {
+            var ledger = _vms[v].World.Ledger;
+            for (var i = 0; i < _counters[v].Length; i++)
+            {
+                var c = _counters[v][i];
+                sent += ledger.ExpectedFixed[i];
+                arrived += c.FixedArrived;
+                lost += c.IpisLost;
+                accepted += ApicCounters.Of(c.FixedOutcomes, AcceptOutcome.Accepted);
+                coalesced += ApicCounters.Of(c.FixedOutcomes, AcceptOutcome.Coalesced);
+                foreach (var outcome in Enum.GetValues<AcceptOutcome>())
+                {
+                    if (outcome is not (AcceptOutcome.Accepted or AcceptOutcome.Coalesced) && c.FixedOutcomes[(int)outcome] > 0)
+                    {
+                        dropped[outcome] = dropped.GetValueOrDefault(outcome) + c.FixedOutcomes[(int)outcome];
+                    }
+                }
+                if (c.FixedArrived != ledger.ExpectedFixed[i] && violations.Count < MaxNamed)
+                {
+                    violations.Add(Name(v, i) + ": " + ledger.ExpectedFixed[i] + " sent to it, " + c.FixedArrived + " accounted for"
+                        + Locate(v, i));
+                }
+            }
+        }
+        var detail = sent + " fixed messages sent to destinations (IPIs and MSIs); " + accepted + " accepted, " + coalesced
+            + " coalesced, " + (dropped.Count == 0 ? "0 dropped" : string.Join(", ", dropped.Select(d => d.Value + " dropped (" + d.Key + ")")))
+            + (lost > 0 ? "; fault injection lost " + lost + " IPI(s)" : "");
+        var holds = arrived == sent && violations.Count == 0;
+        return new InvariantResult("fixed-interrupts-accounted", holds, holds ? detail : detail + ". Violations: " + string.Join("; ", violations));
+    }
+
+    /// <summary>
+    /// Pairs the fixed IPIs each sender sent to vCPU <paramref name="target"/> with the messages the target received
+    /// from that sender, in order (messages between two APICs arrive in the order sent), and names the first send
+    /// left without a delivery.
+    /// </summary>
+    private string Locate(int v, int target)
+    {
+        if (_recorder is null)
+        {
+            return " (trace-check is off: no trace sequence numbers)";
+        }
+        var vm = _vms[v];
+        var table = vm.World.Table;
+        var targetId = _vms[v].World.Settings.ApicIdOf(target);
+        var received = _recorder.Of(vm.Name, targetId);
+        var targets = new List<int>();
+        var found = new List<string>();
+        for (var s = 0; s < vm.Cpus.Length && found.Count < MaxNamed; s++)
+        {
+            var senderId = vm.World.Settings.ApicIdOf(s);
+            var fromSender = received.Where(r => r.Kind == TraceRecordKind.Received && r.Source == table[s].ApicId
+                && StressWorld.FixedVectors.Contains(r.Vector)).ToList();
+            var k = 0;
+            foreach (var sent in _recorder.Of(vm.Name, senderId))
+            {
+                if (sent.Kind != TraceRecordKind.FixedSent || !StressWorld.FixedVectors.Contains(sent.Vector))
+                {
+                    continue;
+                }
+                targets.Clear();
+                if (!TryResolve(vm.World, s, sent, targets) || !targets.Contains(target))
+                {
+                    continue;
+                }
+                if (k < fromSender.Count && fromSender[k].Vector == sent.Vector)
+                {
+                    k++;
+                    continue;
+                }
+                found.Add("first unmatched: vector 0x" + sent.Vector.ToString("X2", CultureInfo.InvariantCulture) + " sent by "
+                    + Name(v, s) + " at trace seq " + sent.Seq + " (" + sent.Destination + ")"
+                    + (k > 0 ? ", after the delivery at trace seq " + fromSender[k - 1].Seq + " of " + Name(v, target) : ", before any delivery from it")
+                    + (k < fromSender.Count ? "; next delivery from it at trace seq " + fromSender[k].Seq : ""));
+                break;
+            }
+        }
+        var truncated = _recorder.Truncated ? " (the kept trace was truncated: raise trace-check-capacity)" : "";
+        return found.Count == 0 ? "; no unmatched send found in the kept trace" + truncated : "; " + string.Join("; ", found) + truncated;
+    }
+
+    private static bool TryResolve(StressWorld world, int sender, TraceRecord sent, List<int> targets)
+    {
+        var destination = sent.Destination ?? "";
+        var shorthand = destination switch
+        {
+            "self" => DestinationShorthand.Self,
+            "all" => DestinationShorthand.AllIncludingSelf,
+            "all-but-self" => DestinationShorthand.AllExcludingSelf,
+            _ => DestinationShorthand.None,
+        };
+        uint field = 0;
+        var logical = destination.StartsWith("logical", StringComparison.Ordinal);
+        if (shorthand == DestinationShorthand.None)
+        {
+            var hex = destination[(destination.IndexOf("0x", StringComparison.Ordinal) + 2)..];
+            if (!uint.TryParse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out field))
+            {
+                return false;
+            }
+        }
+        var request = new InterruptRequest(DeliveryMode.Fixed, sent.Vector, TriggerMode.Edge, false, logical, shorthand, field, world.X2Apic);
+        world.Table.Resolve(request, sender, targets);
+        return true;
+    }
+
+    private InvariantResult LowestPriorityAccounted()
+    {
+        long sent = 0, arrived = 0;
+        for (var v = 0; v < _vms.Count; v++)
+        {
+            sent += _vms[v].World.Ledger.LowestPrioritySent;
+            arrived += _counters[v].Sum(c => c.LowestPriorityArrived);
+        }
+        return new InvariantResult("lowest-priority-accounted", sent == arrived,
+            sent + " lowest-priority IPIs sent, " + arrived + " received by exactly one winner each");
+    }
+
+    private InvariantResult NmisAccounted()
+    {
+        long sent = 0, delivered = 0;
+        var violations = new List<string>();
+        for (var v = 0; v < _vms.Count; v++)
+        {
+            for (var i = 0; i < _counters[v].Length; i++)
+            {
+                var expected = _vms[v].World.Ledger.ExpectedNmi[i];
+                var got = ApicCounters.Of(_counters[v][i].OtherOutcomes, AcceptOutcome.NmiDelivered);
+                sent += expected;
+                delivered += got;
+                if (expected != got && violations.Count < MaxNamed)
+                {
+                    violations.Add(Name(v, i) + ": " + expected + " sent, " + got + " delivered");
+                }
+            }
+        }
+        var detail = sent + " NMIs sent, " + delivered + " delivered";
+        return new InvariantResult("nmis-accounted", violations.Count == 0, violations.Count == 0 ? detail : detail + ". Violations: " + string.Join("; ", violations));
+    }
+
+    private InvariantResult AcceptedTakenAndEoied()
+    {
+        long accepted = 0, acked = 0, eoied = 0;
+        var violations = new List<string>();
+        for (var v = 0; v < _vms.Count; v++)
+        {
+            for (var i = 0; i < _counters[v].Length; i++)
+            {
+                var c = _counters[v][i];
+                accepted += c.Accepted;
+                acked += c.Acknowledged;
+                eoied += c.Eoied;
+                if ((c.Accepted != c.Acknowledged || c.Acknowledged != c.Eoied) && violations.Count < MaxNamed)
+                {
+                    violations.Add(Name(v, i) + ": " + c.Accepted + " accepted, " + c.Acknowledged + " acknowledged, " + c.Eoied + " EOI'd");
+                }
+            }
+        }
+        var detail = accepted + " interrupts accepted into IRR (IPIs, MSIs, timers), " + acked + " acknowledged, " + eoied + " EOI'd after the final drain";
+        return new InvariantResult("accepted-acknowledged-and-eoied", violations.Count == 0,
+            violations.Count == 0 ? detail : detail + ". Violations: " + string.Join("; ", violations));
+    }
+
+    private InvariantResult IrrAndIsrEmpty()
+    {
+        var violations = new List<string>();
+        for (var v = 0; v < _vms.Count; v++)
+        {
+            for (var i = 0; i < _snapshots[v].Length; i++)
+            {
+                var s = _snapshots[v][i];
+                if ((!s.Irr.IsEmpty || !s.Isr.IsEmpty) && violations.Count < MaxNamed)
+                {
+                    violations.Add(Name(v, i) + ": IRR " + s.Irr + ", ISR " + s.Isr);
+                }
+            }
+        }
+        var count = _snapshots.Sum(s => s.Length);
+        return new InvariantResult("irr-and-isr-empty", violations.Count == 0,
+            violations.Count == 0 ? "IRR and ISR empty on all " + count + " vCPUs" : string.Join("; ", violations));
+    }
+
+    private InvariantResult CallFunctionWorkDone()
+    {
+        long queued = 0, ran = 0;
+        var violations = new List<string>();
+        for (var v = 0; v < _vms.Count; v++)
+        {
+            var ledger = _vms[v].World.Ledger;
+            for (var i = 0; i < ledger.Queued.Length; i++)
+            {
+                queued += ledger.Queued[i];
+                ran += ledger.Ran[i];
+                if ((ledger.Queued[i] != ledger.Ran[i] || !ledger.Queues[i].IsEmpty) && violations.Count < MaxNamed)
+                {
+                    var left = ledger.Queues[i].Take(3).Select(w => "queued by " + Name(v, w.Sender) + " in its operation " + w.SenderOperation);
+                    violations.Add(Name(v, i) + ": " + ledger.Queued[i] + " queued, " + ledger.Ran[i] + " ran; left: " + string.Join(", ", left));
+                }
+            }
+        }
+        var detail = queued + " call-function items queued, " + ran + " ran";
+        return new InvariantResult("call-function-work-done", violations.Count == 0,
+            violations.Count == 0 ? detail : detail + ". Lost IPIs left work undone: " + string.Join("; ", violations));
+    }
+
+    private InvariantResult NoFailures()
+    {
+        var failures = _vms.Sum(vm => vm.Cpus.Sum(c => c.Failures));
+        var holds = failures == 0 && _events.Errors == 0;
+        var detail = _events.Errors + " errors logged (unhandled exceptions, failed or restarted actors), " + failures + " accesses answered with a failure";
+        return new InvariantResult("no-unhandled-exceptions-or-restarts", holds,
+            holds || _events.FirstError is null ? detail : detail + "; first: " + _events.FirstError);
+    }
+
+    private string Name(int v, int i) =>
+        (_vms.Count > 1 ? "VM " + v + " " : "") + "vCPU " + i + " (APIC 0x" + _vms[v].World.Table[i].ApicId.ToString("X", CultureInfo.InvariantCulture) + ")";
+}

@@ -1,0 +1,166 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Akka.Actor;
+using Akka.Configuration;
+using Spectre.Console;
+
+using VApicActors.Host.Configuration;
+
+namespace VApicActors.Host.Stress;
+
+/// <summary>
+/// <c>vapic stress</c>: runs a multi-vCPU stress workload, checks its invariants and prints the report. Exit codes:
+/// 0 every invariant holds, 1 a violation, 2 a usage or configuration error.
+/// </summary>
+public static class StressCommand
+{
+    public const int ExitOk = 0;
+    public const int ExitViolated = 1;
+    public const int ExitUsage = 2;
+    private const int RedirectedWidth = 160;
+
+    /// <summary>The actor system settings of a stress or bench run: errors are counted, dead letters are not logged.</summary>
+    internal static readonly Config ActorSystemConfig = ConfigurationFactory.ParseString("""
+        akka.loglevel = ERROR
+        akka.stdout-loglevel = ERROR
+        akka.log-dead-letters = off
+        akka.log-dead-letters-during-shutdown = off
+        """);
+
+    /// <param name="configFile">The root command's <c>--config</c> option.</param>
+    public static Command Create(Option<string?> configFile)
+    {
+        var vcpus = new Option<int?>("--vcpus") { Description = "vCPUs per VM (vapic.stress.vcpus)", HelpName = "N" };
+        var vms = new Option<int?>("--vms") { Description = "Number of VMs (vapic.stress.vms)", HelpName = "M" };
+        var mode = new Option<string?>("--mode") { Description = "xapic or x2apic (vapic.stress.mode)" };
+        mode.AcceptOnlyFromAmong("xapic", "x2apic");
+        var ids = new Option<string?>("--apic-ids") { Description = "dense or sparse APIC IDs (vapic.stress.apic-ids)" };
+        ids.AcceptOnlyFromAmong("dense", "sparse");
+        var seconds = new Option<double?>("--seconds") { Description = "Run for S wall-clock seconds (vapic.stress.duration)", HelpName = "S" };
+        var operations = new Option<long?>("--operations") { Description = "Run K operations in all instead (vapic.stress.operations)", HelpName = "K" };
+        var seed = new Option<long?>("--seed") { Description = "Seed of the workload (vapic.stress.seed)", HelpName = "X" };
+        var mix = new Option<string?>("--mix")
+        {
+            Description = "Weights of the operation kinds, e.g. fixed=10,callfn=5,tpr=0 (vapic.stress.mix): "
+                + string.Join(", ", Enum.GetValues<OperationKind>().Select(OperationMix.Key)),
+            HelpName = "NAME=W,...",
+        };
+        var json = new Option<string?>("--json") { Description = "Also write the report as JSON to FILE", HelpName = "FILE" };
+        var sequential = new Option<bool>("--sequential") { Description = "One operation at a time: the same seed gives the identical report" };
+
+        var command = new Command("stress", "Stress-test interrupt delivery across many vCPUs and check the invariants; exit 0 only if every one holds");
+        foreach (var o in new Option[] { vcpus, vms, mode, ids, seconds, operations, seed, mix, json, sequential })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction(async (parse, ct) =>
+        {
+            StressSettings settings;
+            try
+            {
+                settings = StressSettings.Create(StressSettings.LoadConfig(parse.GetValue(configFile)));
+                settings = Override(settings, parse.GetValue(vcpus), parse.GetValue(vms), parse.GetValue(mode), parse.GetValue(ids),
+                    parse.GetValue(seconds), parse.GetValue(operations), parse.GetValue(seed), parse.GetValue(mix), parse.GetValue(sequential));
+            }
+            catch (Exception e) when (e is StressSettingsException or SettingsException or IOException or ConfigurationException)
+            {
+                await Console.Error.WriteLineAsync("vapic stress: " + e.Message).ConfigureAwait(false);
+                return ExitUsage;
+            }
+            return await RunAsync(settings, parse.GetValue(json), AnsiConsole.Console, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    /// <summary>Applies command-line values over the HOCON settings; a bad value throws naming the option.</summary>
+    public static StressSettings Override(StressSettings s, int? vcpus, int? vms, string? mode, string? ids, double? seconds,
+        long? operations, long? seed, string? mix, bool sequential)
+    {
+        if (seconds is double sec && (sec <= 0 || sec > 3600 || double.IsNaN(sec)))
+        {
+            throw new StressSettingsException("--seconds", "must be more than 0 and at most 3600");
+        }
+        OperationMix newMix;
+        try
+        {
+            newMix = mix is null ? s.Mix : s.Mix.With(mix);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw new StressSettingsException("--mix", e.Message);
+        }
+        var result = s with
+        {
+            Vcpus = vcpus ?? s.Vcpus,
+            Vms = vms ?? s.Vms,
+            X2Apic = mode is null ? s.X2Apic : mode == "x2apic",
+            SparseApicIds = ids is null ? s.SparseApicIds : ids == "sparse",
+            Duration = seconds is double d ? TimeSpan.FromSeconds(d) : s.Duration,
+            Operations = seconds is not null && operations is null ? 0 : operations ?? s.Operations,
+            Seed = seed ?? s.Seed,
+            Mix = newMix,
+            Sequential = sequential || s.Sequential,
+        };
+        result.Validate();
+        return result;
+    }
+
+    /// <summary>Runs, prints (with progress when the console is interactive), writes the JSON; returns the exit code.</summary>
+    public static async Task<int> RunAsync(StressSettings settings, string? jsonFile, IAnsiConsole console, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(console);
+        if (!console.Profile.Capabilities.Interactive)
+        {
+            console.Profile.Width = RedirectedWidth;
+        }
+        var system = ActorSystem.Create("vapic-stress", ActorSystemConfig);
+        try
+        {
+            var engine = new StressEngine(system, settings);
+            StressReport report;
+            if (settings.Progress && console.Profile.Capabilities.Interactive)
+            {
+                report = await WithProgressAsync(engine, settings, console, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                report = await engine.RunAsync(ct).ConfigureAwait(false);
+            }
+            StressOutput.Print(console, report);
+            if (jsonFile is not null)
+            {
+                await File.WriteAllTextAsync(jsonFile, StressOutput.ToJson(report), ct).ConfigureAwait(false);
+            }
+            return report.AllInvariantsHold ? ExitOk : ExitViolated;
+        }
+        finally
+        {
+            await system.Terminate().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<StressReport> WithProgressAsync(StressEngine engine, StressSettings settings, IAnsiConsole console, CancellationToken ct)
+    {
+        StressReport? report = null;
+        await console.Status().StartAsync("starting", async ctx =>
+        {
+            var watch = Stopwatch.StartNew();
+            var run = engine.RunAsync(ct);
+            while (!run.IsCompleted)
+            {
+                await Task.WhenAny(run, Task.Delay(250, CancellationToken.None)).ConfigureAwait(false);
+                var (ops, exits) = engine.Progress;
+                var s = Math.Max(watch.Elapsed.TotalSeconds, 1e-3);
+                var planned = engine.PlannedOperations;
+                var of = planned > 0 ? " of " + planned.ToString("N0", CultureInfo.InvariantCulture) : "";
+                var limit = settings.Sequential || settings.Operations > 0 ? "" : " (of " + settings.Duration.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture) + " s)";
+                ctx.Status(string.Format(CultureInfo.InvariantCulture, "{0:F1} s{1}, {2:N0}{3} operations, {4:F2} M ops/s, {5:F2} M exits/s",
+                    watch.Elapsed.TotalSeconds, limit, ops, of, ops / s / 1e6, exits / s / 1e6));
+            }
+            report = await run.ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        return report!;
+    }
+}

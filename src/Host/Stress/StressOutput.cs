@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Text.Json;
+using Spectre.Console;
+
+namespace VApicActors.Host.Stress;
+
+/// <summary>Prints a <see cref="StressReport"/> as tables, and writes it as JSON.</summary>
+public static class StressOutput
+{
+    private const int MaxVcpuRows = 16;
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DictionaryKeyPolicy = null,
+        WriteIndented = true,
+    };
+
+    public static string ToJson(StressReport report) => JsonSerializer.Serialize(report, Json);
+
+    public static void Print(IAnsiConsole console, StressReport report)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        ArgumentNullException.ThrowIfNull(report);
+        var unit = report.TimeBase == "virtual" ? " per virtual s" : "/s";
+        var summary = new Table().Title("stress: " + report.Run + ", " + report.Vms + " VM(s) x " + report.VcpusPerVm + " vCPUs, "
+            + report.Mode + " " + report.ApicIds + " IDs, seed " + report.Seed.ToString(CultureInfo.InvariantCulture));
+        summary.AddColumn("measure").AddColumn(new TableColumn("value").RightAligned());
+        summary.AddRow("time (" + report.TimeBase + ")", report.ElapsedSeconds.ToString("F3", CultureInfo.InvariantCulture) + " s");
+        summary.AddRow("operations", report.Operations.ToString("N0", CultureInfo.InvariantCulture));
+        summary.AddRow("operations" + unit, Rate(report.OperationsPerSecond));
+        summary.AddRow("exits" + unit, Rate(report.ExitsPerSecond));
+        summary.AddRow("IPIs delivered" + unit, Rate(report.IpisPerSecond));
+        summary.AddRow("latency to acceptance p50/p99/p99.9/max (ns)", Latency(report.LatencyNs));
+        summary.AddRow("latency to EOI p50/p99/p99.9/max (ns)", Latency(report.LatencyToEoiNs));
+        if (report.VmCreationSeconds is double created)
+        {
+            summary.AddRow("VM creation", created.ToString("F3", CultureInfo.InvariantCulture) + " s");
+        }
+        console.Write(summary);
+
+        var invariants = new Table().Title("invariants");
+        invariants.AddColumn("invariant").AddColumn("holds").AddColumn("detail");
+        foreach (var i in report.Invariants)
+        {
+            invariants.AddRow(Markup.Escape(i.Name), i.Holds ? "[green]yes[/]" : "[red]NO[/]", Markup.Escape(i.Detail));
+        }
+        console.Write(invariants);
+
+        var vcpus = new Table().Title(report.PerVcpu.Count > MaxVcpuRows
+            ? "per vCPU (first " + MaxVcpuRows + " of " + report.PerVcpu.Count + "; all of them with --json)"
+            : "per vCPU");
+        foreach (var h in new[] { "vCPU", "APIC", "ops", "exits", "IPIs sent", "received", "accepted", "coalesced", "EOI'd", "callfn ran", "EOI p50/p99/max ns" })
+        {
+            vcpus.AddColumn(new TableColumn(h).RightAligned());
+        }
+        foreach (var v in report.PerVcpu.Take(MaxVcpuRows))
+        {
+            vcpus.AddRow(
+                (report.Vms > 1 ? v.Vm + "/" : "") + v.Vcpu, "0x" + v.ApicId.ToString("X", CultureInfo.InvariantCulture),
+                N(v.Operations), N(v.Exits), N(v.FixedIpisSent + v.LowestPriorityIpisSent + v.OtherIpisSent),
+                N(v.FixedReceived + v.LowestPriorityReceived), N(v.Accepted), N(v.Coalesced), N(v.Eoied), N(v.CallFunctionRan),
+                v.LatencyToEoiNs.P50 + "/" + v.LatencyToEoiNs.P99 + "/" + v.LatencyToEoiNs.Max);
+        }
+        console.Write(vcpus);
+        console.MarkupLine(report.AllInvariantsHold ? "[green]every invariant holds[/]" : "[red]an invariant is violated[/]");
+    }
+
+    private static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Rate(double perSecond) => perSecond >= 1e6
+        ? (perSecond / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " M"
+        : (perSecond / 1e3).ToString("F1", CultureInfo.InvariantCulture) + " k";
+
+    private static string Latency(LatencySummary l) => l.P50 + " / " + l.P99 + " / " + l.P999 + " / " + l.Max;
+}

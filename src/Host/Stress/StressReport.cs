@@ -1,0 +1,92 @@
+using System.Text.Json.Serialization;
+using VApicActors.Actors;
+
+namespace VApicActors.Host.Stress;
+
+/// <summary>Percentiles of a latency distribution, in nanoseconds (wall or virtual, as the report's time base says).</summary>
+public sealed record LatencySummary(long P50, long P99, long P999, long Max, long Samples)
+{
+    public static LatencySummary Of(LatencyHistogram h) =>
+        new(h.Percentile(0.50), h.Percentile(0.99), h.Percentile(0.999), h.Max, h.Count);
+}
+
+/// <summary>One checked invariant: whether it held, and its numbers (or the first violations).</summary>
+public sealed record InvariantResult(string Name, bool Holds, string Detail);
+
+/// <summary>What one vCPU did and received.</summary>
+public sealed record VcpuStressReport(
+    int Vm,
+    int Vcpu,
+    uint ApicId,
+    long Operations,
+    long Exits,
+    long FixedIpisSent,
+    long LowestPriorityIpisSent,
+    long OtherIpisSent,
+    long FixedReceived,
+    long LowestPriorityReceived,
+    long Accepted,
+    long Coalesced,
+    long Dropped,
+    long Nmis,
+    long Acknowledged,
+    long Eoied,
+    long CallFunctionQueued,
+    long CallFunctionRan,
+    LatencySummary LatencyToEoiNs);
+
+/// <summary>
+/// The result of a stress run. In a sequential run every field is computed from the seeded workload and virtual time
+/// (the rates are per virtual second), so the same seed gives the same report; wall-clock fields are left out (null).
+/// </summary>
+public sealed record StressReport
+{
+    public required string Run { get; init; }
+    public required long Seed { get; init; }
+    public required int Vms { get; init; }
+    public required int VcpusPerVm { get; init; }
+    public required string Mode { get; init; }
+    public required string ApicIds { get; init; }
+    public required string Mix { get; init; }
+
+    /// <summary>"wall" (concurrent runs) or "virtual" (sequential runs): what the rates and latencies are measured in.</summary>
+    public required string TimeBase { get; init; }
+
+    /// <summary>Seconds of the time base the workload ran for.</summary>
+    public required double ElapsedSeconds { get; init; }
+
+    public required long Operations { get; init; }
+    public required long Exits { get; init; }
+
+    /// <summary>Interrupt messages IPIs brought to a destination (fixed, lowest priority and NMI; device MSIs not included).</summary>
+    public required long Ipis { get; init; }
+
+    public required double OperationsPerSecond { get; init; }
+    public required double ExitsPerSecond { get; init; }
+    public required double IpisPerSecond { get; init; }
+
+    /// <summary>Latency from the ICR write to acceptance (or coalescing) at the destination.</summary>
+    public required LatencySummary LatencyNs { get; init; }
+
+    /// <summary>Latency from the ICR write that set an IRR bit to the EOI of that vector at the destination.</summary>
+    public required LatencySummary LatencyToEoiNs { get; init; }
+
+    public required IReadOnlyList<InvariantResult> Invariants { get; init; }
+
+    public bool AllInvariantsHold => Invariants.All(i => i.Holds);
+
+    public required IReadOnlyDictionary<string, long> OperationsByKind { get; init; }
+
+    /// <summary>What became of the fixed messages (IPIs and MSIs), by outcome, over every vCPU.</summary>
+    public required IReadOnlyDictionary<string, long> FixedOutcomes { get; init; }
+
+    public required IReadOnlyList<VcpuStressReport> PerVcpu { get; init; }
+
+    /// <summary>Wall-clock seconds it took to create the VMs (concurrent runs only).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? VmCreationSeconds { get; init; }
+
+    /// <summary>Wall-clock seconds of the whole run (concurrent runs only).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? WallSeconds { get; init; }
+}

@@ -1,0 +1,177 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json;
+
+namespace VApicActors.Host.TraceTools;
+
+/// <summary>
+/// Reads a message trace written as compact JSON (CLEF: one JSON object per line, <c>@t</c> the timestamp,
+/// <c>@mt</c> the template or <c>@m</c> the rendered message, then the properties). A line that is not a
+/// trace event (not JSON, not an object, a required property missing or of the wrong type) becomes a
+/// <see cref="TraceReadError"/> naming its line, and reading goes on with the next line.
+/// </summary>
+public static class ClefTraceReader
+{
+    private static readonly string[] Required = ["Vm", "ApicId", "Event", "Seq", "VirtualTimeNs"];
+
+    /// <summary>Reads the file at <paramref name="path"/>. Throws <see cref="IOException"/> and friends when it cannot be read.</summary>
+    public static TraceReadResult ReadFile(string path) => Read(File.ReadLines(path), path);
+
+    /// <summary>Reads trace lines; <paramref name="file"/> names them in errors.</summary>
+    public static TraceReadResult Read(IEnumerable<string> lines, string file)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        var events = new List<TraceRecord>();
+        var errors = new List<TraceReadError>();
+        var number = 0;
+        foreach (var line in lines)
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+            if (TryParse(line, number, out var record, out var reason))
+            {
+                events.Add(record!);
+            }
+            else
+            {
+                errors.Add(new TraceReadError(file, number, reason!));
+            }
+        }
+        return new TraceReadResult(events, errors);
+    }
+
+    /// <summary>Parses one line; on failure <paramref name="reason"/> says why.</summary>
+    public static bool TryParse(string line, int lineNumber, out TraceRecord? record, out string? reason)
+    {
+        record = null;
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(line);
+        }
+        catch (JsonException e)
+        {
+            reason = "not a JSON line: " + e.Message;
+            return false;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                reason = "not a trace event: a JSON " + root.ValueKind.ToString().ToLowerInvariant() + " instead of an object";
+                return false;
+            }
+
+            foreach (var name in Required)
+            {
+                if (!root.TryGetProperty(name, out var p) || p.ValueKind == JsonValueKind.Null)
+                {
+                    reason = "not a trace event: no " + name + " property";
+                    return false;
+                }
+            }
+
+            var properties = ImmutableDictionary.CreateBuilder<string, JsonElement>(StringComparer.Ordinal);
+            DateTimeOffset? timestamp = null;
+            string? template = null;
+            string? message = null;
+            foreach (var p in root.EnumerateObject())
+            {
+                switch (p.Name)
+                {
+                    case "@t":
+                        if (p.Value.ValueKind != JsonValueKind.String
+                            || !DateTimeOffset.TryParse(p.Value.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var t))
+                        {
+                            reason = "@t is not a timestamp: " + p.Value.GetRawText();
+                            return false;
+                        }
+                        timestamp = t;
+                        break;
+                    case "@mt":
+                        template = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() : null;
+                        break;
+                    case "@m":
+                        message = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() : null;
+                        break;
+                    default:
+                        if (!p.Name.StartsWith('@'))
+                        {
+                            properties[p.Name] = p.Value.Clone();
+                        }
+                        break;
+                }
+            }
+
+            try
+            {
+                record = new TraceRecord(
+                    lineNumber,
+                    timestamp,
+                    template ?? message,
+                    Text(root, "Vm")!,
+                    (uint)Unsigned(root, "ApicId", uint.MaxValue)!,
+                    Signed(root, "Seq")!.Value,
+                    Text(root, "Event")!,
+                    Signed(root, "VirtualTimeNs")!.Value,
+                    Text(root, "Register"),
+                    Unsigned(root, "Value", ulong.MaxValue),
+                    (int?)Signed(root, "Vector"),
+                    (uint?)Unsigned(root, "Source", uint.MaxValue),
+                    Text(root, "Destination"),
+                    Text(root, "Detail"),
+                    Signed(root, "SourceSeq"),
+                    properties.ToImmutable());
+            }
+            catch (FormatException e)
+            {
+                reason = e.Message;
+                return false;
+            }
+            reason = null;
+            return true;
+        }
+    }
+
+    private static string? Text(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var p) || p.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        return p.ValueKind == JsonValueKind.String
+            ? p.GetString()
+            : throw new FormatException(name + " is not a string: " + p.GetRawText());
+    }
+
+    private static ulong? Unsigned(JsonElement root, string name, ulong max)
+    {
+        if (!root.TryGetProperty(name, out var p) || p.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        if (p.ValueKind == JsonValueKind.Number && p.TryGetUInt64(out var value) && value <= max)
+        {
+            return value;
+        }
+        throw new FormatException(name + " is not an unsigned number up to 0x" + max.ToString("X", CultureInfo.InvariantCulture) + ": " + p.GetRawText());
+    }
+
+    private static long? Signed(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var p) || p.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        if (p.ValueKind == JsonValueKind.Number && p.TryGetInt64(out var value) && (name != "Vector" || value is >= 0 and <= byte.MaxValue))
+        {
+            return value;
+        }
+        throw new FormatException(name + " is not " + (name == "Vector" ? "a vector (0 to 255)" : "an integer") + ": " + p.GetRawText());
+    }
+}

@@ -1,0 +1,84 @@
+using System.Globalization;
+using VApicActors.Actors;
+
+namespace VApicActors.Host.TraceTools;
+
+/// <summary>
+/// <c>vapic replay TRACE [--vm V] [--apic ID] [--until SEQ] [-o PAGE.bin]</c>: rebuilds APIC state from a trace
+/// (see <see cref="TraceReplayer"/>) and prints each APIC's registers, or writes the one selected APIC's 4 KiB
+/// page to a file.
+/// </summary>
+public static class ReplayCommand
+{
+    public const int Success = 0;
+
+    /// <summary>The replay ran, but lines were not trace events or the replay disagreed with recorded results.</summary>
+    public const int Divergent = 1;
+
+    /// <summary>The trace could not be read, the selection is empty or ambiguous for <c>-o</c>, or the page could not be written.</summary>
+    public const int UsageError = 2;
+
+    public static int Run(string tracePath, string? vm, uint? apicId, long? untilSeq, string? pagePath, TextWriter stdout, TextWriter stderr, string? statePath = null)
+    {
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        VmState? saved = null;
+        if (statePath is not null && !StateCommands.TryRead(statePath, stderr, out saved))
+        {
+            return UsageError;
+        }
+        if (!TraceFiles.TryRead(tracePath, stderr, out var trace))
+        {
+            return UsageError;
+        }
+        var result = TraceReplayer.Replay(trace.Events, new ReplayOptions(vm, apicId, untilSeq, SavedState: saved));
+        if (result.Apics.Count == 0)
+        {
+            stderr.WriteLine($"vapic: {tracePath} has no events of {Selection(vm, apicId)}");
+            return UsageError;
+        }
+        if (pagePath is not null && result.Apics.Count != 1)
+        {
+            stderr.WriteLine($"vapic: -o writes one APIC's page, but {Selection(vm, apicId)} matches {result.Apics.Count}: choose one with --vm and --apic");
+            return UsageError;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        var mismatches = 0;
+        foreach (var apic in result.Apics)
+        {
+            mismatches += apic.Mismatches;
+            foreach (var note in apic.Notes)
+            {
+                stderr.WriteLine($"{tracePath}: {apic.Vm} APIC {Hex.Of(apic.ApicId)}: {note}");
+            }
+            stdout.WriteLine(string.Create(inv,
+                $"VM {apic.Vm} APIC {Hex.Of(apic.ApicId)} (vCPU {apic.Config.Index}): {apic.Inputs} inputs replayed up to seq {apic.LastSeq}, at {apic.NowNs} ns"));
+            if (pagePath is null)
+            {
+                foreach (var line in RegisterDump.Lines(apic.State, apic.Snapshot))
+                {
+                    stdout.WriteLine(line);
+                }
+            }
+        }
+
+        if (pagePath is not null)
+        {
+            try
+            {
+                File.WriteAllBytes(pagePath, [.. result.Apics[0].State.Page]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                stderr.WriteLine($"{pagePath}: error: cannot write the page: {e.Message}");
+                return UsageError;
+            }
+            stdout.WriteLine($"{pagePath}: 4096-byte register page written");
+        }
+        return trace.Errors.Count > 0 || mismatches > 0 ? Divergent : Success;
+    }
+
+    private static string Selection(string? vm, uint? apicId) =>
+        (vm is null ? "any VM" : "VM " + vm) + (apicId is uint id ? ", APIC " + Hex.Of(id) : "");
+}

@@ -1,0 +1,220 @@
+using System.CommandLine;
+using System.Globalization;
+using Akka.Actor;
+using VApicActors.Actors;
+using VApicActors.Host.Scenarios;
+using VApicActors.Registers;
+
+namespace VApicActors.Host.TraceTools;
+
+/// <summary>
+/// Runs <paramref name="work"/> inside the <c>vapic</c> host (configuration, logging, the actor system and the trace
+/// sink when one is configured) and returns its exit code.
+/// </summary>
+public delegate Task<int> StateHostRunner(
+    ParseResult parse,
+    Func<ActorSystem, ITraceSink?, CancellationToken, Task<int>> work,
+    CancellationToken cancellationToken);
+
+/// <summary>
+/// <c>vapic state save|restore|show|export-kvm</c>: VM state files (<c>docs/state-format.md</c>) on the command
+/// line. <c>save</c> runs a scenario and saves where it ends; <c>restore</c> starts from a saved state and runs a
+/// scenario from there; <c>show</c> prints a saved state's registers; <c>export-kvm</c> writes each APIC in
+/// <c>KVM_GET_LAPIC</c>'s 1 KiB layout.
+/// </summary>
+public static class StateCommands
+{
+    public const int Success = 0;
+    public const int Failed = 1;
+    public const int UsageError = 2;
+
+    public static Command Create(StateHostRunner runHost, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(runHost);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        var command = new Command("state", "Save and restore a VM's APIC state (JSON, see docs/state-format.md), show it, export it for KVM");
+        command.Subcommands.Add(Save(runHost, output, error));
+        command.Subcommands.Add(Restore(runHost, output, error));
+        command.Subcommands.Add(Show(output, error));
+        command.Subcommands.Add(ExportKvm(output, error));
+        return command;
+    }
+
+    private static Command Save(StateHostRunner runHost, TextWriter output, TextWriter error)
+    {
+        var script = new Argument<string>("SCRIPT") { Description = "Scenario script (.vapic) to run from a fresh VM" };
+        var to = new Option<string>("--output", "-o") { Description = "The state file to write when the script ends", HelpName = "STATE.json", Required = true };
+        var command = new Command("save", "Run a scenario script, then save the VM it ends with. Exit 0, 1 when an expectation failed, 2 on a script or file error");
+        command.Arguments.Add(script);
+        command.Options.Add(to);
+        command.SetAction((parse, ct) => runHost(parse,
+            (system, trace, c) => RunAsync(system, trace, null, parse.GetValue(script)!, parse.GetValue(to), output, error, c), ct));
+        return command;
+    }
+
+    private static Command Restore(StateHostRunner runHost, TextWriter output, TextWriter error)
+    {
+        var state = new Argument<string>("STATE") { Description = "The state file to start from" };
+        var script = new Argument<string>("SCRIPT") { Description = "Scenario script (.vapic) to run on the restored VM" };
+        var to = new Option<string?>("--output", "-o") { Description = "Also save the VM when the script ends", HelpName = "STATE.json" };
+        var command = new Command(
+            "restore",
+            "Restore a saved VM into a new one, then run a scenario script on it (from vCPU 0). Exit 0, 1 when an expectation failed, 2 on a script or file error");
+        command.Arguments.Add(state);
+        command.Arguments.Add(script);
+        command.Options.Add(to);
+        command.SetAction((parse, ct) => runHost(parse,
+            (system, trace, c) => RunAsync(system, trace, parse.GetValue(state), parse.GetValue(script)!, parse.GetValue(to), output, error, c), ct));
+        return command;
+    }
+
+    private static Command Show(TextWriter output, TextWriter error)
+    {
+        var state = new Argument<string>("STATE") { Description = "The state file" };
+        var command = new Command("show", "Print a saved state: the virtual time, pending EOI broadcasts and every APIC's registers");
+        command.Arguments.Add(state);
+        command.SetAction(parse => ShowState(parse.GetValue(state)!, output, error));
+        return command;
+    }
+
+    private static Command ExportKvm(TextWriter output, TextWriter error)
+    {
+        var state = new Argument<string>("STATE") { Description = "The state file" };
+        var to = new Option<string>("--output", "-o") { Description = "Folder for vcpu-N.lapic, one 1 KiB struct kvm_lapic_state per vCPU", HelpName = "DIR", Required = true };
+        var command = new Command(
+            "export-kvm",
+            "Write each APIC of a saved state in the layout KVM_GET_LAPIC returns (the first 1 KiB of the page, TMCCT from the timer, x2APIC ID as id << 24)");
+        command.Arguments.Add(state);
+        command.Options.Add(to);
+        command.SetAction(parse => ExportKvmFiles(parse.GetValue(state)!, parse.GetValue(to)!, output, error));
+        return command;
+    }
+
+    /// <summary>Runs a script (after restoring <paramref name="statePath"/>, if given) and saves to <paramref name="savePath"/>, if given.</summary>
+    public static async Task<int> RunAsync(
+        ActorSystem system, ITraceSink? trace, string? statePath, string scriptPath, string? savePath,
+        TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        string[] lines;
+        try
+        {
+            lines = await File.ReadAllLinesAsync(scriptPath, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            await error.WriteLineAsync($"{scriptPath}: error: cannot read the script: {e.Message}").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        await using var session = new ScenarioSession(system, Path.GetFileNameWithoutExtension(scriptPath), trace)
+        {
+            BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(scriptPath)),
+        };
+        if (statePath is not null)
+        {
+            var restored = await session.ExecuteAsync("restore " + Path.GetFullPath(statePath)).ConfigureAwait(false);
+            if (restored.Kind == LineOutcomeKind.Error)
+            {
+                await error.WriteLineAsync($"{statePath}: error: {restored.Describe()}").ConfigureAwait(false);
+                return UsageError;
+            }
+        }
+
+        int passed = 0, failed = 0;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var outcome = await session.ExecuteAsync(lines[i]).ConfigureAwait(false);
+            switch (outcome.Kind)
+            {
+                case LineOutcomeKind.Passed:
+                    passed++;
+                    break;
+                case LineOutcomeKind.Failed:
+                    failed++;
+                    await output.WriteLineAsync($"{scriptPath}:{i + 1}: {outcome.Describe()}").ConfigureAwait(false);
+                    break;
+                case LineOutcomeKind.Error:
+                    await error.WriteLineAsync($"{scriptPath}:{i + 1}: {outcome.Describe()}").ConfigureAwait(false);
+                    return UsageError;
+            }
+        }
+
+        if (savePath is not null)
+        {
+            var saved = await session.ExecuteAsync("save " + Path.GetFullPath(savePath)).ConfigureAwait(false);
+            if (saved.Kind == LineOutcomeKind.Error)
+            {
+                await error.WriteLineAsync($"{savePath}: error: {saved.Describe()}").ConfigureAwait(false);
+                return UsageError;
+            }
+            await output.WriteLineAsync($"{savePath}: state saved").ConfigureAwait(false);
+        }
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{passed} passed, {failed} failed")).ConfigureAwait(false);
+        return failed > 0 ? Failed : Success;
+    }
+
+    private static int ShowState(string path, TextWriter output, TextWriter error)
+    {
+        if (!TryRead(path, error, out var state))
+        {
+            return UsageError;
+        }
+        var inv = CultureInfo.InvariantCulture;
+        output.WriteLine(string.Create(inv,
+            $"VM {state.Spec.Name}: {state.Spec.VcpuCount} vCPUs at {state.VirtualTimeNs} ns, timer {state.Spec.TimerHz} Hz, TSC {state.Spec.TscHz} Hz, pending EOI broadcasts {(state.PendingEoiBroadcasts.IsEmpty ? "none" : string.Join(' ', state.PendingEoiBroadcasts.Select(v => Hex.Of(v))))}"));
+        foreach (var apic in state.Apics)
+        {
+            using var model = VmStateFile.Model(state, apic);
+            output.WriteLine(string.Create(inv, $"vCPU {apic.Index} APIC {Hex.Of(apic.InitialApicId)}"));
+            foreach (var line in RegisterDump.Lines(apic, model.Snapshot(state.VirtualTimeNs)))
+            {
+                output.WriteLine(line);
+            }
+        }
+        return Success;
+    }
+
+    private static int ExportKvmFiles(string path, string folder, TextWriter output, TextWriter error)
+    {
+        if (!TryRead(path, error, out var state))
+        {
+            return UsageError;
+        }
+        try
+        {
+            Directory.CreateDirectory(folder);
+            var regs = VmStateFile.ToKvmLapicStates(state);
+            for (var i = 0; i < regs.Count; i++)
+            {
+                File.WriteAllBytes(Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"vcpu-{i}.lapic")), regs[i]);
+            }
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{folder}: {regs.Count} files of {LocalApic.KvmLapicStateSize} bytes (vcpu-N.lapic)"));
+            return Success;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            error.WriteLine($"{folder}: error: cannot write: {e.Message}");
+            return UsageError;
+        }
+    }
+
+    /// <summary>Reads a state file, or says on <paramref name="error"/> why it cannot.</summary>
+    internal static bool TryRead(string path, TextWriter error, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out VmState? state)
+    {
+        try
+        {
+            state = VmStateFile.Read(path);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or InvalidDataException)
+        {
+            error.WriteLine($"{path}: error: {e.Message}");
+            state = null;
+            return false;
+        }
+    }
+}

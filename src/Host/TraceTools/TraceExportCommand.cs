@@ -1,0 +1,62 @@
+using System.Globalization;
+
+namespace VApicActors.Host.TraceTools;
+
+/// <summary>
+/// <c>vapic trace export TRACE --format chrome -o OUT.json</c>: writes the trace as a Chrome trace-event
+/// timeline (see <see cref="ChromeTraceExporter"/>). Lines that are not trace events go to the error stream as
+/// <c>FILE:LINE: error: …</c>; the timeline is written from the rest.
+/// </summary>
+public static class TraceExportCommand
+{
+    /// <summary>The formats <c>--format</c> accepts.</summary>
+    public static readonly IReadOnlyList<string> Formats = ["chrome"];
+
+    public const int Success = 0;
+
+    /// <summary>The timeline was written, but some lines were not trace events.</summary>
+    public const int SkippedLines = 1;
+
+    /// <summary>The trace could not be read, the output not written, or the format is unknown.</summary>
+    public const int UsageError = 2;
+
+    public static int Run(string tracePath, string format, string outputPath, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (!Formats.Contains(format, StringComparer.OrdinalIgnoreCase))
+        {
+            stderr.WriteLine($"vapic: unknown format '{format}' (known: {string.Join(", ", Formats)})");
+            return UsageError;
+        }
+        if (!TraceFiles.TryRead(tracePath, stderr, out var trace))
+        {
+            return UsageError;
+        }
+
+        ChromeTraceExportSummary summary;
+        try
+        {
+            using var stream = File.Create(outputPath);
+            summary = ChromeTraceExporter.Export(trace.Events, stream, Path.GetFileName(tracePath));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            stderr.WriteLine($"{outputPath}: error: cannot write the timeline: {e.Message}");
+            return UsageError;
+        }
+
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{outputPath}: {summary.ChromeEvents} timeline events from {summary.TraceEvents} trace events: {summary.Apics} APIC tracks, {summary.InterruptSlices} interrupt slices ({summary.OpenAtEnd} still in service at the end), {summary.Flows} IPI arrows"));
+        if (summary.UnlinkedDeliveries > 0)
+        {
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{summary.UnlinkedDeliveries} IPI deliveries have no send in the trace (no arrow)"));
+        }
+        if (trace.Errors.Count > 0)
+        {
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{trace.Errors.Count} lines skipped"));
+            return SkippedLines;
+        }
+        return Success;
+    }
+}

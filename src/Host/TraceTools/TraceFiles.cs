@@ -1,0 +1,30 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace VApicActors.Host.TraceTools;
+
+/// <summary>Reads a trace file for the trace commands, reporting on the error stream what it could not read.</summary>
+internal static class TraceFiles
+{
+    /// <summary>
+    /// Reads <paramref name="path"/>. False (after saying why) when the file cannot be read; otherwise each line
+    /// that is not a trace event has been reported as <c>FILE:LINE: error: …</c>.
+    /// </summary>
+    public static bool TryRead(string path, TextWriter stderr, [NotNullWhen(true)] out TraceReadResult? result)
+    {
+        try
+        {
+            result = ClefTraceReader.ReadFile(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            stderr.WriteLine($"{path}: error: cannot read the trace: {e.Message}");
+            result = null;
+            return false;
+        }
+        foreach (var error in result.Errors)
+        {
+            stderr.WriteLine(error.ToString());
+        }
+        return true;
+    }
+}

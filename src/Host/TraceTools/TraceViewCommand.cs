@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Text;
+using VApicActors.Host.Tracing;
+
+namespace VApicActors.Host.TraceTools;
+
+/// <summary>
+/// <c>vapic trace view TRACE [--filter EXPR]</c>: prints a trace one event per line, in file order, with
+/// values, vectors and IDs in hexadecimal; <c>--filter</c> keeps the events a Serilog expression selects
+/// (<c>ApicId = 1 and Vector = 0x41</c>). Lines that are not trace events go to the error stream as
+/// <c>FILE:LINE: error: …</c> and the rest is printed.
+/// </summary>
+public static class TraceViewCommand
+{
+    /// <summary>Every line was a trace event.</summary>
+    public const int Success = 0;
+
+    /// <summary>Some lines were not trace events; the others were printed.</summary>
+    public const int SkippedLines = 1;
+
+    /// <summary>The trace could not be read, or the filter is not a valid expression.</summary>
+    public const int UsageError = 2;
+
+    public static int Run(string tracePath, string? filter, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (!TraceFilter.TryCompile(filter, out var predicate, out var error))
+        {
+            stderr.WriteLine($"vapic: invalid filter \"{filter}\": {error}");
+            return UsageError;
+        }
+        if (!TraceFiles.TryRead(tracePath, stderr, out var trace))
+        {
+            return UsageError;
+        }
+
+        var logEvents = new TraceLogEvents();
+        var shown = 0;
+        foreach (var e in trace.Events)
+        {
+            if (predicate is not null && !predicate(logEvents.ToLogEvent(e)))
+            {
+                continue;
+            }
+            stdout.WriteLine(Format(e));
+            shown++;
+        }
+        stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{shown} of {trace.Events.Count} events shown{(trace.Errors.Count > 0 ? $", {trace.Errors.Count} lines skipped" : "")}"));
+        return trace.Errors.Count > 0 ? SkippedLines : Success;
+    }
+
+    /// <summary>
+    /// One event as one line: virtual time in seconds with nanoseconds, VM, APIC, Seq, event, register, then
+    /// what the event carries (value, vector, source, destination, source Seq) and its detail.
+    /// </summary>
+    public static string Format(TraceRecord e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var inv = CultureInfo.InvariantCulture;
+        var seconds = Math.DivRem(e.VirtualTimeNs, 1_000_000_000L, out var ns);
+        var sb = new StringBuilder(128);
+        sb.Append(inv, $"{seconds,3}.{Math.Abs(ns):D9} {e.Vm} apic={Hex.Of(e.ApicId),-4} #{e.Seq,-6} {e.Event,-14} {e.Register ?? "-",-12}");
+        if (e.Value is ulong value)
+        {
+            sb.Append(" value=").Append(Hex.Of(value));
+        }
+        if (e.Vector is int vector)
+        {
+            sb.Append(" vector=").Append(Hex.Of((ulong)vector));
+        }
+        if (e.Source is uint source)
+        {
+            sb.Append(" from=").Append(Hex.Of(source));
+        }
+        if (e.SourceSeq is long sourceSeq)
+        {
+            sb.Append(inv, $" sent-seq={sourceSeq}");
+        }
+        if (e.Destination is not null)
+        {
+            sb.Append(" to=\"").Append(e.Destination).Append('"');
+        }
+        if (!string.IsNullOrEmpty(e.Detail))
+        {
+            sb.Append("  [").Append(e.Detail).Append(']');
+        }
+        return sb.ToString().TrimEnd();
+    }
+}

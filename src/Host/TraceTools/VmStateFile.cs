@@ -1,0 +1,270 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using VApicActors.Actors;
+using VApicActors.Registers;
+
+namespace VApicActors.Host.TraceTools;
+
+/// <summary>
+/// A saved VM state as a JSON document (<c>docs/state-format.md</c> describes every field): the VM's shape, its
+/// virtual time, the EOI broadcasts not yet taken, and per vCPU the 4 KiB page (base64) with the state that
+/// lives outside it. Register-like values are <c>0x</c> hexadecimal strings, times and counts decimal numbers.
+/// </summary>
+public static class VmStateFile
+{
+    public const string Format = "vapic-vm-state";
+    public const int Version = 1;
+
+    /// <summary>IA32_APIC_BASE bit 10 (EXTD): the APIC is in x2APIC mode.</summary>
+    private const ulong ApicBaseExtd = 1UL << 10;
+
+    /// <summary>The highest initial APIC ID an xAPIC-mode APIC can have.</summary>
+    private const uint MaxXApicId = 0xFE;
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>Writes <paramref name="state"/> to <paramref name="path"/> (replacing it).</summary>
+    public static void Write(VmState state, string path) => File.WriteAllText(path, ToJson(state));
+
+    /// <summary>Reads a state file. Throws <see cref="InvalidDataException"/> naming the field when the document is not a valid state.</summary>
+    public static VmState Read(string path) => FromJson(File.ReadAllText(path));
+
+    public static string ToJson(VmState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var spec = state.Spec;
+        var apics = new JsonArray();
+        foreach (var a in state.Apics)
+        {
+            apics.Add(new JsonObject
+            {
+                ["index"] = a.Index,
+                ["initialApicId"] = Hex.Of(a.InitialApicId),
+                ["apicBase"] = Hex.Of(a.ApicBase),
+                ["runState"] = a.RunState == VcpuRunState.Running ? "running" : "wait-for-sipi",
+                ["esrPending"] = Hex.Of(a.EsrPending),
+                ["lint0"] = a.Lint0,
+                ["lint1"] = a.Lint1,
+                ["tscDeadline"] = Hex.Of(a.TscDeadline),
+                ["timer"] = new JsonObject
+                {
+                    ["running"] = a.TimerRunning,
+                    ["elapsedNs"] = a.TimerElapsedNs,
+                    ["firstTicks"] = a.TimerFirstTicks,
+                    ["periodTicks"] = a.TimerPeriodTicks,
+                    ["expiries"] = a.TimerExpiries,
+                    ["dueInNs"] = a.TimerDueInNs,
+                },
+                ["nmiCount"] = a.NmiCount,
+                ["smiCount"] = a.SmiCount,
+                ["sipiVector"] = a.SipiVector < 0 ? null : Hex.Of((ulong)a.SipiVector),
+                ["page"] = Convert.ToBase64String(a.Page.AsSpan()),
+            });
+        }
+        var root = new JsonObject
+        {
+            ["format"] = Format,
+            ["version"] = Version,
+            ["vm"] = new JsonObject
+            {
+                ["name"] = spec.Name,
+                ["vcpus"] = spec.VcpuCount,
+                ["mode"] = spec.X2Apic ? "x2apic" : "xapic",
+                ["apicIds"] = new JsonArray(state.Apics.Select(a => (JsonNode?)Hex.Of(a.InitialApicId)).ToArray()),
+                ["boot"] = spec.BootAll ? "all" : "bsp",
+                ["timerHz"] = spec.TimerHz,
+                ["tscHz"] = spec.TscHz,
+            },
+            ["virtualTimeNs"] = state.VirtualTimeNs,
+            ["pendingEoiBroadcasts"] = new JsonArray(state.PendingEoiBroadcasts.Select(v => (JsonNode?)Hex.Of(v)).ToArray()),
+            ["apics"] = apics,
+        };
+        return root.ToJsonString(Indented) + Environment.NewLine;
+    }
+
+    public static VmState FromJson(string json)
+    {
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException("not a JSON document: " + e.Message, e);
+        }
+        if (root is not JsonObject document)
+        {
+            throw new InvalidDataException("not a VM state: the document is not a JSON object");
+        }
+        if (Text(document, "format") != Format)
+        {
+            throw new InvalidDataException($"not a VM state: format is not \"{Format}\"");
+        }
+        if (Signed(document, "version") != Version)
+        {
+            throw new InvalidDataException($"version {document["version"]} is not supported (this reader knows version {Version})");
+        }
+
+        var vm = Object(document, "vm");
+        var vcpus = (int)Signed(vm, "vcpus", 1, int.MaxValue);
+        var apicNodes = Array(document, "apics");
+        if (apicNodes.Count != vcpus)
+        {
+            throw new InvalidDataException($"apics: {apicNodes.Count} entries for {vcpus} vCPUs");
+        }
+        var apics = ImmutableArray.CreateBuilder<ApicState>(vcpus);
+        for (var i = 0; i < apicNodes.Count; i++)
+        {
+            var path = "apics[" + i.ToString(CultureInfo.InvariantCulture) + "]";
+            var a = apicNodes[i] as JsonObject ?? throw new InvalidDataException(path + " is not an object");
+            var timer = Object(a, "timer", path);
+            byte[] page;
+            try
+            {
+                page = Convert.FromBase64String(Text(a, "page", path));
+            }
+            catch (FormatException e)
+            {
+                throw new InvalidDataException(path + ".page is not base64: " + e.Message, e);
+            }
+            if (page.Length != ApicOffsets.PageSize)
+            {
+                throw new InvalidDataException($"{path}.page has {page.Length} bytes, not {ApicOffsets.PageSize}");
+            }
+            apics.Add(new ApicState(
+                (int)Signed(a, "index", 0, int.MaxValue, path),
+                (uint)Unsigned(a, "initialApicId", uint.MaxValue, path),
+                ImmutableArray.Create(page),
+                Unsigned(a, "apicBase", ulong.MaxValue, path),
+                Text(a, "runState", path) switch
+                {
+                    "running" => VcpuRunState.Running,
+                    "wait-for-sipi" => VcpuRunState.WaitForSipi,
+                    var other => throw new InvalidDataException($"{path}.runState must be running or wait-for-sipi, not \"{other}\""),
+                },
+                (uint)Unsigned(a, "esrPending", uint.MaxValue, path),
+                Bool(a, "lint0", path),
+                Bool(a, "lint1", path),
+                Unsigned(a, "tscDeadline", ulong.MaxValue, path),
+                Bool(timer, "running", path + ".timer"),
+                Signed(timer, "elapsedNs", 0, long.MaxValue, path + ".timer"),
+                Unsigned(timer, "firstTicks", ulong.MaxValue, path + ".timer"),
+                Unsigned(timer, "periodTicks", ulong.MaxValue, path + ".timer"),
+                Unsigned(timer, "expiries", ulong.MaxValue, path + ".timer"),
+                Signed(timer, "dueInNs", -1, long.MaxValue, path + ".timer"),
+                (int)Signed(a, "nmiCount", 0, int.MaxValue, path),
+                (int)Signed(a, "smiCount", 0, int.MaxValue, path),
+                a["sipiVector"] is null ? -1 : (int)Unsigned(a, "sipiVector", byte.MaxValue, path)));
+        }
+
+        var ids = apics.Select(a => a.InitialApicId).ToArray();
+        var spec = new VmSpec(
+            Text(vm, "name", "vm"),
+            vcpus,
+            Text(vm, "mode", "vm") switch
+            {
+                "xapic" => false,
+                "x2apic" => true,
+                var other => throw new InvalidDataException($"vm.mode must be xapic or x2apic, not \"{other}\""),
+            },
+            ids,
+            Text(vm, "boot", "vm") switch
+            {
+                "all" => true,
+                "bsp" => false,
+                var other => throw new InvalidDataException($"vm.boot must be all or bsp, not \"{other}\""),
+            },
+            Signed(vm, "timerHz", 1, long.MaxValue, "vm"),
+            Signed(vm, "tscHz", 1, long.MaxValue, "vm"));
+        var eoi = Array(document, "pendingEoiBroadcasts")
+            .Select((n, i) => (byte)Unsigned(n, "pendingEoiBroadcasts[" + i.ToString(CultureInfo.InvariantCulture) + "]", byte.MaxValue))
+            .ToImmutableArray();
+        var state = new VmState(spec, Signed(document, "virtualTimeNs", 0, long.MaxValue), eoi, apics.MoveToImmutable());
+        try
+        {
+            state.CheckRestorableInto(spec);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException("inconsistent state: " + e.Message, e);
+        }
+        return state;
+    }
+
+    /// <summary>
+    /// Each vCPU's registers in the layout of KVM's <c>KVM_GET_LAPIC</c> (<c>struct kvm_lapic_state</c>, 1 KiB):
+    /// the first 1 KiB of the page with TMCCT computed from the saved timer and, in x2APIC mode, the ID as
+    /// <c>id &lt;&lt; 24</c>.
+    /// </summary>
+    public static IReadOnlyList<byte[]> ToKvmLapicStates(VmState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var result = new List<byte[]>(state.Apics.Length);
+        foreach (var a in state.Apics)
+        {
+            using var apic = Model(state, a);
+            result.Add(apic.ToKvmLapicState(state.VirtualTimeNs));
+        }
+        return result;
+    }
+
+    /// <summary>A register model holding one saved APIC at the state's virtual time (the caller disposes it).</summary>
+    public static LocalApic Model(VmState state, ApicState apic)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(apic);
+        var x2Apic = (apic.ApicBase & ApicBaseExtd) != 0;
+        var config = new ApicConfig(apic.Index, apic.InitialApicId, apic.Index == 0, x2Apic || apic.InitialApicId > MaxXApicId,
+            TimerHz: state.Spec.TimerHz, TscHz: state.Spec.TscHz);
+        var model = new LocalApic(config);
+        model.Restore(apic, state.VirtualTimeNs, NullApicEffects.Instance);
+        return model;
+    }
+
+    private static JsonObject Object(JsonObject parent, string name, string? path = null) =>
+        parent[name] as JsonObject ?? throw Missing(parent, name, path, "an object");
+
+    private static JsonArray Array(JsonObject parent, string name) =>
+        parent[name] as JsonArray ?? throw Missing(parent, name, null, "an array");
+
+    private static string Text(JsonObject parent, string name, string? path = null) =>
+        parent[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw Missing(parent, name, path, "a string");
+
+    private static bool Bool(JsonObject parent, string name, string path) =>
+        parent[name] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : throw Missing(parent, name, path, "true or false");
+
+    private static long Signed(JsonObject parent, string name, long min = long.MinValue, long max = long.MaxValue, string? path = null)
+    {
+        if (parent[name] is JsonValue v && v.TryGetValue<long>(out var n) && n >= min && n <= max)
+        {
+            return n;
+        }
+        throw Missing(parent, name, path, string.Create(CultureInfo.InvariantCulture, $"a number from {min} to {max}"));
+    }
+
+    private static ulong Unsigned(JsonObject parent, string name, ulong max, string path) => Unsigned(parent[name], path + "." + name, max);
+
+    /// <summary>A <c>0x</c> hexadecimal string, or a plain non-negative number.</summary>
+    private static ulong Unsigned(JsonNode? node, string path, ulong max)
+    {
+        if (node is JsonValue v)
+        {
+            if (v.TryGetValue<ulong>(out var n) && n <= max)
+            {
+                return n;
+            }
+            if (v.TryGetValue<string>(out var s) && s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+                && ulong.TryParse(s.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out n) && n <= max)
+            {
+                return n;
+            }
+        }
+        throw new InvalidDataException($"{path} must be a 0x hexadecimal string (or a number) up to 0x{max:x}, not {node?.ToJsonString() ?? "missing"}");
+    }
+
+    private static InvalidDataException Missing(JsonObject parent, string name, string? path, string what) =>
+        new($"{(path is null ? "" : path + ".")}{name} must be {what}, not {parent[name]?.ToJsonString() ?? "missing"}");
+}

@@ -1,0 +1,143 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using VApicActors.Host.Cli;
+using VApicActors.Host.Scenarios;
+
+namespace VApicActors.Host.Tests.Service;
+
+[Collection(SerilogCollection.Name)]
+public sealed partial class ServiceCommandTests(ServiceFixture fixture) : IClassFixture<ServiceFixture>
+{
+    [Fact]
+    public async Task Serve_UntilCancelled_ServesThenSaysByeToEachSessionAndExitsZero()
+    {
+        var output = new SyncWriter();
+        var error = new SyncWriter();
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(() => new VapicCommandLine(output, error).InvokeAsync(["serve", "--listen", "127.0.0.1:0"], stop.Token));
+
+        var port = 0;
+        await ServiceProtocolTests.WaitUntilAsync(() => TryPort(output.Text, out port) || serving.IsCompleted);
+        Assert.False(serving.IsCompleted, error.Text);
+
+        await using var client = await LineClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        Assert.Equal("OK", await client.RequestAsync("vm vcpus=2"));
+        Assert.Equal("OK 0x1060014", await client.RequestAsync("readl 0xfee00030"));
+
+        stop.Cancel();
+        Assert.Equal("BYE shutting down", await client.ReadLineAsync());
+        Assert.Null(await client.ReadLineAsync());
+        Assert.Equal(0, await serving);
+        Assert.Contains("stopped after 2 requests in 1 sessions", output.Text);
+    }
+
+    [Theory]
+    [InlineData("--listen", "nowhere", "HOST:PORT")]
+    [InlineData("--listen", "example.org:7411", "IP address or localhost")]
+    public async Task Serve_BadListenAddress_ExitsTwo(string option, string value, string message)
+    {
+        var error = new StringWriter();
+        var code = await new VapicCommandLine(TextWriter.Null, error).InvokeAsync(["serve", option, value]);
+        Assert.Equal(2, code);
+        Assert.Contains(message, error.ToString());
+    }
+
+    [Theory]
+    [InlineData("writel 0xfee000f0 0x1ff\nreadl 0xfee000f0 -> 0x1ff\n", 0, "1 passed, 0 failed")]
+    [InlineData("readl 0xfee000f0 -> 0x1ff\nreadl 0xfee000f0 -> 0xff\n", 1, "1 passed, 1 failed")]
+    [InlineData("readl 0xfee000f0 -> 0xff\nfrobnicate\nreadl 0xfee000f0 -> 0xff\n", 2, "1 passed, 0 failed")]
+    public async Task Client_File_ExitsAsRunDoes(string script, int exitCode, string summary)
+    {
+        using var dir = new TempDirectory();
+        var file = dir.Write("s.vapic", script);
+        await using var service = fixture.Start();
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var code = await new VapicCommandLine(output, error).InvokeAsync(["client", "--connect", $"127.0.0.1:{service.LocalEndpoint.Port}", "--quiet", file]);
+
+        Assert.Equal(exitCode, code);
+        Assert.Equal(summary, output.ToString().Trim().Split('\n')[^1].Trim());
+    }
+
+    [Fact]
+    public async Task Client_StandardInput_PrintsEveryAnswer()
+    {
+        await using var service = fixture.Start();
+        var output = new StringWriter();
+        var input = new StringReader("# version\nreadl 0xfee00030\nrdmsr 0x802 -> #GP\nstate\n");
+
+        var code = await new VapicCommandLine(output, TextWriter.Null, () => input).InvokeAsync(["client", "--connect", $"127.0.0.1:{service.LocalEndpoint.Port}"]);
+
+        Assert.Equal(ScenarioRunSummary.ExitPassed, code);
+        Assert.Equal(["OK 0x1060014", "OK", "OK running", "1 passed, 0 failed"], output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+
+    [Fact]
+    public async Task Client_NothingListening_ExitsTwo()
+    {
+        int port;
+        {
+            var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+        }
+        var error = new StringWriter();
+        var code = await new VapicCommandLine(TextWriter.Null, error, () => new StringReader("irr\n")).InvokeAsync(["client", "--connect", $"127.0.0.1:{port}"]);
+        Assert.Equal(ScenarioRunSummary.ExitError, code);
+        Assert.Contains("cannot connect", error.ToString());
+    }
+
+    private static bool TryPort(string text, out int port)
+    {
+        var match = ServingLine().Match(text);
+        port = match.Success ? int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        return match.Success;
+    }
+
+    [GeneratedRegex(@"serving on 127\.0\.0\.1:(\d+)")]
+    private static partial Regex ServingLine();
+
+    /// <summary>A writer the test can read while the command writes to it from another thread.</summary>
+    private sealed class SyncWriter : StringWriter
+    {
+        private readonly object _lock = new();
+
+        public string Text
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return ToString();
+                }
+            }
+        }
+
+        public override void Write(char value)
+        {
+            lock (_lock)
+            {
+                base.Write(value);
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            lock (_lock)
+            {
+                base.Write(value);
+            }
+        }
+
+        public override Task WriteLineAsync(string? value)
+        {
+            lock (_lock)
+            {
+                base.WriteLine(value);
+            }
+            return Task.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using Akka.Actor;
+using VApicActors.Host.Stress;
+
+namespace VApicActors.Host.Tests.Stress;
+
+/// <summary>Short stress runs: every invariant holds, an injected lost IPI is caught, sequential runs repeat exactly.</summary>
+public sealed class StressRunTests : IAsyncLifetime
+{
+    private ActorSystem _system = null!;
+
+    public Task InitializeAsync()
+    {
+        _system = ActorSystem.Create("stress-tests", StressCommand.ActorSystemConfig);
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync() => _system.Terminate();
+
+    private static StressSettings Defaults() => StressSettings.Create(StressSettings.LoadConfig()) with { Progress = false };
+
+    private static void AssertAllHold(StressReport report)
+    {
+        var failed = report.Invariants.Where(i => !i.Holds).Select(i => i.Name + ": " + i.Detail).ToList();
+        Assert.True(failed.Count == 0, string.Join("\n", failed));
+        Assert.Equal(8, report.Invariants.Count);
+    }
+
+    [Fact]
+    public async Task Run_64VcpusXApic_EveryInvariantHolds()
+    {
+        var settings = Defaults() with { Vcpus = 64, X2Apic = false, Operations = 40_000, Seed = 7 };
+
+        var report = await new StressEngine(_system, settings).RunAsync();
+
+        AssertAllHold(report);
+        Assert.Equal(40_000, report.Operations);
+        Assert.Equal(64, report.PerVcpu.Count);
+        Assert.True(report.Ipis > 0);
+        Assert.True(report.PerVcpu.Sum(v => v.CallFunctionRan) > 0);
+        Assert.True(report.LatencyNs.Samples > 0);
+    }
+
+    [Fact]
+    public async Task Run_300VcpusX2ApicSparseIds_EveryInvariantHolds()
+    {
+        var settings = Defaults() with { Vcpus = 300, X2Apic = true, SparseApicIds = true, Operations = 30_000, Seed = 11 };
+
+        var report = await new StressEngine(_system, settings).RunAsync();
+
+        AssertAllHold(report);
+        Assert.Equal(0x1000u + 37u * 299u, report.PerVcpu[299].ApicId);
+        Assert.True(report.OperationsByKind["lowest"] > 0);
+        Assert.True(report.OperationsByKind["logical"] > 0);
+    }
+
+    [Fact]
+    public async Task Run_TwoVmsConcurrently_EveryInvariantHolds()
+    {
+        var settings = Defaults() with { Vcpus = 16, Vms = 2, X2Apic = true, Operations = 10_000, Seed = 3 };
+
+        var report = await new StressEngine(_system, settings).RunAsync();
+
+        AssertAllHold(report);
+        Assert.Equal(32, report.PerVcpu.Count);
+    }
+
+    [Fact]
+    public async Task Run_WithOneIpiLost_CheckerNamesTheVcpuAndTraceSeq()
+    {
+        var mix = new OperationMix(new Dictionary<OperationKind, int> { [OperationKind.Fixed] = 1, [OperationKind.Callfn] = 1 });
+        var settings = Defaults() with { Vcpus = 8, Operations = 2_000, Mix = mix, LoseOneIpi = true, FaultVcpu = 2, Seed = 5 };
+
+        var report = await new StressEngine(_system, settings).RunAsync();
+
+        var accounting = Assert.Single(report.Invariants, i => i.Name == "fixed-interrupts-accounted");
+        Assert.False(accounting.Holds);
+        Assert.Contains("fault injection lost 1 IPI", accounting.Detail);
+        Assert.Contains("sent by vCPU 2 (APIC 0x2) at trace seq", accounting.Detail);
+        Assert.Matches(@"vCPU \d \(APIC 0x\d\): (\d+) sent to it, \d+ accounted for", accounting.Detail);
+        Assert.False(report.AllInvariantsHold);
+        Assert.All(report.Invariants.Where(i => i.Name != "fixed-interrupts-accounted" && i.Name != "call-function-work-done"), i => Assert.True(i.Holds, i.Name));
+    }
+
+    [Fact]
+    public async Task Sequential_SameSeed_GivesIdenticalReports()
+    {
+        var settings = Defaults() with { Vcpus = 6, X2Apic = true, Operations = 3_000, Sequential = true, Seed = 42 };
+
+        var first = StressOutput.ToJson(await new StressEngine(_system, settings).RunAsync());
+        var second = StressOutput.ToJson(await new StressEngine(_system, settings).RunAsync());
+        var otherSeed = StressOutput.ToJson(await new StressEngine(_system, settings with { Seed = 43 }).RunAsync());
+
+        Assert.Equal(first, second);
+        Assert.NotEqual(first, otherSeed);
+        Assert.Contains("\"timeBase\": \"virtual\"", first);
+        Assert.DoesNotContain("wallSeconds", first);
+    }
+
+    [Fact]
+    public async Task Json_HasTheRequiredTopLevelKeys()
+    {
+        var settings = Defaults() with { Vcpus = 4, Operations = 500, Seed = 9 };
+
+        var json = StressOutput.ToJson(await new StressEngine(_system, settings).RunAsync());
+
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        foreach (var key in new[] { "operationsPerSecond", "exitsPerSecond", "ipisPerSecond", "latencyNs", "invariants", "seed", "perVcpu" })
+        {
+            Assert.True(root.TryGetProperty(key, out _), key);
+        }
+        foreach (var key in new[] { "p50", "p99", "p999", "max" })
+        {
+            Assert.True(root.GetProperty("latencyNs").TryGetProperty(key, out _), key);
+        }
+        var invariant = root.GetProperty("invariants")[0];
+        Assert.True(invariant.TryGetProperty("name", out _) && invariant.TryGetProperty("holds", out _) && invariant.TryGetProperty("detail", out _));
+        Assert.Equal(9, root.GetProperty("seed").GetInt64());
+    }
+}

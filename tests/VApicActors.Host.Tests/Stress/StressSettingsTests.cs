@@ -1,0 +1,49 @@
+using Akka.Configuration;
+using VApicActors.Host.Stress;
+
+namespace VApicActors.Host.Tests.Stress;
+
+public sealed class StressSettingsTests
+{
+    [Fact]
+    public void Create_ShippedHoconFile_BindsItsDefaults()
+    {
+        var settings = StressSettings.Create(StressSettings.LoadConfig());
+
+        Assert.Equal(64, settings.Vcpus);
+        Assert.False(settings.X2Apic);
+        Assert.Equal(TimeSpan.FromSeconds(5), settings.Duration);
+        Assert.Equal(20, settings.Mix.Weights[(int)OperationKind.Callfn]);
+        Assert.Equal(10_000, settings.ClockStepNs);
+        Assert.False(settings.LoseOneIpi);
+    }
+
+    [Theory]
+    [InlineData("vcpus = 0", "vapic.stress.vcpus")]
+    [InlineData("mode = x3apic", "vapic.stress.mode")]
+    [InlineData("duration = forever", "vapic.stress.duration")]
+    [InlineData("mix.fixed = -1", "vapic.stress.mix.fixed")]
+    [InlineData("trace-check = maybe", "vapic.stress.trace-check")]
+    public void Create_BadValue_NamesTheKey(string line, string key)
+    {
+        var config = ConfigurationFactory.ParseString("vapic.stress { " + line + " }").WithFallback(StressSettings.LoadConfig());
+
+        var e = Assert.Throws<StressSettingsException>(() => StressSettings.Create(config));
+
+        Assert.Equal(key, e.Key);
+    }
+
+    [Fact]
+    public void Override_MixAndSeconds_ReplaceTheHoconValues()
+    {
+        var settings = StressCommand.Override(StressSettings.Create(StressSettings.LoadConfig()), 8, null, "x2apic", "sparse", 2, null, 99, "fixed=3,read=0", false);
+
+        Assert.Equal(8, settings.Vcpus);
+        Assert.True(settings.X2Apic && settings.SparseApicIds);
+        Assert.Equal(TimeSpan.FromSeconds(2), settings.Duration);
+        Assert.Equal(0, settings.Operations);
+        Assert.Equal(3, settings.Mix.Weights[(int)OperationKind.Fixed]);
+        Assert.Equal(0, settings.Mix.Weights[(int)OperationKind.Read]);
+        Assert.Throws<StressSettingsException>(() => StressCommand.Override(settings, null, null, null, null, null, null, null, "bogus=1", false));
+    }
+}

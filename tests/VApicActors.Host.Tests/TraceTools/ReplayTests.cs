@@ -1,0 +1,219 @@
+using VApicActors.Actors;
+using VApicActors.Host.Scenarios;
+using VApicActors.Host.TraceTools;
+using VApicActors.Host.Tracing;
+using VApicActors.Registers;
+
+namespace VApicActors.Host.Tests.TraceTools;
+
+public sealed class ReplayTests(ActorSystemFixture fixture) : IClassFixture<ActorSystemFixture>
+{
+    /// <summary>x2APIC: MSR accesses, a self IPI, TPR masking, a periodic timer over several expiries, a logical IPI, LINT0.</summary>
+    public const string X2ApicWork = """
+        vm vcpus=4 mode=x2apic timer-hz=250000000
+        cpu 0
+        wrmsr 0x80f 0x1ff
+        wrmsr 0x835 0x00000721
+        cpu 1
+        wrmsr 0x80f 0x1ff
+        wrmsr 0x808 0x20
+        cpu 2
+        wrmsr 0x80f 0x1ff
+        cpu 3
+        wrmsr 0x80f 0x1ff
+        cpu 0
+        wrmsr 0x83f 0x33
+        wrmsr 0x830 0x0000000100000041
+        wrmsr 0x830 0x0000000100004861
+        wrmsr 0x830 0x0000000600000851
+        wrmsr 0x3e0 0
+        cpu 1
+        wrmsr 0x832 0x000200ef
+        wrmsr 0x838 1000
+        clock_step 10000
+        ack -> 0xef
+        clock_step 5000
+        eoi
+        ack -> 0x51
+        clock_step 2000
+        lint0 1
+        cpu 0
+        ack -> 0x61
+        rdmsr 0x80a
+        cpu 2
+        rdmsr 0x839
+        cpu 1
+        rdmsr 0x839
+        """;
+
+    [Theory]
+    [InlineData(nameof(SimulatorTraces.Timeline))]
+    [InlineData(nameof(X2ApicWork))]
+    public async Task Replay_ScenarioRun_RebuildsEveryPageByteForByte(string name)
+    {
+        var script = name == nameof(X2ApicWork) ? X2ApicWork : SimulatorTraces.Timeline;
+        using var dir = new TempDirectory();
+        var (tracePath, live, vmName) = await RunAndObserveAsync(dir, script);
+
+        var trace = ClefTraceReader.ReadFile(tracePath);
+        var result = TraceReplayer.Replay(trace.Events, new ReplayOptions(Vm: vmName, AtNs: live.State.VirtualTimeNs));
+
+        Assert.Empty(trace.Errors);
+        AssertSameAsLive(live.State, live.Snapshots, result);
+    }
+
+    [Fact]
+    public async Task Replay_ConcurrentDrivers_RebuildsEveryPageByteForByte()
+    {
+        using var dir = new TempDirectory();
+        var tracePath = dir.File("concurrent.clef");
+        VmState live;
+        List<ApicSnapshot> snapshots;
+        using (var sink = SerilogTraceSink.Create(tracePath))
+        {
+            await using var vm = await VmHandle.CreateAsync(fixture.System, new VmSpec("concurrent", 8, TimerHz: 100_000_000), sink);
+            await ConcurrentWorkload.RunAsync(fixture.System, vm, operationsPerVcpu: 400, seed: 7);
+            live = await vm.SaveAsync();
+            snapshots = [];
+            for (var i = 0; i < vm.VcpuCount; i++)
+            {
+                snapshots.Add(await vm.SnapshotAsync(i));
+            }
+        }
+
+        var trace = ClefTraceReader.ReadFile(tracePath);
+        var result = TraceReplayer.Replay(trace.Events, new ReplayOptions(Vm: "concurrent", AtNs: live.VirtualTimeNs));
+
+        Assert.Empty(trace.Errors);
+        Assert.True(trace.Events.Count(e => e.Event == "IpiSent") > 500, "the workload sent too few IPIs to mean anything");
+        Assert.Contains(trace.Events, e => e.Event == "Coalesced");
+        Assert.Contains(trace.Events, e => e.Event == "TimerFired");
+        AssertSameAsLive(live, snapshots, result);
+    }
+
+    [Fact]
+    public async Task Replay_UntilSeq_StopsAfterThatEvent()
+    {
+        using var dir = new TempDirectory();
+        var (tracePath, _, vmName) = await RunAndObserveAsync(dir, SimulatorTraces.Timeline);
+        var events = ClefTraceReader.ReadFile(tracePath).Events;
+        var ackOf0x61 = events.Single(e => e.Vm == vmName && e.Event == "Acknowledged" && e.Vector == 0x61);
+
+        var before = Assert.Single(TraceReplayer.Replay(events, new ReplayOptions(vmName, 1, ackOf0x61.Seq - 1)).Apics);
+        var after = Assert.Single(TraceReplayer.Replay(events, new ReplayOptions(vmName, 1, ackOf0x61.Seq)).Apics);
+
+        Assert.Equal([0x41], before.Snapshot.Isr.Vectors());
+        Assert.Equal([0x51, 0x61], before.Snapshot.Irr.Vectors());
+        Assert.Equal([0x41, 0x61], after.Snapshot.Isr.Vectors());
+        Assert.Equal([0x51], after.Snapshot.Irr.Vectors());
+        Assert.Equal(ackOf0x61.Seq, after.LastSeq);
+    }
+
+    [Fact]
+    public async Task ReplayCommand_WritesThePageOrPrintsTheRegisters()
+    {
+        using var dir = new TempDirectory();
+        var (tracePath, _, vmName) = await RunAndObserveAsync(dir, SimulatorTraces.Timeline);
+        var page = dir.File("apic1.bin");
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var code = ReplayCommand.Run(tracePath, vmName, 1, null, page, output, error);
+
+        Assert.Equal(ReplayCommand.Success, code);
+        var bytes = File.ReadAllBytes(page);
+        Assert.Equal(ApicOffsets.PageSize, bytes.Length);
+        var replayed = TraceReplayer.Replay(ClefTraceReader.ReadFile(tracePath).Events, new ReplayOptions(vmName, 1)).Apics[0];
+        Assert.Equal(replayed.State.Page, bytes);
+        Assert.Equal(0x1ffu, BitConverter.ToUInt32(bytes, (int)ApicOffsets.Svr));
+
+        output = new StringWriter();
+        Assert.Equal(ReplayCommand.Success, ReplayCommand.Run(tracePath, vmName, 1, null, null, output, error));
+        var text = output.ToString();
+        Assert.Contains("SVR      0x000001ff", text);
+        Assert.Contains("ISR 0xee", text);
+        Assert.Contains("LVTT     0x000000ee", text);
+
+        Assert.Equal(ReplayCommand.UsageError, ReplayCommand.Run(tracePath, vmName, null, null, page, TextWriter.Null, error));
+        Assert.Contains("choose one with --vm and --apic", error.ToString());
+    }
+
+    [Fact]
+    public async Task Replay_MalformedLines_NamedAndTheRestReplayed()
+    {
+        using var dir = new TempDirectory();
+        var (tracePath, live, vmName) = await RunAndObserveAsync(dir, SimulatorTraces.Timeline);
+        var lines = File.ReadAllLines(tracePath).ToList();
+        lines.Insert(0, "garbage");
+        var broken = dir.Write("broken.clef", string.Join('\n', lines));
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var code = ReplayCommand.Run(broken, vmName, 1, null, null, output, error);
+
+        Assert.Equal(ReplayCommand.Divergent, code);
+        Assert.Contains($"{broken}:1: error: not a JSON line", error.ToString());
+        var replayed = TraceReplayer.Replay(ClefTraceReader.ReadFile(broken).Events, new ReplayOptions(vmName, 1, AtNs: live.State.VirtualTimeNs)).Apics[0];
+        Assert.True(live.State.Apics[1].Page.SequenceEqual(replayed.State.Page));
+        Assert.Equal(live.Snapshots[1], replayed.Snapshot);
+    }
+
+    [Fact]
+    public void Replay_RecordedReadDisagrees_CountsTheMismatch()
+    {
+        var lines = new[]
+        {
+            """{"Vm":"v","ApicId":0,"Event":"MmioWrite","Register":"TPR","Value":32,"VirtualTimeNs":0,"Seq":1,"Detail":"addr=0xFEE00080 size=4 result=0x0"}""",
+            """{"Vm":"v","ApicId":0,"Event":"MmioRead","Register":"TPR","Value":48,"VirtualTimeNs":0,"Seq":2,"Detail":"addr=0xFEE00080 size=4 result=0x30"}""",
+        };
+
+        var apic = Assert.Single(TraceReplayer.Replay(ClefTraceReader.Read(lines, "t").Events, new ReplayOptions()).Apics);
+
+        Assert.Equal(1, apic.Mismatches);
+        Assert.Equal(0x20, apic.Snapshot.Tpr);
+        Assert.Contains(apic.Notes, n => n.Contains("gave 0x20, the trace says 0x30", StringComparison.Ordinal));
+    }
+
+    /// <summary>Every selected APIC replayed as the live VM has it: the page byte for byte, the rest of its state, its registers, its KVM view.</summary>
+    private static void AssertSameAsLive(VmState live, List<ApicSnapshot> snapshots, ReplayResult result)
+    {
+        Assert.Equal(live.Apics.Length, result.Apics.Count);
+        var kvm = VmStateFile.ToKvmLapicStates(live);
+        foreach (var apic in result.Apics)
+        {
+            var index = apic.Config.Index;
+            Assert.True(apic.Notes.Count == 0 && apic.Mismatches == 0, string.Join("\n", apic.Notes));
+            var differing = Enumerable.Range(0, ApicOffsets.PageSize).Where(i => live.Apics[index].Page[i] != apic.State.Page[i]).ToList();
+            Assert.True(differing.Count == 0, $"vCPU {index} page differs at " + string.Join(", ", differing.Select(i => $"0x{i:x3}: live 0x{live.Apics[index].Page[i]:x2}, replayed 0x{apic.State.Page[i]:x2}")));
+            Assert.Equal(live.Apics[index] with { Page = default }, apic.State with { Page = default });
+            Assert.Equal(snapshots[index], apic.Snapshot);
+            Assert.Equal(kvm[index], apic.KvmLapicState);
+        }
+    }
+
+    /// <summary>Runs the script with a trace and returns the trace, the live VM's state and registers at the end, and the VM's name.</summary>
+    private async Task<(string Trace, (VmState State, List<ApicSnapshot> Snapshots) Live, string Vm)> RunAndObserveAsync(TempDirectory dir, string script)
+    {
+        var tracePath = dir.File("run.clef");
+        var snapshots = new List<ApicSnapshot>();
+        VmState state;
+        string vmName;
+        using (var sink = SerilogTraceSink.Create(tracePath))
+        {
+            await using var session = new ScenarioSession(fixture.System, "replay", sink);
+            foreach (var line in script.Split('\n'))
+            {
+                var outcome = await session.ExecuteAsync(line);
+                Assert.True(outcome.Kind is LineOutcomeKind.Empty or LineOutcomeKind.Executed or LineOutcomeKind.Passed, line + ": " + outcome.Describe());
+            }
+            var vm = session.Vm!;
+            vmName = vm.Spec.Name;
+            state = await vm.SaveAsync();
+            for (var i = 0; i < vm.VcpuCount; i++)
+            {
+                snapshots.Add(await vm.SnapshotAsync(i));
+            }
+        }
+        return (tracePath, (state, snapshots), vmName);
+    }
+}

@@ -1,0 +1,240 @@
+using VApicActors.Actors;
+using VApicActors.Host.Scenarios;
+using VApicActors.Host.TraceTools;
+using VApicActors.Host.Tracing;
+using VApicActors.Registers;
+
+namespace VApicActors.Host.Tests.TraceTools;
+
+public sealed class SaveRestoreTests(ActorSystemFixture fixture) : IClassFixture<ActorSystemFixture>
+{
+    /// <summary>The first half: IPIs in flight in IRR and ISR, a periodic timer and a TSC deadline armed, a level MSI to EOI, an AP waiting for SIPI.</summary>
+    private const string FirstHalf = """
+        vm vcpus=4 boot=bsp apic-ids=0,2,4,6 timer-hz=100000000
+        writel 0xfee000f0 0x1ff
+        writel 0xfee00320 0x000200e1
+        writel 0xfee003e0 0xb
+        writel 0xfee00380 250
+        writel 0xfee00310 0x02000000
+        writel 0xfee00300 0x0000c500
+        writel 0xfee00300 0x00000699
+        cpu 1
+        writel 0xfee000f0 0x1ff
+        wrmsr 0x6e0 0
+        writel 0xfee00320 0x000400d1
+        wrmsr 0x6e0 7000
+        cpu 0
+        writel 0xfee00300 0x00004051
+        writel 0xfee00300 0x00004071
+        msi 0xfee02000 0xc061
+        cpu 1
+        ack -> 0x71
+        clock_step 1234
+        """;
+
+    private const string SecondHalf = """
+        cpu 1
+        isr -> 0x71
+        irr
+        eoi
+        ack -> 0x61
+        eoi
+        eoi-broadcasts -> 0x61
+        clock_step 10000
+        irr
+        ack
+        cpu 0
+        ack
+        clock_step
+        clock
+        rdtsc
+        readl 0xfee00390
+        cpu 2
+        state -> wait-for-sipi
+        cpu 0
+        writel 0xfee00310 0x04000000
+        writel 0xfee00300 0x0000069a
+        cpu 2
+        state -> running
+        sipi -> 0x9a
+        readl 0xfee00390
+        """;
+
+    [Fact]
+    public async Task SaveHalfway_RestoreIntoANewVm_BothFinishTheSame()
+    {
+        using var dir = new TempDirectory();
+        var statePath = dir.File("half.json");
+        await using var original = new ScenarioSession(fixture.System, "original") { BaseDirectory = dir.Path };
+        await RunAsync(original, FirstHalf);
+        await RunAsync(original, "save half.json");
+        await using var copy = new ScenarioSession(fixture.System, "copy") { BaseDirectory = dir.Path };
+        await RunAsync(copy, "vm vcpus=1");
+        await RunAsync(copy, "restore half.json");
+
+        var originalResults = await RunAsync(original, SecondHalf);
+        var copyResults = await RunAsync(copy, SecondHalf);
+
+        Assert.Equal(originalResults, copyResults);
+        Assert.Contains("ack => 0xe1", originalResults);
+        var a = await original.Vm!.SaveAsync();
+        var b = await copy.Vm!.SaveAsync();
+        Assert.Equal(a.VirtualTimeNs, b.VirtualTimeNs);
+        Assert.Equal(a.PendingEoiBroadcasts.ToArray(), b.PendingEoiBroadcasts.ToArray());
+        for (var i = 0; i < a.Apics.Length; i++)
+        {
+            Assert.True(a.Apics[i].Page.SequenceEqual(b.Apics[i].Page), $"vCPU {i}: pages differ");
+            Assert.Equal(a.Apics[i] with { Page = default }, b.Apics[i] with { Page = default });
+            Assert.Equal(await original.Vm.SnapshotAsync(i), await copy.Vm.SnapshotAsync(i));
+        }
+        Assert.NotEqual(original.Vm.Spec.Name, copy.Vm.Spec.Name);
+        Assert.True(File.Exists(statePath));
+    }
+
+    [Fact]
+    public async Task Run_SaveAndRestoreVerbs_FilesBesideTheScript()
+    {
+        using var dir = new TempDirectory();
+        var script = dir.Write("both.vapic", """
+            vm vcpus=2
+            writel 0xfee00080 0x30
+            save saved.json
+            writel 0xfee00080 0x50
+            restore saved.json
+            readl 0xfee00080 -> 0x30
+            clock -> 0
+            save
+            """);
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var summary = await new ScenarioRunner(fixture.System).RunAsync([script], output, error);
+
+        Assert.True(File.Exists(dir.File("saved.json")));
+        Assert.Equal(2, summary.Passed);
+        Assert.Equal(1, summary.Errors);
+        Assert.Contains("both.vapic:8: error: save: missing argument (usage: save FILE)", error.ToString());
+    }
+
+    [Fact]
+    public async Task StateFile_RoundTrip_KeepsEverything()
+    {
+        await using var session = new ScenarioSession(fixture.System, "roundtrip");
+        await RunAsync(session, FirstHalf);
+        var state = await session.Vm!.SaveAsync();
+
+        var read = VmStateFile.FromJson(VmStateFile.ToJson(state));
+
+        Assert.Equal(state.Spec with { ApicIds = null }, read.Spec with { ApicIds = null });
+        Assert.Equal(state.Spec.ApicIds, read.Spec.ApicIds);
+        Assert.Equal(state.VirtualTimeNs, read.VirtualTimeNs);
+        Assert.Equal(state.PendingEoiBroadcasts.ToArray(), read.PendingEoiBroadcasts.ToArray());
+        for (var i = 0; i < state.Apics.Length; i++)
+        {
+            Assert.True(state.Apics[i].Page.SequenceEqual(read.Apics[i].Page));
+            Assert.Equal(state.Apics[i] with { Page = default }, read.Apics[i] with { Page = default });
+        }
+        Assert.Equal(VcpuRunState.WaitForSipi, read.Apics[2].RunState);
+        Assert.True(read.Apics[0].TimerDueInNs > 0);
+        Assert.Equal(0x99, read.Apics[1].SipiVector);
+    }
+
+    [Theory]
+    [InlineData("{", "not a JSON document")]
+    [InlineData("[]", "not a JSON object")]
+    [InlineData("""{"format":"other"}""", "format is not")]
+    public void StateFile_NotAState_SaysWhy(string json, string reason)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => VmStateFile.FromJson(json));
+        Assert.Contains(reason, e.Message);
+    }
+
+    [Fact]
+    public async Task StateFile_BadField_NamesIt()
+    {
+        await using var session = new ScenarioSession(fixture.System, "bad");
+        await RunAsync(session, "vm vcpus=2\nwritel 0xfee000f0 0x1ff");
+        var json = VmStateFile.ToJson(await session.Vm!.SaveAsync());
+
+        var badBase = Assert.Throws<InvalidDataException>(() => VmStateFile.FromJson(json.Replace("\"apicBase\": \"0xfee00800\"", "\"apicBase\": \"fee00800\"", StringComparison.Ordinal)));
+        Assert.Contains("apics[1].apicBase", badBase.Message);
+        var badRun = Assert.Throws<InvalidDataException>(() => VmStateFile.FromJson(json.Replace("\"runState\": \"running\"", "\"runState\": \"halted\"", StringComparison.Ordinal)));
+        Assert.Contains("apics[0].runState", badRun.Message);
+    }
+
+    [Fact]
+    public async Task KvmExport_IsTheFirstKibibyteWithLiveCurrentCountAndShiftedX2ApicId()
+    {
+        await using var session = new ScenarioSession(fixture.System, "kvm");
+        await RunAsync(session, """
+            vm vcpus=2 mode=x2apic apic-ids=3,9
+            cpu 1
+            wrmsr 0x80f 0x1ff
+            wrmsr 0x838 1000
+            clock_step 300
+            """);
+        var state = await session.Vm!.SaveAsync();
+
+        var regs = VmStateFile.ToKvmLapicStates(state);
+
+        Assert.Equal(2, regs.Count);
+        Assert.All(regs, r => Assert.Equal(LocalApic.KvmLapicStateSize, r.Length));
+        Assert.Equal(9u << 24, BitConverter.ToUInt32(regs[1], (int)ApicOffsets.Id));
+        Assert.Equal(3u << 24, BitConverter.ToUInt32(regs[0], (int)ApicOffsets.Id));
+        var live = await session.Vm.ReadMsrAsync(1, ApicOffsets.ToMsr(ApicOffsets.TimerCurrentCount));
+        Assert.Equal((uint)live.Value, BitConverter.ToUInt32(regs[1], (int)ApicOffsets.TimerCurrentCount));
+        Assert.Equal(850u, BitConverter.ToUInt32(regs[1], (int)ApicOffsets.TimerCurrentCount));
+        Assert.Equal(0x1ffu, BitConverter.ToUInt32(regs[1], (int)ApicOffsets.Svr));
+        Assert.True(regs[1].AsSpan((int)ApicOffsets.Version).SequenceEqual(state.Apics[1].Page.AsSpan((int)ApicOffsets.Version, LocalApic.KvmLapicStateSize - (int)ApicOffsets.Version))
+            || regs[1][(int)ApicOffsets.TimerCurrentCount] != state.Apics[1].Page[(int)ApicOffsets.TimerCurrentCount]);
+    }
+
+    [Fact]
+    public async Task Replay_ThroughARestore_ExactWithTheStateFile()
+    {
+        using var dir = new TempDirectory();
+        await using (var first = new ScenarioSession(fixture.System, "first") { BaseDirectory = dir.Path })
+        {
+            await RunAsync(first, FirstHalf);
+            await RunAsync(first, "save half.json");
+        }
+        var tracePath = dir.File("restored.clef");
+        VmState live;
+        string vm;
+        using (var sink = SerilogTraceSink.Create(tracePath))
+        {
+            await using var second = new ScenarioSession(fixture.System, "second", sink) { BaseDirectory = dir.Path };
+            await RunAsync(second, "restore half.json");
+            await RunAsync(second, SecondHalf);
+            live = await second.Vm!.SaveAsync();
+            vm = second.Vm.Spec.Name;
+        }
+        var events = ClefTraceReader.ReadFile(tracePath).Events;
+
+        var exact = TraceReplayer.Replay(events, new ReplayOptions(vm, AtNs: live.VirtualTimeNs, SavedState: VmStateFile.Read(dir.File("half.json"))));
+        var without = TraceReplayer.Replay(events, new ReplayOptions(vm, AtNs: live.VirtualTimeNs));
+
+        foreach (var apic in exact.Apics)
+        {
+            Assert.Empty(apic.Notes);
+            Assert.True(live.Apics[apic.Config.Index].Page.SequenceEqual(apic.State.Page));
+        }
+        Assert.All(without.Apics, a => Assert.Contains(a.Notes, n => n.Contains("--state", StringComparison.Ordinal)));
+    }
+
+    /// <summary>Runs script lines; every line must run (expectations must hold). Returns the results, one per line.</summary>
+    private static async Task<List<string>> RunAsync(ScenarioSession session, string script)
+    {
+        var results = new List<string>();
+        foreach (var line in script.Split('\n'))
+        {
+            var outcome = await session.ExecuteAsync(line);
+            Assert.True(outcome.Kind is LineOutcomeKind.Empty or LineOutcomeKind.Executed or LineOutcomeKind.Passed, line.Trim() + ": " + outcome.Describe());
+            if (outcome.Kind != LineOutcomeKind.Empty)
+            {
+                results.Add(line.Trim() + " => " + outcome.Result?.Text);
+            }
+        }
+        return results;
+    }
+}

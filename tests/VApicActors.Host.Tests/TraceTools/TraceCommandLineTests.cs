@@ -1,0 +1,98 @@
+using VApicActors.Host.Cli;
+using VApicActors.Host.TraceTools;
+
+namespace VApicActors.Host.Tests.TraceTools;
+
+/// <summary>The trace, replay and state commands as a user runs them.</summary>
+[Collection(SerilogCollection.Name)]
+public sealed class TraceCommandLineTests
+{
+    [Theory]
+    [InlineData("trace --help")]
+    [InlineData("trace export --help")]
+    [InlineData("trace view --help")]
+    [InlineData("trace import-kvm --help")]
+    [InlineData("replay --help")]
+    [InlineData("state --help")]
+    [InlineData("state save --help")]
+    [InlineData("state restore --help")]
+    [InlineData("state show --help")]
+    [InlineData("state export-kvm --help")]
+    public async Task Help_OnEveryTraceAndStateCommand_PrintsUsage(string args)
+    {
+        var (code, output, _) = await InvokeAsync(args.Split(' '));
+
+        Assert.Equal(0, code);
+        Assert.Contains("Usage:", output);
+        Assert.Contains(args.Replace(" --help", "", StringComparison.Ordinal), output);
+    }
+
+    [Fact]
+    public async Task RunThenExportViewAndReplay_FromTheCommandLine()
+    {
+        using var dir = new TempDirectory();
+        var script = dir.Write("timeline.vapic", SimulatorTraces.Timeline);
+        var trace = dir.File("t.clef");
+        Assert.Equal(0, (await InvokeAsync("run", script, "--trace", trace)).Code);
+
+        var export = await InvokeAsync("trace", "export", trace, "--format", "chrome", "-o", dir.File("t.json"));
+        Assert.Equal(0, export.Code);
+        Assert.Contains("IPI arrows", export.Output);
+        ChromeTraceFile.Load(dir.File("t.json"));
+
+        var view = await InvokeAsync("trace", "view", trace, "--filter", "Event = 'IpiSent' and Vector = 0x51");
+        Assert.Equal(0, view.Code);
+        Assert.Single(view.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        var badFilter = await InvokeAsync("trace", "view", trace, "--filter", "Vector = (");
+        Assert.Equal(2, badFilter.Code);
+        Assert.Contains("invalid filter", badFilter.Error);
+
+        var vm = ClefTraceReader.ReadFile(trace).Events[0].Vm;
+        var replay = await InvokeAsync("replay", trace, "--vm", vm, "--apic", "0x1", "-o", dir.File("p.bin"));
+        Assert.Equal(0, replay.Code);
+        Assert.Equal(4096, new FileInfo(dir.File("p.bin")).Length);
+
+        var badApic = await InvokeAsync("replay", trace, "--apic", "one");
+        Assert.Equal(2, badApic.Code);
+        Assert.Contains("is not an APIC ID", badApic.Error);
+
+        var unknownFormat = await InvokeAsync("trace", "export", trace, "--format", "svg", "-o", dir.File("t.svg"));
+        Assert.Equal(2, unknownFormat.Code);
+    }
+
+    [Fact]
+    public async Task StateSaveRestoreShowExport_FromTheCommandLine()
+    {
+        using var dir = new TempDirectory();
+        var first = dir.Write("first.vapic", "vm vcpus=2\ncpu 1\nwritel 0xfee000f0 0x1ff\ncpu 0\nwritel 0xfee000f0 0x1ff\nwritel 0xfee00310 0x01000000\nwritel 0xfee00300 0x4041\n");
+        var second = dir.Write("second.vapic", "cpu 1\nirr -> 0x41\nack -> 0x41\n");
+        var state = dir.File("s.json");
+
+        var save = await InvokeAsync("state", "save", first, "-o", state, "--no-trace");
+        Assert.Equal(0, save.Code);
+        var restore = await InvokeAsync("state", "restore", state, second, "-o", dir.File("s2.json"), "--no-trace");
+        Assert.Equal(0, restore.Code);
+        Assert.Contains("2 passed, 0 failed", restore.Output);
+
+        var show = await InvokeAsync("state", "show", dir.File("s2.json"));
+        Assert.Equal(0, show.Code);
+        Assert.Contains("ISR 0x41", show.Output);
+
+        var export = await InvokeAsync("state", "export-kvm", state, "-o", dir.File("kvm"));
+        Assert.Equal(0, export.Code);
+        Assert.Equal(1024, new FileInfo(Path.Combine(dir.File("kvm"), "vcpu-1.lapic")).Length);
+
+        var broken = await InvokeAsync("state", "show", dir.Write("bad.json", "{}"));
+        Assert.Equal(2, broken.Code);
+        Assert.Contains("format", broken.Error);
+    }
+
+    private static async Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = await new VapicCommandLine(output, error).InvokeAsync(args);
+        return (code, output.ToString(), error.ToString());
+    }
+}

@@ -1,0 +1,92 @@
+using VApicActors.Host.TraceTools;
+
+namespace VApicActors.Host.Tests.TraceTools;
+
+public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFixture<ActorSystemFixture>
+{
+    [Fact]
+    public async Task Run_NoFilter_OneReadableLinePerEvent()
+    {
+        using var dir = new TempDirectory();
+        var path = await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline);
+        var (code, output, _) = Run(path, null);
+
+        Assert.Equal(TraceViewCommand.Success, code);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(File.ReadAllLines(path).Length, lines.Length);
+        Assert.Contains(lines, l => l.Contains("apic=0x0", StringComparison.Ordinal) && l.Contains("IpiSent", StringComparison.Ordinal)
+            && l.Contains("value=0x4041 vector=0x41 to=\"physical 0x1\"", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("  0.000000300 timeline-", StringComparison.Ordinal) && l.Contains("Acknowledged", StringComparison.Ordinal)
+            && l.Contains("vector=0x61", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("MmioWrite", StringComparison.Ordinal) && l.Contains("LVTT", StringComparison.Ordinal)
+            && l.Contains("value=0xee", StringComparison.Ordinal) && l.Contains("[addr=0xFEE00320 size=4 result=0x0]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Run_Filter_KeepsOnlyTheSelectedEvents()
+    {
+        using var dir = new TempDirectory();
+        var path = await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline);
+
+        var (code, output, error) = Run(path, "ApicId = 1 and Vector = 0x61");
+
+        Assert.Equal(TraceViewCommand.Success, code);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.All(lines, l => Assert.Contains("apic=0x1 ", l));
+        Assert.Contains(lines, l => l.Contains("Accepted", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Acknowledged", StringComparison.Ordinal));
+        Assert.Contains("2 of ", error);
+
+        var (_, ipis, _) = Run(path, "Event in ['IpiSent'] and Destination like 'all%'");
+        Assert.Single(ipis.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [InlineData("Vector = (")]
+    [InlineData("NoSuchFunction(Vector)")]
+    public async Task Run_BadExpression_ClearErrorAndExitTwo(string filter)
+    {
+        using var dir = new TempDirectory();
+        var path = await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline);
+
+        var (code, output, error) = Run(path, filter);
+
+        Assert.Equal(TraceViewCommand.UsageError, code);
+        Assert.Equal("", output);
+        Assert.Contains($"invalid filter \"{filter}\"", error);
+    }
+
+    [Fact]
+    public async Task Run_MalformedLines_NamedOnStandardErrorAndTheRestPrinted()
+    {
+        using var dir = new TempDirectory();
+        var path = await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline);
+        var lines = File.ReadAllLines(path).ToList();
+        lines.Insert(1, "{\"Vm\":");
+        var broken = dir.Write("broken.clef", string.Join('\n', lines));
+
+        var (code, output, error) = Run(broken, null);
+
+        Assert.Equal(TraceViewCommand.SkippedLines, code);
+        Assert.Contains($"{broken}:2: error: not a JSON line", error);
+        Assert.Equal(lines.Count - 1, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
+    public void Run_MissingFile_ExitTwo()
+    {
+        var (code, _, error) = Run(Path.Combine(Path.GetTempPath(), "no-such-trace-" + Guid.NewGuid().ToString("N") + ".clef"), null);
+
+        Assert.Equal(TraceViewCommand.UsageError, code);
+        Assert.Contains("cannot read the trace", error);
+    }
+
+    private static (int Code, string Output, string Error) Run(string path, string? filter)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = TraceViewCommand.Run(path, filter, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+}
