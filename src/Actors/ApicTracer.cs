@@ -95,16 +95,7 @@ internal sealed class ApicTracer
     };
 
     /// <summary>The LVT register of a local source.</summary>
-    public static string LvtRegister(LvtSource source) => ApicOffsets.Name(source switch
-    {
-        LvtSource.Timer => ApicOffsets.LvtTimer,
-        LvtSource.Thermal => ApicOffsets.LvtThermal,
-        LvtSource.PerformanceCounter => ApicOffsets.LvtPmc,
-        LvtSource.Lint0 => ApicOffsets.LvtLint0,
-        LvtSource.Lint1 => ApicOffsets.LvtLint1,
-        LvtSource.Error => ApicOffsets.LvtError,
-        _ => ApicOffsets.LvtCmci,
-    });
+    public static string LvtRegister(LvtSource source) => ApicOffsets.Name(ApicOffsets.OfLvt(source));
 
     /// <summary>An interrupt message packed as an MSI data word: vector 7:0, delivery mode 10:8, level 14, trigger 15.</summary>
     public static ulong Pack(in InterruptMessage message) =>

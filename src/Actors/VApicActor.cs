@@ -385,18 +385,24 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         for (var i = 0; i < _sent.Count; i++)
         {
             var request = _sent[i];
-            if (_tracer.Enabled)
-            {
-                _tracer.Write("IpiSent", _now, value: ApicTracer.Pack(request.Message), vector: request.Vector,
-                    destination: ApicTracer.Destination(request), detail: request.Mode.ToString());
-            }
-            if (_log.IsDebugEnabled)
-            {
-                _log.Debug("vCPU {Vcpu} sends {DeliveryMode} IPI vector {Vector:X2} to {Shorthand} {Destination:X}",
-                    _index, request.Mode, request.Vector, request.Shorthand, request.Destination);
-            }
+            TraceSent(request);
             CountSent(request.Mode);
             _router.Tell(new RouteInterrupt(_index, request, i == _sent.Count - 1 ? then : null, Stamp(), _tracer.Enabled ? _tracer.LastSeq : 0));
+        }
+    }
+
+    /// <summary>Writes the trace event and debug log of one IPI this APIC sends.</summary>
+    private void TraceSent(in InterruptRequest request)
+    {
+        if (_tracer.Enabled)
+        {
+            _tracer.Write("IpiSent", _now, value: ApicTracer.Pack(request.Message), vector: request.Vector,
+                destination: ApicTracer.Destination(request), detail: request.Mode.ToString());
+        }
+        if (_log.IsDebugEnabled)
+        {
+            _log.Debug("vCPU {Vcpu} sends {DeliveryMode} IPI vector {Vector:X2} to {Shorthand} {Destination:X}",
+                _index, request.Mode, request.Vector, request.Shorthand, request.Destination);
         }
     }
 
@@ -591,16 +597,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         var source = _apic.ApicId;
         foreach (var request in _sent)
         {
-            if (_tracer.Enabled)
-            {
-                _tracer.Write("IpiSent", _now, value: ApicTracer.Pack(request.Message), vector: request.Vector,
-                    destination: ApicTracer.Destination(request), detail: request.Mode.ToString());
-            }
-            if (_log.IsDebugEnabled)
-            {
-                _log.Debug("vCPU {Vcpu} sends {DeliveryMode} IPI vector {Vector:X2} to {Shorthand} {Destination:X}",
-                    _index, request.Mode, request.Vector, request.Shorthand, request.Destination);
-            }
+            TraceSent(request);
             _fixedSent++;
             if (_toLose > 0)
             {

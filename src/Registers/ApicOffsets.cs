@@ -47,6 +47,19 @@ public static class ApicOffsets
     /// <summary>The register offset an x2APIC MSR addresses.</summary>
     public static uint FromMsr(uint msr) => (msr - ApicMsrs.X2ApicFirst) << 4;
 
+    /// <summary>The LVT register of a local interrupt source.</summary>
+    public static uint OfLvt(LvtSource source) => source switch
+    {
+        LvtSource.Timer => LvtTimer,
+        LvtSource.Thermal => LvtThermal,
+        LvtSource.PerformanceCounter => LvtPmc,
+        LvtSource.Lint0 => LvtLint0,
+        LvtSource.Lint1 => LvtLint1,
+        LvtSource.Error => LvtError,
+        LvtSource.Cmci => LvtCmci,
+        _ => throw new ArgumentOutOfRangeException(nameof(source), source, null),
+    };
+
     /// <summary>The x2APIC MSR of a register offset.</summary>
     public static uint ToMsr(uint offset) => ApicMsrs.X2ApicFirst + (offset >> 4);
 

@@ -335,15 +335,5 @@ public sealed partial class LocalApic : IDisposable
         return new VectorSet(words[0], words[1], words[2], words[3]);
     }
 
-    private static uint LvtOffset(LvtSource source) => source switch
-    {
-        LvtSource.Timer => ApicOffsets.LvtTimer,
-        LvtSource.Thermal => ApicOffsets.LvtThermal,
-        LvtSource.PerformanceCounter => ApicOffsets.LvtPmc,
-        LvtSource.Lint0 => ApicOffsets.LvtLint0,
-        LvtSource.Lint1 => ApicOffsets.LvtLint1,
-        LvtSource.Error => ApicOffsets.LvtError,
-        LvtSource.Cmci => ApicOffsets.LvtCmci,
-        _ => throw new ArgumentOutOfRangeException(nameof(source), source, null),
-    };
+    private static uint LvtOffset(LvtSource source) => ApicOffsets.OfLvt(source);
 }
