@@ -49,12 +49,31 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
             return Error($"{file}: error: cannot read the file: {e.Message}");
         }
 
-        int passed = 0, failed = 0;
         await using var session = new ScenarioSession(system, Path.GetFileNameWithoutExtension(file), trace)
         {
             BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(file)),
         };
-        for (var i = 0; i < lines.Length; i++)
+        return await ExecuteLinesAsync(session, file, lines, output, error, failures, cancellationToken).ConfigureAwait(false);
+
+        ScenarioRunSummary Error(string message)
+        {
+            failures.Add(message);
+            error.WriteLine(message);
+            return new ScenarioRunSummary(0, 0, 1, failures);
+        }
+    }
+
+    /// <summary>
+    /// Runs a script's lines in one session: each failed expectation goes to <paramref name="output"/> as
+    /// <c>FILE:LINE: expected X, got Y</c>; a script error goes to <paramref name="error"/> as
+    /// <c>FILE:LINE: error: ...</c> and stops the script.
+    /// </summary>
+    public static async Task<ScenarioRunSummary> ExecuteLinesAsync(
+        ScenarioSession session, string file, IReadOnlyList<string> lines, TextWriter output, TextWriter error,
+        List<string> failures, CancellationToken cancellationToken = default)
+    {
+        int passed = 0, failed = 0;
+        for (var i = 0; i < lines.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var outcome = await session.ExecuteAsync(lines[i]).ConfigureAwait(false);
@@ -77,12 +96,5 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
             }
         }
         return new ScenarioRunSummary(passed, failed, 0, failures);
-
-        ScenarioRunSummary Error(string message)
-        {
-            failures.Add(message);
-            error.WriteLine(message);
-            return new ScenarioRunSummary(0, 0, 1, failures);
-        }
     }
 }

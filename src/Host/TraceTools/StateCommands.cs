@@ -123,24 +123,10 @@ public static class StateCommands
             }
         }
 
-        int passed = 0, failed = 0;
-        for (var i = 0; i < lines.Length; i++)
+        var run = await ScenarioRunner.ExecuteLinesAsync(session, scriptPath, lines, output, error, [], cancellationToken).ConfigureAwait(false);
+        if (run.Errors > 0)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var outcome = await session.ExecuteAsync(lines[i]).ConfigureAwait(false);
-            switch (outcome.Kind)
-            {
-                case LineOutcomeKind.Passed:
-                    passed++;
-                    break;
-                case LineOutcomeKind.Failed:
-                    failed++;
-                    await output.WriteLineAsync($"{scriptPath}:{i + 1}: {outcome.Describe()}").ConfigureAwait(false);
-                    break;
-                case LineOutcomeKind.Error:
-                    await error.WriteLineAsync($"{scriptPath}:{i + 1}: {outcome.Describe()}").ConfigureAwait(false);
-                    return UsageError;
-            }
+            return UsageError;
         }
 
         if (savePath is not null)
@@ -153,8 +139,8 @@ public static class StateCommands
             }
             await output.WriteLineAsync($"{savePath}: state saved").ConfigureAwait(false);
         }
-        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{passed} passed, {failed} failed")).ConfigureAwait(false);
-        return failed > 0 ? Failed : Success;
+        await output.WriteLineAsync(run.SummaryLine).ConfigureAwait(false);
+        return run.Failed > 0 ? Failed : Success;
     }
 
     private static int ShowState(string path, TextWriter output, TextWriter error)
