@@ -138,7 +138,7 @@ public sealed class VapicCommandLine
             _output,
             _error));
         root.Subcommands.Add(ClientCommand.Create(_output, _error, _input));
-        root.Subcommands.Add(StressCommand.Create(_config));
+        root.Subcommands.Add(StressCommand.Create(_config, _trace));
         root.Subcommands.Add(BenchCommand.Create(_config));
         root.Subcommands.Add(TraceCommands.CreateTrace(_output, _error));
         root.Subcommands.Add(TraceCommands.CreateReplay(_output, _error));

@@ -6,6 +6,7 @@ using Akka.Configuration;
 using Spectre.Console;
 
 using VApicActors.Host.Configuration;
+using VApicActors.Host.Tracing;
 
 namespace VApicActors.Host.Stress;
 
@@ -29,7 +30,8 @@ public static class StressCommand
         """);
 
     /// <param name="configFile">The root command's <c>--config</c> option.</param>
-    public static Command Create(Option<string?> configFile)
+    /// <param name="traceFile">The root command's <c>--trace</c> option: a stress run writes its message trace only when it is given.</param>
+    public static Command Create(Option<string?> configFile, Option<string?> traceFile)
     {
         var vcpus = new Option<int?>("--vcpus") { Description = "vCPUs per VM (vapic.stress.vcpus)", HelpName = "N" };
         var vms = new Option<int?>("--vms") { Description = "Number of VMs (vapic.stress.vms)", HelpName = "M" };
@@ -68,7 +70,7 @@ public static class StressCommand
                 await Console.Error.WriteLineAsync("vapic stress: " + e.Message).ConfigureAwait(false);
                 return ExitUsage;
             }
-            return await RunAsync(settings, parse.GetValue(json), AnsiConsole.Console, ct).ConfigureAwait(false);
+            return await RunAsync(settings, parse.GetValue(json), AnsiConsole.Console, ct, parse.GetValue(traceFile)).ConfigureAwait(false);
         });
         return command;
     }
@@ -107,7 +109,8 @@ public static class StressCommand
     }
 
     /// <summary>Runs, prints (with progress when the console is interactive), writes the JSON; returns the exit code.</summary>
-    public static async Task<int> RunAsync(StressSettings settings, string? jsonFile, IAnsiConsole console, CancellationToken ct)
+    /// <param name="traceFile">Where to write the message trace (compact JSON), or null for none.</param>
+    public static async Task<int> RunAsync(StressSettings settings, string? jsonFile, IAnsiConsole console, CancellationToken ct, string? traceFile = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(console);
@@ -116,9 +119,10 @@ public static class StressCommand
             console.Profile.Width = RedirectedWidth;
         }
         var system = ActorSystem.Create("vapic-stress", ActorSystemConfig);
+        using var trace = traceFile is null ? null : SerilogTraceSink.Create(traceFile);
         try
         {
-            var engine = new StressEngine(system, settings);
+            var engine = new StressEngine(system, settings, trace);
             StressReport report;
             if (settings.Progress && console.Profile.Capabilities.Interactive)
             {
@@ -129,6 +133,10 @@ public static class StressCommand
                 report = await engine.RunAsync(ct).ConfigureAwait(false);
             }
             StressOutput.Print(console, report);
+            if (trace is not null)
+            {
+                await Console.Error.WriteLineAsync($"trace: {trace.Written} events written to {Path.GetFullPath(trace.FilePath)}").ConfigureAwait(false);
+            }
             if (jsonFile is not null)
             {
                 await File.WriteAllTextAsync(jsonFile, StressOutput.ToJson(report), ct).ConfigureAwait(false);

@@ -22,16 +22,25 @@ public sealed class StressEngine
 
     private readonly ActorSystem _system;
     private readonly StressSettings _settings;
+    private readonly ITraceSink? _trace;
     private readonly StressProgress _progress = new();
+    private readonly List<VmState> _finalStates = [];
 
-    public StressEngine(ActorSystem system, StressSettings settings)
+    /// <param name="system">The actor system the VMs run in.</param>
+    /// <param name="settings">The run.</param>
+    /// <param name="trace">Where the message trace goes, if anywhere (besides what the checker keeps).</param>
+    public StressEngine(ActorSystem system, StressSettings settings, ITraceSink? trace = null)
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         _system = system;
         _settings = settings;
+        _trace = trace;
     }
+
+    /// <summary>Each VM's complete APIC state after the final drain of the last run (for replay and save).</summary>
+    public IReadOnlyList<VmState> FinalStates => _finalStates;
 
     /// <summary>Operations and exits so far (for a progress display; updated in batches).</summary>
     public (long Operations, long Exits) Progress => (_progress.Operations, _progress.Exits);
@@ -62,7 +71,7 @@ public sealed class StressEngine
             {
                 var spec = new VmSpec(StressVm.NameOf(v), _settings.Vcpus, _settings.X2Apic,
                     Enumerable.Range(0, _settings.Vcpus).Select(_settings.ApicIdOf).ToArray());
-                handles.Add(await VmHandle.CreateAsync(_system, spec, recorder, AskTimeout).ConfigureAwait(false));
+                handles.Add(await VmHandle.CreateAsync(_system, spec, TraceSinks.Combine(recorder, _trace), AskTimeout).ConfigureAwait(false));
             }
             creation.Stop();
             var total = PlannedOperations;
@@ -113,6 +122,11 @@ public sealed class StressEngine
                 }
                 counters.Add(c);
                 snapshots.Add(s);
+            }
+            _finalStates.Clear();
+            foreach (var vm in vms)
+            {
+                _finalStates.Add(await vm.Handle.SaveAsync().ConfigureAwait(false));
             }
             var invariants = new StressChecker(vms, counters, snapshots, events, recorder).Check();
             wall.Stop();
