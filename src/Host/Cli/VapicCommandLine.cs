@@ -8,6 +8,7 @@ using VApicActors.Host.Bench;
 using VApicActors.Host.Client;
 using VApicActors.Host.Configuration;
 using VApicActors.Host.Hosting;
+using VApicActors.Host.Scale;
 using VApicActors.Host.Scenarios;
 using VApicActors.Host.Service;
 using VApicActors.Host.Simulation;
@@ -140,6 +141,7 @@ public sealed class VapicCommandLine
         root.Subcommands.Add(ClientCommand.Create(_output, _error, _input));
         root.Subcommands.Add(StressCommand.Create(_config, _trace));
         root.Subcommands.Add(BenchCommand.Create(_config));
+        root.Subcommands.Add(ScaleCommand.Create());
         root.Subcommands.Add(TraceCommands.CreateTrace(_output, _error));
         root.Subcommands.Add(TraceCommands.CreateReplay(_output, _error));
         root.Subcommands.Add(StateCommands.Create(
