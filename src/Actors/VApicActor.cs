@@ -21,7 +21,7 @@ namespace VApicActors.Actors;
 /// IPIs go straight to their targets through the route table the router publishes (<see cref="RouteSnapshot"/>),
 /// before the reply. Timer arming and EOI broadcasts are told to the VM before the reply.
 /// </remarks>
-internal sealed class VApicActor : ReceiveActor, IApicEffects
+internal sealed class VApicActor : UntypedActor, IApicEffects
 {
     /// <summary>Expiries one <see cref="ExpireTimers"/> processes at most before letting others in.</summary>
     internal const int MaxExpiriesPerMessage = 4096;
@@ -34,12 +34,23 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
     private readonly RouteSnapshot _routes;
     private readonly ApicTracer _tracer;
     private readonly ILoggingAdapter _log;
+    private readonly IActorRef _self;
+
+    /// <summary>The answer to a request without correlation id that reports plain success: immutable, so shared.</summary>
+    private readonly AccessCompleted _doneUncorrelated;
 
     // Effects collected during one handler call.
     private readonly List<InterruptRequest> _sent = new(1);
     private readonly List<byte> _eoiBroadcasts = new(1);
     private readonly List<LocalFire> _localFires = new(1);
     private bool _deliverable;
+
+    // Set by the effect callbacks: whether this call produced anything to carry out beyond the answer. The two
+    // checks stay set until Finish has compared the model's timer and identity with what was last reported
+    // (they are also set where the reported timer is changed without the model, so that it is reported again).
+    private bool _anyEffect;
+    private bool _timerCheck;
+    private bool _identityCheck;
     private byte _deliverableVector;
     private List<int>? _targets;
 
@@ -79,33 +90,88 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         _tracer = new ApicTracer(trace, vmName, config.InitialApicId);
         _log = Context.GetLogger().WithContext("ApicId", config.InitialApicId);
 
-        Receive<ReadMmio>(OnReadMmio);
-        Receive<WriteMmio>(OnWriteMmio);
-        Receive<ReadMsr>(OnReadMsr);
-        Receive<WriteMsr>(OnWriteMsr);
-        Receive<DeliverInterrupt>(OnDeliver);
-        Receive<BidRequest>(m => Sender.Tell(new BidPlaced(m.Round, _apic.Bid(m.Vector))));
-        Receive<Acknowledge>(OnAcknowledge);
-        Receive<EndOfInterrupt>(OnEoi);
-        Receive<SetLint>(OnSetLint);
-        Receive<RaiseLocal>(OnRaiseLocal);
-        Receive<SaveState>(m => m.ReplyTo.Tell(new StateSaved(_index, m.CorrelationId, _apic.Save(m.NowNs))));
-        Receive<RestoreState>(OnRestoreState);
-        Receive<ExpireTimers>(OnExpireTimers);
-        Receive<ClockAdvanced>(m => _now = Math.Max(_now, m.NowNs));
-        Receive<ReadTsc>(m => m.ReplyTo.Tell(new AccessCompleted(_index, m.CorrelationId, _apic.ReadTsc(_now))));
-        Receive<GetPending>(m => m.ReplyTo.Tell(new PendingVector(_index, m.CorrelationId, _apic.PendingVector)));
-        Receive<GetSnapshot>(m => m.ReplyTo.Tell(new SnapshotTaken(_index, m.CorrelationId, _apic.Snapshot(_now))));
-        Receive<AttachCore>(OnAttachCore);
-        Receive<SubscribeInterrupts>(OnSubscribeInterrupts);
-        Receive<Terminated>(m => _interruptSubscribers?.Remove(m.ActorRef));
-        Receive<GetCounters>(m => m.ReplyTo.Tell(new CountersRead(_index, m.CorrelationId, Counters())));
-        Receive<LoseFixedIpis>(m =>
+        _self = Self;
+        _doneUncorrelated = new AccessCompleted(_index, 0, AccessResult.Done);
+    }
+
+    /// <summary>One type switch, the messages of a guest exit first.</summary>
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            _toLose = Math.Max(0, m.Count);
-            m.ReplyTo.Tell(new AccessCompleted(_index, m.CorrelationId, AccessResult.Done));
-        });
-        Receive<InjectFault>(m => throw new InvalidOperationException(m.Reason));
+            case ReadMsr m:
+                OnReadMsr(m);
+                break;
+            case WriteMsr m:
+                OnWriteMsr(m);
+                break;
+            case Acknowledge m:
+                OnAcknowledge(m);
+                break;
+            case EndOfInterrupt m:
+                OnEoi(m);
+                break;
+            case DeliverInterrupt m:
+                OnDeliver(m);
+                break;
+            case ReadMmio m:
+                OnReadMmio(m);
+                break;
+            case WriteMmio m:
+                OnWriteMmio(m);
+                break;
+            case ClockAdvanced m:
+                _now = Math.Max(_now, m.NowNs);
+                break;
+            case ExpireTimers m:
+                OnExpireTimers(m);
+                break;
+            case BidRequest m:
+                Sender.Tell(new BidPlaced(m.Round, _apic.Bid(m.Vector)), _self);
+                break;
+            case SetLint m:
+                OnSetLint(m);
+                break;
+            case RaiseLocal m:
+                OnRaiseLocal(m);
+                break;
+            case ReadTsc m:
+                m.ReplyTo.Tell(new AccessCompleted(_index, m.CorrelationId, _apic.ReadTsc(_now)), _self);
+                break;
+            case GetPending m:
+                m.ReplyTo.Tell(new PendingVector(_index, m.CorrelationId, _apic.PendingVector), _self);
+                break;
+            case GetSnapshot m:
+                m.ReplyTo.Tell(new SnapshotTaken(_index, m.CorrelationId, _apic.Snapshot(_now)), _self);
+                break;
+            case SaveState m:
+                m.ReplyTo.Tell(new StateSaved(_index, m.CorrelationId, _apic.Save(m.NowNs)), _self);
+                break;
+            case RestoreState m:
+                OnRestoreState(m);
+                break;
+            case AttachCore m:
+                OnAttachCore(m);
+                break;
+            case SubscribeInterrupts m:
+                OnSubscribeInterrupts(m);
+                break;
+            case Terminated m:
+                _interruptSubscribers?.Remove(m.ActorRef);
+                break;
+            case GetCounters m:
+                m.ReplyTo.Tell(new CountersRead(_index, m.CorrelationId, Counters()), _self);
+                break;
+            case LoseFixedIpis m:
+                _toLose = Math.Max(0, m.Count);
+                m.ReplyTo.Tell(Completed(m.CorrelationId, AccessResult.Done), _self);
+                break;
+            case InjectFault m:
+                throw new InvalidOperationException(m.Reason);
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public static Props Props(ApicConfig config, IActorRef vm, IActorRef router, RouteSnapshot routes, string vmName, ITraceSink? trace) =>
@@ -120,10 +186,10 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         }
         _reportedIdentity = _apic.Identity;
         _reportedDue = _apic.TimerDue;
-        _router.Tell(new ApicStarted(_reportedIdentity, Self));
+        _router.Tell(new ApicStarted(_reportedIdentity, _self), _self);
         if (_reportedDue is long due)
         {
-            _vm.Tell(new TimerArmed(_index, due));
+            _vm.Tell(new TimerArmed(_index, due), _self);
         }
     }
 
@@ -136,7 +202,10 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
     /// </summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
-        ClearEffects();
+        if (_anyEffect)
+        {
+            ClearEffects();
+        }
         try
         {
             return base.AroundReceive(receive, message);
@@ -157,7 +226,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
             _tracer.Write("MmioRead", _now, ApicTracer.MmioRegister(_apic.ApicBase, m.Address), result.Value,
                 detail: "addr=0x" + m.Address.ToString("X") + " size=" + m.Size + " result=" + result);
         }
-        Finish(m.ReplyTo, new AccessCompleted(_index, m.CorrelationId, result));
+        Finish(m.ReplyTo, Completed(m.CorrelationId, result));
     }
 
     private void OnWriteMmio(WriteMmio m)
@@ -169,7 +238,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
             _tracer.Write("MmioWrite", _now, register, m.Value,
                 detail: "addr=0x" + m.Address.ToString("X") + " size=" + m.Size + " result=" + result);
         }
-        Finish(m.ReplyTo, new AccessCompleted(_index, m.CorrelationId, result));
+        Finish(m.ReplyTo, Completed(m.CorrelationId, result));
     }
 
     private void OnReadMsr(ReadMsr m)
@@ -180,7 +249,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
             _tracer.Write("MsrRead", _now, ApicTracer.MsrRegister(m.Msr), result.Value,
                 detail: "msr=0x" + m.Msr.ToString("X") + " result=" + result);
         }
-        Finish(m.ReplyTo, new AccessCompleted(_index, m.CorrelationId, result));
+        Finish(m.ReplyTo, Completed(m.CorrelationId, result));
     }
 
     private void OnWriteMsr(WriteMsr m)
@@ -191,7 +260,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
             _tracer.Write("MsrWrite", _now, ApicTracer.MsrRegister(m.Msr), m.Value,
                 detail: "msr=0x" + m.Msr.ToString("X") + " result=" + result);
         }
-        Finish(m.ReplyTo, new AccessCompleted(_index, m.CorrelationId, result));
+        Finish(m.ReplyTo, Completed(m.CorrelationId, result));
     }
 
     private void OnAcknowledge(Acknowledge m)
@@ -205,7 +274,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         {
             _tracer.Write("Acknowledged", _now, vector: result.IsOk ? (int)result.Value : null, detail: result.ToString());
         }
-        Finish(m.ReplyTo, new AccessCompleted(_index, m.CorrelationId, result));
+        Finish(m.ReplyTo, Completed(m.CorrelationId, result));
     }
 
     private void OnEoi(EndOfInterrupt m)
@@ -216,15 +285,18 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         {
             CountEoi(isrv);
         }
-        _tracer.Write("Eoi", _now, detail: _tracer.Enabled ? result.ToString() : null);
-        Finish(m.ReplyTo, new AccessCompleted(_index, m.CorrelationId, result));
+        if (_tracer.Enabled)
+        {
+            _tracer.Write("Eoi", _now, detail: result.ToString());
+        }
+        Finish(m.ReplyTo, Completed(m.CorrelationId, result));
     }
 
     private void OnSetLint(SetLint m)
     {
         _apic.SetLint(m.Pin, m.Level, _now, this);
         _tracer.Write("Lint", _now, m.Pin == 0 ? "LINT0" : "LINT1", m.Level ? 1UL : 0UL);
-        Finish(m.ReplyTo, new AccessCompleted(_index, m.CorrelationId, AccessResult.Done));
+        Finish(m.ReplyTo, Completed(m.CorrelationId, AccessResult.Done));
     }
 
     private void OnRaiseLocal(RaiseLocal m)
@@ -236,7 +308,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
             // A hardware-disabled APIC reports nothing of its own: trace the drop here.
             _tracer.Write(ApicTracer.OutcomeEvent(outcome), _now, ApicTracer.LvtRegister(m.Source), detail: outcome.ToString());
         }
-        Finish(m.ReplyTo, new AccessCompleted(_index, m.CorrelationId, AccessResult.Done));
+        Finish(m.ReplyTo, Completed(m.CorrelationId, AccessResult.Done));
     }
 
     /// <summary>
@@ -249,7 +321,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         _apic.Restore(m.State, _now, this);
         _tracer.Write(ApicTracer.Restored, _now, value: m.State.ApicBase,
             detail: _tracer.Enabled ? "run-state=" + m.State.RunState + " timer-due-in-ns=" + m.State.TimerDueInNs : null);
-        Finish(m.ReplyTo, new AccessCompleted(_index, m.CorrelationId, AccessResult.Done));
+        Finish(m.ReplyTo, Completed(m.CorrelationId, AccessResult.Done));
     }
 
     private void OnDeliver(DeliverInterrupt m)
@@ -294,6 +366,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
                 // The model neither fired nor moved its deadline: drop the expiry instead of spinning on it.
                 _log.Error("vCPU {Vcpu} timer due at {Due} ns did not expire at {Now} ns; its expiry is dropped", _index, due, _now);
                 _reportedDue = null;
+                _timerCheck = true;
                 Finish(_vm, new TimersExpired(_index, null), reportTimer: false);
                 return;
             }
@@ -326,31 +399,46 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
     /// </summary>
     private void Finish(IActorRef? replyTo, object? reply, bool reportTimer = true)
     {
-        if (reportTimer)
+        if (!_anyEffect && !_identityCheck && !(reportTimer && _timerCheck))
+        {
+            // Nothing to carry out: the timer and the identity are as last reported.
+            replyTo?.Tell(reply, _self);
+            return;
+        }
+        if (reportTimer && _timerCheck)
         {
             ReportTimer();
         }
         foreach (var vector in _eoiBroadcasts)
         {
-            _vm.Tell(new EoiBroadcast(_index, vector));
-            _tracer.Write("EoiBroadcast", _now, vector: vector);
+            _vm.Tell(new EoiBroadcast(_index, vector), _self);
+            if (_tracer.Enabled)
+            {
+                _tracer.Write("EoiBroadcast", _now, vector: vector);
+            }
         }
         TraceLocalFires();
         if (_deliverable && _kick is not null)
         {
-            _core!.Tell(_kick);
+            _core!.Tell(_kick, _self);
         }
         if (_deliverable && _interruptSubscribers is { Count: > 0 } subscribers)
         {
             var raised = new InterruptDeliverable(_index, _deliverableVector);
             foreach (var subscriber in subscribers)
             {
-                subscriber.Tell(raised);
+                subscriber.Tell(raised, _self);
             }
         }
 
-        var identity = _apic.Identity;
-        var identityChanged = identity != _reportedIdentity;
+        var identityChanged = false;
+        var identity = _reportedIdentity;
+        if (_identityCheck)
+        {
+            _identityCheck = false;
+            identity = _apic.Identity;
+            identityChanged = identity != _reportedIdentity;
+        }
         if (_sent.Count > 0 && !identityChanged)
         {
             DeliverDirectly();
@@ -359,7 +447,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         if (routerMessages == 0 || replyTo is null || reply is null || replyTo.Equals(_router))
         {
             SendToRouter(identityChanged, identity, null);
-            replyTo?.Tell(reply);
+            replyTo?.Tell(reply, _self);
         }
         else
         {
@@ -367,6 +455,12 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         }
         ClearEffects();
     }
+
+    /// <summary>The answer to a request: the shared one when it carries no correlation id and reports plain success.</summary>
+    private AccessCompleted Completed(long correlationId, in AccessResult result) =>
+        correlationId == 0 && result.Status == AccessStatus.Ok && result.Value == 0
+            ? _doneUncorrelated
+            : new AccessCompleted(_index, correlationId, result);
 
     /// <summary>Tells the router the new identity and every IPI, in that order; the last message carries <paramref name="then"/>.</summary>
     private void SendToRouter(bool identityChanged, in ApicRoutingIdentity identity, ReplyObligation? then)
@@ -380,14 +474,14 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
                     detail: "mode=" + identity.Mode + " enabled=" + identity.SoftwareEnabled
                         + " ldr=0x" + identity.Ldr.ToString("X8") + " dfr=0x" + identity.DfrModel.ToString("X"));
             }
-            _router.Tell(new IdentityChanged(identity, _sent.Count == 0 ? then : null));
+            _router.Tell(new IdentityChanged(identity, _sent.Count == 0 ? then : null), _self);
         }
         for (var i = 0; i < _sent.Count; i++)
         {
             var request = _sent[i];
             TraceSent(request);
             CountSent(request.Mode);
-            _router.Tell(new RouteInterrupt(_index, request, i == _sent.Count - 1 ? then : null, Stamp(), _tracer.Enabled ? _tracer.LastSeq : 0));
+            _router.Tell(new RouteInterrupt(_index, request, i == _sent.Count - 1 ? then : null, Stamp(), _tracer.Enabled ? _tracer.LastSeq : 0), _self);
         }
     }
 
@@ -408,6 +502,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
 
     private void ReportTimer()
     {
+        _timerCheck = false;
         var due = _apic.TimerDue;
         if (due == _reportedDue)
         {
@@ -416,12 +511,12 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         _reportedDue = due;
         if (due is long at)
         {
-            _vm.Tell(new TimerArmed(_index, at));
+            _vm.Tell(new TimerArmed(_index, at), _self);
             _tracer.Write("TimerArmed", _now, "LVTT", (ulong)at);
         }
         else
         {
-            _vm.Tell(new TimerCancelled(_index));
+            _vm.Tell(new TimerCancelled(_index), _self);
             _tracer.Write("TimerCancelled", _now, "LVTT");
         }
     }
@@ -450,17 +545,18 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         switch (message)
         {
             case IVcpuRequest request:
-                request.ReplyTo.Tell(new Status.Failure(ex));
+                request.ReplyTo.Tell(new Status.Failure(ex), _self);
                 break;
             case DeliverInterrupt { AckRound: not 0 } delivery:
-                _router.Tell(new DeliveryApplied(delivery.AckRound, _index));
+                _router.Tell(new DeliveryApplied(delivery.AckRound, _index), _self);
                 break;
             case BidRequest bid:
-                Sender.Tell(new BidPlaced(bid.Round, new LowestPriorityBid(_index, _apicId, false, byte.MaxValue, false)));
+                Sender.Tell(new BidPlaced(bid.Round, new LowestPriorityBid(_index, _apicId, false, byte.MaxValue, false)), _self);
                 break;
             case ExpireTimers:
                 _reportedDue = null;
-                _vm.Tell(new TimersExpired(_index, null));
+                _timerCheck = true;
+                _vm.Tell(new TimersExpired(_index, null), _self);
                 break;
         }
     }
@@ -477,7 +573,7 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
         {
             Context.Unwatch(m.Subscriber);
         }
-        m.ReplyTo.Tell(new AccessCompleted(_index, m.CorrelationId, AccessResult.Done));
+        m.ReplyTo.Tell(Completed(m.CorrelationId, AccessResult.Done), _self);
     }
 
     private void OnAttachCore(AttachCore m)
@@ -495,10 +591,10 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
                 Array.Fill(_irrSetAt, -1);
             }
         }
-        m.ReplyTo.Tell(new AccessCompleted(_index, m.CorrelationId, AccessResult.Done));
+        m.ReplyTo.Tell(Completed(m.CorrelationId, AccessResult.Done), _self);
         if (_kick is not null && _apic.PendingVector >= 0)
         {
-            _core!.Tell(_kick);
+            _core!.Tell(_kick, _self);
         }
     }
 
@@ -616,13 +712,13 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
             if (targets.Count == 1)
             {
                 var target = targets[0];
-                routes.Apics[target].Tell(new DeliverInterrupt(target, request.Message, source, 0, false, stamp, sentSeq));
+                routes.Apics[target].Tell(new DeliverInterrupt(target, request.Message, source, 0, false, stamp, sentSeq), _self);
                 continue;
             }
             var shared = new DeliverInterrupt(-1, request.Message, source, 0, false, stamp, sentSeq);
             foreach (var target in targets)
             {
-                routes.Apics[target].Tell(shared);
+                routes.Apics[target].Tell(shared, _self);
             }
         }
         _sent.Clear();
@@ -659,39 +755,44 @@ internal sealed class VApicActor : ReceiveActor, IApicEffects
 
     private void ClearEffects()
     {
+        _anyEffect = false;
         _deliverable = false;
         _sent.Clear();
         _eoiBroadcasts.Clear();
         _localFires.Clear();
     }
 
-    void IApicEffects.SendInterrupt(in InterruptRequest request) => _sent.Add(request);
-
-    void IApicEffects.BroadcastEoi(byte vector) => _eoiBroadcasts.Add(vector);
-
-    // The timer and the routing identity are read back from the model after each call (TimerDue, Identity),
-    // so their effects only mark that something changed.
-    void IApicEffects.ArmTimer(long dueNs)
+    void IApicEffects.SendInterrupt(in InterruptRequest request)
     {
+        _anyEffect = true;
+        _sent.Add(request);
     }
 
-    void IApicEffects.CancelTimer()
+    void IApicEffects.BroadcastEoi(byte vector)
     {
+        _anyEffect = true;
+        _eoiBroadcasts.Add(vector);
     }
 
-    void IApicEffects.RoutingChanged(in ApicRoutingIdentity identity)
-    {
-    }
+    // The timer and the routing identity are read back from the model (TimerDue, Identity) and compared with
+    // what was last reported, so their effects only mark that something may have changed.
+    void IApicEffects.ArmTimer(long dueNs) => _timerCheck = true;
+
+    void IApicEffects.CancelTimer() => _timerCheck = true;
+
+    void IApicEffects.RoutingChanged(in ApicRoutingIdentity identity) => _identityCheck = true;
 
     // The attached core and the interrupt subscribers, if any, hear of it once the handler is done (see Finish).
     void IApicEffects.InterruptDeliverable(byte vector)
     {
+        _anyEffect = true;
         _deliverable = true;
         _deliverableVector = vector;
     }
 
     void IApicEffects.LocalInterrupt(LvtSource source, byte vector, AcceptOutcome outcome)
     {
+        _anyEffect = true;
         _localOutcomes[(int)outcome]++;
         _localFires.Add(new LocalFire(source, vector, outcome));
     }

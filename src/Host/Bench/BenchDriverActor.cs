@@ -9,15 +9,20 @@ namespace VApicActors.Host.Bench;
 /// and an ICR write, once its previous IPI was EOI'd), and every interrupt taken when its APIC kicks it. Tells its ring
 /// predecessor when it has EOI'd that predecessor's IPI.
 /// </summary>
-internal sealed class BenchDriverActor : ReceiveActor
+internal sealed class BenchDriverActor : UntypedActor
 {
-    private readonly int _index;
-    private readonly int _vcpus;
     private readonly IActorRef _apic;
-    private ApicProtocol.ReadMsr _readTpr;
+    private readonly IActorRef _self;
+
+    // The requests of a round are immutable and the same every time (but for the TPR value written back), so they
+    // are built once.
+    private readonly ApicProtocol.ReadMsr _readTpr;
+    private readonly ApicProtocol.WriteMsr _writeIcr;
+    private readonly ApicProtocol.Acknowledge _acknowledge;
+    private readonly ApicProtocol.EndOfInterrupt _eoi;
+    private ApicProtocol.WriteMsr _writeTpr;
     private IActorRef _previous = ActorRefs.Nobody;
     private int _step;
-    private ulong _tpr;
     private bool _outstanding;
     private bool _kicked;
     private bool _handling;
@@ -29,42 +34,52 @@ internal sealed class BenchDriverActor : ReceiveActor
 
     public BenchDriverActor(int index, int vcpus, IActorRef apic)
     {
-        _index = index;
-        _vcpus = vcpus;
         _apic = apic;
-        _readTpr = new ApicProtocol.ReadMsr(index, BenchWorkload.TprMsr, 0, ActorRefs.Nobody);
-        Receive<Start>(m =>
+        _self = Self;
+        _readTpr = new ApicProtocol.ReadMsr(index, BenchWorkload.TprMsr, 0, _self);
+        _writeTpr = new ApicProtocol.WriteMsr(index, BenchWorkload.TprMsr, 0, 0, _self);
+        _writeIcr = new ApicProtocol.WriteMsr(index, ApicMsrs.X2ApicIcr, BenchWorkload.IcrFor(index, vcpus), 0, _self);
+        _acknowledge = new ApicProtocol.Acknowledge(index, 0, _self);
+        _eoi = new ApicProtocol.EndOfInterrupt(index, 0, _self);
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            _previous = m.Previous;
-            _readTpr = _readTpr with { ReplyTo = Self };
-            Next();
-        });
-        Receive<ApicProtocol.AccessCompleted>(OnCompleted);
-        Receive<ApicProtocol.InterruptPending>(_ =>
-        {
-            _kicked = true;
-            if (_idle)
-            {
+            case ApicProtocol.AccessCompleted m:
+                OnCompleted(m);
+                break;
+            case ApicProtocol.InterruptPending:
+                _kicked = true;
+                if (_idle)
+                {
+                    Next();
+                }
+                break;
+            case IpiDone:
+                _outstanding = false;
+                if (_idle)
+                {
+                    Next();
+                }
+                break;
+            case Start m:
+                _previous = m.Previous;
                 Next();
-            }
-        });
-        Receive<IpiDone>(_ =>
-        {
-            _outstanding = false;
-            if (_idle)
-            {
-                Next();
-            }
-        });
-        Receive<Stop>(_ =>
-        {
-            _stopping = true;
-            _stopRequester = Sender;
-            if (_idle)
-            {
-                Next();
-            }
-        });
+                break;
+            case Stop:
+                _stopping = true;
+                _stopRequester = Sender;
+                if (_idle)
+                {
+                    Next();
+                }
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public static Props Props(int index, int vcpus, IActorRef apic) => Akka.Actor.Props.Create(() => new BenchDriverActor(index, vcpus, apic));
@@ -86,26 +101,30 @@ internal sealed class BenchDriverActor : ReceiveActor
                     return;
                 }
                 _step = 1;
-                _apic.Tell(new ApicProtocol.EndOfInterrupt(_index, 0, Self), Self);
+                _apic.Tell(_eoi, _self);
                 return;
             }
             _ipis++;
-            _previous.Tell(IpiDone.Instance, Self);
+            _previous.Tell(IpiDone.Instance, _self);
             _step = 0;
-            _apic.Tell(new ApicProtocol.Acknowledge(_index, 0, Self), Self);
+            _apic.Tell(_acknowledge, _self);
             return;
         }
         switch (_step)
         {
             case 0:
-                _tpr = m.Result.Value;
+                var tpr = m.Result.Value;
+                if (_writeTpr.Value != tpr)
+                {
+                    _writeTpr = _writeTpr with { Value = tpr };
+                }
                 _step = 1;
-                _apic.Tell(new ApicProtocol.WriteMsr(_index, BenchWorkload.TprMsr, _tpr, 0, Self), Self);
+                _apic.Tell(_writeTpr, _self);
                 return;
             case 1:
                 _outstanding = true;
                 _step = 2;
-                _apic.Tell(new ApicProtocol.WriteMsr(_index, ApicMsrs.X2ApicIcr, BenchWorkload.IcrFor(_index, _vcpus), 0, Self), Self);
+                _apic.Tell(_writeIcr, _self);
                 return;
             default:
                 Next();
@@ -119,7 +138,7 @@ internal sealed class BenchDriverActor : ReceiveActor
         _idle = false;
         if (_stopping)
         {
-            _stopRequester!.Tell(new Counts(_exits, _ipis));
+            _stopRequester!.Tell(new Counts(_exits, _ipis), _self);
             return;
         }
         _step = 0;
@@ -127,7 +146,7 @@ internal sealed class BenchDriverActor : ReceiveActor
         {
             _kicked = false;
             _handling = true;
-            _apic.Tell(new ApicProtocol.Acknowledge(_index, 0, Self), Self);
+            _apic.Tell(_acknowledge, _self);
             return;
         }
         if (_outstanding)
@@ -135,7 +154,7 @@ internal sealed class BenchDriverActor : ReceiveActor
             _idle = true;
             return;
         }
-        _apic.Tell(_readTpr, Self);
+        _apic.Tell(_readTpr, _self);
     }
 
     internal sealed record Start(IActorRef Previous);
