@@ -29,7 +29,7 @@ public sealed class IpiDestinationSpecs : VmSpecBase
         await W(0, IcrLow, Icr.Assert | (1u << 12) | 0x31);
         Assert.Equal(0x0000_4031u, await R(0, IcrLow));
         Assert.Equal(new[] { 1 }, await Drain(0x31));
-        Assert.Equal(2, Deliveries(0x31)[1]);
+        Assert.Equal(2, (await Deliveries(0x31))[1]);
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public sealed class IpiDestinationSpecs : VmSpecBase
         await Ipi(1, 0, Icr.Assert | Icr.AllIncludingSelf | 0xCF);
         Assert.Equal(new[] { 0, 1, 2 }, await Drain(0xCF));
 
-        var deliveries = Deliveries(0xCF);
+        var deliveries = await Deliveries(0xCF);
         Assert.All(new uint[] { 0, 1, 2 }, id => Assert.Equal(2, deliveries[id]));
     }
 

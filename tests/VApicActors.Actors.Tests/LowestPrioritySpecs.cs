@@ -34,7 +34,7 @@ public sealed class LowestPrioritySpecs : VmSpecBase
         await Ipi(0, 0x03, LowestLogical | 0x41);
 
         Assert.Equal(new[] { 1 }, await Drain(0x41));
-        Assert.Equal(1, Deliveries(0x41).Values.Sum());
+        Assert.Equal(1, (await Deliveries(0x41)).Values.Sum());
     }
 
     [Fact]
@@ -98,14 +98,14 @@ public sealed class LowestPrioritySpecs : VmSpecBase
         await Ipi(0, 1, Icr.Assert | 0x71);
 
         await Ipi(0, 0xFF, Icr.Assert | Icr.LowestPriority | 0x71);
-        Assert.Equal(2, Deliveries(0x71)[1]);
+        Assert.Equal(2, (await Deliveries(0x71))[1]);
 
         // Without focus checking the lowest PPR wins: vCPUs 0 and 2 tie, and the round robin goes on after
         // the previous winner (APIC 1).
         await W(1, Svr, Values.SvrEnabledFocusOff);
         await Ipi(0, 0xFF, Icr.Assert | Icr.LowestPriority | 0x71);
-        Assert.Equal(1, Deliveries(0x71)[2]);
-        Assert.False(Deliveries(0x71).ContainsKey(0));
+        Assert.Equal(1, (await Deliveries(0x71))[2]);
+        Assert.False((await Deliveries(0x71)).ContainsKey(0));
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class ScaleSpecs : VmSpecBase
             Assert.True(s.Irr.Contains(0xF0));
             Assert.Equal(cpu != 17, s.Irr.Contains(0xE0));
         }
-        Assert.Equal(256, Deliveries(0xF0).Count);
+        Assert.Equal(256, (await Deliveries(0xF0)).Count);
     }
 
     [Fact]

@@ -130,6 +130,7 @@ public sealed class StateSpecs : VmSpecBase
         await W(0, IcrLow, Icr.Assert | Icr.AllExcludingSelf | 0x42);
         await W(0, IcrLow, Icr.Assert | Icr.LowestPriority | Icr.AllExcludingSelf | 0x43);
         await W(0, IcrLow, Icr.Assert | Icr.Nmi | Icr.AllExcludingSelf);
+        await Settle();
 
         var sends = Trace.Named("IpiSent").Where(e => e.ApicId == 0).ToDictionary(e => e.Seq);
         var deliveries = Trace.Events.Where(e => e.Source is not null).ToArray();

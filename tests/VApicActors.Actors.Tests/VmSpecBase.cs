@@ -106,8 +106,28 @@ public abstract class VmSpecBase : TestKit
     }
 
     /// <summary>How many messages with <paramref name="vector"/> each APIC ID accepted or coalesced, by the trace.</summary>
-    protected Dictionary<uint, int> Deliveries(int vector) => Trace.Events
-        .Where(e => e.Event is "Accepted" or "Coalesced" or "Msi" && e.Vector == vector)
-        .GroupBy(e => e.ApicId)
-        .ToDictionary(g => g.Key, g => g.Count());
+    /// <summary>
+    /// Deliveries of <paramref name="vector"/> per APIC ID, as traced. A write's answer can reach the test before its
+    /// target has taken the delivery from its mailbox, so every vCPU is asked first (<see cref="Settle"/>).
+    /// </summary>
+    protected async Task<Dictionary<uint, int>> Deliveries(int vector)
+    {
+        await Settle();
+        return Trace.Events
+            .Where(e => e.Event is "Accepted" or "Coalesced" or "Msi" && e.Vector == vector)
+            .GroupBy(e => e.ApicId)
+            .ToDictionary(g => g.Key, g => g.Count());
+    }
+
+    /// <summary>
+    /// Waits until every vCPU has handled what was sent to it before this call: each answers a query that sits in
+    /// its mailbox behind those messages. Call it before reading the trace directly.
+    /// </summary>
+    protected async Task Settle()
+    {
+        for (var cpu = 0; cpu < Vm.VcpuCount; cpu++)
+        {
+            await Vm.PendingAsync(cpu);
+        }
+    }
 }
