@@ -33,11 +33,14 @@ public sealed class VmHandle : IAsyncDisposable
 
     /// <summary>Creates the VM's actors and completes once every APIC is at its power-on state and routable.</summary>
     /// <exception cref="ArgumentException">The spec describes no valid VM.</exception>
-    public static Task<VmHandle> CreateAsync(ActorSystem system, VmSpec spec, ITraceSink? trace = null) =>
+    public static Task<VmHandle> CreateAsync(IActorRefFactory system, VmSpec spec, ITraceSink? trace = null) =>
         CreateAsync(system, spec, trace, DefaultRequestTimeout);
 
-    /// <summary>As <see cref="CreateAsync(ActorSystem, VmSpec, ITraceSink?)"/>, with the timeout of each request.</summary>
-    public static async Task<VmHandle> CreateAsync(ActorSystem system, VmSpec spec, ITraceSink? trace, TimeSpan requestTimeout)
+    /// <summary>
+    /// As <see cref="CreateAsync(IActorRefFactory, VmSpec, ITraceSink?)"/>, with the timeout of each request. The VM
+    /// actor is a child of <paramref name="system"/>: an actor system, or an actor's context (the VM then stops with it).
+    /// </summary>
+    public static async Task<VmHandle> CreateAsync(IActorRefFactory system, VmSpec spec, ITraceSink? trace, TimeSpan requestTimeout)
     {
         ArgumentNullException.ThrowIfNull(system);
         VmSpecs.Validate(spec);

@@ -62,6 +62,16 @@ public sealed class ScenarioSession : IAsyncDisposable
         SelectedCpu = 0;
     }
 
+    /// <summary>Selects vCPU <paramref name="cpu"/> as <c>cpu N</c> would (for a session whose selection lives elsewhere).</summary>
+    public void SelectCpu(int cpu)
+    {
+        if ((uint)cpu >= (uint)_spec.VcpuCount)
+        {
+            throw new ScenarioException($"no vCPU {cpu}: the VM has {_spec.VcpuCount} (0 to {_spec.VcpuCount - 1})");
+        }
+        SelectedCpu = cpu;
+    }
+
     /// <summary>Runs one line. Never throws for script errors: they come back as <see cref="LineOutcomeKind.Error"/>.</summary>
     public async Task<LineOutcome> ExecuteAsync(string line)
     {

@@ -32,7 +32,7 @@ internal sealed class ServiceSession : IInterruptWatcher
     private readonly ServiceStats _stats;
     private readonly ITraceSink? _trace;
     private readonly ILogger _log;
-    private readonly SessionExecutor _executor;
+    private readonly ISessionExecutor _executor;
     private readonly Channel<FramedLine> _requests = Channel.CreateUnbounded<FramedLine>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Channel<string> _outbound;
     private readonly SemaphoreSlim _inFlight;
@@ -46,7 +46,8 @@ internal sealed class ServiceSession : IInterruptWatcher
     private volatile bool _outboundDone;
     private long _seq;
 
-    public ServiceSession(long id, Socket socket, ActorSystem system, VmRegistry registry, ServiceStats stats, ServiceSettings settings, ITraceSink? trace, ILogger log)
+    public ServiceSession(long id, Socket socket, ActorSystem system, VmRegistry registry, ServiceStats stats, ServiceSettings settings, ITraceSink? trace, ILogger log,
+        Func<IInterruptWatcher, ISessionExecutor>? executor = null)
     {
         Id = id;
         _socket = socket;
@@ -62,7 +63,7 @@ internal sealed class ServiceSession : IInterruptWatcher
             FullMode = BoundedChannelFullMode.Wait,
         });
         _inFlight = new SemaphoreSlim(settings.MaxRequestsInFlight, settings.MaxRequestsInFlight);
-        _executor = new SessionExecutor(id, system, registry, stats, settings, trace, this, log);
+        _executor = executor?.Invoke(this) ?? new SessionExecutor(id, system, registry, stats, settings, trace, this, log);
     }
 
     public long Id { get; }
@@ -136,13 +137,17 @@ internal sealed class ServiceSession : IInterruptWatcher
         }
     }
 
-    void IInterruptWatcher.OnInterrupt(int vcpu, int vector)
+    void IInterruptWatcher.OnInterrupt(int vcpu, int vector) => Unsolicited(ServiceResponse.Irq(vcpu, vector));
+
+    void IInterruptWatcher.OnNotice(string line) => Unsolicited(line);
+
+    private void Unsolicited(string line)
     {
         if (_outboundDone)
         {
             return;
         }
-        if (!_outbound.Writer.TryWrite(ServiceResponse.Irq(vcpu, vector)) && !_outboundDone)
+        if (!_outbound.Writer.TryWrite(line) && !_outboundDone)
         {
             _log.Warning("Session {SessionId}: its queue of outgoing lines is full; closing it as a slow consumer", Id);
             Abort("slow consumer");

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Akka.Configuration;
 using VApicActors.Host.Configuration;
 
@@ -67,8 +66,9 @@ public sealed record ServiceSettings
     {
         ArgumentNullException.ThrowIfNull(config);
 
-        var listenKey = Key("listen");
-        var listenText = ReadString(config, listenKey);
+        var section = new HoconSection(config, Section);
+        var listenKey = section.Key("listen");
+        var listenText = section.ReadString("listen");
         if (!HostPort.TryParse(listenText, out var listen, out var listenError))
         {
             throw new SettingsException(listenKey, listenError);
@@ -81,79 +81,18 @@ public sealed record ServiceSettings
         return new ServiceSettings
         {
             Listen = listen,
-            MaxSessions = ReadInt(config, "max-sessions", 1, 10_000),
-            MaxLineLength = ReadInt(config, "max-line-length", 16, 1 << 20),
-            MaxRequestsInFlight = ReadInt(config, "max-requests-in-flight", 1, 4096),
-            MaxQueuedLines = ReadInt(config, "max-queued-lines", 16, 1_000_000),
-            WriteTimeout = ReadDuration(config, "write-timeout", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10)),
-            IdleTimeout = ReadDuration(config, "idle-timeout", TimeSpan.FromSeconds(1), TimeSpan.FromDays(7)),
-            MaxNamedVms = ReadInt(config, "max-named-vms", 0, 10_000),
-            MaxVcpusPerVm = ReadInt(config, "max-vcpus-per-vm", 1, Scenarios.ScenarioSession.MaxVcpus),
-            MaxVcpus = ReadInt(config, "max-vcpus", 1, 1 << 20),
-            StatsLogInterval = ReadDuration(config, "stats-log-interval", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)),
-            TraceRequests = ReadBool(config, "trace-requests"),
-            ShutdownTimeout = ReadDuration(config, "shutdown-timeout", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5)),
-        };
-    }
-
-    private static string Key(string name) => Section + "." + name;
-
-    private static string ReadString(Config config, string key)
-    {
-        if (!config.HasPath(key))
-        {
-            throw new SettingsException(key, "missing");
-        }
-        try
-        {
-            return config.GetString(key) ?? string.Empty;
-        }
-        catch (Exception e)
-        {
-            throw new SettingsException(key, $"cannot be read as text: {e.Message}", e);
-        }
-    }
-
-    private static int ReadInt(Config config, string name, int min, int max)
-    {
-        var key = Key(name);
-        var text = ReadString(config, key);
-        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-        {
-            throw new SettingsException(key, $"must be a whole number from {min} to {max}, got \"{text}\"");
-        }
-        return value;
-    }
-
-    private static TimeSpan ReadDuration(Config config, string name, TimeSpan min, TimeSpan max)
-    {
-        var key = Key(name);
-        var text = ReadString(config, key);
-        TimeSpan value;
-        try
-        {
-            value = config.GetTimeSpan(key, null, allowInfinite: false);
-        }
-        catch (Exception e)
-        {
-            throw new SettingsException(key, $"must be a duration such as 10s, 500ms or 5m, got \"{text}\"", e);
-        }
-        if (value < min || value > max)
-        {
-            throw new SettingsException(key, $"must be from {min} to {max}, got \"{text}\"");
-        }
-        return value;
-    }
-
-    private static bool ReadBool(Config config, string name)
-    {
-        var key = Key(name);
-        var text = ReadString(config, key).ToLowerInvariant();
-        return text switch
-        {
-            "on" or "true" or "yes" => true,
-            "off" or "false" or "no" => false,
-            _ => throw new SettingsException(key, $"must be on or off, got \"{text}\""),
+            MaxSessions = section.ReadInt("max-sessions", 1, 10_000),
+            MaxLineLength = section.ReadInt("max-line-length", 16, 1 << 20),
+            MaxRequestsInFlight = section.ReadInt("max-requests-in-flight", 1, 4096),
+            MaxQueuedLines = section.ReadInt("max-queued-lines", 16, 1_000_000),
+            WriteTimeout = section.ReadDuration("write-timeout", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10)),
+            IdleTimeout = section.ReadDuration("idle-timeout", TimeSpan.FromSeconds(1), TimeSpan.FromDays(7)),
+            MaxNamedVms = section.ReadInt("max-named-vms", 0, 10_000),
+            MaxVcpusPerVm = section.ReadInt("max-vcpus-per-vm", 1, Scenarios.ScenarioSession.MaxVcpus),
+            MaxVcpus = section.ReadInt("max-vcpus", 1, 1 << 20),
+            StatsLogInterval = section.ReadDuration("stats-log-interval", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)),
+            TraceRequests = section.ReadBool("trace-requests"),
+            ShutdownTimeout = section.ReadDuration("shutdown-timeout", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5)),
         };
     }
 }

@@ -56,29 +56,39 @@ public sealed class ServiceVm
             {
                 return _watch;
             }
-            var watch = system.ActorOf(InterruptWatchActor.Props(), "irq-watch-" + Guid.NewGuid().ToString("N"));
-            try
-            {
-                var attached = new Task[Handle.VcpuCount];
-                for (var vcpu = 0; vcpu < attached.Length; vcpu++)
-                {
-                    var index = vcpu;
-                    attached[vcpu] = Handle.GetApicRef(vcpu).Ask<ApicProtocol.AccessCompleted>(
-                        r => new ApicProtocol.SubscribeInterrupts(index, watch, true, 0, r), timeout, CancellationToken.None);
-                }
-                await Task.WhenAll(attached).ConfigureAwait(false);
-            }
-            catch
-            {
-                system.Stop(watch);
-                throw;
-            }
+            var watch = await CreateWatchActorAsync(system, Handle, timeout).ConfigureAwait(false);
             Volatile.Write(ref _watch, watch);
             return watch;
         }
         finally
         {
             _watchGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Creates an interrupt fan-out actor under <paramref name="factory"/> and subscribes it to every vAPIC of
+    /// <paramref name="vm"/>; completes once each has taken the subscription.
+    /// </summary>
+    internal static async Task<IActorRef> CreateWatchActorAsync(IActorRefFactory factory, VmHandle vm, TimeSpan timeout)
+    {
+        var watch = factory.ActorOf(InterruptWatchActor.Props(), "irq-watch-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var attached = new Task[vm.VcpuCount];
+            for (var vcpu = 0; vcpu < attached.Length; vcpu++)
+            {
+                var index = vcpu;
+                attached[vcpu] = vm.GetApicRef(vcpu).Ask<ApicProtocol.AccessCompleted>(
+                    r => new ApicProtocol.SubscribeInterrupts(index, watch, true, 0, r), timeout, CancellationToken.None);
+            }
+            await Task.WhenAll(attached).ConfigureAwait(false);
+            return watch;
+        }
+        catch
+        {
+            watch.Tell(PoisonPill.Instance);
+            throw;
         }
     }
 

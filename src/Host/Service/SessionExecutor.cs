@@ -13,10 +13,8 @@ namespace VApicActors.Host.Service;
 /// <see cref="VmRegistry"/>, so VMs are counted, shared and stopped in one place. Answers are formatted by
 /// <see cref="ServiceResponse"/>; no request makes <see cref="ExecuteAsync"/> throw.
 /// </summary>
-internal sealed class SessionExecutor : IAsyncDisposable
+internal sealed class SessionExecutor : ISessionExecutor
 {
-    public const int MaxNameLength = 64;
-
     private readonly long _sessionId;
     private readonly ActorSystem _system;
     private readonly VmRegistry _registry;
@@ -41,13 +39,6 @@ internal sealed class SessionExecutor : IAsyncDisposable
         _watcher = watcher;
         _log = log;
         _scenario = new ScenarioSession(system, "s" + sessionId, trace);
-    }
-
-    private enum WatchMode
-    {
-        Off,
-        Driven,
-        All,
     }
 
     /// <summary>The session asked to end (<c>quit</c>).</summary>
@@ -144,72 +135,14 @@ internal sealed class SessionExecutor : IAsyncDisposable
             "stats" => Stats(args),
             _ => Quit(args),
         };
-        if (QuitRequested)
-        {
-            return ServiceResponse.Bye();
-        }
-        if (expected is null)
-        {
-            return ServiceResponse.Format(result);
-        }
-        var kind = expected.Matches(result) ? LineOutcomeKind.Passed : LineOutcomeKind.Failed;
-        return ServiceResponse.Format(new LineOutcome(kind, result, expected));
+        return QuitRequested ? ServiceResponse.Bye() : ServiceVerbs.Answer(result, expected);
     }
 
     /// <summary><c>vm [name=NAME] [keep=yes|no] OPTIONS...</c>: the language's <c>vm</c>, optionally named and kept.</summary>
     private async Task<ScenarioResult> NewVmAsync(string[] args)
     {
-        string? name = null;
-        bool? keep = null;
-        var options = new List<string>(args.Length);
-        foreach (var arg in args)
-        {
-            var eq = arg.IndexOf('=');
-            var key = eq > 0 ? arg[..eq].ToLowerInvariant() : string.Empty;
-            var value = eq > 0 ? arg[(eq + 1)..] : string.Empty;
-            switch (key)
-            {
-                case "name":
-                    if (name is not null)
-                    {
-                        throw new ScenarioException("vm: 'name' given twice");
-                    }
-                    name = CheckName(value);
-                    break;
-                case "keep":
-                    if (keep is not null)
-                    {
-                        throw new ScenarioException("vm: 'keep' given twice");
-                    }
-                    keep = value.ToLowerInvariant() switch
-                    {
-                        "yes" or "on" or "true" => true,
-                        "no" or "off" or "false" => false,
-                        _ => throw new ScenarioException($"vm: keep must be yes or no, got '{value}'"),
-                    };
-                    break;
-                default:
-                    options.Add(arg);
-                    break;
-            }
-        }
-        if (keep == true && name is null)
-        {
-            throw new ScenarioException("vm: keep=yes needs name=NAME (a session's own VM ends with it)");
-        }
-
-        // The language's own rules for the options: a throw-away session checks them and builds the spec.
-        await using var check = new ScenarioSession(_system, "check");
-        var checkedLine = await check.ExecuteAsync("vm " + string.Join(' ', options)).ConfigureAwait(false);
-        if (checkedLine.Kind == LineOutcomeKind.Error)
-        {
-            throw new ScenarioException(checkedLine.Error ?? "vm: invalid options");
-        }
-        var spec = check.Spec;
-        if (spec.VcpuCount > _settings.MaxVcpusPerVm)
-        {
-            throw new ScenarioException($"vm: the service allows at most {_settings.MaxVcpusPerVm} vCPUs per VM, got {spec.VcpuCount}");
-        }
+        var (name, keep, options) = ServiceVerbs.SplitVmArgs(args);
+        var spec = await ServiceVerbs.CheckVmOptionsAsync(_system, options, _settings).ConfigureAwait(false);
 
         // The old VM goes first, so that its vCPUs count no more against the limits when the new one is made.
         await DetachAsync().ConfigureAwait(false);
@@ -227,7 +160,7 @@ internal sealed class SessionExecutor : IAsyncDisposable
         {
             throw new ScenarioException("attach: expected one VM name (usage: attach NAME)");
         }
-        var name = CheckName(args[0]);
+        var name = ServiceVerbs.CheckName(args[0]);
         var vm = _registry.Attach(name);
         if (ReferenceEquals(vm, _vm))
         {
@@ -246,17 +179,7 @@ internal sealed class SessionExecutor : IAsyncDisposable
     /// </summary>
     private async Task<ScenarioResult> WatchCommandAsync(string[] args)
     {
-        var mode = args.Length switch
-        {
-            0 => WatchMode.Driven,
-            1 => args[0].ToLowerInvariant() switch
-            {
-                "all" => WatchMode.All,
-                "off" => WatchMode.Off,
-                _ => throw new ScenarioException($"watch: expected nothing, 'all' or 'off', got '{args[0]}'"),
-            },
-            _ => throw new ScenarioException("watch: too many arguments (usage: watch [all|off])"),
-        };
+        var mode = ServiceVerbs.ParseWatchMode(args);
         await UnwatchAsync().ConfigureAwait(false);
         _watchMode = mode;
         _watched.Clear();
@@ -271,19 +194,13 @@ internal sealed class SessionExecutor : IAsyncDisposable
 
     private ScenarioResult Stats(string[] args)
     {
-        if (args.Length != 0)
-        {
-            throw new ScenarioException($"stats takes no arguments, got '{args[0]}'");
-        }
+        ServiceVerbs.NoArguments("stats", args);
         return ScenarioResult.Word(_stats.Snapshot(_registry).Text);
     }
 
     private ScenarioResult Quit(string[] args)
     {
-        if (args.Length != 0)
-        {
-            throw new ScenarioException($"quit takes no arguments, got '{args[0]}'");
-        }
+        ServiceVerbs.NoArguments("quit", args);
         QuitRequested = true;
         return ScenarioResult.Ok;
     }
@@ -363,12 +280,4 @@ internal sealed class SessionExecutor : IAsyncDisposable
 
     private string PrivateName() => $"s{_sessionId}-{++_vmCount}";
 
-    private static string CheckName(string name)
-    {
-        if (name.Length == 0 || name.Length > MaxNameLength || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-        {
-            throw new ScenarioException($"bad VM name '{name}': 1 to {MaxNameLength} letters, digits, '-' or '_'");
-        }
-        return name;
-    }
 }

@@ -7,6 +7,8 @@ using Akka.Actor;
 using Serilog;
 using VApicActors.Actors;
 
+using VApicActors.Host.Cluster;
+
 namespace VApicActors.Host.Service;
 
 /// <summary>
@@ -35,8 +37,9 @@ public sealed class VapicService : IAsyncDisposable
     private Task? _stopped;
     private long _nextSessionId;
 
-    private VapicService(ActorSystem system, ServiceSettings settings, ITraceSink? trace, ILogger log, Action<string>? report, TcpListener listener)
+    private VapicService(ActorSystem system, ServiceSettings settings, ITraceSink? trace, ILogger log, Action<string>? report, TcpListener listener, VmShards? cluster)
     {
+        Cluster = cluster;
         _system = system;
         _settings = settings;
         _trace = trace;
@@ -50,6 +53,9 @@ public sealed class VapicService : IAsyncDisposable
     public IPEndPoint LocalEndpoint => (IPEndPoint)_listener.LocalEndpoint;
 
     public ServiceSettings Settings => _settings;
+
+    /// <summary>The node's VM shards in cluster mode, else null.</summary>
+    public VmShards? Cluster { get; }
 
     /// <summary>The VMs the service runs.</summary>
     public VmRegistry Vms { get; }
@@ -66,7 +72,8 @@ public sealed class VapicService : IAsyncDisposable
     /// Information level).
     /// </summary>
     /// <exception cref="SocketException">The address cannot be bound (in use, not local, ...).</exception>
-    public static VapicService Start(ActorSystem system, ServiceSettings settings, ITraceSink? trace = null, ILogger? log = null, Action<string>? report = null)
+    /// <param name="cluster">In cluster mode, the node's VM shards: sessions then drive VMs anywhere in the cluster.</param>
+    public static VapicService Start(ActorSystem system, ServiceSettings settings, ITraceSink? trace = null, ILogger? log = null, Action<string>? report = null, VmShards? cluster = null)
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(settings);
@@ -78,7 +85,7 @@ public sealed class VapicService : IAsyncDisposable
 
         var listener = new TcpListener(address, settings.Listen.Port);
         listener.Start(Backlog);
-        var service = new VapicService(system, settings, trace, log, report, listener);
+        var service = new VapicService(system, settings, trace, log, report, listener, cluster);
         if (!IPAddress.IsLoopback(address))
         {
             log.Warning("The service listens on {Endpoint}, which is not a loopback address: other machines can reach it", service.LocalEndpoint);
@@ -174,7 +181,10 @@ public sealed class VapicService : IAsyncDisposable
                     continue;
                 }
                 var id = Interlocked.Increment(ref _nextSessionId);
-                var session = new ServiceSession(id, socket, _system, Vms, Stats, _settings, _trace, _log);
+                var session = Cluster is { } cluster
+                    ? new ServiceSession(id, socket, _system, Vms, Stats, _settings, _trace, _log,
+                        watcher => new ClusterSessionExecutor(id, _system, cluster, Vms, Stats, _settings, watcher, _log))
+                    : new ServiceSession(id, socket, _system, Vms, Stats, _settings, _trace, _log);
                 Stats.SessionOpened();
                 var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 var run = Task.Run(async () =>

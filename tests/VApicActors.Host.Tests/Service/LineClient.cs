@@ -22,6 +22,9 @@ internal sealed class LineClient : IAsyncDisposable
 
     public Socket Socket => _client.Client;
 
+    /// <summary>How long one line may take to arrive.</summary>
+    public TimeSpan Timeout { get; set; } = Deadline;
+
     public static async Task<LineClient> ConnectAsync(IPEndPoint endpoint, int? receiveBuffer = null)
     {
         var client = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true };
@@ -40,7 +43,7 @@ internal sealed class LineClient : IAsyncDisposable
     /// <summary>The next line, or null at the end of the stream (or a reset).</summary>
     public async Task<string?> ReadLineAsync()
     {
-        using var deadline = new CancellationTokenSource(Deadline);
+        using var deadline = new CancellationTokenSource(Timeout);
         try
         {
             return await _reader.ReadLineAsync(deadline.Token);
@@ -51,13 +54,13 @@ internal sealed class LineClient : IAsyncDisposable
         }
     }
 
-    /// <summary>The next line that is not an interrupt line; interrupt lines go to <paramref name="interrupts"/>.</summary>
+    /// <summary>The next line that is not an interrupt (or <c>LOST</c>) line; those go to <paramref name="interrupts"/>.</summary>
     public async Task<string?> ReadAnswerAsync(List<string>? interrupts = null)
     {
         while (true)
         {
             var line = await ReadLineAsync();
-            if (line is null || !line.StartsWith("IRQ ", StringComparison.Ordinal))
+            if (line is null || !(line.StartsWith("IRQ ", StringComparison.Ordinal) || line.StartsWith("LOST ", StringComparison.Ordinal)))
             {
                 return line;
             }

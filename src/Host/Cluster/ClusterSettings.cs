@@ -1,0 +1,174 @@
+using Akka.Configuration;
+using VApicActors.Host.Configuration;
+
+namespace VApicActors.Host.Cluster;
+
+/// <summary>The settings of cluster mode (<c>vapic.cluster</c> in <c>hocon/cluster.hocon</c>), checked.</summary>
+public sealed record ClusterSettings
+{
+    public const string Section = "vapic.cluster";
+
+    /// <summary>The role of the nodes that host VMs.</summary>
+    public const string VmRole = "vm";
+
+    public required string Hostname { get; init; }
+
+    public required int Port { get; init; }
+
+    public required IReadOnlyList<string> SeedNodes { get; init; }
+
+    public required IReadOnlyList<string> Roles { get; init; }
+
+    public required int ShardCount { get; init; }
+
+    public required TimeSpan SnapshotInterval { get; init; }
+
+    public required int SnapshotsKept { get; init; }
+
+    public required TimeSpan RequestTimeout { get; init; }
+
+    public required TimeSpan JoinTimeout { get; init; }
+
+    public required TimeSpan DownUnreachableAfter { get; init; }
+
+    public required string PersistenceProvider { get; init; }
+
+    public required string ConnectionString { get; init; }
+
+    /// <summary>This node hosts VMs.</summary>
+    public bool HostsVms => Roles.Contains(VmRole, StringComparer.Ordinal);
+
+    public static ClusterSettings Create(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var section = new HoconSection(config, Section);
+        var hostname = section.ReadString("hostname");
+        if (hostname.Length == 0 || hostname.Any(char.IsWhiteSpace))
+        {
+            throw new SettingsException(section.Key("hostname"), $"must be a host name or address without spaces, got \"{hostname}\"");
+        }
+        var seeds = section.ReadStringList("seed-nodes");
+        foreach (var seed in seeds)
+        {
+            if (!TryParseSeed(seed, out _))
+            {
+                throw new SettingsException(section.Key("seed-nodes"), $"each seed must look like akka.tcp://vapic@HOST:PORT, got \"{seed}\"");
+            }
+        }
+        var roles = section.ReadStringList("roles");
+        foreach (var role in roles)
+        {
+            if (role.Length == 0 || !role.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            {
+                throw new SettingsException(section.Key("roles"), $"a role is letters, digits, '-' and '_', got \"{role}\"");
+            }
+        }
+        var provider = section.ReadString("persistence.provider-name");
+        var connection = section.ReadString("persistence.connection-string");
+        if (connection.Length == 0)
+        {
+            throw new SettingsException(section.Key("persistence.connection-string"), "must not be empty");
+        }
+        return new ClusterSettings
+        {
+            Hostname = hostname,
+            Port = section.ReadInt("port", 0, 65535),
+            SeedNodes = seeds,
+            Roles = roles,
+            ShardCount = section.ReadInt("shard-count", 1, 10_000),
+            SnapshotInterval = section.ReadDuration("snapshot-interval", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)),
+            SnapshotsKept = section.ReadInt("snapshots-kept", 1, 100),
+            RequestTimeout = section.ReadDuration("request-timeout", TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10)),
+            JoinTimeout = section.ReadDuration("join-timeout", TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10)),
+            DownUnreachableAfter = section.ReadDuration("down-unreachable-after", TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10)),
+            PersistenceProvider = provider,
+            ConnectionString = connection,
+        };
+    }
+
+    /// <summary>A seed node address: <c>akka.tcp://vapic@HOST:PORT</c> (the system name must be <c>vapic</c>).</summary>
+    public static bool TryParseSeed(string text, out Uri? uri)
+    {
+        uri = null;
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var parsed) || parsed.Scheme != "akka.tcp" || parsed.UserInfo != Hosting.VapicHost.ActorSystemName
+            || parsed.Port <= 0 || parsed.Host.Length == 0 || parsed.AbsolutePath is not ("" or "/"))
+        {
+            return false;
+        }
+        uri = parsed;
+        return true;
+    }
+
+    /// <summary>
+    /// The Akka settings of a cluster node with these settings: cluster provider, remoting on
+    /// <see cref="Hostname"/>:<see cref="Port"/>, seed nodes and roles, the split-brain resolver, sharding, the
+    /// SQL journal and snapshot store, and the serializer of the cluster's messages. Goes in front of the
+    /// rest of the configuration.
+    /// </summary>
+    public Config ToAkkaConfig()
+    {
+        static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        var seeds = string.Join(", ", SeedNodes.Select(Quote));
+        var roles = string.Join(", ", Roles.Select(Quote));
+        var serializer = typeof(ClusterMessageSerializer).AssemblyQualifiedNameShort();
+        var binding = typeof(IClusterMessage).AssemblyQualifiedNameShort();
+        var hocon = $$"""
+            akka {
+              actor {
+                provider = cluster
+                serializers.vapic-cluster = {{Quote(serializer)}}
+                serialization-bindings { {{Quote(binding)}} = vapic-cluster }
+                serialization-identifiers { {{Quote(serializer)}} = {{ClusterMessageSerializer.Id}} }
+              }
+              remote.dot-netty.tcp {
+                hostname = {{Quote(Hostname)}}
+                port = {{Port}}
+                maximum-frame-size = 16 MiB
+                send-buffer-size = 16 MiB
+                receive-buffer-size = 16 MiB
+              }
+              cluster {
+                seed-nodes = [{{seeds}}]
+                roles = [{{roles}}]
+                downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+                split-brain-resolver {
+                  active-strategy = keep-majority
+                  stable-after = {{(long)DownUnreachableAfter.TotalMilliseconds}}ms
+                }
+                sharding {
+                  role = {{Quote(VmRole)}}
+                  state-store-mode = ddata
+                  remember-entities = off
+                  passivate-idle-entity-after = off
+                  handoff-timeout = {{(long)(RequestTimeout.TotalMilliseconds * 2)}}ms
+                }
+              }
+              persistence {
+                journal {
+                  plugin = "akka.persistence.journal.sql"
+                  sql {
+                    connection-string = {{Quote(ConnectionString)}}
+                    provider-name = {{Quote(PersistenceProvider)}}
+                    auto-initialize = on
+                  }
+                }
+                snapshot-store {
+                  plugin = "akka.persistence.snapshot-store.sql"
+                  sql {
+                    connection-string = {{Quote(ConnectionString)}}
+                    provider-name = {{Quote(PersistenceProvider)}}
+                    auto-initialize = on
+                  }
+                }
+              }
+            }
+            """;
+        return ConfigurationFactory.ParseString(hocon).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
+    }
+}
+
+internal static class TypeNames
+{
+    /// <summary>"Namespace.Type, Assembly": what HOCON type settings expect.</summary>
+    public static string AssemblyQualifiedNameShort(this Type type) => type.FullName + ", " + type.Assembly.GetName().Name;
+}

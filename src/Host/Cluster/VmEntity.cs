@@ -1,0 +1,412 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using VApicActors.Actors;
+using VApicActors.Host.Scenarios;
+using VApicActors.Host.Service;
+
+namespace VApicActors.Host.Cluster;
+
+/// <summary>
+/// One VM of the cluster, as a Cluster.Sharding entity keyed by the VM's name. Its children are the VM — the VM
+/// actor with its router, vAPICs and clock — so a VM's IPIs never leave the node that hosts it. Sessions on any
+/// node reach it through the shard region with <see cref="RunLine"/> and friends; it runs each line with a
+/// <see cref="ScenarioSession"/> at the session's vCPU and answers the service's answer line.
+/// <para>
+/// Its state survives moves and crashes through Akka.Persistence: a snapshot of the complete VM state (the
+/// save/restore format) is saved when the VM is created, every <c>snapshot-interval</c> while it changes, and when
+/// its shard moves (<see cref="HandOffVm"/>), after which it stops; the entity that starts on the new node
+/// recovers from that snapshot and continues exactly there. A VM recovered from a timer snapshot (its node crashed)
+/// tells its sessions with a <c>LOST</c> line what was lost.
+/// </para>
+/// </summary>
+internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
+{
+    private const string SnapshotTimer = "snapshot";
+
+    private readonly string _name;
+    private readonly ClusterSettings _settings;
+    private readonly ITraceSink? _trace;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<IActorRef, PortWatcher> _sessions = [];
+    private readonly List<IActorRef> _snapshotWaiters = [];
+    private VmHandle? _vm;
+    private ScenarioSession? _scenario;
+    private IActorRef? _watch;
+    private VmSnapshot? _offered;
+    private bool _keep;
+    private bool _dirty;
+    private bool _stopAfterSnapshot;
+    private bool _ending;
+    private (long VirtualTimeNs, int Bytes) _lastSaved;
+
+    public VmEntity(string name, ClusterSettings settings, ITraceSink? trace)
+    {
+        _name = name;
+        _settings = settings;
+        _trace = trace;
+    }
+
+    public static string TypeName => "vm";
+
+    public override string PersistenceId => "vm-" + _name;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private string Node => Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
+
+    public static Props Props(string name, ClusterSettings settings, ITraceSink? trace) =>
+        Akka.Actor.Props.Create(() => new VmEntity(name, settings, trace));
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer { Snapshot: VmSnapshot snapshot }:
+                _offered = snapshot;
+                break;
+            case RecoveryCompleted when _offered is { } offered:
+                _offered = null;
+                RunTask(() => RestoreAsync(offered));
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case RunLine m:
+                OnRunLine(m);
+                break;
+            case CreateVm m:
+                OnCreate(m);
+                break;
+            case AttachVm m:
+                OnAttach(m);
+                break;
+            case DetachVm m:
+                Detach(m.Session, Sender);
+                break;
+            case WatchVm m:
+                OnWatch(m);
+                break;
+            case GetVmState:
+                if (_vm is null)
+                {
+                    Sender.Tell(new VmRefused(_name, $"no VM named '{_name}'"));
+                    Passivate();
+                    break;
+                }
+                var stateTo = Sender;
+                RunTask(async () =>
+                {
+                    var state = await _vm.SaveAsync().ConfigureAwait(true);
+                    stateTo.Tell(new VmStateTaken(_name, Node, VmStatePacking.Pack(state)));
+                });
+                break;
+            case SnapshotVm:
+                if (_vm is null)
+                {
+                    Sender.Tell(new VmRefused(_name, $"no VM named '{_name}'"));
+                    break;
+                }
+                _snapshotWaiters.Add(Sender);
+                RunTask(() => SnapshotAsync(handoff: false));
+                break;
+            case SnapshotTick:
+                if (_vm is not null && _dirty)
+                {
+                    RunTask(() => SnapshotAsync(handoff: false));
+                }
+                break;
+            case HandOffVm:
+                if (_vm is null || _ending)
+                {
+                    Context.Stop(Self);
+                    break;
+                }
+                _stopAfterSnapshot = true;
+                RunTask(() => SnapshotAsync(handoff: true));
+                break;
+            case Terminated t when _sessions.ContainsKey(t.ActorRef):
+                Detach(t.ActorRef, null);
+                break;
+            case SaveSnapshotSuccess s:
+                OnSnapshotSaved(s.Metadata);
+                break;
+            case SaveSnapshotFailure f:
+                _log.Error(f.Cause, "VM {Vm}: its snapshot could not be saved", _name);
+                AnswerSnapshotWaiters(null);
+                if (_stopAfterSnapshot)
+                {
+                    Context.Stop(Self);
+                }
+                break;
+            case DeleteSnapshotsSuccess or DeleteMessagesSuccess or DeleteSnapshotsFailure or DeleteMessagesFailure:
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    protected override void PostStop()
+    {
+        _vm?.Vm.Tell(PoisonPill.Instance);
+        base.PostStop();
+    }
+
+    private void OnCreate(CreateVm m)
+    {
+        if (_vm is not null)
+        {
+            Sender.Tell(new VmRefused(_name, $"a VM named '{_name}' already exists (attach {_name} to drive it)"));
+            return;
+        }
+        var replyTo = Sender;
+        RunTask(async () =>
+        {
+            try
+            {
+                await StartVmAsync(m.Spec with { Name = _name }, null).ConfigureAwait(true);
+            }
+            catch (Exception e) when (e is ArgumentException or ScenarioException)
+            {
+                replyTo.Tell(new VmRefused(_name, "vm: " + e.Message));
+                Passivate();
+                return;
+            }
+            _keep = m.Keep;
+            AddSession(m.Session);
+            _dirty = true;
+            // The first snapshot: a crash from now on brings the VM back at least as it was created.
+            await SnapshotAsync(handoff: false).ConfigureAwait(true);
+            _log.Info("VM {Vm} created with {Vcpus} vCPUs on {Node}", _name, m.Spec.VcpuCount, Node);
+            replyTo.Tell(Ready());
+        });
+    }
+
+    private void OnAttach(AttachVm m)
+    {
+        if (_vm is null)
+        {
+            Sender.Tell(new VmRefused(_name, $"no VM named '{_name}'"));
+            Passivate();
+            return;
+        }
+        AddSession(m.Session);
+        Sender.Tell(Ready());
+    }
+
+    private void OnRunLine(RunLine m)
+    {
+        if (_vm is null || _scenario is null)
+        {
+            Sender.Tell(new LineDone(ServiceResponse.Error($"no VM named '{_name}' (it has ended)"), m.Cpu));
+            Passivate();
+            return;
+        }
+        var replyTo = Sender;
+        RunTask(async () =>
+        {
+            string answer;
+            var cpu = m.Cpu;
+            try
+            {
+                _scenario.SelectCpu(m.Cpu);
+                var outcome = await _scenario.ExecuteAsync(m.Line).ConfigureAwait(true);
+                answer = ServiceResponse.Format(outcome);
+                cpu = _scenario.SelectedCpu;
+            }
+            catch (ScenarioException e)
+            {
+                answer = ServiceResponse.Error(e.Message);
+            }
+            _dirty = true;
+            replyTo.Tell(new LineDone(answer, cpu));
+        });
+    }
+
+    private void OnWatch(WatchVm m)
+    {
+        if (_vm is null)
+        {
+            Sender.Tell(new VmRefused(_name, $"no VM named '{_name}'"));
+            return;
+        }
+        var replyTo = Sender;
+        RunTask(async () =>
+        {
+            var watcher = _sessions.TryGetValue(m.Session, out var known) ? known : new PortWatcher(m.Session);
+            var timeout = _settings.RequestTimeout;
+            _watch ??= await ServiceVm.CreateWatchActorAsync(Context, _vm, timeout).ConfigureAwait(true);
+            await _watch.Ask<InterruptWatchActor.Watching>(new InterruptWatchActor.Unwatch(watcher), timeout).ConfigureAwait(true);
+            ImmutableArray<int> vcpus = m.All ? [.. Enumerable.Range(0, _vm.VcpuCount)] : [.. m.Vcpus.Where(v => v >= 0 && v < _vm.VcpuCount)];
+            if (vcpus.Length > 0)
+            {
+                await _watch.Ask<InterruptWatchActor.Watching>(new InterruptWatchActor.Watch(watcher, vcpus), timeout).ConfigureAwait(true);
+            }
+            replyTo.Tell(Ready());
+        });
+    }
+
+    private VmReady Ready() => new(_name, _vm!.VcpuCount, Node);
+
+    private void AddSession(IActorRef session)
+    {
+        if (!_sessions.ContainsKey(session))
+        {
+            _sessions.Add(session, new PortWatcher(session));
+            Context.Watch(session);
+            _dirty = true;
+        }
+    }
+
+    /// <summary>The session leaves; the last one out ends the VM unless it is kept.</summary>
+    private void Detach(IActorRef session, IActorRef? replyTo)
+    {
+        if (_sessions.Remove(session, out var watcher))
+        {
+            Context.Unwatch(session);
+            _watch?.Tell(new InterruptWatchActor.Unwatch(watcher));
+            _dirty = true;
+        }
+        if (_vm is not null)
+        {
+            replyTo?.Tell(Ready());
+        }
+        else
+        {
+            replyTo?.Tell(new VmRefused(_name, $"no VM named '{_name}'"));
+        }
+        if (_vm is not null && _sessions.Count == 0 && !_keep && !_ending)
+        {
+            // Nobody drives the VM and nobody may come back to it: it ends, and so does its stored state.
+            _ending = true;
+            _log.Info("VM {Vm} ended: its last session left", _name);
+            DeleteSnapshots(SnapshotSelectionCriteria.Latest);
+            DeleteMessages(LastSequenceNr);
+            Passivate();
+        }
+    }
+
+    private async Task StartVmAsync(VmSpec spec, VmState? state)
+    {
+        var vm = await VmHandle.CreateAsync(Context, spec, _trace, _settings.RequestTimeout).ConfigureAwait(true);
+        try
+        {
+            if (state is not null)
+            {
+                await vm.RestoreAsync(state).ConfigureAwait(true);
+            }
+        }
+        catch
+        {
+            vm.Vm.Tell(PoisonPill.Instance);
+            throw;
+        }
+        var scenario = new ScenarioSession(Context.System, _name, _trace);
+        await scenario.AdoptAsync(vm).ConfigureAwait(true);
+        _vm = vm;
+        _scenario = scenario;
+        Timers.StartPeriodicTimer(SnapshotTimer, SnapshotTick.Instance, _settings.SnapshotInterval);
+    }
+
+    private async Task RestoreAsync(VmSnapshot snapshot)
+    {
+        VmState state;
+        try
+        {
+            state = VmStatePacking.Unpack(snapshot.State);
+            await StartVmAsync(state.Spec with { Name = _name }, state).ConfigureAwait(true);
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException)
+        {
+            _log.Error(e, "VM {Vm}: its snapshot cannot be restored; the VM is not started", _name);
+            return;
+        }
+        _keep = snapshot.Keep;
+        foreach (var path in snapshot.Sessions)
+        {
+            var session = ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(path);
+            if (!session.IsNobody())
+            {
+                AddSession(session);
+            }
+        }
+        _dirty = false;
+        var taken = DateTimeOffset.FromUnixTimeMilliseconds(snapshot.TakenAtUnixMs).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
+        if (snapshot.Handoff)
+        {
+            _log.Info("VM {Vm} moved to {Node}: restored at virtual time {Ns} ns, nothing lost", _name, Node, state.VirtualTimeNs);
+            return;
+        }
+        _log.Warning("VM {Vm} restarted on {Node} from its snapshot of {Taken} (virtual time {Ns} ns): what it did after that is lost", _name, Node, taken, state.VirtualTimeNs);
+        var notice = new SessionLine(
+            $"LOST vm={_name} restarted on {Node} from its snapshot of {taken} at virtual time {state.VirtualTimeNs} ns; requests answered after that snapshot were lost");
+        foreach (var session in _sessions.Keys)
+        {
+            session.Tell(notice);
+        }
+    }
+
+    /// <summary>Saves the VM's state as a snapshot (after a checkpoint event, so each snapshot has its own sequence number).</summary>
+    private async Task SnapshotAsync(bool handoff)
+    {
+        var vm = _vm!;
+        var state = await vm.SaveAsync().ConfigureAwait(true);
+        var packed = VmStatePacking.Pack(state);
+        var sessions = _sessions.Keys.Select(s => Akka.Serialization.Serialization.SerializedActorPath(s)).ToArray();
+        var snapshot = new VmSnapshot(_keep, handoff, sessions, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), packed);
+        _dirty = false;
+        _lastSaved = (state.VirtualTimeNs, packed.Length);
+        Persist(new VmCheckpoint(state.VirtualTimeNs), _ => SaveSnapshot(snapshot));
+    }
+
+    private void OnSnapshotSaved(SnapshotMetadata metadata)
+    {
+        var oldest = metadata.SequenceNr - _settings.SnapshotsKept;
+        if (oldest > 0)
+        {
+            DeleteSnapshots(new SnapshotSelectionCriteria(oldest));
+        }
+        DeleteMessages(metadata.SequenceNr);
+        AnswerSnapshotWaiters(new SnapshotSaved(_name, _lastSaved.VirtualTimeNs, _lastSaved.Bytes));
+        if (_stopAfterSnapshot)
+        {
+            _log.Info("VM {Vm} handed off from {Node} at virtual time {Ns} ns ({Bytes} bytes)", _name, Node, _lastSaved.VirtualTimeNs, _lastSaved.Bytes);
+            Context.Stop(Self);
+        }
+    }
+
+    private void AnswerSnapshotWaiters(SnapshotSaved? saved)
+    {
+        foreach (var waiter in _snapshotWaiters)
+        {
+            waiter.Tell(saved is null ? new VmRefused(_name, "the snapshot could not be saved") : saved);
+        }
+        _snapshotWaiters.Clear();
+    }
+
+    private void Passivate()
+    {
+        Timers.CancelAll();
+        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+    }
+
+    /// <summary>Passes a vAPIC's interrupt notifications to a session's port as <c>IRQ raise</c> lines.</summary>
+    private sealed record PortWatcher(IActorRef Port) : IInterruptWatcher
+    {
+        public void OnInterrupt(int vcpu, int vector) => Port.Tell(new SessionLine(ServiceResponse.Irq(vcpu, vector)));
+
+        public void OnNotice(string line) => Port.Tell(new SessionLine(line));
+    }
+
+    private sealed class SnapshotTick
+    {
+        public static readonly SnapshotTick Instance = new();
+    }
+}

@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Text;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using VApicActors.Actors;
+
+namespace VApicActors.Host.Cluster;
+
+/// <summary>
+/// This node's part of the cluster's VMs: the shard region of the VM entities (hosting them when the node has the
+/// <c>vm</c> role, a proxy to them when not), and requests to any VM by name wherever it lives.
+/// </summary>
+public sealed class VmShards
+{
+    private readonly ActorSystem _system;
+
+    private VmShards(ActorSystem system, ClusterSettings settings, IActorRef region)
+    {
+        _system = system;
+        Settings = settings;
+        Region = region;
+    }
+
+    public ClusterSettings Settings { get; }
+
+    /// <summary>The shard region: a message implementing <see cref="IVmMessage"/> sent here reaches its VM.</summary>
+    public IActorRef Region { get; }
+
+    public Akka.Cluster.Cluster Cluster => Akka.Cluster.Cluster.Get(_system);
+
+    /// <summary>
+    /// Starts the VM shard region on <paramref name="system"/> (a cluster node) and waits until this node is a
+    /// member that is up. Throws <see cref="TimeoutException"/> when it has not joined within <c>join-timeout</c>.
+    /// </summary>
+    public static async Task<VmShards> StartAsync(ActorSystem system, ClusterSettings settings, ITraceSink? trace, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        ArgumentNullException.ThrowIfNull(settings);
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        cluster.RegisterOnMemberUp(() => up.TrySetResult());
+        var sharding = ClusterSharding.Get(system);
+        var extractor = new VmMessageExtractor(settings.ShardCount);
+        IActorRef region;
+        if (settings.HostsVms)
+        {
+            var shardingSettings = ClusterShardingSettings.Create(system).WithRole(ClusterSettings.VmRole);
+            region = await sharding.StartAsync(
+                VmEntity.TypeName,
+                name => VmEntity.Props(name, settings, trace),
+                shardingSettings,
+                extractor,
+                sharding.DefaultShardAllocationStrategy(shardingSettings),
+                HandOffVm.Instance).ConfigureAwait(false);
+        }
+        else
+        {
+            region = await sharding.StartProxyAsync(VmEntity.TypeName, ClusterSettings.VmRole, extractor).ConfigureAwait(false);
+        }
+        try
+        {
+            await up.Task.WaitAsync(settings.JoinTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException(
+                $"this node ({cluster.SelfAddress}) did not join the cluster within {settings.JoinTimeout.TotalSeconds:0.#} s; " +
+                $"seed nodes: {string.Join(", ", settings.SeedNodes)} (is the first seed node running?)");
+        }
+        return new VmShards(system, settings, region);
+    }
+
+    /// <summary>Sends <paramref name="message"/> to its VM and waits for the answer (up to <c>request-timeout</c>).</summary>
+    public Task<object> AskAsync(IVmMessage message) => Region.Ask<object>(message, Settings.RequestTimeout);
+
+    /// <summary>
+    /// The cluster as one line of <c>key=value</c> words: members and their state, and per node the shards and VMs it
+    /// hosts (<c>shards=HOST:PORT:N,...</c>, <c>vms=HOST:PORT:N,...</c>).
+    /// </summary>
+    public async Task<ClusterView> ViewAsync()
+    {
+        var stats = await Region.Ask<ClusterShardingStats>(new GetClusterShardingStats(Settings.RequestTimeout), Settings.RequestTimeout + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        var state = Cluster.State;
+        var members = state.Members
+            .OrderBy(m => m.Address.Port)
+            .Select(m => new ClusterMemberView(Endpoint(m.Address), m.Status.ToString().ToLowerInvariant(), [.. m.Roles.Order(StringComparer.Ordinal)],
+                state.Unreachable.Contains(m), m.Address == Cluster.SelfAddress))
+            .ToArray();
+        var nodes = stats.Regions
+            .OrderBy(r => r.Key.Port)
+            .Select(r => new ClusterNodeView(Endpoint(r.Key), r.Value.Stats.Count, r.Value.Stats.Values.Sum()))
+            .ToArray();
+        return new ClusterView(Endpoint(Cluster.SelfAddress), members, nodes);
+    }
+
+    /// <summary>The node (HOST:PORT) whose region holds the shard of VM <paramref name="vm"/> now, or null when no node has it.</summary>
+    public async Task<string?> LocateAsync(string vm)
+    {
+        var shard = new VmMessageExtractor(Settings.ShardCount).ShardId(vm, new SnapshotVm(vm));
+        var stats = await Region.Ask<ClusterShardingStats>(new GetClusterShardingStats(Settings.RequestTimeout), Settings.RequestTimeout + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        foreach (var (address, region) in stats.Regions)
+        {
+            if (region.Stats.ContainsKey(shard))
+            {
+                return Endpoint(address);
+            }
+        }
+        return null;
+    }
+
+    private static string Endpoint(Address address) => address.Host + ":" + address.Port?.ToString(CultureInfo.InvariantCulture);
+
+    private sealed class VmMessageExtractor : HashCodeMessageExtractor
+    {
+        public VmMessageExtractor(int shards)
+            : base(shards)
+        {
+        }
+
+        public override string? EntityId(object message) => message is IVmMessage m ? m.Vm : null;
+    }
+}
+
+/// <summary>A member of the cluster: its address, status, roles, whether it is unreachable, and whether it is this node.</summary>
+public sealed record ClusterMemberView(string Node, string Status, string[] Roles, bool Unreachable, bool Self);
+
+/// <summary>A node hosting VMs: how many shards and VMs it has now.</summary>
+public sealed record ClusterNodeView(string Node, int Shards, int Vms);
+
+/// <summary>What the <c>cluster</c> request and command show.</summary>
+public sealed record ClusterView(string Self, ClusterMemberView[] Members, ClusterNodeView[] Nodes)
+{
+    /// <summary>The one-line form of the service's answer (after <c>OK </c>).</summary>
+    public string ToLine()
+    {
+        var text = new StringBuilder();
+        text.Append("self=").Append(Self);
+        text.Append(" members=").Append(Members.Length);
+        text.Append(" up=").Append(Members.Count(m => m.Status == "up" && !m.Unreachable));
+        text.Append(" unreachable=").Append(Members.Count(m => m.Unreachable));
+        text.Append(" nodes=").Append(string.Join(',', Members.Select(m => m.Node + ":" + (m.Unreachable ? "unreachable" : m.Status))));
+        text.Append(" shards=").Append(Nodes.Length == 0 ? "none" : string.Join(',', Nodes.Select(n => n.Node + ":" + n.Shards)));
+        text.Append(" vms=").Append(Nodes.Length == 0 ? "none" : string.Join(',', Nodes.Select(n => n.Node + ":" + n.Vms)));
+        return text.ToString();
+    }
+}

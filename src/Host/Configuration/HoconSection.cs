@@ -1,0 +1,102 @@
+using System.Globalization;
+using Akka.Configuration;
+
+namespace VApicActors.Host.Configuration;
+
+/// <summary>
+/// Reads the keys of one HOCON section (<c>vapic.service</c>, <c>vapic.cluster</c>) with range checks. Every
+/// problem is a <see cref="SettingsException"/> that names the full key and what it allows.
+/// </summary>
+public sealed class HoconSection
+{
+    private readonly Config _config;
+
+    public HoconSection(Config config, string section)
+    {
+        _config = config ?? throw new ArgumentNullException(nameof(config));
+        Section = section;
+    }
+
+    public string Section { get; }
+
+    public string Key(string name) => Section + "." + name;
+
+    public string ReadString(string name) => ReadRaw(Key(name));
+
+    public int ReadInt(string name, int min, int max)
+    {
+        var key = Key(name);
+        var text = ReadRaw(key);
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            throw new SettingsException(key, $"must be a whole number from {min} to {max}, got \"{text}\"");
+        }
+        return value;
+    }
+
+    public TimeSpan ReadDuration(string name, TimeSpan min, TimeSpan max)
+    {
+        var key = Key(name);
+        var text = ReadRaw(key);
+        TimeSpan value;
+        try
+        {
+            value = _config.GetTimeSpan(key, null, allowInfinite: false);
+        }
+        catch (Exception e)
+        {
+            throw new SettingsException(key, $"must be a duration such as 10s, 500ms or 5m, got \"{text}\"", e);
+        }
+        if (value < min || value > max)
+        {
+            throw new SettingsException(key, $"must be from {min} to {max}, got \"{text}\"");
+        }
+        return value;
+    }
+
+    public bool ReadBool(string name)
+    {
+        var key = Key(name);
+        var text = ReadRaw(key).ToLowerInvariant();
+        return text switch
+        {
+            "on" or "true" or "yes" => true,
+            "off" or "false" or "no" => false,
+            _ => throw new SettingsException(key, $"must be on or off, got \"{text}\""),
+        };
+    }
+
+    /// <summary>A list of strings; a missing key or an empty list is an empty list.</summary>
+    public IReadOnlyList<string> ReadStringList(string name)
+    {
+        var key = Key(name);
+        if (!_config.HasPath(key))
+        {
+            throw new SettingsException(key, "missing");
+        }
+        try
+        {
+            return [.. _config.GetStringList(key) ?? []];
+        }
+        catch (Exception e)
+        {
+            throw new SettingsException(key, $"must be a list of strings such as [\"a\", \"b\"]: {e.Message}", e);
+        }
+    }
+
+    private string ReadRaw(string key)
+    {
+        if (!_config.HasPath(key))
+        {
+            throw new SettingsException(key, "missing");
+        }
+        try
+        {
+            return _config.GetString(key) ?? string.Empty;
+        }
+        catch (Exception e)
+        {
+            throw new SettingsException(key, $"cannot be read as text: {e.Message}", e);
+        }
+    }
+}

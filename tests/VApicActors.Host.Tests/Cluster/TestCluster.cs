@@ -1,0 +1,162 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Configuration;
+using VApicActors.Host.Cluster;
+using VApicActors.Host.Configuration;
+using VApicActors.Host.Service;
+
+namespace VApicActors.Host.Tests.Cluster;
+
+/// <summary>
+/// A cluster of several nodes on loopback inside the test process: each node an actor system with the VM shard
+/// region and (when asked) the service in cluster mode, all sharing one SQLite snapshot store in a scratch directory.
+/// </summary>
+public sealed class TestCluster : IAsyncDisposable
+{
+    private readonly TempDirectory _directory = new();
+    private readonly List<TestNode> _nodes = [];
+
+    private TestCluster()
+    {
+    }
+
+    public IReadOnlyList<TestNode> Nodes => _nodes;
+
+    public string Seed { get; private set; } = "";
+
+    /// <summary>The defaults of hocon/cluster.hocon with the settings a test on one machine needs.</summary>
+    public ClusterSettings BaseSettings { get; private set; } = null!;
+
+    public static async Task<TestCluster> StartAsync(int nodes, TimeSpan? snapshotInterval = null)
+    {
+        var cluster = new TestCluster();
+        var seedPort = FreePort();
+        cluster.Seed = $"akka.tcp://vapic@127.0.0.1:{seedPort}";
+        cluster.BaseSettings = ClusterSettings.Create(HoconSettings.LoadConfig()) with
+        {
+            Port = seedPort,
+            SeedNodes = [cluster.Seed],
+            ConnectionString = "Data Source=" + cluster._directory.File("cluster.db"),
+            SnapshotInterval = snapshotInterval ?? TimeSpan.FromMinutes(10),
+            DownUnreachableAfter = TimeSpan.FromSeconds(2),
+            RequestTimeout = TimeSpan.FromSeconds(30),
+        };
+        for (var i = 0; i < nodes; i++)
+        {
+            await cluster.AddNodeAsync();
+        }
+        await cluster.WaitForUpAsync(nodes);
+        return cluster;
+    }
+
+    /// <summary>Starts one more node (the first one is the seed) and waits until it has joined.</summary>
+    public async Task<TestNode> AddNodeAsync(IReadOnlyList<string>? roles = null)
+    {
+        var settings = BaseSettings with { Port = _nodes.Count == 0 ? BaseSettings.Port : FreePort(), Roles = roles ?? [ClusterSettings.VmRole] };
+        var quiet = ConfigurationFactory.ParseString("""
+            akka.loglevel = ERROR
+            akka.stdout-loglevel = ERROR
+            akka.coordinated-shutdown.run-by-actor-system-terminate = off
+            akka.cluster.run-coordinated-shutdown-when-down = off
+            akka.remote.dot-netty.tcp.connection-timeout = 2s
+            """);
+        var system = ActorSystem.Create("vapic", quiet.WithFallback(settings.ToAkkaConfig()).WithFallback(HoconSettings.LoadConfig()));
+        var shards = await VmShards.StartAsync(system, settings, null);
+        var node = new TestNode(system, shards, settings.Port);
+        _nodes.Add(node);
+        return node;
+    }
+
+    /// <summary>Waits until every node sees <paramref name="members"/> members up.</summary>
+    public async Task WaitForUpAsync(int members)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (_nodes.Any(n => !n.Crashed && n.Shards.Cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) != members))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the cluster did not reach {members} members up");
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+        _directory.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>One node of a <see cref="TestCluster"/>.</summary>
+public sealed class TestNode : IAsyncDisposable
+{
+    internal TestNode(ActorSystem system, VmShards shards, int port)
+    {
+        System = system;
+        Shards = shards;
+        Port = port;
+    }
+
+    public ActorSystem System { get; }
+
+    public VmShards Shards { get; }
+
+    public int Port { get; }
+
+    /// <summary>"127.0.0.1:PORT", as the cluster view and <see cref="VmReady.Node"/> name it.</summary>
+    public string Endpoint => "127.0.0.1:" + Port;
+
+    public VapicService? Service { get; private set; }
+
+    public bool Crashed { get; private set; }
+
+    /// <summary>Starts the service of this node in cluster mode on a free loopback port.</summary>
+    public VapicService StartService()
+    {
+        Service = VapicService.Start(System, ServiceSettings.Load() with { Listen = new HostPort("127.0.0.1", 0) }, cluster: Shards);
+        return Service;
+    }
+
+    /// <summary>Leaves the cluster gracefully: its shards (and their VMs, with their state) move to the other nodes.</summary>
+    public async Task LeaveAsync()
+    {
+        if (Service is not null)
+        {
+            await Service.StopAsync();
+        }
+        await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+        Crashed = true;
+    }
+
+    /// <summary>Stops the node without telling the cluster, as a crash would: no leave, no handoff, no snapshot.</summary>
+    public async Task CrashAsync()
+    {
+        Crashed = true;
+        if (Service is not null)
+        {
+            await Service.StopAsync();
+        }
+        await System.Terminate();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Service is not null)
+        {
+            await Service.StopAsync();
+        }
+        await System.Terminate();
+    }
+}
