@@ -55,7 +55,15 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private string Node => Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
+    /// <summary>This node as HOST:PORT.</summary>
+    private string Node
+    {
+        get
+        {
+            var address = Akka.Cluster.Cluster.Get(Context.System).SelfAddress;
+            return address.Host + ":" + address.Port;
+        }
+    }
 
     public static Props Props(string name, ClusterSettings settings, ITraceSink? trace) =>
         Akka.Actor.Props.Create(() => new VmEntity(name, settings, trace));
@@ -359,7 +367,8 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         var vm = _vm!;
         var state = await vm.SaveAsync().ConfigureAwait(true);
         var packed = VmStatePacking.Pack(state);
-        var sessions = _sessions.Keys.Select(s => Akka.Serialization.Serialization.SerializedActorPath(s)).ToArray();
+        var self = Akka.Cluster.Cluster.Get(Context.System).SelfAddress;
+        var sessions = _sessions.Keys.Select(s => s.Path.ToSerializationFormatWithAddress(self)).ToArray();
         var snapshot = new VmSnapshot(_keep, handoff, sessions, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), packed);
         _dirty = false;
         _lastSaved = (state.VirtualTimeNs, packed.Length);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using VApicActors.Actors;
 
@@ -67,11 +68,56 @@ public sealed class VmShards
                 $"this node ({cluster.SelfAddress}) did not join the cluster within {settings.JoinTimeout.TotalSeconds:0.#} s; " +
                 $"seed nodes: {string.Join(", ", settings.SeedNodes)} (is the first seed node running?)");
         }
-        return new VmShards(system, settings, region);
+        var shards = new VmShards(system, settings, region);
+        system.ActorOf(Props.Create(() => new MemberLossListener(shards)), "vm-member-loss");
+        return shards;
     }
 
-    /// <summary>Sends <paramref name="message"/> to its VM and waits for the answer (up to <c>request-timeout</c>).</summary>
-    public Task<object> AskAsync(IVmMessage message) => Region.Ask<object>(message, Settings.RequestTimeout);
+    /// <summary>
+    /// Sends <paramref name="message"/> to its VM and waits for the answer (up to <c>request-timeout</c>). A message
+    /// sent to a node just as it crashed is lost with it; when no answer came and a member left or became unreachable
+    /// meanwhile, the message is sent again (at most <see cref="MaxAttempts"/> times in all), to wherever the VM
+    /// restarts. A VM that restarts from a snapshot tells its sessions what was lost (<c>LOST</c>).
+    /// </summary>
+    public async Task<object> AskAsync(IVmMessage message)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var started = Environment.TickCount64;
+            try
+            {
+                return await Region.Ask<object>(message, Settings.RequestTimeout).ConfigureAwait(false);
+            }
+            catch (AskTimeoutException) when (attempt < MaxAttempts && LostMemberSince(started - (long)Settings.RequestTimeout.TotalMilliseconds))
+            {
+                // A node was lost about when the message went out: try again where the VM lives now.
+            }
+        }
+    }
+
+    /// <summary>Attempts of one request when members are lost meanwhile.</summary>
+    public const int MaxAttempts = 3;
+
+    private long _lastMemberLoss = long.MinValue;
+
+    private bool LostMemberSince(long tick) => Volatile.Read(ref _lastMemberLoss) >= tick;
+
+    /// <summary>Notes when a member becomes unreachable or is removed.</summary>
+    private sealed class MemberLossListener : ReceiveActor
+    {
+        public MemberLossListener(VmShards shards)
+        {
+            Receive<ClusterEvent.UnreachableMember>(_ => Volatile.Write(ref shards._lastMemberLoss, Environment.TickCount64));
+            Receive<ClusterEvent.MemberRemoved>(_ => Volatile.Write(ref shards._lastMemberLoss, Environment.TickCount64));
+            Receive<ClusterEvent.CurrentClusterState>(_ => { });
+        }
+
+        protected override void PreStart() =>
+            Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
+                typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.MemberRemoved));
+
+        protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+    }
 
     /// <summary>
     /// The cluster as one line of <c>key=value</c> words: members and their state, and per node the shards and VMs it

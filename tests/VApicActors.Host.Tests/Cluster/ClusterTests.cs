@@ -1,4 +1,5 @@
 using VApicActors.Host.Cluster;
+using VApicActors.Host.TraceTools;
 using VApicActors.Host.Tests.Service;
 using Xunit;
 
@@ -72,6 +73,107 @@ public sealed class ClusterTests
         Assert.StartsWith("OK self=" + a.Endpoint + " members=2 up=2 unreachable=0", view);
         Assert.Contains(b.Endpoint + ":", view!.Split(" vms=")[1]);
         Assert.Equal("ERR no VM named 'nowhere'", await client.RequestAsync("attach nowhere"));
+    }
+
+    /// <summary>The VM's complete state as the save/restore document, and the node it was taken on.</summary>
+    private static async Task<(string Json, string Node)> StateAsync(TestNode via, string vm)
+    {
+        var taken = Assert.IsType<VmStateTaken>(await via.Shards.AskAsync(new GetVmState(vm)));
+        return (VmStateFile.ToJson(VmStatePacking.Unpack(taken.State)), taken.Node);
+    }
+
+    /// <summary>Puts a 2-vCPU VM in a state with something everywhere: TPR, an IPI pending, a periodic timer, time.</summary>
+    private static async Task DriveAsync(LineClient client, int salt)
+    {
+        foreach (var line in new[]
+        {
+            "cpu 0", "writel 0xfee000f0 0x1ff", $"writel 0xfee00080 0x{0x10 + salt:x}",
+            "cpu 1", "writel 0xfee000f0 0x1ff", "writel 0xfee003e0 0xb", "writel 0xfee00320 0x20051", "writel 0xfee00380 0x1000",
+            "cpu 0", "writel 0xfee00310 0x01000000", $"writel 0xfee00300 0x40{0x60 + salt:x}", $"clock_step {1000 + salt}",
+        })
+        {
+            Assert.Equal("OK", (await client.RequestAsync(line))![..2]);
+        }
+    }
+
+    [Fact]
+    public async Task AGracefulLeave_MovesEveryVmWithItsStateIntact()
+    {
+        await using var cluster = await TestCluster.StartAsync(2);
+        var (a, b) = (cluster.Nodes[0], cluster.Nodes[1]);
+        var service = a.StartService();
+        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+        client.Timeout = Slow;
+
+        var moving = new List<string>();
+        for (var salt = 0; moving.Count < 2; salt++)
+        {
+            var vm = await CreateVmOnAsync(client, a, b, $"mover{salt}", "vcpus=2");
+            await DriveAsync(client, salt);
+            moving.Add(vm);
+        }
+        var before = new Dictionary<string, (string Json, string Irr)>();
+        foreach (var vm in moving)
+        {
+            var (json, node) = await StateAsync(a, vm);
+            Assert.Equal(b.Endpoint, node);
+            Assert.Equal("OK", await client.RequestAsync("attach " + vm));
+            Assert.Equal("OK", await client.RequestAsync("cpu 1"));
+            before[vm] = (json, (await client.RequestAsync("irr"))!);
+            Assert.Contains("0x6", before[vm].Irr);
+        }
+
+        await b.LeaveAsync();
+        await cluster.WaitForUpAsync(1);
+
+        var interrupts = new List<string>();
+        foreach (var vm in moving)
+        {
+            var (json, node) = await StateAsync(a, vm);
+            Assert.Equal(a.Endpoint, node);
+            Assert.Equal(before[vm].Json, json);
+            // The session drives the moved VM on as if nothing happened; its periodic timer runs on virtual time.
+            Assert.Equal("OK", await client.RequestAsync("attach " + vm, interrupts));
+            Assert.Equal("OK", await client.RequestAsync("cpu 1", interrupts));
+            Assert.Equal(before[vm].Irr, await client.RequestAsync("irr", interrupts));
+            Assert.Equal("OK", (await client.RequestAsync("clock_step 100000000", interrupts))![..2]);
+            Assert.Contains("0x51", await client.RequestAsync("irr", interrupts));
+        }
+        Assert.DoesNotContain(interrupts, l => l.StartsWith("LOST ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AKilledNode_ItsVmsComeBackElsewhereFromTheirLastSnapshot_AndTheSessionIsTold()
+    {
+        await using var cluster = await TestCluster.StartAsync(3);
+        var (a, c) = (cluster.Nodes[0], cluster.Nodes[2]);
+        var service = a.StartService();
+        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+        client.Timeout = Slow;
+
+        var vm = await CreateVmOnAsync(client, a, c, "doomed", "vcpus=2");
+        Assert.Equal("OK", await client.RequestAsync("writel 0xfee00080 0x20"));
+        var saved = Assert.IsType<SnapshotSaved>(await a.Shards.AskAsync(new SnapshotVm(vm)));
+        Assert.True(saved.Bytes > 0);
+        var (snapshotJson, _) = await StateAsync(a, vm);
+        Assert.Equal("OK", await client.RequestAsync("writel 0xfee00080 0x30"));
+        Assert.Equal("OK 0x30", await client.RequestAsync("readl 0xfee00080"));
+
+        await c.CrashAsync();
+        await cluster.WaitForUpAsync(2);
+
+        // The next request brings the VM back on a surviving node, as it was at its snapshot.
+        var lines = new List<string>();
+        Assert.Equal("OK 0x20", await client.RequestAsync("readl 0xfee00080", lines));
+        var (json, node) = await StateAsync(a, vm);
+        Assert.NotEqual(c.Endpoint, node);
+        Assert.Equal(snapshotJson, json);
+        if (!lines.Any(l => l.StartsWith("LOST ", StringComparison.Ordinal)))
+        {
+            lines.Add(await client.WaitForLineAsync(l => l.StartsWith("LOST ", StringComparison.Ordinal)));
+        }
+        var lost = Assert.Single(lines, l => l.StartsWith("LOST ", StringComparison.Ordinal));
+        Assert.StartsWith($"LOST vm={vm} restarted on {node} from its snapshot of ", lost);
     }
 }
 

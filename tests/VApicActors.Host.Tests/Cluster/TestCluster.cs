@@ -40,7 +40,7 @@ public sealed class TestCluster : IAsyncDisposable
             ConnectionString = "Data Source=" + cluster._directory.File("cluster.db"),
             SnapshotInterval = snapshotInterval ?? TimeSpan.FromMinutes(10),
             DownUnreachableAfter = TimeSpan.FromSeconds(2),
-            RequestTimeout = TimeSpan.FromSeconds(30),
+            RequestTimeout = TimeSpan.FromSeconds(8),
         };
         for (var i = 0; i < nodes; i++)
         {
@@ -57,6 +57,8 @@ public sealed class TestCluster : IAsyncDisposable
         var quiet = ConfigurationFactory.ParseString("""
             akka.loglevel = ERROR
             akka.stdout-loglevel = ERROR
+            akka.loggers = ["Akka.Event.DefaultLogger"]
+            akka.log-dead-letters = off
             akka.coordinated-shutdown.run-by-actor-system-terminate = off
             akka.cluster.run-coordinated-shutdown-when-down = off
             akka.remote.dot-netty.tcp.connection-timeout = 2s
