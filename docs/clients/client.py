@@ -26,7 +26,7 @@ def main():
         stream.write(request + "\n")
         stream.flush()
         answer = stream.readline().rstrip("\n")
-        while answer.startswith("IRQ "):  # asynchronous: an interrupt became deliverable
+        while answer.startswith(("IRQ ", "LOST ")):  # asynchronous: an interrupt, or a cluster VM lost work
             print(answer)
             answer = stream.readline().rstrip("\n")
         print(answer)

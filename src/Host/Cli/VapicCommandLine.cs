@@ -6,6 +6,7 @@ using Spectre.Console;
 using VApicActors.Actors;
 using VApicActors.Host.Bench;
 using VApicActors.Host.Client;
+using VApicActors.Host.Cluster;
 using VApicActors.Host.Configuration;
 using VApicActors.Host.Hosting;
 using VApicActors.Host.Scale;
@@ -135,10 +136,11 @@ public sealed class VapicCommandLine
 
         root.Subcommands.Add(ServeCommand.Create(
             _config,
-            (parse, work, ct) => WithHostAsync(parse, ServeOverrides(parse), (_, system, trace, c) => work(system, trace, c), ct),
+            (parse, front, work, ct) => WithHostAsync(parse, ServeOverrides(parse), (_, system, trace, c) => work(system, trace, c), ct, front),
             _output,
             _error));
         root.Subcommands.Add(ClientCommand.Create(_output, _error, _input));
+        root.Subcommands.Add(ClusterCommand.Create(_output, _error));
         root.Subcommands.Add(StressCommand.Create(_config, _trace));
         root.Subcommands.Add(BenchCommand.Create(_config));
         root.Subcommands.Add(ScaleCommand.Create());
@@ -237,13 +239,18 @@ public sealed class VapicCommandLine
         ParseResult parse,
         IReadOnlyList<SettingOverride> overrides,
         Func<VapicSettings, Akka.Actor.ActorSystem, SerilogTraceSink?, CancellationToken, Task<int>> work,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Config? front = null)
     {
         Config config;
         VapicSettings settings;
         try
         {
             (config, settings) = HoconSettings.Load(overrides, parse.GetValue(_config));
+            if (front is not null)
+            {
+                config = front.WithFallback(config);
+            }
         }
         catch (SettingsException e)
         {

@@ -52,7 +52,7 @@ public sealed class ServiceConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads the next answer, passing interrupt lines (<c>IRQ ...</c>) to <paramref name="onInterrupt"/>.
+    /// Reads the next answer, passing interrupt and loss lines (<c>IRQ ...</c>, <c>LOST ...</c>) to <paramref name="onInterrupt"/>.
     /// Null when the service closed the connection.
     /// </summary>
     public async Task<string?> ReadAnswerAsync(Action<string>? onInterrupt, CancellationToken cancellationToken = default)
@@ -60,7 +60,7 @@ public sealed class ServiceConnection : IAsyncDisposable
         while (true)
         {
             var line = await _reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
-            if (line is null || !line.StartsWith(ServiceResponse.IrqPrefix, StringComparison.Ordinal))
+            if (line is null || !ServiceResponse.IsUnsolicited(line))
             {
                 return line;
             }

@@ -354,7 +354,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         }
         _log.Warning("VM {Vm} restarted on {Node} from its snapshot of {Taken} (virtual time {Ns} ns): what it did after that is lost", _name, Node, taken, state.VirtualTimeNs);
         var notice = new SessionLine(
-            $"LOST vm={_name} restarted on {Node} from its snapshot of {taken} at virtual time {state.VirtualTimeNs} ns; requests answered after that snapshot were lost");
+            ServiceResponse.LostPrefix + $"vm={_name} restarted on {Node} from its snapshot of {taken} at virtual time {state.VirtualTimeNs} ns; requests answered after that snapshot were lost");
         foreach (var session in _sessions.Keys)
         {
             session.Tell(notice);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Sockets;
+using VApicActors.Host.Cluster;
 using VApicActors.Host.Configuration;
 
 namespace VApicActors.Host.Service;
@@ -27,21 +28,42 @@ public static class ServeCommand
                           "Only an address given here or in the configuration is used: loopback unless asked otherwise",
             HelpName = "HOST:PORT",
         };
+        var cluster = new Option<bool>("--cluster")
+        {
+            Description = "Join the cluster of hocon/cluster.hocon (vapic.cluster): VMs are spread over its nodes and any node's sessions reach any VM",
+        };
+        var port = new Option<int?>("--cluster-port") { Description = "This node's cluster port (vapic.cluster.port); 0 picks a free one", HelpName = "PORT" };
+        var seeds = new Option<string[]>("--seed-node")
+        {
+            Description = "A seed node, akka.tcp://vapic@HOST:PORT (vapic.cluster.seed-nodes); repeat for several",
+            HelpName = "ADDRESS",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command(
             "serve",
             "Run the simulation service: each TCP connection is a session that sends scenario-language lines and gets one answer per line " +
             "(OK, OK VALUE, #GP, ERR REASON); see docs/service.md. Runs until Ctrl-C or SIGTERM.");
         command.Options.Add(listen);
-        command.SetAction((parse, ct) => ServeAsync(parse, parse.GetValue(configFile), parse.GetValue(listen), runHost, output, error, ct));
+        command.Options.Add(cluster);
+        command.Options.Add(port);
+        command.Options.Add(seeds);
+        command.SetAction((parse, ct) => ServeAsync(parse, parse.GetValue(configFile), parse.GetValue(listen),
+            parse.GetValue(cluster) ? new ClusterOptions(parse.GetValue(port), parse.GetValue(seeds) ?? []) : null, runHost, output, error, ct));
         return command;
     }
 
-    private static async Task<int> ServeAsync(ParseResult parse, string? configPath, string? listen, ServiceHostRunner runHost, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<int> ServeAsync(ParseResult parse, string? configPath, string? listen, ClusterOptions? clusterOptions, ServiceHostRunner runHost, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         ServiceSettings settings;
+        ClusterSettings? clusterSettings = null;
         try
         {
-            settings = ServiceSettings.Create(HoconSettings.LoadConfig(configPath));
+            var config = HoconSettings.LoadConfig(configPath);
+            settings = ServiceSettings.Create(config);
+            if (clusterOptions is not null)
+            {
+                clusterSettings = clusterOptions.Apply(ClusterSettings.Create(config));
+            }
         }
         catch (SettingsException e)
         {
@@ -58,13 +80,30 @@ public static class ServeCommand
             settings = settings with { Listen = endpoint };
         }
 
-        return await runHost(parse, async (system, trace, ct) =>
+        return await runHost(parse, clusterSettings?.ToAkkaConfig(), async (system, trace, ct) =>
         {
+            VmShards? shards = null;
+            if (clusterSettings is not null)
+            {
+                await output.WriteLineAsync($"vapic: joining the cluster as {clusterSettings.Hostname}:{clusterSettings.Port} (seed nodes: {string.Join(", ", clusterSettings.SeedNodes)})").ConfigureAwait(false);
+                try
+                {
+                    shards = await VmShards.StartAsync(system, clusterSettings, trace, ct).ConfigureAwait(false);
+                }
+                catch (TimeoutException e)
+                {
+                    await error.WriteLineAsync($"vapic: {e.Message}").ConfigureAwait(false);
+                    return ExitUsage;
+                }
+                var members = shards.Cluster.State.Members.Count;
+                await output.WriteLineAsync($"vapic: node {shards.Cluster.SelfAddress} is up; {members} member{(members == 1 ? "" : "s")}; " +
+                    (clusterSettings.HostsVms ? "this node hosts VMs" : "this node hosts no VMs (no \"vm\" role)")).ConfigureAwait(false);
+            }
             VapicService service;
             try
             {
                 service = VapicService.Start(system, settings, trace, report: line => output.WriteLine(
-                    $"[{DateTime.Now.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)}] {line}"));
+                    $"[{DateTime.Now.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)}] {line}"), cluster: shards);
             }
             catch (SocketException e)
             {
@@ -90,5 +129,33 @@ public static class ServeCommand
             }
             return ExitOk;
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The command line's cluster options, applied over <c>vapic.cluster</c>.</summary>
+    private sealed record ClusterOptions(int? Port, string[] Seeds)
+    {
+        public ClusterSettings Apply(ClusterSettings settings)
+        {
+            if (Port is int port)
+            {
+                if (port is < 0 or > 65535)
+                {
+                    throw new SettingsException("--cluster-port", $"must be from 0 to 65535, got {port}");
+                }
+                settings = settings with { Port = port };
+            }
+            if (Seeds.Length > 0)
+            {
+                foreach (var seed in Seeds)
+                {
+                    if (!ClusterSettings.TryParseSeed(seed, out _))
+                    {
+                        throw new SettingsException("--seed-node", $"must look like akka.tcp://vapic@HOST:PORT, got \"{seed}\"");
+                    }
+                }
+                settings = settings with { SeedNodes = Seeds };
+            }
+            return settings;
+        }
     }
 }

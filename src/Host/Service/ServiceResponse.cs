@@ -22,6 +22,13 @@ public static class ServiceResponse
     public const string ErrorPrefix = "ERR ";
     public const string ExpectedPrefix = "ERR expected ";
     public const string IrqPrefix = "IRQ ";
+
+    /// <summary>Starts the line a cluster VM sends its sessions when it restarted from a snapshot and lost work.</summary>
+    public const string LostPrefix = "LOST ";
+
+    /// <summary>A line the session did not ask for (an interrupt, a loss), which is never an answer.</summary>
+    public static bool IsUnsolicited(string line) =>
+        line.StartsWith(IrqPrefix, StringComparison.Ordinal) || line.StartsWith(LostPrefix, StringComparison.Ordinal);
     public const string ByePrefix = "BYE";
 
     /// <summary>The answer to a request that produced <paramref name="outcome"/>.</summary>

@@ -83,6 +83,11 @@ internal sealed class SessionExecutor : ISessionExecutor
                 return await RunServiceVerbAsync(verb, parsed).ConfigureAwait(false);
             }
 
+            if (verb == "cluster")
+            {
+                return ServiceResponse.Error("cluster: the service is not in cluster mode (start it with vapic serve --cluster)");
+            }
+
             if (verb is "save" or "restore")
             {
                 // A client must not make the service read or write files where the service runs.
