@@ -17,6 +17,24 @@ internal static class ServiceVerbs
 {
     public const int MaxNameLength = 64;
 
+    /// <summary>
+    /// Parses a request line. Returns the answer when there is nothing to run (<c>OK</c> for a blank or comment-only
+    /// line, <c>ERR</c> for a malformed one), else null with the line in <paramref name="parsed"/>.
+    /// </summary>
+    public static string? Parse(string line, out ScenarioLine parsed)
+    {
+        try
+        {
+            parsed = ScenarioLine.Parse(line);
+        }
+        catch (ScenarioException e)
+        {
+            parsed = null!;
+            return ServiceResponse.Error(e.Message);
+        }
+        return parsed.IsEmpty ? ServiceResponse.Ok : null;
+    }
+
     /// <summary>The answer line of a service verb's result, checked against its <c>-&gt; EXPECTED</c> when it has one.</summary>
     public static string Answer(ScenarioResult result, Expectation? expected)
     {

@@ -61,18 +61,9 @@ internal sealed class SessionExecutor : ISessionExecutor
     /// <summary>Runs one request line and returns its one-line answer.</summary>
     public async Task<string> ExecuteAsync(string line)
     {
-        ScenarioLine parsed;
-        try
+        if (ServiceVerbs.Parse(line, out var parsed) is { } immediate)
         {
-            parsed = ScenarioLine.Parse(line);
-        }
-        catch (ScenarioException e)
-        {
-            return ServiceResponse.Error(e.Message);
-        }
-        if (parsed.IsEmpty)
-        {
-            return ServiceResponse.Ok;
+            return immediate;
         }
 
         var verb = parsed.Command[0].ToLowerInvariant();
