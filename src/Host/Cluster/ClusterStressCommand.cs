@@ -68,8 +68,7 @@ public static class ClusterStressCommand
             {
                 local = await LocalClusterNodes.StartAsync(cluster, nodes, config, ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is TimeoutException or Akka.Remote.Transport.InvalidAssociationException or SocketException
-                or Akka.Remote.RemoteTransportException)
+            catch (Exception e) when (e is TimeoutException or ClusterNodeException)
             {
                 await Console.Error.WriteLineAsync("vapic stress: " + e.Message).ConfigureAwait(false);
                 return StressCommand.ExitUsage;
@@ -189,8 +188,17 @@ public sealed class LocalClusterNodes : IAsyncDisposable
 
     private static async Task<VmShards> StartNodeAsync(ClusterSettings settings, Config config, CancellationToken ct)
     {
-        var system = ActorSystem.Create(Hosting.VapicHost.ActorSystemName,
-            StressCommand.ActorSystemConfig.WithFallback(NodeConfig).WithFallback(settings.ToAkkaConfig()).WithFallback(config));
+        ActorSystem system;
+        try
+        {
+            system = ActorSystem.Create(Hosting.VapicHost.ActorSystemName,
+                StressCommand.ActorSystemConfig.WithFallback(NodeConfig).WithFallback(settings.ToAkkaConfig()).WithFallback(config));
+        }
+        catch (Exception e) when (Innermost(e) is SocketException or Akka.Remote.RemoteTransportException)
+        {
+            throw new ClusterNodeException($"cannot start a cluster node on {settings.Hostname}:{settings.Port}: {Innermost(e).Message}"
+                + " (another node there? --port 0 takes a free port)", e);
+        }
         try
         {
             return await VmShards.StartAsync(system, settings, null, ct).ConfigureAwait(false);
@@ -200,6 +208,15 @@ public sealed class LocalClusterNodes : IAsyncDisposable
             await system.Terminate().ConfigureAwait(false);
             throw;
         }
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null)
+        {
+            e = e.InnerException;
+        }
+        return e;
     }
 
     /// <summary>Every node leaves the cluster (the extra ones first) and stops.</summary>
@@ -221,5 +238,14 @@ public sealed class LocalClusterNodes : IAsyncDisposable
             // Leaving took too long: stop the node anyway.
         }
         await system.Terminate().ConfigureAwait(false);
+    }
+}
+
+/// <summary>A cluster node could not be started (its port taken, its address not this machine's).</summary>
+public sealed class ClusterNodeException : Exception
+{
+    public ClusterNodeException(string message, Exception inner)
+        : base(message, inner)
+    {
     }
 }
