@@ -83,6 +83,33 @@ public sealed class LatencyHistogram
         return Max;
     }
 
+    /// <summary>
+    /// A histogram from its <see cref="Buckets"/> and <see cref="Max"/> (as another process wrote them down), so that
+    /// histograms taken elsewhere can be merged exactly.
+    /// </summary>
+    public static LatencyHistogram FromBuckets(IReadOnlyList<long> buckets, long max)
+    {
+        ArgumentNullException.ThrowIfNull(buckets);
+        if (buckets.Count != BucketCount)
+        {
+            throw new ArgumentException("a latency histogram has " + BucketCount + " buckets, not " + buckets.Count, nameof(buckets));
+        }
+        long count = 0;
+        foreach (var b in buckets)
+        {
+            if (b < 0)
+            {
+                throw new ArgumentException("a bucket count must not be negative", nameof(buckets));
+            }
+            count += b;
+        }
+        if (max < 0 || (count == 0 && max != 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(max), max, "must be 0 without samples, else not negative");
+        }
+        return new LatencyHistogram(ImmutableArray.CreateRange(buckets), count, max);
+    }
+
     /// <summary>The sum of several histograms.</summary>
     public static LatencyHistogram Merge(IEnumerable<LatencyHistogram> histograms)
     {

@@ -130,6 +130,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
                     break;
                 case StressVmRun m:
                     w.Write(m.Vm);
+                    w.Write(m.Index);
                     w.Write(m.Settings);
                     break;
                 case StressVmDone m:
@@ -166,7 +167,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
             "K" => new VmCheckpoint(r.ReadInt64()),
             "G" => new GetVmState(r.ReadString()),
             "V" => new VmStateTaken(r.ReadString(), r.ReadString(), ReadBytes(r)),
-            "TR" => new StressVmRun(r.ReadString(), r.ReadString()),
+            "TR" => new StressVmRun(r.ReadString(), r.ReadInt32(), r.ReadString()),
             "TD" => ReadStressDone(r),
             _ => throw new SerializationException("unknown cluster message manifest '" + manifest + "'"),
         };

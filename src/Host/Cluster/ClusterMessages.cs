@@ -71,10 +71,15 @@ public sealed record VmSnapshot(bool Keep, bool Handoff, string[] Sessions, long
 public sealed record VmCheckpoint(long VirtualTimeNs) : IClusterMessage;
 
 /// <summary>
-/// Runs one stress VM where its entity lives: <paramref name="Settings"/> is the stress run's settings (JSON, one VM)
-/// and the VM's name keys the entity.
+/// Runs one stress VM on the node its entity lives on (so its IPIs stay there): <paramref name="Vm"/>, a name unique to
+/// the run, keys the entity; <paramref name="Index"/> is the VM's number in the run (it picks the shard, so that a run's
+/// VMs spread evenly); <paramref name="Settings"/> is the VM's settings as JSON (<see cref="StressVmSpec"/>).
+/// Answered with <see cref="StressVmDone"/>.
 /// </summary>
-public sealed record StressVmRun(string Vm, string Settings) : IVmMessage;
+public sealed record StressVmRun(string Vm, int Index, string Settings) : IVmMessage;
 
-/// <summary>A stress VM's report (the JSON of <c>--json</c>), from <paramref name="Node"/>; or why it could not run.</summary>
+/// <summary>
+/// A stress VM's result from <paramref name="Node"/> (HOST:PORT): its report with its latency histograms as JSON
+/// (<see cref="StressVmReport"/>), or — when it could not run — an empty report and <paramref name="Error"/>.
+/// </summary>
 public sealed record StressVmDone(string Vm, string Node, string ReportJson, string? Error) : IClusterMessage;

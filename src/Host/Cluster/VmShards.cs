@@ -15,11 +15,12 @@ public sealed class VmShards
 {
     private readonly ActorSystem _system;
 
-    private VmShards(ActorSystem system, ClusterSettings settings, IActorRef region)
+    private VmShards(ActorSystem system, ClusterSettings settings, IActorRef region, IActorRef stressRegion)
     {
         _system = system;
         Settings = settings;
         Region = region;
+        StressRegion = stressRegion;
     }
 
     public ClusterSettings Settings { get; }
@@ -27,10 +28,14 @@ public sealed class VmShards
     /// <summary>The shard region: a message implementing <see cref="IVmMessage"/> sent here reaches its VM.</summary>
     public IActorRef Region { get; }
 
+    /// <summary>The shard region of the stress VMs: a <see cref="StressVmRun"/> sent here runs on the node that hosts its shard.</summary>
+    public IActorRef StressRegion { get; }
+
     public Akka.Cluster.Cluster Cluster => Akka.Cluster.Cluster.Get(_system);
 
     /// <summary>
-    /// Starts the VM shard region on <paramref name="system"/> (a cluster node) and waits until this node is a
+    /// Starts the VM shard region and the stress VMs' region (<see cref="StressShards"/>) on <paramref name="system"/>
+    /// (a cluster node) and waits until this node is a
     /// member that is up. Throws <see cref="TimeoutException"/> when it has not joined within <c>join-timeout</c>.
     /// </summary>
     public static async Task<VmShards> StartAsync(ActorSystem system, ClusterSettings settings, ITraceSink? trace, CancellationToken cancellationToken = default)
@@ -58,6 +63,7 @@ public sealed class VmShards
         {
             region = await sharding.StartProxyAsync(VmEntity.TypeName, ClusterSettings.VmRole, extractor).ConfigureAwait(false);
         }
+        var stressRegion = await StressShards.StartRegionAsync(system, settings).ConfigureAwait(false);
         try
         {
             await up.Task.WaitAsync(settings.JoinTimeout, cancellationToken).ConfigureAwait(false);
@@ -68,7 +74,7 @@ public sealed class VmShards
                 $"this node ({cluster.SelfAddress}) did not join the cluster within {settings.JoinTimeout.TotalSeconds:0.#} s; " +
                 $"seed nodes: {string.Join(", ", settings.SeedNodes)} (is the first seed node running?)");
         }
-        var shards = new VmShards(system, settings, region);
+        var shards = new VmShards(system, settings, region, stressRegion);
         system.ActorOf(Props.Create(() => new MemberLossListener(shards)), "vm-member-loss");
         return shards;
     }

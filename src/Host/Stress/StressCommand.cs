@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Spectre.Console;
 
+using VApicActors.Host.Cluster;
 using VApicActors.Host.Configuration;
 using VApicActors.Host.Tracing;
 
@@ -19,7 +20,7 @@ public static class StressCommand
     public const int ExitOk = 0;
     public const int ExitViolated = 1;
     public const int ExitUsage = 2;
-    private const int RedirectedWidth = 160;
+    internal const int RedirectedWidth = 160;
 
     /// <summary>The actor system settings of a stress or bench run: errors are counted, dead letters are not logged.</summary>
     internal static readonly Config ActorSystemConfig = ConfigurationFactory.ParseString("""
@@ -50,25 +51,75 @@ public static class StressCommand
         };
         var json = new Option<string?>("--json") { Description = "Also write the report as JSON to FILE", HelpName = "FILE" };
         var sequential = new Option<bool>("--sequential") { Description = "One operation at a time: the same seed gives the identical report" };
+        var cluster = new Option<bool>("--cluster") { Description = "Spread the VMs over the cluster of hocon/cluster.hocon (this process joins it as a node) and add their reports up" };
+        var nodes = new Option<int?>("--nodes")
+        {
+            Description = "With --cluster: start N-1 more nodes in this process on free loopback ports and wait for N nodes (1 to " + ClusterStressCommand.MaxNodes + ")",
+            HelpName = "N",
+        };
+        var port = new Option<int?>("--port") { Description = "With --cluster: this node's port (vapic.cluster.port; 0 a free one); without --seed-node it is its own seed", HelpName = "P" };
+        var seedNodes = new Option<string[]>("--seed-node")
+        {
+            Description = "With --cluster: a seed node, akka.tcp://vapic@HOST:PORT (vapic.cluster.seed-nodes); may be repeated",
+            HelpName = "URI",
+            AllowMultipleArgumentsPerToken = false,
+        };
 
         var command = new Command("stress", "Stress-test interrupt delivery across many vCPUs and check the invariants; exit 0 only if every one holds");
-        foreach (var o in new Option[] { vcpus, vms, mode, ids, seconds, operations, seed, mix, json, sequential })
+        foreach (var o in new Option[] { vcpus, vms, mode, ids, seconds, operations, seed, mix, json, sequential, cluster, nodes, port, seedNodes })
         {
             command.Options.Add(o);
         }
         command.SetAction(async (parse, ct) =>
         {
             StressSettings settings;
+            Config config;
+            ClusterSettings? clusterSettings = null;
+            var inCluster = parse.GetValue(cluster);
+            var nodeCount = parse.GetValue(nodes);
             try
             {
-                settings = StressSettings.Create(StressSettings.LoadConfig(parse.GetValue(configFile)));
+                config = StressSettings.LoadConfig(parse.GetValue(configFile));
+                settings = StressSettings.Create(config);
                 settings = Override(settings, parse.GetValue(vcpus), parse.GetValue(vms), parse.GetValue(mode), parse.GetValue(ids),
                     parse.GetValue(seconds), parse.GetValue(operations), parse.GetValue(seed), parse.GetValue(mix), parse.GetValue(sequential));
+                if (!inCluster)
+                {
+                    foreach (var (given, name) in new[] { (nodeCount is not null, "--nodes"), (parse.GetValue(port) is not null, "--port"),
+                        (parse.GetValue(seedNodes) is { Length: > 0 }, "--seed-node") })
+                    {
+                        if (given)
+                        {
+                            throw new StressSettingsException(name, "applies only with --cluster");
+                        }
+                    }
+                }
+                else
+                {
+                    if (nodeCount is < 1 or > ClusterStressCommand.MaxNodes)
+                    {
+                        throw new StressSettingsException("--nodes", "must be 1 to " + ClusterStressCommand.MaxNodes);
+                    }
+                    if (parse.GetValue(traceFile) is not null)
+                    {
+                        throw new StressSettingsException("--trace", "a cluster run writes no message trace (its VMs run on several nodes)");
+                    }
+                    if (settings.Operations > 0 && settings.Operations < settings.Vms)
+                    {
+                        throw new StressSettingsException("--operations", "a cluster run needs at least one operation per VM (" + settings.Vms + ")");
+                    }
+                    clusterSettings = ClusterStressCommand.Override(ClusterSettings.Create(config), parse.GetValue(port), parse.GetValue(seedNodes));
+                }
             }
             catch (Exception e) when (e is StressSettingsException or SettingsException or IOException or ConfigurationException)
             {
                 await Console.Error.WriteLineAsync("vapic stress: " + e.Message).ConfigureAwait(false);
                 return ExitUsage;
+            }
+            if (clusterSettings is not null)
+            {
+                return await ClusterStressCommand.RunAsync(settings, clusterSettings, nodeCount ?? 1, config, parse.GetValue(json), AnsiConsole.Console, ct)
+                    .ConfigureAwait(false);
             }
             return await RunAsync(settings, parse.GetValue(json), AnsiConsole.Console, ct, parse.GetValue(traceFile)).ConfigureAwait(false);
         });

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Akka.Actor;
 using VApicActors.Actors;
@@ -25,6 +26,7 @@ public sealed class StressEngine
     private readonly ITraceSink? _trace;
     private readonly StressProgress _progress = new();
     private readonly List<VmState> _finalStates = [];
+    private readonly ConcurrentDictionary<string, bool> _owned = new(StringComparer.Ordinal);
 
     /// <param name="system">The actor system the VMs run in.</param>
     /// <param name="settings">The run.</param>
@@ -42,6 +44,18 @@ public sealed class StressEngine
     /// <summary>Each VM's complete APIC state after the final drain of the last run (for replay and save).</summary>
     public IReadOnlyList<VmState> FinalStates => _finalStates;
 
+    /// <summary>
+    /// Count only the dead letters and errors of this run's own actors (and of the actor system itself), not those of
+    /// other work in the same actor system — for runs that share a cluster node with other runs.
+    /// </summary>
+    public bool ScopeSystemEvents { get; init; }
+
+    /// <summary>
+    /// The latency histograms of the last run over every vCPU (to acceptance, to EOI): what the report's percentiles
+    /// were computed from, for merging with other runs' histograms.
+    /// </summary>
+    public (LatencyHistogram ToAcceptance, LatencyHistogram ToEoi)? Latencies { get; private set; }
+
     /// <summary>Operations and exits so far (for a progress display; updated in batches).</summary>
     public (long Operations, long Exits) Progress => (_progress.Operations, _progress.Exits);
 
@@ -53,7 +67,8 @@ public sealed class StressEngine
     public async Task<StressReport> RunAsync(CancellationToken cancellationToken = default)
     {
         var wall = Stopwatch.StartNew();
-        var (counter, events) = SystemEventCounts.Start(_system);
+        _owned.Clear();
+        var (counter, events) = SystemEventCounts.Start(_system, ScopeSystemEvents ? _owned : null);
         var vms = new List<StressVm>();
         StressTraceRecorder? recorder = null;
         try
@@ -71,7 +86,9 @@ public sealed class StressEngine
             {
                 var spec = new VmSpec(StressVm.NameOf(v), _settings.Vcpus, _settings.X2Apic,
                     Enumerable.Range(0, _settings.Vcpus).Select(_settings.ApicIdOf).ToArray());
-                handles.Add(await VmHandle.CreateAsync(_system, spec, TraceSinks.Combine(recorder, _trace), AskTimeout).ConfigureAwait(false));
+                var handle = await VmHandle.CreateAsync(_system, spec, TraceSinks.Combine(recorder, _trace), AskTimeout).ConfigureAwait(false);
+                Own(handle.Vm);
+                handles.Add(handle);
             }
             creation.Stop();
             var total = PlannedOperations;
@@ -129,6 +146,8 @@ public sealed class StressEngine
                 _finalStates.Add(await vm.Handle.SaveAsync().ConfigureAwait(false));
             }
             var invariants = new StressChecker(vms, counters, snapshots, events, recorder).Check();
+            var all = counters.SelectMany(c => c).ToList();
+            Latencies = (LatencyHistogram.Merge(all.Select(c => c.ToAcceptance)), LatencyHistogram.Merge(all.Select(c => c.ToEoi)));
             wall.Stop();
             return StressReportBuilder.Build(_settings, vms, counters, invariants, elapsedSeconds,
                 _settings.Sequential ? null : creation.Elapsed.TotalSeconds, _settings.Sequential ? null : wall.Elapsed.TotalSeconds);
@@ -150,6 +169,13 @@ public sealed class StressEngine
             _system.EventStream.Unsubscribe(counter);
             _system.Stop(counter);
         }
+    }
+
+    /// <summary>Notes a top-level actor of this run, whose events count when <see cref="ScopeSystemEvents"/> is on.</summary>
+    private IActorRef Own(IActorRef actor)
+    {
+        _owned[actor.Path.Name] = true;
+        return actor;
     }
 
     /// <summary>Software-enables every APIC, gives xAPICs flat logical IDs, programs the timers; returns the VM's routes.</summary>
@@ -200,11 +226,11 @@ public sealed class StressEngine
             vm.Drivers = new IActorRef[vm.Cpus.Length];
             for (var i = 0; i < vm.Cpus.Length; i++)
             {
-                vm.Drivers[i] = _system.ActorOf(StressDriverActor.Props(vm.Cpus[i], vm.Handle.GetApicRef(i), vm.Handle.Router, _progress));
+                vm.Drivers[i] = Own(_system.ActorOf(StressDriverActor.Props(vm.Cpus[i], vm.Handle.GetApicRef(i), vm.Handle.Router, _progress)));
                 await vm.Handle.GetApicRef(i).Ask<ApicProtocol.AccessCompleted>(
                     r => new ApicProtocol.AttachCore(i, vm.Drivers[i], LatencyClock.Wall, 0, r), AskTimeout, cancellationToken).ConfigureAwait(false);
             }
-            vm.Clock = _system.ActorOf(ClockDriverActor.Props(vm.Handle.Vm, _settings.ClockStepNs));
+            vm.Clock = Own(_system.ActorOf(ClockDriverActor.Props(vm.Handle.Vm, _settings.ClockStepNs)));
         }
         var watch = Stopwatch.StartNew();
         foreach (var vm in vms)

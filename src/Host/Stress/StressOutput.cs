@@ -23,7 +23,7 @@ public static class StressOutput
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(report);
         var unit = report.TimeBase == "virtual" ? " per virtual s" : "/s";
-        var summary = new Table().Title("stress: " + report.Run + ", " + report.Vms + " VM(s) x " + report.VcpusPerVm + " vCPUs, "
+        var summary = new Table().Title("stress" + (report.Nodes is { } n ? " --cluster (" + n.Count + " node(s))" : "") + ": " + report.Run + ", " + report.Vms + " VM(s) x " + report.VcpusPerVm + " vCPUs, "
             + report.Mode + " " + report.ApicIds + " IDs, seed " + report.Seed.ToString(CultureInfo.InvariantCulture));
         summary.AddColumn("measure").AddColumn(new TableColumn("value").RightAligned());
         summary.AddRow("time (" + report.TimeBase + ")", report.ElapsedSeconds.ToString("F3", CultureInfo.InvariantCulture) + " s");
@@ -38,6 +38,19 @@ public static class StressOutput
             summary.AddRow("VM creation", created.ToString("F3", CultureInfo.InvariantCulture) + " s");
         }
         console.Write(summary);
+
+        if (report.Nodes is { } nodes)
+        {
+            var perNode = new Table().Title("nodes");
+            perNode.AddColumn("node").AddColumn(new TableColumn("VMs").RightAligned()).AddColumn(new TableColumn("operations").RightAligned())
+                .AddColumn("VMs run there");
+            foreach (var node in nodes)
+            {
+                var names = report.PerVm?.Where(v => v.Node == node.Node).Select(v => v.Vm.ToString(CultureInfo.InvariantCulture) + (v.Error is null ? "" : " (failed)")) ?? [];
+                perNode.AddRow(Markup.Escape(node.Node), N(node.Vms), N(node.Operations), Markup.Escape(string.Join(", ", names)));
+            }
+            console.Write(perNode);
+        }
 
         var invariants = new Table().Title("invariants");
         invariants.AddColumn("invariant").AddColumn("holds").AddColumn("detail");

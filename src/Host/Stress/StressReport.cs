@@ -89,4 +89,22 @@ public sealed record StressReport
     /// <summary>Wall-clock seconds of the whole run (concurrent runs only).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? WallSeconds { get; init; }
+
+    /// <summary>A cluster run (<c>--cluster</c>): what each node ran.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<StressNodeReport>? Nodes { get; init; }
+
+    /// <summary>A cluster run (<c>--cluster</c>): each VM's name, node, seed and totals.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<StressVmSummary>? PerVm { get; init; }
 }
+
+/// <summary>One node of a cluster run: how many of the VMs it ran and their operations.</summary>
+public sealed record StressNodeReport(string Node, int Vms, long Operations);
+
+/// <summary>
+/// One VM of a cluster run: its number in the report (<see cref="VcpuStressReport.Vm"/>), entity name, node, seed, totals
+/// and whether its invariants held; <paramref name="Error"/> when it did not run.
+/// </summary>
+public sealed record StressVmSummary(int Vm, string Name, string Node, long Seed, long Operations, long Exits, long Ipis,
+    double ElapsedSeconds, bool AllInvariantsHold, string? Error);
