@@ -1,3 +1,5 @@
+using Akka.Actor;
+using VApicActors.Actors;
 using VApicActors.Host.Cluster;
 using VApicActors.Host.TraceTools;
 using VApicActors.Host.Tests.Service;
@@ -174,6 +176,69 @@ public sealed class ClusterTests
         }
         var lost = Assert.Single(lines, l => l.StartsWith("LOST ", StringComparison.Ordinal));
         Assert.StartsWith($"LOST vm={vm} restarted on {node} from its snapshot of ", lost);
+    }
+
+    [Fact]
+    public async Task NewNodes_TakeOverShards_AndTheMovedVmsKeepTheirState()
+    {
+        await using var cluster = await TestCluster.StartAsync(1);
+        var a = cluster.Nodes[0];
+        var service = a.StartService();
+        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+        client.Timeout = Slow;
+
+        var before = new Dictionary<string, string>();
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.Equal("OK", await client.RequestAsync($"vm name=spread{i} keep=yes vcpus=2"));
+            await DriveAsync(client, i);
+            before[$"spread{i}"] = (await StateAsync(a, $"spread{i}")).Json;
+        }
+
+        // The coordinator rebalances shards towards the new node: each moved VM hands off its state.
+        var b = await cluster.AddNodeAsync();
+        await cluster.WaitForUpAsync(2);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        string[] moved = [];
+        while (moved.Length == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+            var located = await Task.WhenAll(before.Keys.Select(async vm => (vm, node: await a.Shards.LocateAsync(vm))));
+            moved = [.. located.Where(l => l.node == b.Endpoint).Select(l => l.vm)];
+        }
+        Assert.NotEmpty(moved);
+        foreach (var vm in before.Keys)
+        {
+            Assert.Equal(before[vm], (await StateAsync(a, vm)).Json);
+        }
+        Assert.Equal(b.Endpoint, (await StateAsync(a, moved[0])).Node);
+    }
+
+    [Fact]
+    public async Task TheIntervalSnapshot_CatchesUpWithTheVm()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, snapshotInterval: TimeSpan.FromSeconds(1));
+        var a = cluster.Nodes[0];
+        var service = a.StartService();
+        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+        client.Timeout = Slow;
+        Assert.Equal("OK", await client.RequestAsync("vm name=ticking keep=yes vcpus=2"));
+        Assert.Equal("OK", await client.RequestAsync("writel 0xfee00080 0x70"));
+        Assert.Equal("OK 777", await client.RequestAsync("clock_step 777"));
+
+        var store = Akka.Persistence.Persistence.Instance.Apply(a.System).SnapshotStoreFor(null);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        VmState? stored = null;
+        while (stored?.VirtualTimeNs != 777 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+            var result = await store.Ask<Akka.Persistence.LoadSnapshotResult>(
+                new Akka.Persistence.LoadSnapshot("vm-ticking", Akka.Persistence.SnapshotSelectionCriteria.Latest, long.MaxValue), TimeSpan.FromSeconds(10));
+            stored = result.Snapshot?.Snapshot is VmSnapshot snapshot ? VmStatePacking.Unpack(snapshot.State) : null;
+        }
+        Assert.NotNull(stored);
+        Assert.Equal(777, stored.VirtualTimeNs);
+        Assert.Equal(0x70, stored.Apics[0].Page[0x80]);
     }
 }
 
