@@ -18,7 +18,6 @@ internal sealed class ClusterSessionExecutor : ISessionExecutor
     private readonly ActorSystem _system;
     private readonly VmShards _shards;
     private readonly ServiceStats _stats;
-    private readonly VmRegistry _registry;
     private readonly ServiceSettings _settings;
     private readonly ILogger _log;
     private readonly IActorRef _port;
@@ -30,12 +29,11 @@ internal sealed class ClusterSessionExecutor : ISessionExecutor
     private WatchMode _watchMode;
     private int _vmCount;
 
-    public ClusterSessionExecutor(long sessionId, ActorSystem system, VmShards shards, VmRegistry registry, ServiceStats stats, ServiceSettings settings, IInterruptWatcher watcher, ILogger log)
+    public ClusterSessionExecutor(long sessionId, ActorSystem system, VmShards shards, ServiceStats stats, ServiceSettings settings, IInterruptWatcher watcher, ILogger log)
     {
         _sessionId = sessionId;
         _system = system;
         _shards = shards;
-        _registry = registry;
         _stats = stats;
         _settings = settings;
         _log = log;
@@ -142,7 +140,7 @@ internal sealed class ClusterSessionExecutor : ISessionExecutor
                 return ScenarioResult.Ok;
             case "stats":
                 ServiceVerbs.NoArguments("stats", args);
-                return ScenarioResult.Word(_stats.Snapshot(_registry).Text);
+                return ScenarioResult.Word(_stats.Snapshot(_shards.Hosted).Text);
             case "cluster":
                 ServiceVerbs.NoArguments("cluster", args);
                 return ScenarioResult.Word((await _shards.ViewAsync().ConfigureAwait(false)).ToLine());

@@ -29,6 +29,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     private readonly string _name;
     private readonly ClusterSettings _settings;
     private readonly ITraceSink? _trace;
+    private readonly HostedVms _hosted;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<IActorRef, PortWatcher> _sessions = [];
     private readonly List<IActorRef> _snapshotWaiters = [];
@@ -42,8 +43,9 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     private bool _ending;
     private (long VirtualTimeNs, int Bytes) _lastSaved;
 
-    public VmEntity(string name, ClusterSettings settings, ITraceSink? trace)
+    public VmEntity(string name, ClusterSettings settings, ITraceSink? trace, HostedVms hosted)
     {
+        _hosted = hosted;
         _name = name;
         _settings = settings;
         _trace = trace;
@@ -65,8 +67,8 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         }
     }
 
-    public static Props Props(string name, ClusterSettings settings, ITraceSink? trace) =>
-        Akka.Actor.Props.Create(() => new VmEntity(name, settings, trace));
+    public static Props Props(string name, ClusterSettings settings, ITraceSink? trace, HostedVms hosted) =>
+        Akka.Actor.Props.Create(() => new VmEntity(name, settings, trace, hosted));
 
     protected override void OnRecover(object message)
     {
@@ -163,7 +165,11 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
 
     protected override void PostStop()
     {
-        _vm?.Vm.Tell(PoisonPill.Instance);
+        if (_vm is not null)
+        {
+            _hosted.Remove(_vm.VcpuCount);
+            _vm.Vm.Tell(PoisonPill.Instance);
+        }
         base.PostStop();
     }
 
@@ -320,6 +326,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         await scenario.AdoptAsync(vm).ConfigureAwait(true);
         _vm = vm;
         _scenario = scenario;
+        _hosted.Add(vm.VcpuCount);
         Timers.StartPeriodicTimer(SnapshotTimer, SnapshotTick.Instance, _settings.SnapshotInterval);
     }
 

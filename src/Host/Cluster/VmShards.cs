@@ -15,8 +15,9 @@ public sealed class VmShards
 {
     private readonly ActorSystem _system;
 
-    private VmShards(ActorSystem system, ClusterSettings settings, IActorRef region, IActorRef stressRegion)
+    private VmShards(ActorSystem system, ClusterSettings settings, IActorRef region, IActorRef stressRegion, HostedVms hosted)
     {
+        _hosted = hosted;
         _system = system;
         Settings = settings;
         Region = region;
@@ -24,6 +25,11 @@ public sealed class VmShards
     }
 
     public ClusterSettings Settings { get; }
+
+    /// <summary>The VMs (and their vCPUs) this node hosts now.</summary>
+    public (int Vms, int Vcpus) Hosted => _hosted.Count;
+
+    private readonly HostedVms _hosted;
 
     /// <summary>The shard region: a message implementing <see cref="IVmMessage"/> sent here reaches its VM.</summary>
     public IActorRef Region { get; }
@@ -47,13 +53,14 @@ public sealed class VmShards
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
         var sharding = ClusterSharding.Get(system);
         var extractor = new VmMessageExtractor(settings.ShardCount);
+        var hosted = new HostedVms();
         IActorRef region;
         if (settings.HostsVms)
         {
             var shardingSettings = ClusterShardingSettings.Create(system).WithRole(ClusterSettings.VmRole);
             region = await sharding.StartAsync(
                 VmEntity.TypeName,
-                name => VmEntity.Props(name, settings, trace),
+                name => VmEntity.Props(name, settings, trace, hosted),
                 shardingSettings,
                 extractor,
                 sharding.DefaultShardAllocationStrategy(shardingSettings),
@@ -74,7 +81,7 @@ public sealed class VmShards
                 $"this node ({cluster.SelfAddress}) did not join the cluster within {settings.JoinTimeout.TotalSeconds:0.#} s; " +
                 $"seed nodes: {string.Join(", ", settings.SeedNodes)} (is the first seed node running?)");
         }
-        var shards = new VmShards(system, settings, region, stressRegion);
+        var shards = new VmShards(system, settings, region, stressRegion, hosted);
         system.ActorOf(Props.Create(() => new MemberLossListener(shards)), "vm-member-loss");
         return shards;
     }
@@ -195,4 +202,24 @@ public sealed record ClusterView(string Self, ClusterMemberView[] Members, Clust
         text.Append(" vms=").Append(Nodes.Length == 0 ? "none" : string.Join(',', Nodes.Select(n => n.Node + ":" + n.Vms)));
         return text.ToString();
     }
+}
+
+/// <summary>The VMs a node hosts now and their vCPUs, kept by the VM entities. Thread-safe.</summary>
+internal sealed class HostedVms
+{
+    private long _both;
+
+    /// <summary>VMs and vCPUs, read together.</summary>
+    public (int Vms, int Vcpus) Count
+    {
+        get
+        {
+            var both = Interlocked.Read(ref _both);
+            return ((int)(both >> 32), (int)(both & 0xFFFF_FFFF));
+        }
+    }
+
+    public void Add(int vcpus) => Interlocked.Add(ref _both, (1L << 32) + vcpus);
+
+    public void Remove(int vcpus) => Interlocked.Add(ref _both, -((1L << 32) + vcpus));
 }

@@ -64,7 +64,13 @@ public sealed class ServiceStats
     public ServiceStatsSnapshot Snapshot(VmRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        var (vms, vcpus) = registry.Count();
+        return Snapshot(registry.Count());
+    }
+
+    /// <summary>The figures, with <paramref name="running"/> as the VMs and vCPUs the service runs now.</summary>
+    public ServiceStatsSnapshot Snapshot((int Vms, int Vcpus) running)
+    {
+        var (vms, vcpus) = running;
         double rate;
         lock (_clock)
         {

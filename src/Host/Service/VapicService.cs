@@ -64,7 +64,7 @@ public sealed class VapicService : IAsyncDisposable
     public ServiceStats Stats { get; } = new();
 
     /// <summary>What <c>stats</c> would answer now.</summary>
-    public ServiceStatsSnapshot Snapshot() => Stats.Snapshot(Vms);
+    public ServiceStatsSnapshot Snapshot() => Cluster is { } cluster ? Stats.Snapshot(cluster.Hosted) : Stats.Snapshot(Vms);
 
     /// <summary>
     /// Binds <see cref="ServiceSettings.Listen"/> and starts accepting sessions. <paramref name="report"/> receives
@@ -183,7 +183,7 @@ public sealed class VapicService : IAsyncDisposable
                 var id = Interlocked.Increment(ref _nextSessionId);
                 var session = Cluster is { } cluster
                     ? new ServiceSession(id, socket, _system, Vms, Stats, _settings, _trace, _log,
-                        watcher => new ClusterSessionExecutor(id, _system, cluster, Vms, Stats, _settings, watcher, _log))
+                        watcher => new ClusterSessionExecutor(id, _system, cluster, Stats, _settings, watcher, _log))
                     : new ServiceSession(id, socket, _system, Vms, Stats, _settings, _trace, _log);
                 Stats.SessionOpened();
                 var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -71,6 +71,8 @@ public sealed class ClusterTests
         other.Timeout = Slow;
         Assert.Equal("OK", await other.RequestAsync("attach " + vm));
         Assert.Equal("OK 250", await other.RequestAsync("clock"));
+        // stats counts the VMs this node hosts: the one VM that landed on B.
+        Assert.StartsWith("OK sessions=1 vms=1 vcpus=2 ", await other.RequestAsync("stats"));
         var view = await client.RequestAsync("cluster");
         Assert.StartsWith("OK self=" + a.Endpoint + " members=2 up=2 unreachable=0", view);
         Assert.Contains(b.Endpoint + ":", view!.Split(" vms=")[1]);
