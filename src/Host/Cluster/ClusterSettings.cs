@@ -138,7 +138,8 @@ public sealed record ClusterSettings
                 sharding {
                   role = {{Quote(VmRole)}}
                   state-store-mode = ddata
-                  remember-entities = off
+                  remember-entities = on
+                  remember-entities-store = eventsourced
                   passivate-idle-entity-after = off
                   handoff-timeout = {{(long)(RequestTimeout.TotalMilliseconds * 2)}}ms
                 }
