@@ -95,8 +95,7 @@ public static class ServeCommand
                     await error.WriteLineAsync($"vapic: {e.Message}").ConfigureAwait(false);
                     return ExitUsage;
                 }
-                var members = shards.Cluster.State.Members.Count;
-                await output.WriteLineAsync($"vapic: node {shards.Cluster.SelfAddress} is up; {members} member{(members == 1 ? "" : "s")}; " +
+                await output.WriteLineAsync($"vapic: node {shards.Cluster.SelfAddress} is up; " +
                     (clusterSettings.HostsVms ? "this node hosts VMs" : "this node hosts no VMs (no \"vm\" role)")).ConfigureAwait(false);
             }
             VapicService service;
