@@ -6,10 +6,13 @@ using VApicActors.Registers;
 
 namespace VApicActors.Host.Bench;
 
-/// <summary>Design 3: the actor system — one vAPIC actor and one driver actor per vCPU, IPIs as messages.</summary>
+/// <summary>
+/// Design 3: the actor system — one vAPIC actor and one driver actor per vCPU, IPIs as messages. With
+/// <paramref name="batchExits"/> each driver sends the exits it makes between two VM entries as one sequence.
+/// </summary>
 public static class ActorDesign
 {
-    public static async Task<BenchResult> RunAsync(ActorSystem system, int vcpus, TimeSpan duration)
+    public static async Task<BenchResult> RunAsync(ActorSystem system, int vcpus, TimeSpan duration, bool batchExits = true)
     {
         ArgumentNullException.ThrowIfNull(system);
         await using var vm = await VmHandle.CreateAsync(system, new VmSpec("bench", vcpus, X2Apic: true)).ConfigureAwait(false);
@@ -17,7 +20,7 @@ public static class ActorDesign
         for (var i = 0; i < vcpus; i++)
         {
             await vm.WriteMsrAsync(i, BenchWorkload.SvrMsr, BenchWorkload.SvrEnabled).ConfigureAwait(false);
-            drivers[i] = system.ActorOf(BenchDriverActor.Props(i, vcpus, vm.GetApicRef(i)));
+            drivers[i] = system.ActorOf(BenchDriverActor.Props(i, vcpus, vm.GetApicRef(i), batchExits));
             var index = i;
             await vm.GetApicRef(i).Ask<ApicProtocol.AccessCompleted>(
                 r => new ApicProtocol.AttachCore(index, drivers[index], LatencyClock.Off, 0, r), TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
