@@ -25,6 +25,7 @@ public static class ActorDesign
             await vm.GetApicRef(i).Ask<ApicProtocol.AccessCompleted>(
                 r => new ApicProtocol.AttachCore(index, drivers[index], LatencyClock.Off, 0, r), TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
         }
+        var cpu = BenchResult.ProcessCpuTime();
         var watch = Stopwatch.StartNew();
         for (var i = 0; i < vcpus; i++)
         {
@@ -33,10 +34,11 @@ public static class ActorDesign
         await Task.Delay(duration).ConfigureAwait(false);
         var counts = await Task.WhenAll(drivers.Select(d => d.Ask<BenchDriverActor.Counts>(BenchDriverActor.Stop.Instance, TimeSpan.FromSeconds(30)))).ConfigureAwait(false);
         watch.Stop();
+        cpu = BenchResult.ProcessCpuTime() - cpu;
         foreach (var d in drivers)
         {
             system.Stop(d);
         }
-        return new BenchResult("actors", vcpus, counts.Sum(c => c.Exits), counts.Sum(c => c.Ipis), watch.Elapsed);
+        return new BenchResult("actors", vcpus, counts.Sum(c => c.Exits), counts.Sum(c => c.Ipis), watch.Elapsed, cpu);
     }
 }

@@ -149,6 +149,8 @@ public static class BenchCommand
             exits = r.Exits,
             ipis = r.Ipis,
             seconds = r.Elapsed.TotalSeconds,
+            cpuSeconds = r.CpuTime.TotalSeconds,
+            cpuNsPerExit = r.CpuNsPerExit,
         }),
     }, new JsonSerializerOptions { WriteIndented = true });
 
