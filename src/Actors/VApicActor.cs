@@ -22,7 +22,7 @@ namespace VApicActors.Actors;
 /// IPIs go straight to their targets through the route table the router publishes (<see cref="RouteSnapshot"/>),
 /// before the reply. Timer arming and EOI broadcasts are told to the VM before the reply.
 /// </remarks>
-internal sealed class VApicActor : UntypedActor, IApicEffects
+internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContext
 {
     /// <summary>Expiries one <see cref="ExpireTimers"/> processes at most before letting others in.</summary>
     internal const int MaxExpiriesPerMessage = 4096;
@@ -61,6 +61,12 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
     private AccessResult[]? _runResults;
     private int _runStep;
     private Queue<RunExits>? _runQueue;
+
+    // The core this actor runs (HostCore), if any: what it has yet to hear of, and the sequence it asked to run.
+    private IHostedCore? _hosted;
+    private bool _hostedKick;
+    private ExitsCompleted? _hostedDone;
+    private RunExits? _hostedRun;
 
     // Counters, and the attached core with its latency measurement.
     private readonly long[] _fixedOutcomes = new long[ApicCounters.OutcomeCount];
@@ -124,6 +130,16 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
                 break;
             case ResumeRun:
                 ContinueRun();
+                break;
+            case ToCore m:
+                _hosted?.Receive(m.Message);
+                break;
+            case ExitsCompleted m when _hosted is not null:
+                // The answer to the hosted core's sequence, sent on by the router after the work it carried out.
+                _hostedDone = m;
+                break;
+            case HostCore m:
+                OnHostCore(m);
                 break;
             case DeliverInterrupt m:
                 OnDeliver(m);
@@ -222,7 +238,12 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
         }
         try
         {
-            return base.AroundReceive(receive, message);
+            var handled = base.AroundReceive(receive, message);
+            if (_hosted is not null)
+            {
+                ServeCore();
+            }
+            return handled;
         }
         catch (Exception ex)
         {
@@ -388,9 +409,67 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
                 _runStep == results.Length ? ImmutableCollectionsMarshal.AsImmutableArray(results) : ImmutableArray.Create(results, 0, _runStep));
             _run = null;
             _runResults = null;
+            if (ReferenceEquals(run.ReplyTo, _self) && _hosted is not null)
+            {
+                // The hosted core's sequence: it hears of the answer once the handler is done (ServeCore), or, when the
+                // router must carry out the last exit's work first, when the router sends the answer back here.
+                if (!Finish(_self, done, replyOnlyThroughRouter: true))
+                {
+                    _hostedDone = done;
+                }
+                continue;
+            }
             Finish(run.ReplyTo, done);
         }
     }
+
+    private void OnHostCore(HostCore m)
+    {
+        _hosted = m.Core;
+        _hostedKick = false;
+        _hostedDone = null;
+        _hostedRun = null;
+        m.Core?.Attached(this);
+        m.ReplyTo.Tell(Completed(m.CorrelationId, AccessResult.Done), _self);
+        if (m.Core is not null && _apic.PendingVector >= 0)
+        {
+            _hostedKick = true;
+        }
+    }
+
+    /// <summary>
+    /// After each message: tells the hosted core what it has yet to hear (a kick, then the answer to its sequence, as
+    /// a core actor would receive them) and starts the sequence it asked for, until nothing is left.
+    /// </summary>
+    private void ServeCore()
+    {
+        while (_hosted is { } core)
+        {
+            if (_hostedKick)
+            {
+                _hostedKick = false;
+                core.InterruptPending();
+            }
+            else if (_hostedDone is { } done)
+            {
+                _hostedDone = null;
+                core.ExitsCompleted(done.Results);
+            }
+            else if (_hostedRun is { } run)
+            {
+                _hostedRun = null;
+                OnRunExits(run);
+            }
+            else
+            {
+                return;
+            }
+        }
+    }
+
+    IActorRef IHostedCoreContext.Apic => _self;
+
+    void IHostedCoreContext.RunExits(ImmutableArray<Exit> exits) => _hostedRun = new RunExits(_index, exits, 0, _self);
 
     /// <summary>The value a write of a sequence writes: its own, or what an earlier exit of the sequence returned.</summary>
     private static ulong ExitValue(in Exit exit, AccessResult[] results) =>
@@ -531,6 +610,10 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
         if (_deliverable && _kick is not null)
         {
             _core!.Tell(_kick, _self);
+        }
+        if (_deliverable && _hosted is not null)
+        {
+            _hostedKick = true;
         }
         if (_deliverable && _interruptSubscribers is { Count: > 0 } subscribers)
         {

@@ -108,6 +108,15 @@ public static class ApicProtocol
     /// <summary>The answer to <see cref="RunExits"/>: the result of each exit handled, in order.</summary>
     public sealed record ExitsCompleted(int Vcpu, long CorrelationId, ImmutableArray<AccessResult> Results);
 
+    /// <summary>
+    /// Runs <paramref name="Core"/> inside this vAPIC actor (null detaches it): it is told of deliverable vectors and runs
+    /// its exits without messages between the two (see <see cref="IHostedCore"/>). Answered with <see cref="AccessCompleted"/>.
+    /// </summary>
+    public sealed record HostCore(int Vcpu, IHostedCore? Core, long CorrelationId, IActorRef ReplyTo) : IVcpuRequest;
+
+    /// <summary>A message for the core hosted by this vCPU's vAPIC actor (dropped when none is).</summary>
+    public sealed record ToCore(int Vcpu, object Message) : IVcpuMessage;
+
     /// <summary>The answer to a guest access or core action.</summary>
     public sealed record AccessCompleted(int Vcpu, long CorrelationId, AccessResult Result);
 

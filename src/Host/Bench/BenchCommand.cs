@@ -24,8 +24,12 @@ public static class BenchCommand
         var seconds = new Option<double?>("--seconds") { Description = "Measured time per design and vCPU count (vapic.bench.duration)", HelpName = "S" };
         var vcpus = new Option<string?>("--vcpus") { Description = "vCPU counts, comma-separated (vapic.bench.vcpus)", HelpName = "N,N,..." };
         var warmUp = new Option<double?>("--warm-up") { Description = "Time each design runs before anything is measured (vapic.bench.warm-up)", HelpName = "S" };
-        var batch = new Option<string?>("--batch-exits") { Description = "on: the actors' vCPUs send their exits between two VM entries as one message; off: one message per exit (vapic.bench.batch-exits)" };
-        batch.AcceptOnlyFromAmong("on", "off");
+        var batch = new Option<string?>("--actor-exits")
+        {
+            Description = "How the actor design's vCPUs make their exits: per-exit (a request each), batched (one RunExits per run between two VM entries), "
+                + "hosted (the vCPU runs inside its vAPIC actor) (vapic.bench.actor-exits)",
+        };
+        batch.AcceptOnlyFromAmong("per-exit", "batched", "hosted");
         var command = new Command("bench", "Measure one IPI-heavy workload three ways: direct calls, locks, actors");
         command.Options.Add(json);
         command.Options.Add(seconds);
@@ -56,7 +60,7 @@ public static class BenchCommand
                 }
                 if (parse.GetValue(batch) is string b)
                 {
-                    settings = settings with { BatchExits = b == "on" };
+                    settings = settings with { ActorExits = BenchSettings.ParseActorExits(b)!.Value };
                 }
                 if (parse.GetValue(vcpus) is string list)
                 {
@@ -94,7 +98,7 @@ public static class BenchCommand
                 var first = settings.Vcpus[0];
                 DirectDesign.Run(first, settings.WarmUp);
                 LockDesign.Run(first, settings.WarmUp, threads);
-                await ActorDesign.RunAsync(system, first, settings.WarmUp, settings.BatchExits).ConfigureAwait(false);
+                await ActorDesign.RunAsync(system, first, settings.WarmUp, settings.ActorExits).ConfigureAwait(false);
             }
             foreach (var n in settings.Vcpus)
             {
@@ -102,8 +106,8 @@ public static class BenchCommand
                 results.Add(DirectDesign.Run(n, settings.Duration));
                 LockDesign.Run(n, warmUp, threads);
                 results.Add(LockDesign.Run(n, settings.Duration, threads));
-                await ActorDesign.RunAsync(system, n, warmUp, settings.BatchExits).ConfigureAwait(false);
-                results.Add(await ActorDesign.RunAsync(system, n, settings.Duration, settings.BatchExits).ConfigureAwait(false));
+                await ActorDesign.RunAsync(system, n, warmUp, settings.ActorExits).ConfigureAwait(false);
+                results.Add(await ActorDesign.RunAsync(system, n, settings.Duration, settings.ActorExits).ConfigureAwait(false));
             }
         }
         finally
@@ -120,7 +124,7 @@ public static class BenchCommand
         var table = new Table().Title("bench: exits and IPIs per second (locks: " + threads + " threads; " + Environment.ProcessorCount + " cores; warm-up "
             + settings.WarmUp.TotalSeconds.ToString("0.##", CultureInfo.InvariantCulture) + " s per design, then "
             + (settings.Duration.TotalSeconds / 5).ToString("0.##", CultureInfo.InvariantCulture) + " s before each run; actors: "
-            + (settings.BatchExits ? "a message per run of exits" : "a message per exit") + ")");
+            + BenchSettings.Name(settings.ActorExits) + " exits)");
         foreach (var h in new[] { "vCPUs", "direct exits/s", "locks exits/s", "actors exits/s", "actors IPIs/s", "actors/locks", "actors/direct" })
         {
             table.AddColumn(new TableColumn(h).RightAligned());
@@ -139,7 +143,7 @@ public static class BenchCommand
     public static string ToJson(IReadOnlyList<BenchResult> results, BenchSettings settings) => JsonSerializer.Serialize(new
     {
         warmUpSeconds = settings.WarmUp.TotalSeconds,
-        batchExits = settings.BatchExits,
+        actorExits = BenchSettings.Name(settings.ActorExits),
         designs = results.Select(r => new
         {
             name = r.Design,

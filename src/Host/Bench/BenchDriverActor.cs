@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using VApicActors.Actors.Protocol;
 using VApicActors.Registers;
@@ -52,20 +53,26 @@ internal sealed class BenchDriverActor : UntypedActor
         _writeIcr = new ApicProtocol.WriteMsr(index, ApicMsrs.X2ApicIcr, BenchWorkload.IcrFor(index, vcpus), 0, _self);
         _acknowledge = new ApicProtocol.Acknowledge(index, 0, _self);
         _eoi = new ApicProtocol.EndOfInterrupt(index, 0, _self);
-        _round = new ApicProtocol.RunExits(index,
-        [
-            ApicProtocol.Exit.ReadMsrOf(BenchWorkload.TprMsr),
-            ApicProtocol.Exit.WriteMsrFrom(BenchWorkload.TprMsr, 0),
-            ApicProtocol.Exit.WriteMsrOf(ApicMsrs.X2ApicIcr, BenchWorkload.IcrFor(index, vcpus)),
-        ], 0, _self);
-        _take = new ApicProtocol.RunExits(index,
-        [
-            ApicProtocol.Exit.AcknowledgeOne,
-            ApicProtocol.Exit.EndOfInterruptOne,
-            ApicProtocol.Exit.AcknowledgeOne,
-            ApicProtocol.Exit.EndOfInterruptOne,
-        ], 0, _self);
+        _round = new ApicProtocol.RunExits(index, RoundExits(index, vcpus), 0, _self);
+        _take = new ApicProtocol.RunExits(index, TakeExits, 0, _self);
     }
+
+    /// <summary>A round as one sequence: TPR read, TPR write of the value read, ICR write.</summary>
+    internal static ImmutableArray<ApicProtocol.Exit> RoundExits(int index, int vcpus) =>
+    [
+        ApicProtocol.Exit.ReadMsrOf(BenchWorkload.TprMsr),
+        ApicProtocol.Exit.WriteMsrFrom(BenchWorkload.TprMsr, 0),
+        ApicProtocol.Exit.WriteMsrOf(ApicMsrs.X2ApicIcr, BenchWorkload.IcrFor(index, vcpus)),
+    ];
+
+    /// <summary>Taking interrupts as one sequence: acknowledge, EOI, twice, stopped by an acknowledge that finds nothing.</summary>
+    internal static readonly ImmutableArray<ApicProtocol.Exit> TakeExits =
+    [
+        ApicProtocol.Exit.AcknowledgeOne,
+        ApicProtocol.Exit.EndOfInterruptOne,
+        ApicProtocol.Exit.AcknowledgeOne,
+        ApicProtocol.Exit.EndOfInterruptOne,
+    ];
 
     protected override void OnReceive(object message)
     {

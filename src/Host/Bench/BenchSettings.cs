@@ -6,16 +6,15 @@ namespace VApicActors.Host.Bench;
 
 /// <summary>The settings of <c>vapic bench</c>, from <c>vapic.bench</c> in hocon/stress.hocon.</summary>
 /// <param name="WarmUp">Time each design runs, at the first vCPU count, before anything is measured.</param>
-/// <param name="BatchExits">Whether the actor design's vCPUs send their exits between two VM entries as one
-/// sequence (<c>RunExits</c>) instead of one request per exit.</param>
-public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration, int Threads, TimeSpan WarmUp, bool BatchExits)
+/// <param name="ActorExits">How the actor design's vCPUs make their exits.</param>
+public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration, int Threads, TimeSpan WarmUp, ActorExits ActorExits)
 {
     public const string Section = "vapic.bench";
 
     public static BenchSettings Create(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        foreach (var key in new[] { "vcpus", "duration", "threads", "warm-up", "batch-exits" })
+        foreach (var key in new[] { "vcpus", "duration", "threads", "warm-up", "actor-exits" })
         {
             if (!config.HasPath(Section + "." + key))
             {
@@ -38,15 +37,26 @@ public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration,
         {
             throw new StressSettingsException(Section + ".warm-up", "must be a time from 0s to 1m, not '" + warmUpText + "'");
         }
-        var batchText = config.GetString(Section + ".batch-exits").Trim().ToLowerInvariant();
-        var batch = batchText switch
-        {
-            "on" or "true" or "yes" => true,
-            "off" or "false" or "no" => false,
-            _ => throw new StressSettingsException(Section + ".batch-exits", "must be on or off, not '" + batchText + "'"),
-        };
-        return new BenchSettings(counts, TimeSpan.FromTicks(ns / 100), threads, TimeSpan.FromTicks(warmUpNs / 100), batch);
+        var exitsText = config.GetString(Section + ".actor-exits");
+        var exits = ParseActorExits(exitsText)
+            ?? throw new StressSettingsException(Section + ".actor-exits", "must be per-exit, batched or hosted, not '" + exitsText + "'");
+        return new BenchSettings(counts, TimeSpan.FromTicks(ns / 100), threads, TimeSpan.FromTicks(warmUpNs / 100), exits);
     }
+
+    public static ActorExits? ParseActorExits(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        "per-exit" => ActorExits.PerExit,
+        "batched" => ActorExits.Batched,
+        "hosted" => ActorExits.Hosted,
+        _ => null,
+    };
+
+    public static string Name(ActorExits exits) => exits switch
+    {
+        ActorExits.PerExit => "per-exit",
+        ActorExits.Batched => "batched",
+        _ => "hosted",
+    };
 
     /// <summary>Comma-separated vCPU counts, each 2 to 4096.</summary>
     public static ImmutableArray<int> ParseCounts(string text, string key)
