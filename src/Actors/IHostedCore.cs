@@ -36,7 +36,9 @@ public interface IHostedCoreContext
     /// <summary>
     /// Runs a sequence of exits exactly as <see cref="ApicProtocol.RunExits"/> told to the vAPIC actor (queued behind any
     /// sequence it is handling), once the current call returns; the results come to <see cref="IHostedCore.ExitsCompleted"/>.
-    /// One sequence at a time: a second before the first is answered replaces it.
+    /// Of several calls within one call to the core, only the last is run; a sequence asked for while another is being
+    /// handled runs after it. A sequence whose handling fails (a
+    /// bug: the model never throws on guest input) is dropped without an answer; the failure goes to the VM's supervisor.
     /// </summary>
     void RunExits(ImmutableArray<ApicProtocol.Exit> exits);
 }

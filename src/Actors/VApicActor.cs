@@ -748,8 +748,9 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         {
             return;
         }
-        if (message is ResumeRun)
+        if (message is ResumeRun && !ReferenceEquals(_run.ReplyTo, _self))
         {
+            // (A hosted core's sequence is dropped without an answer: the failure goes to the supervisor.)
             _run.ReplyTo.Tell(new Status.Failure(ex), _self);
         }
         _run = null;
