@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Event;
 using VApicActors.Actors.Protocol;
@@ -21,7 +22,7 @@ namespace VApicActors.Actors;
 /// IPIs go straight to their targets through the route table the router publishes (<see cref="RouteSnapshot"/>),
 /// before the reply. Timer arming and EOI broadcasts are told to the VM before the reply.
 /// </remarks>
-internal sealed class VApicActor : UntypedActor, IApicEffects
+internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContext
 {
     /// <summary>Expiries one <see cref="ExpireTimers"/> processes at most before letting others in.</summary>
     internal const int MaxExpiriesPerMessage = 4096;
@@ -53,6 +54,19 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
     private bool _identityCheck;
     private byte _deliverableVector;
     private List<int>? _targets;
+
+    // The sequence of exits (RunExits) being handled, the results so far, and the sequences queued behind it.
+    private readonly ResumeRun _resume = new();
+    private RunExits? _run;
+    private AccessResult[]? _runResults;
+    private int _runStep;
+    private Queue<RunExits>? _runQueue;
+
+    // The core this actor runs (HostCore), if any: what it has yet to hear of, and the sequence it asked to run.
+    private IHostedCore? _hosted;
+    private bool _hostedKick;
+    private ExitsCompleted? _hostedDone;
+    private RunExits? _hostedRun;
 
     // Counters, and the attached core with its latency measurement.
     private readonly long[] _fixedOutcomes = new long[ApicCounters.OutcomeCount];
@@ -110,6 +124,22 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
                 break;
             case EndOfInterrupt m:
                 OnEoi(m);
+                break;
+            case RunExits m:
+                OnRunExits(m);
+                break;
+            case ResumeRun:
+                ContinueRun();
+                break;
+            case ToCore m:
+                _hosted?.Receive(m.Message);
+                break;
+            case ExitsCompleted m when _hosted is not null:
+                // The answer to the hosted core's sequence, sent on by the router after the work it carried out.
+                _hostedDone = m;
+                break;
+            case HostCore m:
+                OnHostCore(m);
                 break;
             case DeliverInterrupt m:
                 OnDeliver(m);
@@ -208,62 +238,83 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
         }
         try
         {
-            return base.AroundReceive(receive, message);
+            var handled = base.AroundReceive(receive, message);
+            if (_hosted is not null)
+            {
+                ServeCore();
+            }
+            return handled;
         }
         catch (Exception ex)
         {
             ClearEffects();
             AnswerAfterFault(message, ex);
+            AbandonRun(message, ex);
             throw new ApicHandlerException(_index, _apicId, message, ex);
         }
     }
 
-    private void OnReadMmio(ReadMmio m)
+    private void OnReadMmio(ReadMmio m) => Finish(m.ReplyTo, Completed(m.CorrelationId, DoReadMmio(m.Address, m.Size)));
+
+    private void OnWriteMmio(WriteMmio m) => Finish(m.ReplyTo, Completed(m.CorrelationId, DoWriteMmio(m.Address, m.Size, m.Value)));
+
+    private void OnReadMsr(ReadMsr m) => Finish(m.ReplyTo, Completed(m.CorrelationId, DoReadMsr(m.Msr)));
+
+    private void OnWriteMsr(WriteMsr m) => Finish(m.ReplyTo, Completed(m.CorrelationId, DoWriteMsr(m.Msr, m.Value)));
+
+    private void OnAcknowledge(Acknowledge m) => Finish(m.ReplyTo, Completed(m.CorrelationId, DoAcknowledge()));
+
+    private void OnEoi(EndOfInterrupt m) => Finish(m.ReplyTo, Completed(m.CorrelationId, DoEoi()));
+
+    // The accesses themselves, shared by the requests of one access and by RunExits: the model call, its trace
+    // event and its counters. The effects are left for Finish.
+
+    private AccessResult DoReadMmio(ulong address, int size)
     {
-        var result = _apic.ReadMmio(m.Address, m.Size, _now, this);
+        var result = _apic.ReadMmio(address, size, _now, this);
         if (_tracer.Enabled)
         {
-            _tracer.Write("MmioRead", _now, ApicTracer.MmioRegister(_apic.ApicBase, m.Address), result.Value,
-                detail: "addr=0x" + m.Address.ToString("X") + " size=" + m.Size + " result=" + result);
+            _tracer.Write("MmioRead", _now, ApicTracer.MmioRegister(_apic.ApicBase, address), result.Value,
+                detail: "addr=0x" + address.ToString("X") + " size=" + size + " result=" + result);
         }
-        Finish(m.ReplyTo, Completed(m.CorrelationId, result));
+        return result;
     }
 
-    private void OnWriteMmio(WriteMmio m)
+    private AccessResult DoWriteMmio(ulong address, int size, ulong value)
     {
-        var register = _tracer.Enabled ? ApicTracer.MmioRegister(_apic.ApicBase, m.Address) : null;
-        var result = _apic.WriteMmio(m.Address, m.Size, m.Value, _now, this);
+        var register = _tracer.Enabled ? ApicTracer.MmioRegister(_apic.ApicBase, address) : null;
+        var result = _apic.WriteMmio(address, size, value, _now, this);
         if (register is not null)
         {
-            _tracer.Write("MmioWrite", _now, register, m.Value,
-                detail: "addr=0x" + m.Address.ToString("X") + " size=" + m.Size + " result=" + result);
+            _tracer.Write("MmioWrite", _now, register, value,
+                detail: "addr=0x" + address.ToString("X") + " size=" + size + " result=" + result);
         }
-        Finish(m.ReplyTo, Completed(m.CorrelationId, result));
+        return result;
     }
 
-    private void OnReadMsr(ReadMsr m)
+    private AccessResult DoReadMsr(uint msr)
     {
-        var result = _apic.ReadMsr(m.Msr, _now, this);
+        var result = _apic.ReadMsr(msr, _now, this);
         if (_tracer.Enabled)
         {
-            _tracer.Write("MsrRead", _now, ApicTracer.MsrRegister(m.Msr), result.Value,
-                detail: "msr=0x" + m.Msr.ToString("X") + " result=" + result);
+            _tracer.Write("MsrRead", _now, ApicTracer.MsrRegister(msr), result.Value,
+                detail: "msr=0x" + msr.ToString("X") + " result=" + result);
         }
-        Finish(m.ReplyTo, Completed(m.CorrelationId, result));
+        return result;
     }
 
-    private void OnWriteMsr(WriteMsr m)
+    private AccessResult DoWriteMsr(uint msr, ulong value)
     {
-        var result = _apic.WriteMsr(m.Msr, m.Value, _now, this);
+        var result = _apic.WriteMsr(msr, value, _now, this);
         if (_tracer.Enabled)
         {
-            _tracer.Write("MsrWrite", _now, ApicTracer.MsrRegister(m.Msr), m.Value,
-                detail: "msr=0x" + m.Msr.ToString("X") + " result=" + result);
+            _tracer.Write("MsrWrite", _now, ApicTracer.MsrRegister(msr), value,
+                detail: "msr=0x" + msr.ToString("X") + " result=" + result);
         }
-        Finish(m.ReplyTo, Completed(m.CorrelationId, result));
+        return result;
     }
 
-    private void OnAcknowledge(Acknowledge m)
+    private AccessResult DoAcknowledge()
     {
         var result = _apic.Acknowledge(_now, this);
         if (result.IsOk)
@@ -274,10 +325,10 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
         {
             _tracer.Write("Acknowledged", _now, vector: result.IsOk ? (int)result.Value : null, detail: result.ToString());
         }
-        Finish(m.ReplyTo, Completed(m.CorrelationId, result));
+        return result;
     }
 
-    private void OnEoi(EndOfInterrupt m)
+    private AccessResult DoEoi()
     {
         var isrv = _apic.Isr.Highest;
         var result = _apic.Eoi(_now, this);
@@ -289,8 +340,140 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
         {
             _tracer.Write("Eoi", _now, detail: result.ToString());
         }
-        Finish(m.ReplyTo, Completed(m.CorrelationId, result));
+        return result;
     }
+
+    /// <summary>Starts a sequence of exits, or queues it behind the one that waits for the router.</summary>
+    private void OnRunExits(RunExits m)
+    {
+        if (_run is not null || _runQueue is { Count: > 0 })
+        {
+            (_runQueue ??= new Queue<RunExits>()).Enqueue(m);
+            return;
+        }
+        StartRun(m);
+    }
+
+    private void StartRun(RunExits m)
+    {
+        _run = m;
+        _runStep = 0;
+        _runResults = m.Exits.Length == 0 ? [] : new AccessResult[m.Exits.Length];
+        ContinueRun();
+    }
+
+    /// <summary>
+    /// Handles the current sequence's exits from where it stopped: each exit's effects are carried out before the
+    /// next one is handled, and when an exit leaves work to the router the sequence waits for the router's
+    /// <see cref="ResumeRun"/>, exactly as a driver waits for the answer to one access before its next.
+    /// </summary>
+    private void ContinueRun()
+    {
+        while (true)
+        {
+            if (_run is null)
+            {
+                if (_runQueue is { Count: > 0 } queue)
+                {
+                    StartRun(queue.Dequeue());
+                }
+                return;
+            }
+            var run = _run;
+            var exits = run.Exits;
+            var results = _runResults!;
+            while (_runStep < exits.Length)
+            {
+                var exit = exits[_runStep];
+                var result = exit.Kind switch
+                {
+                    ExitKind.ReadMsr => DoReadMsr(exit.Msr),
+                    ExitKind.WriteMsr => DoWriteMsr(exit.Msr, ExitValue(exit, results)),
+                    ExitKind.ReadMmio => DoReadMmio(exit.Address, exit.Size),
+                    ExitKind.WriteMmio => DoWriteMmio(exit.Address, exit.Size, ExitValue(exit, results)),
+                    ExitKind.Acknowledge => DoAcknowledge(),
+                    ExitKind.EndOfInterrupt => DoEoi(),
+                    _ => AccessResult.Fault,
+                };
+                results[_runStep++] = result;
+                if (!result.IsOk || _runStep == exits.Length)
+                {
+                    break;
+                }
+                if (Finish(_self, _resume, replyOnlyThroughRouter: true))
+                {
+                    return;
+                }
+            }
+            var done = new ExitsCompleted(_index, run.CorrelationId,
+                _runStep == results.Length ? ImmutableCollectionsMarshal.AsImmutableArray(results) : ImmutableArray.Create(results, 0, _runStep));
+            _run = null;
+            _runResults = null;
+            if (ReferenceEquals(run.ReplyTo, _self) && _hosted is not null)
+            {
+                // The hosted core's sequence: it hears of the answer once the handler is done (ServeCore), or, when the
+                // router must carry out the last exit's work first, when the router sends the answer back here.
+                if (!Finish(_self, done, replyOnlyThroughRouter: true))
+                {
+                    _hostedDone = done;
+                }
+                continue;
+            }
+            Finish(run.ReplyTo, done);
+        }
+    }
+
+    private void OnHostCore(HostCore m)
+    {
+        _hosted = m.Core;
+        _hostedKick = false;
+        _hostedDone = null;
+        _hostedRun = null;
+        m.Core?.Attached(this);
+        m.ReplyTo.Tell(Completed(m.CorrelationId, AccessResult.Done), _self);
+        if (m.Core is not null && _apic.PendingVector >= 0)
+        {
+            _hostedKick = true;
+        }
+    }
+
+    /// <summary>
+    /// After each message: tells the hosted core what it has yet to hear (a kick, then the answer to its sequence, as
+    /// a core actor would receive them) and starts the sequence it asked for, until nothing is left.
+    /// </summary>
+    private void ServeCore()
+    {
+        while (_hosted is { } core)
+        {
+            if (_hostedKick)
+            {
+                _hostedKick = false;
+                core.InterruptPending();
+            }
+            else if (_hostedDone is { } done)
+            {
+                _hostedDone = null;
+                core.ExitsCompleted(done.Results);
+            }
+            else if (_hostedRun is { } run)
+            {
+                _hostedRun = null;
+                OnRunExits(run);
+            }
+            else
+            {
+                return;
+            }
+        }
+    }
+
+    IActorRef IHostedCoreContext.Apic => _self;
+
+    void IHostedCoreContext.RunExits(ImmutableArray<Exit> exits) => _hostedRun = new RunExits(_index, exits, 0, _self);
+
+    /// <summary>The value a write of a sequence writes: its own, or what an earlier exit of the sequence returned.</summary>
+    private static ulong ExitValue(in Exit exit, AccessResult[] results) =>
+        exit.ValueFrom >= 0 && exit.ValueFrom < results.Length ? results[exit.ValueFrom].Value : exit.Value;
 
     private void OnSetLint(SetLint m)
     {
@@ -397,13 +580,19 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
     /// directly, or through the router when the call produced work for it, so that the reply leaves only
     /// after that work is done.
     /// </summary>
-    private void Finish(IActorRef? replyTo, object? reply, bool reportTimer = true)
+    /// <returns>Whether the reply went through the router.</returns>
+    /// <param name="replyOnlyThroughRouter">Send the reply only if the router must carry it (an exit of a sequence
+    /// waiting for the router); otherwise drop it.</param>
+    private bool Finish(IActorRef? replyTo, object? reply, bool reportTimer = true, bool replyOnlyThroughRouter = false)
     {
         if (!_anyEffect && !_identityCheck && !(reportTimer && _timerCheck))
         {
             // Nothing to carry out: the timer and the identity are as last reported.
-            replyTo?.Tell(reply, _self);
-            return;
+            if (!replyOnlyThroughRouter)
+            {
+                replyTo?.Tell(reply, _self);
+            }
+            return false;
         }
         if (reportTimer && _timerCheck)
         {
@@ -421,6 +610,10 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
         if (_deliverable && _kick is not null)
         {
             _core!.Tell(_kick, _self);
+        }
+        if (_deliverable && _hosted is not null)
+        {
+            _hostedKick = true;
         }
         if (_deliverable && _interruptSubscribers is { Count: > 0 } subscribers)
         {
@@ -444,16 +637,21 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
             DeliverDirectly();
         }
         var routerMessages = (identityChanged ? 1 : 0) + _sent.Count;
-        if (routerMessages == 0 || replyTo is null || reply is null || replyTo.Equals(_router))
+        var throughRouter = !(routerMessages == 0 || replyTo is null || reply is null || replyTo.Equals(_router));
+        if (!throughRouter)
         {
             SendToRouter(identityChanged, identity, null);
-            replyTo?.Tell(reply, _self);
+            if (!replyOnlyThroughRouter)
+            {
+                replyTo?.Tell(reply, _self);
+            }
         }
         else
         {
-            SendToRouter(identityChanged, identity, new ReplyObligation(replyTo, reply));
+            SendToRouter(identityChanged, identity, new ReplyObligation(replyTo!, reply!));
         }
         ClearEffects();
+        return throughRouter;
     }
 
     /// <summary>The answer to a request: the shared one when it carries no correlation id and reports plain success.</summary>
@@ -537,6 +735,35 @@ internal sealed class VApicActor : UntypedActor, IApicEffects
             };
             _tracer.Write(name, _now, ApicTracer.LvtRegister(fire.Source), vector: fire.Vector, detail: fire.Outcome.ToString());
         }
+    }
+
+    /// <summary>
+    /// After the handling of a sequence of exits failed (its start, or its resumption): the sequence is answered with
+    /// the failure (unless the failed message is the sequence itself, answered already) and dropped; the next queued
+    /// sequence starts afterwards. A sequence that waits for the router is left alone when another message fails.
+    /// </summary>
+    private void AbandonRun(object message, Exception ex)
+    {
+        if (_run is null || !(message is ResumeRun || ReferenceEquals(_run, message)))
+        {
+            return;
+        }
+        if (message is ResumeRun && !ReferenceEquals(_run.ReplyTo, _self))
+        {
+            // (A hosted core's sequence is dropped without an answer: the failure goes to the supervisor.)
+            _run.ReplyTo.Tell(new Status.Failure(ex), _self);
+        }
+        _run = null;
+        _runResults = null;
+        if (_runQueue is { Count: > 0 })
+        {
+            _self.Tell(_resume, _self);
+        }
+    }
+
+    /// <summary>The router's word that the exit a sequence waits on has every consequence in place.</summary>
+    private sealed class ResumeRun
+    {
     }
 
     /// <summary>Answers whoever waits on <paramref name="message"/> after its handler failed.</summary>

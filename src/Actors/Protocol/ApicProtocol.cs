@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using VApicActors.Registers;
 
@@ -59,6 +60,62 @@ public static class ApicProtocol
 
     /// <summary>An immutable view of the APIC. Answered with <see cref="SnapshotTaken"/>.</summary>
     public sealed record GetSnapshot(int Vcpu, long CorrelationId, IActorRef ReplyTo) : IVcpuRequest;
+
+    /// <summary>What one exit of a <see cref="RunExits"/> sequence is.</summary>
+    public enum ExitKind
+    {
+        ReadMsr,
+        WriteMsr,
+        ReadMmio,
+        WriteMmio,
+        Acknowledge,
+        EndOfInterrupt,
+    }
+
+    /// <summary>
+    /// One exit of a <see cref="RunExits"/> sequence: the same access as the request of the same name. A write whose
+    /// <paramref name="ValueFrom"/> is 0 or more writes the value that the earlier exit at that position of the same
+    /// sequence returned instead of <paramref name="Value"/> (a guest's read-modify-write between two VM entries).
+    /// </summary>
+    public readonly record struct Exit(ExitKind Kind, uint Msr = 0, ulong Address = 0, int Size = 0, ulong Value = 0, int ValueFrom = -1)
+    {
+        public static Exit ReadMsrOf(uint msr) => new(ExitKind.ReadMsr, msr);
+
+        public static Exit WriteMsrOf(uint msr, ulong value) => new(ExitKind.WriteMsr, msr, Value: value);
+
+        /// <summary>WRMSR of the value exit <paramref name="step"/> of the same sequence returned.</summary>
+        public static Exit WriteMsrFrom(uint msr, int step) => new(ExitKind.WriteMsr, msr, ValueFrom: step);
+
+        public static Exit ReadMmioOf(ulong address, int size) => new(ExitKind.ReadMmio, Address: address, Size: size);
+
+        public static Exit WriteMmioOf(ulong address, int size, ulong value) => new(ExitKind.WriteMmio, Address: address, Size: size, Value: value);
+
+        public static Exit AcknowledgeOne => new(ExitKind.Acknowledge);
+
+        public static Exit EndOfInterruptOne => new(ExitKind.EndOfInterrupt);
+    }
+
+    /// <summary>
+    /// A vCPU's run between two VM entries: its exits, handled one at a time in order, each exactly as the request of
+    /// the same kind (the same model call, trace events, counters and effects, every consequence in place before the
+    /// next exit is handled), and answered once with <see cref="ExitsCompleted"/>. The sequence stops after the first
+    /// exit whose result is not Ok (a #GP, a vCPU not running, an acknowledge that found nothing). Sequences from one
+    /// sender are handled in the order sent; other messages may be handled between two exits of a sequence, as they
+    /// may between two requests.
+    /// </summary>
+    public sealed record RunExits(int Vcpu, ImmutableArray<Exit> Exits, long CorrelationId, IActorRef ReplyTo) : IVcpuRequest;
+
+    /// <summary>The answer to <see cref="RunExits"/>: the result of each exit handled, in order.</summary>
+    public sealed record ExitsCompleted(int Vcpu, long CorrelationId, ImmutableArray<AccessResult> Results);
+
+    /// <summary>
+    /// Runs <paramref name="Core"/> inside this vAPIC actor (null detaches it): it is told of deliverable vectors and runs
+    /// its exits without messages between the two (see <see cref="IHostedCore"/>). Answered with <see cref="AccessCompleted"/>.
+    /// </summary>
+    public sealed record HostCore(int Vcpu, IHostedCore? Core, long CorrelationId, IActorRef ReplyTo) : IVcpuRequest;
+
+    /// <summary>A message for the core hosted by this vCPU's vAPIC actor (dropped when none is).</summary>
+    public sealed record ToCore(int Vcpu, object Message) : IVcpuMessage;
 
     /// <summary>The answer to a guest access or core action.</summary>
     public sealed record AccessCompleted(int Vcpu, long CorrelationId, AccessResult Result);

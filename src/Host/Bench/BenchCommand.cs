@@ -23,10 +23,19 @@ public static class BenchCommand
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to FILE", HelpName = "FILE" };
         var seconds = new Option<double?>("--seconds") { Description = "Measured time per design and vCPU count (vapic.bench.duration)", HelpName = "S" };
         var vcpus = new Option<string?>("--vcpus") { Description = "vCPU counts, comma-separated (vapic.bench.vcpus)", HelpName = "N,N,..." };
+        var warmUp = new Option<double?>("--warm-up") { Description = "Time each design runs before anything is measured (vapic.bench.warm-up)", HelpName = "S" };
+        var batch = new Option<string?>("--actor-exits")
+        {
+            Description = "How the actor design's vCPUs make their exits: per-exit (a request each), batched (one RunExits per run between two VM entries), "
+                + "hosted (the vCPU runs inside its vAPIC actor) (vapic.bench.actor-exits)",
+        };
+        batch.AcceptOnlyFromAmong("per-exit", "batched", "hosted");
         var command = new Command("bench", "Measure one IPI-heavy workload three ways: direct calls, locks, actors");
         command.Options.Add(json);
         command.Options.Add(seconds);
         command.Options.Add(vcpus);
+        command.Options.Add(warmUp);
+        command.Options.Add(batch);
         command.SetAction(async (parse, ct) =>
         {
             BenchSettings settings;
@@ -41,6 +50,18 @@ public static class BenchCommand
                     }
                     settings = settings with { Duration = TimeSpan.FromSeconds(s) };
                 }
+                if (parse.GetValue(warmUp) is double w)
+                {
+                    if (w is < 0 or > 60)
+                    {
+                        throw new StressSettingsException("--warm-up", "must be 0 to 60");
+                    }
+                    settings = settings with { WarmUp = TimeSpan.FromSeconds(w) };
+                }
+                if (parse.GetValue(batch) is string b)
+                {
+                    settings = settings with { ActorExits = BenchSettings.ParseActorExits(b)!.Value };
+                }
                 if (parse.GetValue(vcpus) is string list)
                 {
                     settings = settings with { Vcpus = BenchSettings.ParseCounts(list, "--vcpus") };
@@ -54,7 +75,7 @@ public static class BenchCommand
             var results = await RunAsync(settings, AnsiConsole.Console).ConfigureAwait(false);
             if (parse.GetValue(json) is string file)
             {
-                await File.WriteAllTextAsync(file, ToJson(results), ct).ConfigureAwait(false);
+                await File.WriteAllTextAsync(file, ToJson(results, settings), ct).ConfigureAwait(false);
             }
             return StressCommand.ExitOk;
         });
@@ -71,27 +92,39 @@ public static class BenchCommand
         var system = ActorSystem.Create("vapic-bench", StressCommand.ActorSystemConfig);
         try
         {
+            if (settings.WarmUp > TimeSpan.Zero)
+            {
+                // Once per process, the same for every design: the measured runs then find the code optimized.
+                var first = settings.Vcpus[0];
+                DirectDesign.Run(first, settings.WarmUp);
+                LockDesign.Run(first, settings.WarmUp, threads);
+                await ActorDesign.RunAsync(system, first, settings.WarmUp, settings.ActorExits).ConfigureAwait(false);
+            }
             foreach (var n in settings.Vcpus)
             {
                 DirectDesign.Run(n, warmUp);
                 results.Add(DirectDesign.Run(n, settings.Duration));
                 LockDesign.Run(n, warmUp, threads);
                 results.Add(LockDesign.Run(n, settings.Duration, threads));
-                await ActorDesign.RunAsync(system, n, warmUp).ConfigureAwait(false);
-                results.Add(await ActorDesign.RunAsync(system, n, settings.Duration).ConfigureAwait(false));
+                await ActorDesign.RunAsync(system, n, warmUp, settings.ActorExits).ConfigureAwait(false);
+                results.Add(await ActorDesign.RunAsync(system, n, settings.Duration, settings.ActorExits).ConfigureAwait(false));
             }
         }
         finally
         {
             await system.Terminate().ConfigureAwait(false);
         }
-        Print(console, results, threads);
+        Print(console, results, threads, settings);
         return results;
     }
 
-    public static void Print(IAnsiConsole console, IReadOnlyList<BenchResult> results, int threads)
+    public static void Print(IAnsiConsole console, IReadOnlyList<BenchResult> results, int threads, BenchSettings settings)
     {
-        var table = new Table().Title("bench: exits and IPIs per second (locks: " + threads + " threads; " + Environment.ProcessorCount + " cores)");
+        ArgumentNullException.ThrowIfNull(settings);
+        var table = new Table().Title("bench: exits and IPIs per second (locks: " + threads + " threads; " + Environment.ProcessorCount + " cores; warm-up "
+            + settings.WarmUp.TotalSeconds.ToString("0.##", CultureInfo.InvariantCulture) + " s per design, then "
+            + (settings.Duration.TotalSeconds / 5).ToString("0.##", CultureInfo.InvariantCulture) + " s before each run; actors: "
+            + BenchSettings.Name(settings.ActorExits) + " exits)");
         foreach (var h in new[] { "vCPUs", "direct exits/s", "locks exits/s", "actors exits/s", "actors IPIs/s", "actors/locks", "actors/direct" })
         {
             table.AddColumn(new TableColumn(h).RightAligned());
@@ -107,8 +140,10 @@ public static class BenchCommand
         console.Write(table);
     }
 
-    public static string ToJson(IReadOnlyList<BenchResult> results) => JsonSerializer.Serialize(new
+    public static string ToJson(IReadOnlyList<BenchResult> results, BenchSettings settings) => JsonSerializer.Serialize(new
     {
+        warmUpSeconds = settings.WarmUp.TotalSeconds,
+        actorExits = BenchSettings.Name(settings.ActorExits),
         designs = results.Select(r => new
         {
             name = r.Design,
@@ -118,6 +153,8 @@ public static class BenchCommand
             exits = r.Exits,
             ipis = r.Ipis,
             seconds = r.Elapsed.TotalSeconds,
+            cpuSeconds = r.CpuTime.TotalSeconds,
+            cpuNsPerExit = r.CpuNsPerExit,
         }),
     }, new JsonSerializerOptions { WriteIndented = true });
 

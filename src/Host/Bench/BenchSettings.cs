@@ -5,14 +5,16 @@ using VApicActors.Host.Stress;
 namespace VApicActors.Host.Bench;
 
 /// <summary>The settings of <c>vapic bench</c>, from <c>vapic.bench</c> in hocon/stress.hocon.</summary>
-public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration, int Threads)
+/// <param name="WarmUp">Time each design runs, at the first vCPU count, before anything is measured.</param>
+/// <param name="ActorExits">How the actor design's vCPUs make their exits.</param>
+public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration, int Threads, TimeSpan WarmUp, ActorExits ActorExits)
 {
     public const string Section = "vapic.bench";
 
     public static BenchSettings Create(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        foreach (var key in new[] { "vcpus", "duration", "threads" })
+        foreach (var key in new[] { "vcpus", "duration", "threads", "warm-up", "actor-exits" })
         {
             if (!config.HasPath(Section + "." + key))
             {
@@ -30,8 +32,31 @@ public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration,
         {
             throw new StressSettingsException(Section + ".threads", "must be 0 (one per core) to 256, not '" + threadsText + "'");
         }
-        return new BenchSettings(counts, TimeSpan.FromTicks(ns / 100), threads);
+        var warmUpText = config.GetString(Section + ".warm-up");
+        if (!StressDurations.TryParseNanoseconds(warmUpText, out var warmUpNs) || warmUpNs < 0 || warmUpNs > 60_000_000_000)
+        {
+            throw new StressSettingsException(Section + ".warm-up", "must be a time from 0s to 1m, not '" + warmUpText + "'");
+        }
+        var exitsText = config.GetString(Section + ".actor-exits");
+        var exits = ParseActorExits(exitsText)
+            ?? throw new StressSettingsException(Section + ".actor-exits", "must be per-exit, batched or hosted, not '" + exitsText + "'");
+        return new BenchSettings(counts, TimeSpan.FromTicks(ns / 100), threads, TimeSpan.FromTicks(warmUpNs / 100), exits);
     }
+
+    public static ActorExits? ParseActorExits(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        "per-exit" => ActorExits.PerExit,
+        "batched" => ActorExits.Batched,
+        "hosted" => ActorExits.Hosted,
+        _ => null,
+    };
+
+    public static string Name(ActorExits exits) => exits switch
+    {
+        ActorExits.PerExit => "per-exit",
+        ActorExits.Batched => "batched",
+        _ => "hosted",
+    };
 
     /// <summary>Comma-separated vCPU counts, each 2 to 4096.</summary>
     public static ImmutableArray<int> ParseCounts(string text, string key)

@@ -28,9 +28,19 @@ public static class BenchWorkload
     }
 }
 
-/// <summary>What one design did in its measured time.</summary>
-public sealed record BenchResult(string Design, int Vcpus, long Exits, long Ipis, TimeSpan Elapsed)
+/// <summary>What one design did in its measured time; <paramref name="CpuTime"/> is the process's CPU time in it.</summary>
+public sealed record BenchResult(string Design, int Vcpus, long Exits, long Ipis, TimeSpan Elapsed, TimeSpan CpuTime = default)
 {
+    /// <summary>The process's CPU time so far (every thread), to measure a design's cost apart from the machine's load.</summary>
+    public static TimeSpan ProcessCpuTime()
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
+    }
+
+    /// <summary>CPU nanoseconds per exit.</summary>
+    public double CpuNsPerExit => Exits == 0 ? 0 : CpuTime.TotalMilliseconds * 1e6 / Exits;
+
     public double ExitsPerSecond => Exits / Elapsed.TotalSeconds;
 
     public double IpisPerSecond => Ipis / Elapsed.TotalSeconds;

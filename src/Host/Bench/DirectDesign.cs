@@ -19,6 +19,7 @@ public static class DirectDesign
         var capture = new IpiCapture();
         var fx = NullApicEffects.Instance;
         long exits = 0, ipis = 0;
+        var cpu = BenchResult.ProcessCpuTime();
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed < duration)
         {
@@ -50,10 +51,11 @@ public static class DirectDesign
             }
         }
         watch.Stop();
+        cpu = BenchResult.ProcessCpuTime() - cpu;
         foreach (var apic in apics)
         {
             apic.Dispose();
         }
-        return new BenchResult("direct", vcpus, exits, ipis, watch.Elapsed);
+        return new BenchResult("direct", vcpus, exits, ipis, watch.Elapsed, cpu);
     }
 }

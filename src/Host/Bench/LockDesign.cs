@@ -86,6 +86,7 @@ public static class LockDesign
             workers[t].Start();
         }
         start.SignalAndWait();
+        var cpu = BenchResult.ProcessCpuTime();
         var watch = Stopwatch.StartNew();
         Thread.Sleep(duration);
         Volatile.Write(ref stop, 1);
@@ -94,10 +95,11 @@ public static class LockDesign
             w.Join();
         }
         watch.Stop();
+        cpu = BenchResult.ProcessCpuTime() - cpu;
         foreach (var apic in apics)
         {
             apic.Dispose();
         }
-        return new BenchResult("locks", vcpus, exits.Sum(), ipis.Sum(), watch.Elapsed);
+        return new BenchResult("locks", vcpus, exits.Sum(), ipis.Sum(), watch.Elapsed, cpu);
     }
 }
