@@ -21,7 +21,8 @@ public static class StressShards
         {
             return await sharding.StartProxyAsync(StressVmEntity.TypeName, ClusterSettings.VmRole, extractor).ConfigureAwait(false);
         }
-        var shardingSettings = ClusterShardingSettings.Create(system).WithRole(ClusterSettings.VmRole);
+        // A stress VM lives for one run and keeps nothing: its shards do not remember it (unlike a VM's).
+        var shardingSettings = ClusterShardingSettings.Create(system).WithRole(ClusterSettings.VmRole).WithRememberEntities(false);
         return await sharding.StartAsync(
             StressVmEntity.TypeName,
             StressVmEntity.Props,

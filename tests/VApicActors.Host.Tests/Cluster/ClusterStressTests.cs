@@ -123,9 +123,11 @@ public sealed class ClusterStressTests
     {
         using var directory = new TempDirectory();
         var json = directory.File("cluster.json");
+        var config = directory.Write("node.hocon",
+            "vapic.cluster.persistence.connection-string = \"Data Source=" + directory.File("cluster.db").Replace("\\", "/", StringComparison.Ordinal) + "\"\n");
 
         var code = await new VapicCommandLine(TextWriter.Null, TextWriter.Null).InvokeAsync(
-            ["stress", "--cluster", "--nodes", "2", "--port", "0", "--vms", "2", "--vcpus", "4", "--seconds", "1", "--json", json]);
+            ["--config", config, "stress", "--cluster", "--nodes", "2", "--port", "0", "--vms", "2", "--vcpus", "4", "--seconds", "1", "--json", json]);
 
         Assert.Equal(StressCommand.ExitOk, code);
         using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(json));
