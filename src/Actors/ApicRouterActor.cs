@@ -43,10 +43,13 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
     private ReplyObligation? _roundThen;
     private long _roundSentAt;
     private long _roundSourceSeq;
+    private long _roundVirtualNs = -1;
+    private readonly VmClock _clock;
     private bool _routing;
 
-    public ApicRouterActor(int vcpuCount, IActorRef vm, RouteSnapshot routes)
+    public ApicRouterActor(int vcpuCount, IActorRef vm, RouteSnapshot routes, VmClock clock)
     {
+        _clock = clock;
         _vm = vm;
         _routes = routes;
         _apics = new IActorRef[vcpuCount];
@@ -56,8 +59,8 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
 
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(int vcpuCount, IActorRef vm, RouteSnapshot routes) =>
-        Akka.Actor.Props.Create<ApicRouterActor>(vcpuCount, vm, routes);
+    public static Props Props(int vcpuCount, IActorRef vm, RouteSnapshot routes, VmClock clock) =>
+        Akka.Actor.Props.Create<ApicRouterActor>(vcpuCount, vm, routes, clock);
 
     private ApicRouteTable Table
     {
@@ -103,7 +106,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
     private void Routing()
     {
         Receive<IdentityChanged>(OnIdentityChanged);
-        Receive<RouteInterrupt>(m => Route(m.SourceIndex, m.Request, m.Then, m.SentAt, m.SourceSeq));
+        Receive<RouteInterrupt>(m => Route(m.SourceIndex, m.Request, m.Then, m.SentAt, m.SourceSeq, m.VirtualNs));
         Receive<RouteMsi>(OnMsi);
         Receive<DispatchToApic>(OnDispatch);
     }
@@ -146,7 +149,8 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
             Complete(then);
             return;
         }
-        Route(-1, request, then);
+        // A device's write: it reaches its destinations at the VM's time now, whenever they take it.
+        Route(-1, request, then, virtualNs: _clock.Now);
     }
 
     private void OnDispatch(DispatchToApic m)
@@ -160,7 +164,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         _apics[index].Forward(m.Request);
     }
 
-    private void Route(int sourceIndex, in InterruptRequest request, ReplyObligation? then, long sentAt = -1, long sourceSeq = 0)
+    private void Route(int sourceIndex, in InterruptRequest request, ReplyObligation? then, long sentAt = -1, long sourceSeq = 0, long virtualNs = -1)
     {
         _targets.Clear();
         Table.Resolve(request, sourceIndex, _targets);
@@ -175,6 +179,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
             case DeliveryMode.LowestPriority:
                 StartRound(request, source, then);
                 _roundSentAt = sentAt;
+                _roundVirtualNs = virtualNs;
                 _roundSourceSeq = sourceSeq;
                 if (_bids.Length < _targets.Count)
                 {
@@ -191,11 +196,11 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
                 var message = request.Message;
                 foreach (var index in _targets)
                 {
-                    _apics[index].Tell(new DeliverInterrupt(index, message, source, _round, SourceSeq: sourceSeq));
+                    _apics[index].Tell(new DeliverInterrupt(index, message, source, _round, SourceSeq: sourceSeq, VirtualNs: virtualNs));
                 }
                 break;
             default:
-                Deliver(request.Message, source, sentAt, sourceSeq);
+                Deliver(request.Message, source, sentAt, sourceSeq, virtualNs);
                 Complete(then);
                 break;
         }
@@ -211,14 +216,14 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         Become(InRound);
     }
 
-    private void Deliver(in InterruptMessage message, uint? source, long sentAt, long sourceSeq = 0)
+    private void Deliver(in InterruptMessage message, uint? source, long sentAt, long sourceSeq, long virtualNs)
     {
         if (_targets.Count == 1)
         {
-            _apics[_targets[0]].Tell(new DeliverInterrupt(_targets[0], message, source, 0, false, sentAt, sourceSeq));
+            _apics[_targets[0]].Tell(new DeliverInterrupt(_targets[0], message, source, 0, false, sentAt, sourceSeq, virtualNs));
             return;
         }
-        var shared = new DeliverInterrupt(-1, message, source, 0, false, sentAt, sourceSeq);
+        var shared = new DeliverInterrupt(-1, message, source, 0, false, sentAt, sourceSeq, virtualNs);
         foreach (var index in _targets)
         {
             _apics[index].Tell(shared);
@@ -241,7 +246,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         {
             var bid = _bids[winner];
             _previousWinner = bid.ApicId;
-            _apics[bid.Index].Tell(new DeliverInterrupt(bid.Index, _roundRequest.Message, _roundSource, 0, true, _roundSentAt, _roundSourceSeq));
+            _apics[bid.Index].Tell(new DeliverInterrupt(bid.Index, _roundRequest.Message, _roundSource, 0, true, _roundSentAt, _roundSourceSeq, _roundVirtualNs));
             if (_log.IsDebugEnabled)
             {
                 _log.Debug("Lowest-priority vector {Vector:X2} won by vCPU {Vcpu} (APIC {ApicId:X}) among {Candidates}",

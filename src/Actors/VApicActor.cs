@@ -33,6 +33,7 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     private readonly IActorRef _vm;
     private readonly IActorRef _router;
     private readonly RouteSnapshot _routes;
+    private readonly VmClock _clock;
     private readonly ApicTracer _tracer;
     private readonly ILoggingAdapter _log;
     private readonly IActorRef _self;
@@ -93,9 +94,10 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     private long? _reportedDue;
     private ApicRoutingIdentity _reportedIdentity;
 
-    public VApicActor(ApicConfig config, IActorRef vm, IActorRef router, RouteSnapshot routes, string vmName, ITraceSink? trace)
+    public VApicActor(ApicConfig config, IActorRef vm, IActorRef router, RouteSnapshot routes, VmClock clock, string vmName, ITraceSink? trace)
     {
         _routes = routes;
+        _clock = clock;
         _apic = new LocalApic(config);
         _index = config.Index;
         _apicId = config.InitialApicId;
@@ -111,6 +113,18 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     /// <summary>One type switch, the messages of a guest exit first.</summary>
     protected override void OnReceive(object message)
     {
+        // The virtual time: an interrupt is taken at the time it was sent (an IPI) or routed (an MSI); everything else
+        // (guest accesses, the VM's own requests) at the time the VM last published. A bid keeps the time as it is.
+        var now = message switch
+        {
+            DeliverInterrupt { VirtualNs: >= 0 } d => d.VirtualNs,
+            BidRequest => _now,
+            _ => _clock.Now,
+        };
+        if (now > _now)
+        {
+            _now = now;
+        }
         switch (message)
         {
             case ReadMsr m:
@@ -149,9 +163,6 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
                 break;
             case WriteMmio m:
                 OnWriteMmio(m);
-                break;
-            case ClockAdvanced m:
-                _now = Math.Max(_now, m.NowNs);
                 break;
             case ExpireTimers m:
                 OnExpireTimers(m);
@@ -204,8 +215,8 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         }
     }
 
-    public static Props Props(ApicConfig config, IActorRef vm, IActorRef router, RouteSnapshot routes, string vmName, ITraceSink? trace) =>
-        Akka.Actor.Props.CreateBy(new Producer(config, vm, router, routes, vmName, trace));
+    public static Props Props(ApicConfig config, IActorRef vm, IActorRef router, RouteSnapshot routes, VmClock clock, string vmName, ITraceSink? trace) =>
+        Akka.Actor.Props.CreateBy(new Producer(config, vm, router, routes, clock, vmName, trace));
 
     protected override void PreStart()
     {
@@ -679,7 +690,7 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
             var request = _sent[i];
             TraceSent(request);
             CountSent(request.Mode);
-            _router.Tell(new RouteInterrupt(_index, request, i == _sent.Count - 1 ? then : null, Stamp(), _tracer.Enabled ? _tracer.LastSeq : 0), _self);
+            _router.Tell(new RouteInterrupt(_index, request, i == _sent.Count - 1 ? then : null, Stamp(), _tracer.Enabled ? _tracer.LastSeq : 0, _now), _self);
         }
     }
 
@@ -939,10 +950,10 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
             if (targets.Count == 1)
             {
                 var target = targets[0];
-                routes.Apics[target].Tell(new DeliverInterrupt(target, request.Message, source, 0, false, stamp, sentSeq), _self);
+                routes.Apics[target].Tell(new DeliverInterrupt(target, request.Message, source, 0, false, stamp, sentSeq, _now), _self);
                 continue;
             }
-            var shared = new DeliverInterrupt(-1, request.Message, source, 0, false, stamp, sentSeq);
+            var shared = new DeliverInterrupt(-1, request.Message, source, 0, false, stamp, sentSeq, _now);
             foreach (var target in targets)
             {
                 routes.Apics[target].Tell(shared, _self);
@@ -958,11 +969,13 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         private readonly IActorRef _vm;
         private readonly IActorRef _router;
         private readonly RouteSnapshot _routes;
+        private readonly VmClock _clock;
         private readonly string _vmName;
         private readonly ITraceSink? _trace;
 
-        public Producer(ApicConfig config, IActorRef vm, IActorRef router, RouteSnapshot routes, string vmName, ITraceSink? trace)
+        public Producer(ApicConfig config, IActorRef vm, IActorRef router, RouteSnapshot routes, VmClock clock, string vmName, ITraceSink? trace)
         {
+            _clock = clock;
             _config = config;
             _vm = vm;
             _router = router;
@@ -973,7 +986,7 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
 
         public Type ActorType => typeof(VApicActor);
 
-        public ActorBase Produce() => new VApicActor(_config, _vm, _router, _routes, _vmName, _trace);
+        public ActorBase Produce() => new VApicActor(_config, _vm, _router, _routes, _clock, _vmName, _trace);
 
         public void Release(ActorBase actor)
         {

@@ -38,6 +38,7 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
     private IActorRef _stateReplyTo = ActorRefs.Nobody;
     private ApicState[] _saved = [];
     private int _awaitingApics;
+    private readonly VmClock _clock;
     private Exception? _restoreFailure;
 
     public VmActor(VmSpec spec, ITraceSink? trace)
@@ -46,12 +47,13 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         _log = Context.GetLogger().WithContext("Vm", spec.Name);
         _dueOf = new long?[spec.VcpuCount];
         var routes = new RouteSnapshot();
-        _router = Context.ActorOf(ApicRouterActor.Props(spec.VcpuCount, Self, routes), "router");
+        _clock = new VmClock();
+        _router = Context.ActorOf(ApicRouterActor.Props(spec.VcpuCount, Self, routes, _clock), "router");
         var apics = ImmutableArray.CreateBuilder<IActorRef>(spec.VcpuCount);
         for (var index = 0; index < spec.VcpuCount; index++)
         {
             var config = VmSpecs.ApicConfigOf(spec, index);
-            apics.Add(Context.ActorOf(VApicActor.Props(config, Self, _router, routes, spec.Name, trace), "apic-" + index));
+            apics.Add(Context.ActorOf(VApicActor.Props(config, Self, _router, routes, _clock, spec.Name, trace), "apic-" + index));
         }
         _apics = apics.MoveToImmutable();
         Starting();
@@ -193,6 +195,7 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         }
         _stateReplyTo = Sender;
         _now = state.VirtualTimeNs;
+        _clock.Publish(_now);
         _eoiBroadcasts.Clear();
         _eoiBroadcasts.AddRange(state.PendingEoiBroadcasts);
         _restoreFailure = null;
@@ -285,11 +288,7 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
             return;
         }
         _now = Math.Max(_now, _target);
-        var advanced = new ClockAdvanced(_now);
-        foreach (var apic in _apics)
-        {
-            apic.Tell(advanced);
-        }
+        _clock.Publish(_now);
         _stepReplyTo.Tell(new ClockTime(_now));
         _stepReplyTo = ActorRefs.Nobody;
         Become(Idle);

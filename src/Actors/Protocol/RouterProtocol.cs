@@ -34,7 +34,8 @@ public static class RouterProtocol
     /// <summary>An IPI from vCPU <paramref name="SourceIndex"/> to fan out; then the reply, if any, is sent.</summary>
     /// <param name="SentAt">The sender's latency stamp, or -1.</param>
     /// <param name="SourceSeq">The <c>Seq</c> of the sender's <c>IpiSent</c> trace event, or 0 when it traced none.</param>
-    internal sealed record RouteInterrupt(int SourceIndex, InterruptRequest Request, ReplyObligation? Then, long SentAt = -1, long SourceSeq = 0);
+    /// <param name="VirtualNs">The sender's virtual time when it sent the IPI.</param>
+    internal sealed record RouteInterrupt(int SourceIndex, InterruptRequest Request, ReplyObligation? Then, long SentAt = -1, long SourceSeq = 0, long VirtualNs = -1);
 
     /// <summary>An interrupt message for one vAPIC. A non-zero <paramref name="AckRound"/> asks for <see cref="DeliveryApplied"/>.</summary>
     /// <param name="Vcpu">The target's index, or -1 when one message goes to several targets.</param>
@@ -42,7 +43,12 @@ public static class RouterProtocol
     /// <param name="Arbitrated">A lowest-priority message this APIC won.</param>
     /// <param name="SentAt">The sender's latency stamp, or -1.</param>
     /// <param name="SourceSeq">The <c>Seq</c> of the sender's <c>IpiSent</c> trace event, or 0 (an MSI, or no trace).</param>
-    internal sealed record DeliverInterrupt(int Vcpu, InterruptMessage Message, uint? SourceApicId, long AckRound, bool Arbitrated = false, long SentAt = -1, long SourceSeq = 0);
+    /// <param name="VirtualNs">
+    /// The virtual time the interrupt was sent at: the target takes it at that time (or its own, if later), not at
+    /// a time the VM reached while the message waited in its mailbox (for an MSI, the VM's time when the router
+    /// took it). -1: the VM's published time when the target takes it.
+    /// </param>
+    internal sealed record DeliverInterrupt(int Vcpu, InterruptMessage Message, uint? SourceApicId, long AckRound, bool Arbitrated = false, long SentAt = -1, long SourceSeq = 0, long VirtualNs = -1);
 
     /// <summary>The vAPIC has applied a delivery that asked for an acknowledgement (after reporting any new identity).</summary>
     internal sealed record DeliveryApplied(long Round, int Vcpu);

@@ -110,7 +110,4 @@ public static class VmProtocol
 
     /// <summary>The answer to <see cref="ExpireTimers"/>: the vAPIC's next expiry, if any.</summary>
     internal sealed record TimersExpired(int Vcpu, long? NextDueNs);
-
-    /// <summary>Virtual time has advanced to <paramref name="NowNs"/> (no answer).</summary>
-    internal sealed record ClockAdvanced(long NowNs);
 }
