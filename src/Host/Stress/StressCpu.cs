@@ -30,6 +30,7 @@ internal sealed class StressCpu
     private int _allowance = int.MaxValue;
     private long _tscDelta;
     private bool _drainTpr;
+    private bool _draining;
 
     public StressCpu(StressWorld world, int index, long operationBudget)
     {
@@ -66,7 +67,14 @@ internal sealed class StressCpu
     public void Stop() => _stopped = true;
 
     /// <summary>True once the budget is spent or <see cref="Stop"/> was called, and nothing is in flight.</summary>
-    public bool Finished => (_stopped || _budget == 0) && !Busy && !_kicked && !_drainTpr;
+    /// <summary>
+    /// Nothing more to do until the drain: the budget is spent (or the run stopped) and nothing is half done. A vCPU
+    /// stopped by time leaves the interrupts that keep arriving (timers go on until every vCPU has stopped) to the
+    /// drain, instead of taking them one after another for as long as they come.
+    /// </summary>
+    public bool Finished => (_stopped || _budget == 0) && !Busy && (!_kicked || StoppedBeforeDrain) && !_drainTpr;
+
+    private bool StoppedBeforeDrain => _stopped && !_draining;
 
     /// <summary>Sequential runs: at most <paramref name="operations"/> new operations until the next call.</summary>
     public void AllowOperations(int operations) => _allowance = operations;
@@ -74,6 +82,7 @@ internal sealed class StressCpu
     /// <summary>The final drain: TPR to 0 so that nothing is masked, then take every interrupt.</summary>
     public void BeginDrain()
     {
+        _draining = true;
         _stopped = true;
         _kicked = true;
         _drainTpr = true;
@@ -90,7 +99,7 @@ internal sealed class StressCpu
                 _drainTpr = false;
                 SetPlan(Write(ApicOffsets.Tpr, 0));
             }
-            else if (_kicked)
+            else if (_kicked && !StoppedBeforeDrain)
             {
                 _kicked = false;
                 _handling = true;
@@ -139,6 +148,12 @@ internal sealed class StressCpu
                 }
                 return;
             case AccessKind.Eoi when _handling:
+                if (StoppedBeforeDrain)
+                {
+                    // Stopped: what is still pending waits for the drain.
+                    _handling = false;
+                    return;
+                }
                 SetPlan(new GuestAccess(AccessKind.Acknowledge, false, 0, 0));
                 return;
             case AccessKind.ReadTsc when Busy && result.IsOk:
