@@ -126,7 +126,6 @@ public sealed partial class ClusterStressRun
         var reported = vms.Where(v => v.Report is not null).ToList();
         var reports = reported.Select(v => v.Report!.Report).ToList();
         var elapsed = reports.Count == 0 ? 0 : reports.Max(r => r.ElapsedSeconds);
-        var seconds = Math.Max(elapsed, 1e-9);
         long operations = reports.Sum(r => r.Operations), exits = reports.Sum(r => r.Exits), ipis = reports.Sum(r => r.Ipis);
         var byKind = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var kind in Enum.GetValues<OperationKind>())
@@ -149,29 +148,12 @@ public sealed partial class ClusterStressRun
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new StressNodeReport(g.Key, g.Count(), g.Sum(v => v.Report?.Report.Operations ?? 0)))
             .ToList();
-        return new StressReport
+        return new StressReport(settings, elapsed, (operations, exits, ipis),
+            (LatencySummary.Of(LatencyHistogram.Merge(reported.Select(v => v.Report!.ToAcceptance.ToHistogram()))),
+                LatencySummary.Of(LatencyHistogram.Merge(reported.Select(v => v.Report!.ToEoi.ToHistogram())))),
+            AggregateInvariants(vms, reported, nodes.Count), byKind, fixedOutcomes,
+            [.. reported.SelectMany(v => v.Report!.Report.PerVcpu.Select(p => p with { Vm = v.Index }))])
         {
-            Run = settings.Sequential ? "sequential" : "concurrent",
-            Seed = settings.Seed,
-            Vms = settings.Vms,
-            VcpusPerVm = settings.Vcpus,
-            Mode = settings.X2Apic ? "x2apic" : "xapic",
-            ApicIds = settings.SparseApicIds ? "sparse" : "dense",
-            Mix = settings.Mix.ToString(),
-            TimeBase = settings.Sequential ? "virtual" : "wall",
-            ElapsedSeconds = elapsed,
-            Operations = operations,
-            Exits = exits,
-            Ipis = ipis,
-            OperationsPerSecond = operations / seconds,
-            ExitsPerSecond = exits / seconds,
-            IpisPerSecond = ipis / seconds,
-            LatencyNs = LatencySummary.Of(LatencyHistogram.Merge(reported.Select(v => v.Report!.ToAcceptance.ToHistogram()))),
-            LatencyToEoiNs = LatencySummary.Of(LatencyHistogram.Merge(reported.Select(v => v.Report!.ToEoi.ToHistogram()))),
-            Invariants = AggregateInvariants(vms, reported, nodes.Count),
-            OperationsByKind = byKind,
-            FixedOutcomes = fixedOutcomes,
-            PerVcpu = [.. reported.SelectMany(v => v.Report!.Report.PerVcpu.Select(p => p with { Vm = v.Index }))],
             VmCreationSeconds = settings.Sequential || reports.Count == 0 ? null : reports.Max(r => r.VmCreationSeconds ?? 0),
             WallSeconds = settings.Sequential ? null : wallSeconds,
             Nodes = nodes,

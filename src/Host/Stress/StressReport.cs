@@ -82,6 +82,42 @@ public sealed record StressReport
 
     public required IReadOnlyList<VcpuStressReport> PerVcpu { get; init; }
 
+    /// <summary>
+    /// A report of a run with <paramref name="settings"/>: what describes the run comes from the settings, the rates
+    /// from the totals over <paramref name="elapsedSeconds"/>.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    public StressReport(StressSettings settings, double elapsedSeconds, (long Operations, long Exits, long Ipis) totals,
+        (LatencySummary ToAcceptance, LatencySummary ToEoi) latency, IReadOnlyList<InvariantResult> invariants,
+        IReadOnlyDictionary<string, long> operationsByKind, IReadOnlyDictionary<string, long> fixedOutcomes, IReadOnlyList<VcpuStressReport> perVcpu)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var seconds = Math.Max(elapsedSeconds, 1e-9);
+        Run = settings.Sequential ? "sequential" : "concurrent";
+        Seed = settings.Seed;
+        Vms = settings.Vms;
+        VcpusPerVm = settings.Vcpus;
+        Mode = settings.X2Apic ? "x2apic" : "xapic";
+        ApicIds = settings.SparseApicIds ? "sparse" : "dense";
+        Mix = settings.Mix.ToString();
+        TimeBase = settings.Sequential ? "virtual" : "wall";
+        ElapsedSeconds = elapsedSeconds;
+        (Operations, Exits, Ipis) = totals;
+        OperationsPerSecond = Operations / seconds;
+        ExitsPerSecond = Exits / seconds;
+        IpisPerSecond = Ipis / seconds;
+        (LatencyNs, LatencyToEoiNs) = latency;
+        Invariants = invariants;
+        OperationsByKind = operationsByKind;
+        FixedOutcomes = fixedOutcomes;
+        PerVcpu = perVcpu;
+    }
+
+    /// <summary>A report read back or built field by field.</summary>
+    public StressReport()
+    {
+    }
+
     /// <summary>Wall-clock seconds it took to create the VMs (concurrent runs only).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? VmCreationSeconds { get; init; }

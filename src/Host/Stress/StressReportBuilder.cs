@@ -46,31 +46,11 @@ internal static class StressReportBuilder
             }
             ipis -= ledger.MsisSent;
         }
-        var seconds = Math.Max(elapsedSeconds, 1e-9);
         var all = counters.SelectMany(c => c).ToList();
-        return new StressReport
+        return new StressReport(settings, elapsedSeconds, (operations, exits, ipis),
+            (LatencySummary.Of(LatencyHistogram.Merge(all.Select(c => c.ToAcceptance))), LatencySummary.Of(LatencyHistogram.Merge(all.Select(c => c.ToEoi)))),
+            invariants, byKind, fixedOutcomes, perVcpu)
         {
-            Run = settings.Sequential ? "sequential" : "concurrent",
-            Seed = settings.Seed,
-            Vms = settings.Vms,
-            VcpusPerVm = settings.Vcpus,
-            Mode = settings.X2Apic ? "x2apic" : "xapic",
-            ApicIds = settings.SparseApicIds ? "sparse" : "dense",
-            Mix = settings.Mix.ToString(),
-            TimeBase = settings.Sequential ? "virtual" : "wall",
-            ElapsedSeconds = elapsedSeconds,
-            Operations = operations,
-            Exits = exits,
-            Ipis = ipis,
-            OperationsPerSecond = operations / seconds,
-            ExitsPerSecond = exits / seconds,
-            IpisPerSecond = ipis / seconds,
-            LatencyNs = LatencySummary.Of(LatencyHistogram.Merge(all.Select(c => c.ToAcceptance))),
-            LatencyToEoiNs = LatencySummary.Of(LatencyHistogram.Merge(all.Select(c => c.ToEoi))),
-            Invariants = invariants,
-            OperationsByKind = byKind,
-            FixedOutcomes = fixedOutcomes,
-            PerVcpu = perVcpu,
             VmCreationSeconds = creationSeconds,
             WallSeconds = wallSeconds,
         };
