@@ -196,19 +196,49 @@ internal sealed class Start
     public static readonly Start Instance = new();
 }
 
+/// <summary>A benchmark driver that runs a number of rounds per <see cref="Start"/>, each begun by <see cref="Send"/>.</summary>
+internal abstract class RoundsDriver : UntypedActor
+{
+    private int _left;
+
+    protected RoundsDriver(DriverSignal signal) => Signal = signal;
+
+    protected DriverSignal Signal { get; }
+
+    /// <summary>Begins the first of <paramref name="rounds"/> rounds.</summary>
+    protected void Begin(int rounds)
+    {
+        _left = rounds;
+        Send();
+    }
+
+    /// <summary>A round is over: begins the next, or signals that all are done.</summary>
+    protected void RoundDone()
+    {
+        if (--_left > 0)
+        {
+            Send();
+        }
+        else
+        {
+            Signal.Complete();
+        }
+    }
+
+    protected abstract void Send();
+}
+
 /// <summary>Sends RDMSR of TPR to one vAPIC, the next when the previous is answered, <see cref="ActorBenchmarks.RoundTrips"/> times per start.</summary>
-internal sealed class RoundTripDriver : UntypedActor
+internal sealed class RoundTripDriver : RoundsDriver
 {
     private static readonly uint Tpr = ApicOffsets.ToMsr(ApicOffsets.Tpr);
     private readonly VcpuPort _port;
-    private readonly DriverSignal _signal;
-    private int _left;
     private long _correlation;
 
     public RoundTripDriver(VcpuPort port, DriverSignal signal)
+        : base(signal)
     {
         _port = port;
-        _signal = signal;
     }
 
     protected override void OnReceive(object message)
@@ -216,28 +246,22 @@ internal sealed class RoundTripDriver : UntypedActor
         switch (message)
         {
             case Start:
-                _left = ActorBenchmarks.RoundTrips;
-                _port.ReadMsr(Tpr, ++_correlation, Self);
+                Begin(ActorBenchmarks.RoundTrips);
                 break;
             case AccessCompleted done when !done.Result.IsOk:
-                _signal.Fail("RDMSR of TPR answered " + done.Result);
+                Signal.Fail("RDMSR of TPR answered " + done.Result);
                 break;
             case AccessCompleted:
-                if (--_left > 0)
-                {
-                    _port.ReadMsr(Tpr, ++_correlation, Self);
-                }
-                else
-                {
-                    _signal.Complete();
-                }
+                RoundDone();
                 break;
         }
     }
+
+    protected override void Send() => _port.ReadMsr(Tpr, ++_correlation, Self);
 }
 
 /// <summary>Has vCPU 0 send a fixed IPI to vCPU 1; once it is pending there, takes it at vCPU 1; <see cref="ActorBenchmarks.Ipis"/> times per start.</summary>
-internal sealed class IpiDriver : UntypedActor
+internal sealed class IpiDriver : RoundsDriver
 {
     private const long Icr = 1;
     private const long Ack = 2;
@@ -245,15 +269,13 @@ internal sealed class IpiDriver : UntypedActor
     private const ulong IcrToApic1 = 0x0000_0001_0000_4000UL | ActorBench.Vector;
     private readonly VcpuPort _sender;
     private readonly VcpuPort _target;
-    private readonly DriverSignal _signal;
-    private int _left;
     private int _awaiting;
 
     public IpiDriver(VcpuPort sender, VcpuPort target, DriverSignal signal)
+        : base(signal)
     {
         _sender = sender;
         _target = target;
-        _signal = signal;
     }
 
     protected override void OnReceive(object message)
@@ -261,8 +283,7 @@ internal sealed class IpiDriver : UntypedActor
         switch (message)
         {
             case Start:
-                _left = ActorBenchmarks.Ipis;
-                Send();
+                Begin(ActorBenchmarks.Ipis);
                 break;
             case InterruptDeliverable pending when pending.Vector == ActorBench.Vector:
                 Arrived();
@@ -273,22 +294,15 @@ internal sealed class IpiDriver : UntypedActor
             case AccessCompleted { CorrelationId: Ack } done when done.Result.IsOk && done.Result.Value == ActorBench.Vector:
                 break;
             case AccessCompleted { CorrelationId: Eoi } done when done.Result.IsOk:
-                if (--_left > 0)
-                {
-                    Send();
-                }
-                else
-                {
-                    _signal.Complete();
-                }
+                RoundDone();
                 break;
             default:
-                _signal.Fail("unexpected " + message);
+                Signal.Fail("unexpected " + message);
                 break;
         }
     }
 
-    private void Send()
+    protected override void Send()
     {
         _awaiting = 2;
         _sender.WriteMsr(ApicMsrs.X2ApicIcr, IcrToApic1, Icr, Self);
@@ -308,19 +322,17 @@ internal sealed class IpiDriver : UntypedActor
 /// Has vCPU 0 broadcast a fixed IPI to every vCPU; each vCPU that reports it pending acknowledges and EOIs it;
 /// <see cref="BroadcastActorBenchmarks.Broadcasts"/> times per start.
 /// </summary>
-internal sealed class BroadcastDriver : UntypedActor
+internal sealed class BroadcastDriver : RoundsDriver
 {
     private const long Icr = -1;
     private const ulong IcrToAll = 0xFFFF_FFFF_0000_4000UL | ActorBench.Vector;
     private readonly VcpuPort[] _ports;
-    private readonly DriverSignal _signal;
-    private int _left;
     private int _awaiting;
 
     public BroadcastDriver(VcpuPort[] ports, DriverSignal signal)
+        : base(signal)
     {
         _ports = ports;
-        _signal = signal;
     }
 
     protected override void OnReceive(object message)
@@ -328,8 +340,7 @@ internal sealed class BroadcastDriver : UntypedActor
         switch (message)
         {
             case Start:
-                _left = BroadcastActorBenchmarks.Broadcasts;
-                Send();
+                Begin(BroadcastActorBenchmarks.Broadcasts);
                 break;
             case InterruptDeliverable pending when pending.Vector == ActorBench.Vector:
                 var port = _ports[pending.Vcpu];
@@ -344,22 +355,15 @@ internal sealed class BroadcastDriver : UntypedActor
                 {
                     break;
                 }
-                if (--_left > 0)
-                {
-                    Send();
-                }
-                else
-                {
-                    _signal.Complete();
-                }
+                RoundDone();
                 break;
             default:
-                _signal.Fail("unexpected " + message);
+                Signal.Fail("unexpected " + message);
                 break;
         }
     }
 
-    private void Send()
+    protected override void Send()
     {
         _awaiting = 1 + _ports.Length;
         _ports[0].WriteMsr(ApicMsrs.X2ApicIcr, IcrToAll, Icr, Self);
