@@ -20,8 +20,12 @@ public interface IHostedCore
     /// <summary>A vector became deliverable: what an attached core actor hears as <see cref="ApicProtocol.InterruptPending"/>.</summary>
     void InterruptPending();
 
-    /// <summary>The sequence the core ran last is done, every consequence in place: the results, as <see cref="ApicProtocol.ExitsCompleted"/> has them.</summary>
-    void ExitsCompleted(ImmutableArray<AccessResult> results);
+    /// <summary>
+    /// The sequence the core ran last is done, every consequence in place: the results, as
+    /// <see cref="ApicProtocol.ExitsCompleted"/> has them. They are valid only during the call (the vAPIC actor reuses
+    /// their memory); a core that keeps them copies them.
+    /// </summary>
+    void ExitsCompleted(ReadOnlySpan<AccessResult> results);
 
     /// <summary>The message of a <see cref="ApicProtocol.ToCore"/>.</summary>
     void Receive(object message);

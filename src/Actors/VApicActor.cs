@@ -64,10 +64,21 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     private Queue<RunExits>? _runQueue;
 
     // The core this actor runs (HostCore), if any: what it has yet to hear of, and the sequence it asked to run.
+    // Its sequences allocate nothing once warm: the requests are kept per sequence of exits, the results go to a
+    // buffer lent to the sequence until the core has heard them, and a sequence that waits for the router comes back
+    // as the shared _hostedRunDone.
     private IHostedCore? _hosted;
     private bool _hostedKick;
-    private ExitsCompleted? _hostedDone;
     private RunExits? _hostedRun;
+    private readonly RunExits?[] _hostedRequests = new RunExits?[4];
+    private int _hostedRequestNext;
+    private AccessResult[]? _hostedBuffer;
+    private bool _hostedBufferLent;
+    private AccessResult[]? _hostedDoneResults;
+    private int _hostedDoneCount = -1;
+    private AccessResult[]? _hostedWaitingResults;
+    private int _hostedWaitingCount;
+    private readonly HostedRunDone _hostedRunDone = new();
 
     // Counters, and the attached core with its latency measurement.
     private readonly long[] _fixedOutcomes = new long[ApicCounters.OutcomeCount];
@@ -148,9 +159,11 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
             case ToCore m:
                 _hosted?.Receive(m.Message);
                 break;
-            case ExitsCompleted m when _hosted is not null:
-                // The answer to the hosted core's sequence, sent on by the router after the work it carried out.
-                _hostedDone = m;
+            case HostedRunDone when ReferenceEquals(message, _hostedRunDone):
+                // The hosted core's sequence, sent on by the router after the work its last exit left it.
+                _hostedDoneResults = _hostedWaitingResults;
+                _hostedDoneCount = _hostedWaitingCount;
+                _hostedWaitingResults = null;
                 break;
             case HostCore m:
                 OnHostCore(m);
@@ -369,8 +382,25 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     {
         _run = m;
         _runStep = 0;
-        _runResults = m.Exits.Length == 0 ? [] : new AccessResult[m.Exits.Length];
+        _runResults = IsHostedRun(m) ? LendHostedBuffer(m.Exits.Length) : m.Exits.Length == 0 ? [] : new AccessResult[m.Exits.Length];
         ContinueRun();
+    }
+
+    private bool IsHostedRun(RunExits m) => _hosted is not null && ReferenceEquals(m.ReplyTo, _self);
+
+    /// <summary>The results buffer of a hosted core's sequence: the actor's own unless a sequence still holds it.</summary>
+    private AccessResult[] LendHostedBuffer(int length)
+    {
+        if (_hostedBufferLent)
+        {
+            return new AccessResult[length];
+        }
+        if (_hostedBuffer is null || _hostedBuffer.Length < length)
+        {
+            _hostedBuffer = new AccessResult[Math.Max(length, 8)];
+        }
+        _hostedBufferLent = true;
+        return _hostedBuffer;
     }
 
     /// <summary>
@@ -416,21 +446,27 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
                     return;
                 }
             }
-            var done = new ExitsCompleted(_index, run.CorrelationId,
-                _runStep == results.Length ? ImmutableCollectionsMarshal.AsImmutableArray(results) : ImmutableArray.Create(results, 0, _runStep));
+            var count = _runStep;
             _run = null;
             _runResults = null;
-            if (ReferenceEquals(run.ReplyTo, _self) && _hosted is not null)
+            if (IsHostedRun(run))
             {
-                // The hosted core's sequence: it hears of the answer once the handler is done (ServeCore), or, when the
-                // router must carry out the last exit's work first, when the router sends the answer back here.
-                if (!Finish(_self, done, replyOnlyThroughRouter: true))
+                // The hosted core's sequence: it hears of the results once the handler is done (ServeCore), or, when the
+                // router must carry out the last exit's work first, once the router sends _hostedRunDone back here.
+                if (Finish(_self, _hostedRunDone, replyOnlyThroughRouter: true))
                 {
-                    _hostedDone = done;
+                    _hostedWaitingResults = results;
+                    _hostedWaitingCount = count;
+                }
+                else
+                {
+                    _hostedDoneResults = results;
+                    _hostedDoneCount = count;
                 }
                 continue;
             }
-            Finish(run.ReplyTo, done);
+            Finish(run.ReplyTo, new ExitsCompleted(_index, run.CorrelationId,
+                count == results.Length ? ImmutableCollectionsMarshal.AsImmutableArray(results) : ImmutableArray.Create(results, 0, count)));
         }
     }
 
@@ -438,8 +474,11 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     {
         _hosted = m.Core;
         _hostedKick = false;
-        _hostedDone = null;
+        _hostedDoneResults = null;
+        _hostedWaitingResults = null;
+        _hostedBufferLent = false;
         _hostedRun = null;
+        Array.Clear(_hostedRequests);
         m.Core?.Attached(this);
         m.ReplyTo.Tell(Completed(m.CorrelationId, AccessResult.Done), _self);
         if (m.Core is not null && _apic.PendingVector >= 0)
@@ -461,10 +500,15 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
                 _hostedKick = false;
                 core.InterruptPending();
             }
-            else if (_hostedDone is { } done)
+            else if (_hostedDoneResults is { } results)
             {
-                _hostedDone = null;
-                core.ExitsCompleted(done.Results);
+                // Given back before the call: a sequence the core asks for in it starts only after it returns.
+                _hostedDoneResults = null;
+                if (ReferenceEquals(results, _hostedBuffer))
+                {
+                    _hostedBufferLent = false;
+                }
+                core.ExitsCompleted(results.AsSpan(0, _hostedDoneCount));
             }
             else if (_hostedRun is { } run)
             {
@@ -480,7 +524,23 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
 
     IActorRef IHostedCoreContext.Apic => _self;
 
-    void IHostedCoreContext.RunExits(ImmutableArray<Exit> exits) => _hostedRun = new RunExits(_index, exits, 0, _self);
+    void IHostedCoreContext.RunExits(ImmutableArray<Exit> exits) => _hostedRun = HostedRequest(exits);
+
+    /// <summary>The request for a hosted core's sequence: kept for the last few sequences, which a core repeats.</summary>
+    private RunExits HostedRequest(ImmutableArray<Exit> exits)
+    {
+        foreach (var kept in _hostedRequests)
+        {
+            if (kept is not null && kept.Exits == exits)
+            {
+                return kept;
+            }
+        }
+        var request = new RunExits(_index, exits, 0, _self);
+        _hostedRequests[_hostedRequestNext] = request;
+        _hostedRequestNext = (_hostedRequestNext + 1) % _hostedRequests.Length;
+        return request;
+    }
 
     /// <summary>The value a write of a sequence writes: its own, or what an earlier exit of the sequence returned.</summary>
     private static ulong ExitValue(in Exit exit, AccessResult[] results) =>
@@ -764,6 +824,10 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
             // (A hosted core's sequence is dropped without an answer: the failure goes to the supervisor.)
             _run.ReplyTo.Tell(new Status.Failure(ex), _self);
         }
+        if (ReferenceEquals(_runResults, _hostedBuffer))
+        {
+            _hostedBufferLent = false;
+        }
         _run = null;
         _runResults = null;
         if (_runQueue is { Count: > 0 })
@@ -774,6 +838,11 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
 
     /// <summary>The router's word that the exit a sequence waits on has every consequence in place.</summary>
     private sealed class ResumeRun
+    {
+    }
+
+    /// <summary>The router's word that the last exit of a hosted core's sequence has every consequence in place.</summary>
+    private sealed class HostedRunDone
     {
     }
 

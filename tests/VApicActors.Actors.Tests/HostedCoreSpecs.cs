@@ -28,7 +28,7 @@ public sealed class HostedCoreSpecs : VmSpecBase
             _context!.RunExits([Exit.AcknowledgeOne, Exit.EndOfInterruptOne]);
         }
 
-        public void ExitsCompleted(ImmutableArray<AccessResult> results) => probe.Tell(results.ToArray());
+        public void ExitsCompleted(ReadOnlySpan<AccessResult> results) => probe.Tell(results.ToArray());
 
         public void Receive(object message)
         {
@@ -96,5 +96,35 @@ public sealed class HostedCoreSpecs : VmSpecBase
 
         Assert.Equal(new[] { AccessResult.Done, AccessResult.Done }, await probe.ExpectMsgAsync<AccessResult[]>());
         Assert.True((await Irr(1)).Contains(0x41) ^ (await Irr(2)).Contains(0x41));
+    }
+
+    [Fact]
+    public async Task SequencesRunOneAfterAnother_EachAnswerHasItsOwnResults()
+    {
+        await StartVm(3);
+        await EnableAll();
+        for (var cpu = 0; cpu < 3; cpu++)
+        {
+            await W(cpu, Ldr, (1u << cpu) << 24);
+        }
+        var probe = CreateTestProbe();
+        await Host(0, probe.Ref);
+        var apic = Vm.GetApicRef(0);
+
+        // Alternately a sequence answered at once and one whose last exit waits for the router (lowest priority),
+        // the same sequences again each round: every answer carries the values its own exits read.
+        for (var round = 1; round <= 3; round++)
+        {
+            var tpr = (ulong)round << 4;
+            apic.Tell(new ToCore(0, new[] { Exit.WriteMmioOf(Values.DefaultBase + Tpr, 4, tpr), Exit.ReadMmioOf(Values.DefaultBase + Tpr, 4) }));
+            Assert.Equal(new[] { AccessResult.Done, AccessResult.Of(tpr) }, await probe.ExpectMsgAsync<AccessResult[]>());
+            apic.Tell(new ToCore(0, new[]
+            {
+                Exit.ReadMmioOf(Values.DefaultBase + Tpr, 4),
+                Exit.WriteMmioOf(Values.DefaultBase + IcrHigh, 4, Icr.Destination(0x06)),
+                Exit.WriteMmioOf(Values.DefaultBase + IcrLow, 4, Icr.Assert | Icr.LowestPriority | Icr.Logical | 0x41),
+            }));
+            Assert.Equal(new[] { AccessResult.Of(tpr), AccessResult.Done, AccessResult.Done }, await probe.ExpectMsgAsync<AccessResult[]>());
+        }
     }
 }

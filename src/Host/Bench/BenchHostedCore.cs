@@ -18,6 +18,7 @@ internal sealed class BenchHostedCore : IHostedCore
     private readonly ImmutableArray<ApicProtocol.Exit> _take;
     private readonly int _index;
     private readonly int _vcpus;
+    private readonly ApicProtocol.ToCore _done;
     private IHostedCoreContext? _context;
     private IActorRef _previous = ActorRefs.Nobody;
     private bool _running;
@@ -34,6 +35,7 @@ internal sealed class BenchHostedCore : IHostedCore
         _vcpus = vcpus;
         _round = BenchDriverActor.RoundExits(index, vcpus);
         _take = BenchDriverActor.TakeExits;
+        _done = new ApicProtocol.ToCore((index + vcpus - 1) % vcpus, IpiDone.Instance);
     }
 
     public void Attached(IHostedCoreContext context) => _context = context;
@@ -47,7 +49,7 @@ internal sealed class BenchHostedCore : IHostedCore
         }
     }
 
-    public void ExitsCompleted(ImmutableArray<AccessResult> results)
+    public void ExitsCompleted(ReadOnlySpan<AccessResult> results)
     {
         _running = false;
         for (var i = 0; i < results.Length; i++)
@@ -61,7 +63,7 @@ internal sealed class BenchHostedCore : IHostedCore
             {
                 // An EOI that followed an acknowledge which took a vector: the predecessor's IPI is done.
                 _ipis++;
-                _previous.Tell(new ApicProtocol.ToCore((_index + _vcpus - 1) % _vcpus, IpiDone.Instance), _context!.Apic);
+                _previous.Tell(_done, _context!.Apic);
             }
         }
         if (_handling && results.Length == _take.Length && results[^1].IsOk)
