@@ -49,7 +49,12 @@ public sealed class VmHandle : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(requestTimeout), requestTimeout, "must be positive");
         }
         var name = "vm-" + (ActorPath.IsValidPathElement(spec.Name) ? spec.Name + "-" : "") + Guid.NewGuid().ToString("N");
-        var vm = system.ActorOf(VmActor.Props(spec, trace), name);
+        var props = VmActor.Props(spec, trace);
+        if ((system as ActorSystem ?? (system as IActorContext)?.System) is { } actorSystem)
+        {
+            props = props.WithDispatcher(VcpuDispatcher.Use(actorSystem));
+        }
+        var vm = system.ActorOf(props, name);
         try
         {
             var topology = await vm.Ask<VmProtocol.VmTopology>(VmProtocol.GetTopology.Instance, requestTimeout).ConfigureAwait(false);

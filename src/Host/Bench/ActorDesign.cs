@@ -38,7 +38,7 @@ public static class ActorDesign
         for (var i = 0; i < vcpus; i++)
         {
             await vm.WriteMsrAsync(i, BenchWorkload.SvrMsr, BenchWorkload.SvrEnabled).ConfigureAwait(false);
-            drivers[i] = system.ActorOf(BenchDriverActor.Props(i, vcpus, vm.GetApicRef(i), batchExits));
+            drivers[i] = system.ActorOf(BenchDriverActor.Props(i, vcpus, vm.GetApicRef(i), batchExits).WithDispatcher(VcpuDispatcher.Id));
             var index = i;
             await vm.GetApicRef(i).Ask<ApicProtocol.AccessCompleted>(
                 r => new ApicProtocol.AttachCore(index, drivers[index], LatencyClock.Off, 0, r), TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);

@@ -221,16 +221,18 @@ public sealed class StressEngine
 
     private async Task<double> RunConcurrentAsync(List<StressVm> vms, CancellationToken cancellationToken)
     {
+        // The guest CPUs and the clocks talk to their VM's actors all the time: they share their dispatcher.
+        var dispatcher = VcpuDispatcher.Use(_system);
         foreach (var vm in vms)
         {
             vm.Drivers = new IActorRef[vm.Cpus.Length];
             for (var i = 0; i < vm.Cpus.Length; i++)
             {
-                vm.Drivers[i] = Own(_system.ActorOf(StressDriverActor.Props(vm.Cpus[i], vm.Handle.GetApicRef(i), vm.Handle.Router, _progress)));
+                vm.Drivers[i] = Own(_system.ActorOf(StressDriverActor.Props(vm.Cpus[i], vm.Handle.GetApicRef(i), vm.Handle.Router, _progress).WithDispatcher(dispatcher)));
                 await vm.Handle.GetApicRef(i).Ask<ApicProtocol.AccessCompleted>(
                     r => new ApicProtocol.AttachCore(i, vm.Drivers[i], LatencyClock.Wall, 0, r), AskTimeout, cancellationToken).ConfigureAwait(false);
             }
-            vm.Clock = Own(_system.ActorOf(ClockDriverActor.Props(vm.Handle.Vm, _settings.ClockStepNs)));
+            vm.Clock = Own(_system.ActorOf(ClockDriverActor.Props(vm.Handle.Vm, _settings.ClockStepNs).WithDispatcher(dispatcher)));
         }
         var watch = Stopwatch.StartNew();
         foreach (var vm in vms)
