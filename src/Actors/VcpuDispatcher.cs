@@ -33,16 +33,52 @@ public static class VcpuDispatcher
     public static string Use(ActorSystem system)
     {
         ArgumentNullException.ThrowIfNull(system);
-        var dispatchers = system.Dispatchers;
-        if (!dispatchers.HasDispatcher(Id))
+        if (!system.Dispatchers.HasDispatcher(Id))
         {
-            var config = ConfigurationFactory.ParseString("id = " + Id)
-                .WithFallback(DefaultConfig.GetConfig(Id))
-                .WithFallback(dispatchers.DefaultDispatcherConfig);
             // Another VM may have registered it meanwhile: either definition is the same one.
-            dispatchers.RegisterConfigurator(Id, new DispatcherConfigurator(config, dispatchers.Prerequisites));
+            Register(system, null);
         }
         return Id;
+    }
+
+    /// <summary>
+    /// For an actor system made without the application's configuration: registers the definition in
+    /// <paramref name="config"/> (its <c>vapic-vcpu-dispatcher</c> section, over the built-in one), if it has one.
+    /// </summary>
+    /// <exception cref="ConfigurationException">The definition is not valid.</exception>
+    public static void Configure(ActorSystem system, Config? config)
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        if (config is not null && config.HasPath(Id) && !system.Dispatchers.HasDispatcher(Id))
+        {
+            Register(system, config.GetConfig(Id));
+        }
+    }
+
+    /// <summary>Checks the definition in <paramref name="config"/>, if it has one, as the executor reads it.</summary>
+    /// <exception cref="ConfigurationException">The definition is not valid; the message names the setting.</exception>
+    public static void Validate(Config? config)
+    {
+        if (config is not null && config.HasPath(Id))
+        {
+            var definition = config.GetConfig(Id).WithFallback(DefaultConfig.GetConfig(Id));
+            if (definition.GetString("executor", "") == DefaultConfig.GetConfig(Id).GetString("executor"))
+            {
+                _ = new VcpuExecutorConfigurator(definition, null!);
+            }
+        }
+    }
+
+    private static void Register(ActorSystem system, Config? definition)
+    {
+        var dispatchers = system.Dispatchers;
+        var config = ConfigurationFactory.ParseString("id = " + Id);
+        if (definition is not null)
+        {
+            config = config.WithFallback(definition);
+        }
+        config = config.WithFallback(DefaultConfig.GetConfig(Id)).WithFallback(dispatchers.DefaultDispatcherConfig);
+        dispatchers.RegisterConfigurator(Id, new DispatcherConfigurator(config, dispatchers.Prerequisites));
     }
 }
 
@@ -61,11 +97,11 @@ public sealed class VcpuExecutorConfigurator : ExecutorServiceConfigurator
         var spin = section?.GetInt("spin-rounds", 100) ?? 100;
         if (threads is < 0 or > 1024)
         {
-            throw new ConfigurationException("vcpu-executor.threads must be 0 (one per core) to 1024, not " + threads);
+            throw new ConfigurationException(VcpuDispatcher.Id + ".vcpu-executor.threads must be 0 (one per core) to 1024, not " + threads);
         }
         if (spin is < 0 or > 1_000_000)
         {
-            throw new ConfigurationException("vcpu-executor.spin-rounds must be 0 to 1000000, not " + spin);
+            throw new ConfigurationException(VcpuDispatcher.Id + ".vcpu-executor.spin-rounds must be 0 to 1000000, not " + spin);
         }
         _threads = threads == 0 ? Environment.ProcessorCount : threads;
         _spinRounds = spin;

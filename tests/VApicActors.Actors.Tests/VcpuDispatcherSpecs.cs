@@ -135,6 +135,16 @@ public sealed class VcpuExecutorSpecs
     }
 
     [Fact]
+    public void AnApplicationsBadDefinition_IsRefusedNamingTheSetting_AnotherExecutorIsNotChecked()
+    {
+        var bad = ConfigurationFactory.ParseString(VcpuDispatcher.Id + ".vcpu-executor.threads = 2000");
+        var e = Assert.Throws<ConfigurationException>(() => VcpuDispatcher.Validate(bad));
+        Assert.Contains(VcpuDispatcher.Id + ".vcpu-executor.threads", e.Message, StringComparison.Ordinal);
+        VcpuDispatcher.Validate(ConfigurationFactory.ParseString(VcpuDispatcher.Id + " { executor = default-executor, vcpu-executor.threads = 2000 }"));
+        VcpuDispatcher.Validate(ConfigurationFactory.ParseString("akka.loglevel = INFO"));
+    }
+
+    [Fact]
     public void NoThreadsSetting_MeansOnePerCore()
     {
         var configurator = new VcpuExecutorConfigurator(VcpuDispatcher.DefaultConfig.GetConfig(VcpuDispatcher.Id), null!);

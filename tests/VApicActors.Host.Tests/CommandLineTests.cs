@@ -35,6 +35,25 @@ public sealed class CommandLineTests
         Assert.Contains("between 1 and 4096", error);
     }
 
+    [Theory]
+    [InlineData("run")]
+    [InlineData("stress")]
+    [InlineData("bench")]
+    public async Task BadDispatcherSetting_IsRefusedNamingItAndExitsTwo(string command)
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("bad.hocon", "vapic-vcpu-dispatcher.vcpu-executor.spin-rounds = -1");
+        var args = command == "run" ? new[] { "--config", path, "--no-trace" } : new[] { command, "--config", path };
+        var (code, _, error) = await InvokeAsync(args);
+        Assert.Equal(2, code);
+        if (command == "run")
+        {
+            // (stress and bench write their errors to the process's own standard error.)
+            Assert.Contains("vapic-vcpu-dispatcher.vcpu-executor.spin-rounds", error);
+            Assert.Contains("0 to 1000000", error);
+        }
+    }
+
     [Fact]
     public async Task BadConfigurationFile_NamesTheKeyAndExitsTwo()
     {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Configuration;
 using Spectre.Console;
+using VApicActors.Actors;
 using VApicActors.Host.Configuration;
 using VApicActors.Host.Stress;
 
@@ -39,9 +40,12 @@ public static class BenchCommand
         command.SetAction(async (parse, ct) =>
         {
             BenchSettings settings;
+            Config config;
             try
             {
-                settings = BenchSettings.Create(StressSettings.LoadConfig(parse.GetValue(configFile)));
+                config = StressSettings.LoadConfig(parse.GetValue(configFile));
+                VcpuDispatcher.Validate(config);
+                settings = BenchSettings.Create(config);
                 if (parse.GetValue(seconds) is double s)
                 {
                     if (s is < 0.1 or > 60)
@@ -72,7 +76,7 @@ public static class BenchCommand
                 await Console.Error.WriteLineAsync("vapic bench: " + e.Message).ConfigureAwait(false);
                 return StressCommand.ExitUsage;
             }
-            var results = await RunAsync(settings, AnsiConsole.Console).ConfigureAwait(false);
+            var results = await RunAsync(settings, AnsiConsole.Console, config).ConfigureAwait(false);
             if (parse.GetValue(json) is string file)
             {
                 await File.WriteAllTextAsync(file, ToJson(results, settings), ct).ConfigureAwait(false);
@@ -82,7 +86,8 @@ public static class BenchCommand
         return command;
     }
 
-    public static async Task<IReadOnlyList<BenchResult>> RunAsync(BenchSettings settings, IAnsiConsole console)
+    /// <param name="config">The application's configuration, for the actor system's settings in it (<see cref="VcpuDispatcher"/>).</param>
+    public static async Task<IReadOnlyList<BenchResult>> RunAsync(BenchSettings settings, IAnsiConsole console, Config? config = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(console);
@@ -90,6 +95,7 @@ public static class BenchCommand
         var threads = settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount;
         var warmUp = TimeSpan.FromTicks(settings.Duration.Ticks / 5);
         var system = ActorSystem.Create("vapic-bench", StressCommand.ActorSystemConfig);
+        VcpuDispatcher.Configure(system, config);
         try
         {
             if (settings.WarmUp > TimeSpan.Zero)

@@ -22,6 +22,14 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
     public static VapicSettings Create(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
+        try
+        {
+            VApicActors.Actors.VcpuDispatcher.Validate(config);
+        }
+        catch (ConfigurationException e)
+        {
+            throw new SettingsException(VApicActors.Actors.VcpuDispatcher.Id, e.Message);
+        }
 
         var vcpus = ReadInt(config, "vapic.simulation.vcpus");
         if (vcpus < 1 || vcpus > MaxVcpus)

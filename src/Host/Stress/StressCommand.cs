@@ -4,6 +4,7 @@ using System.Globalization;
 using Akka.Actor;
 using Akka.Configuration;
 using Spectre.Console;
+using VApicActors.Actors;
 
 using VApicActors.Host.Cluster;
 using VApicActors.Host.Configuration;
@@ -80,6 +81,7 @@ public static class StressCommand
             try
             {
                 config = StressSettings.LoadConfig(parse.GetValue(configFile));
+                VcpuDispatcher.Validate(config);
                 settings = StressSettings.Create(config);
                 settings = Override(settings, parse.GetValue(vcpus), parse.GetValue(vms), parse.GetValue(mode), parse.GetValue(ids),
                     parse.GetValue(seconds), parse.GetValue(operations), parse.GetValue(seed), parse.GetValue(mix), parse.GetValue(sequential));
@@ -121,7 +123,7 @@ public static class StressCommand
                 return await ClusterStressCommand.RunAsync(settings, clusterSettings, nodeCount ?? 1, config, parse.GetValue(json), AnsiConsole.Console, ct)
                     .ConfigureAwait(false);
             }
-            return await RunAsync(settings, parse.GetValue(json), AnsiConsole.Console, ct, parse.GetValue(traceFile)).ConfigureAwait(false);
+            return await RunAsync(settings, parse.GetValue(json), AnsiConsole.Console, ct, parse.GetValue(traceFile), config).ConfigureAwait(false);
         });
         return command;
     }
@@ -161,7 +163,9 @@ public static class StressCommand
 
     /// <summary>Runs, prints (with progress when the console is interactive), writes the JSON; returns the exit code.</summary>
     /// <param name="traceFile">Where to write the message trace (compact JSON), or null for none.</param>
-    public static async Task<int> RunAsync(StressSettings settings, string? jsonFile, IAnsiConsole console, CancellationToken ct, string? traceFile = null)
+    /// <param name="config">The application's configuration, for the actor system's settings in it (<see cref="VcpuDispatcher"/>).</param>
+    public static async Task<int> RunAsync(StressSettings settings, string? jsonFile, IAnsiConsole console, CancellationToken ct, string? traceFile = null,
+        Config? config = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(console);
@@ -170,6 +174,7 @@ public static class StressCommand
             console.Profile.Width = RedirectedWidth;
         }
         var system = ActorSystem.Create("vapic-stress", ActorSystemConfig);
+        VcpuDispatcher.Configure(system, config);
         using var trace = traceFile is null ? null : SerilogTraceSink.Create(traceFile);
         try
         {
