@@ -29,14 +29,21 @@ public static class VcpuDispatcher
         }
         """);
 
-    /// <summary>The dispatcher id to give the VM's actors' props, registering the built-in definition if the system has none.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ActorSystem, object> Registered = new();
+
+    /// <summary>
+    /// The dispatcher id to give the VM's actors' props. On first use in <paramref name="system"/>, registers the
+    /// definition in the system's configuration over the built-in one (so that a configuration setting one key, such as
+    /// the thread count, keeps the rest).
+    /// </summary>
     public static string Use(ActorSystem system)
     {
         ArgumentNullException.ThrowIfNull(system);
-        if (!system.Dispatchers.HasDispatcher(Id))
+        if (!Registered.TryGetValue(system, out _))
         {
-            // Another VM may have registered it meanwhile: either definition is the same one.
-            Register(system, null);
+            var config = system.Settings.Config;
+            // Does nothing if it is registered already (by Configure, or by another VM meanwhile).
+            Register(system, config.HasPath(Id) ? config.GetConfig(Id) : null);
         }
         return Id;
     }
@@ -49,7 +56,7 @@ public static class VcpuDispatcher
     public static void Configure(ActorSystem system, Config? config)
     {
         ArgumentNullException.ThrowIfNull(system);
-        if (config is not null && config.HasPath(Id) && !system.Dispatchers.HasDispatcher(Id))
+        if (config is not null && config.HasPath(Id))
         {
             Register(system, config.GetConfig(Id));
         }
@@ -79,6 +86,7 @@ public static class VcpuDispatcher
         }
         config = config.WithFallback(DefaultConfig.GetConfig(Id)).WithFallback(dispatchers.DefaultDispatcherConfig);
         dispatchers.RegisterConfigurator(Id, new DispatcherConfigurator(config, dispatchers.Prerequisites));
+        Registered.AddOrUpdate(system, Id);
     }
 }
 

@@ -199,6 +199,29 @@ public sealed class ConfiguredVcpuDispatcherSpecs : TestKit
     }
 }
 
+/// <summary>A system whose configuration sets one key of the dispatcher: the built-in definition gives the rest.</summary>
+public sealed class PartlyConfiguredVcpuDispatcherSpecs : TestKit
+{
+    public PartlyConfiguredVcpuDispatcherSpecs(ITestOutputHelper output)
+        : base(ConfigurationFactory.ParseString(VcpuDispatcher.Id + ".vcpu-executor.threads = 1"), output: output)
+    {
+    }
+
+    [Fact]
+    public async Task OneKeySet_TheVmRunsOnTheVcpuExecutorWithThatKey()
+    {
+        await using var vm = await VmHandle.CreateAsync(Sys, new VmSpec("one-thread", 4, X2Apic: true));
+        var probe = CreateTestProbe();
+        for (var cpu = 0; cpu < 4; cpu++)
+        {
+            var index = cpu;
+            await vm.GetApicRef(cpu).Ask<AccessCompleted>(r => new HostCore(index, new ThreadNameCore(probe), 0, r), TimeSpan.FromSeconds(5), CancellationToken.None);
+            // One thread: every vAPIC runs on thread 0 of the executor.
+            Assert.Equal(VcpuDispatcher.Id + "-0", await probe.ExpectMsgAsync<string>());
+        }
+    }
+}
+
 /// <summary>Tells a probe the name of the thread it is attached on: the thread its vAPIC actor runs on.</summary>
 internal sealed class ThreadNameCore(IActorRef probe) : IHostedCore
 {
