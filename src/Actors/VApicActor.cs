@@ -354,9 +354,10 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
 
     private AccessResult DoEoi()
     {
-        var isrv = _apic.Isr.Highest;
+        var isrv = _apic.HighestIsr;
         var result = _apic.Eoi(_now, this);
-        if (isrv >= 0 && !_apic.Isr.Contains(isrv))
+        // An EOI clears the highest bit in service, if any: whether it did shows in the highest one after it.
+        if (isrv >= 0 && _apic.HighestIsr != isrv)
         {
             CountEoi(isrv);
         }

@@ -79,6 +79,9 @@ public sealed partial class LocalApic : IDisposable
     public VectorSet Isr => ReadVectorSet(ApicOffsets.Isr0);
     public VectorSet Tmr => ReadVectorSet(ApicOffsets.Tmr0);
 
+    /// <summary>The highest vector in service (the SDM's ISRV), or -1: <see cref="Isr"/>'s highest, without reading the page.</summary>
+    public int HighestIsr => _highestIsr;
+
     public byte Tpr => (byte)_page[ApicOffsets.Tpr];
     public byte Ppr => (byte)_page[ApicOffsets.Ppr];
 

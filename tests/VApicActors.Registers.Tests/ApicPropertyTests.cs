@@ -199,6 +199,7 @@ public sealed class ApicPropertyTests
         if ((apic.Irr.W0 & 0xFFFF) != 0) return $"IRR holds a vector below 16: {apic.Irr}";
         if ((apic.Isr.W0 & 0xFFFF) != 0) return $"ISR holds a vector below 16: {apic.Isr}";
         if ((apic.Tmr.W0 & 0xFFFF) != 0) return $"TMR holds a vector below 16: {apic.Tmr}";
+        if (apic.HighestIsr != apic.Isr.Highest) return $"HighestIsr {apic.HighestIsr}, the ISR's highest is {apic.Isr.Highest} (ISR {apic.Isr})";
         var ppr = ExpectedPpr(apic.Tpr, apic.Isr.Highest);
         if (apic.Ppr != ppr) return $"PPR 0x{apic.Ppr:X2}, formula gives 0x{ppr:X2} (TPR 0x{apic.Tpr:X2}, ISR {apic.Isr})";
         if (expectEoi && running && !isrBefore.IsEmpty)
