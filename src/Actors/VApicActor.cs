@@ -43,8 +43,9 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
 
     // Effects collected during one handler call.
     private readonly List<InterruptRequest> _sent = new(1);
-    private readonly List<byte> _eoiBroadcasts = new(1);
-    private readonly List<LocalFire> _localFires = new(1);
+    // (EOI broadcasts and local interrupts are rare: their lists get room on first use, not per vCPU up front.)
+    private readonly List<byte> _eoiBroadcasts = [];
+    private readonly List<LocalFire> _localFires = [];
     private bool _deliverable;
 
     // Set by the effect callbacks: whether this call produced anything to carry out beyond the answer. The two
@@ -63,22 +64,10 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     private int _runStep;
     private Queue<RunExits>? _runQueue;
 
-    // The core this actor runs (HostCore), if any: what it has yet to hear of, and the sequence it asked to run.
-    // Its sequences allocate nothing once warm: the requests are kept per sequence of exits, the results go to a
-    // buffer lent to the sequence until the core has heard them, and a sequence that waits for the router comes back
-    // as the shared _hostedRunDone.
+    // The core this actor runs (HostCore), if any, and what goes with it (made only when a core is hosted: most
+    // vAPICs never host one, and a 4096-vCPU VM counts every byte).
     private IHostedCore? _hosted;
-    private bool _hostedKick;
-    private RunExits? _hostedRun;
-    private readonly RunExits?[] _hostedRequests = new RunExits?[4];
-    private int _hostedRequestNext;
-    private AccessResult[]? _hostedBuffer;
-    private bool _hostedBufferLent;
-    private AccessResult[]? _hostedDoneResults;
-    private int _hostedDoneCount = -1;
-    private AccessResult[]? _hostedWaitingResults;
-    private int _hostedWaitingCount;
-    private readonly HostedRunDone _hostedRunDone = new();
+    private HostedCoreState? _host;
 
     // Counters, and the attached core with its latency measurement.
     private readonly long[] _fixedOutcomes = new long[ApicCounters.OutcomeCount];
@@ -159,11 +148,11 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
             case ToCore m:
                 _hosted?.Receive(m.Message);
                 break;
-            case HostedRunDone when ReferenceEquals(message, _hostedRunDone):
+            case HostedCoreState host when ReferenceEquals(host, _host):
                 // The hosted core's sequence, sent on by the router after the work its last exit left it.
-                _hostedDoneResults = _hostedWaitingResults;
-                _hostedDoneCount = _hostedWaitingCount;
-                _hostedWaitingResults = null;
+                host.DoneResults = host.WaitingResults;
+                host.DoneCount = host.WaitingCount;
+                host.WaitingResults = null;
                 break;
             case HostCore m:
                 OnHostCore(m);
@@ -383,26 +372,11 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     {
         _run = m;
         _runStep = 0;
-        _runResults = IsHostedRun(m) ? LendHostedBuffer(m.Exits.Length) : m.Exits.Length == 0 ? [] : new AccessResult[m.Exits.Length];
+        _runResults = IsHostedRun(m) ? _host!.LendBuffer(m.Exits.Length) : m.Exits.Length == 0 ? [] : new AccessResult[m.Exits.Length];
         ContinueRun();
     }
 
     private bool IsHostedRun(RunExits m) => _hosted is not null && ReferenceEquals(m.ReplyTo, _self);
-
-    /// <summary>The results buffer of a hosted core's sequence: the actor's own unless a sequence still holds it.</summary>
-    private AccessResult[] LendHostedBuffer(int length)
-    {
-        if (_hostedBufferLent)
-        {
-            return new AccessResult[length];
-        }
-        if (_hostedBuffer is null || _hostedBuffer.Length < length)
-        {
-            _hostedBuffer = new AccessResult[Math.Max(length, 8)];
-        }
-        _hostedBufferLent = true;
-        return _hostedBuffer;
-    }
 
     /// <summary>
     /// Handles the current sequence's exits from where it stopped: each exit's effects are carried out before the
@@ -453,16 +427,17 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
             if (IsHostedRun(run))
             {
                 // The hosted core's sequence: it hears of the results once the handler is done (ServeCore), or, when the
-                // router must carry out the last exit's work first, once the router sends _hostedRunDone back here.
-                if (Finish(_self, _hostedRunDone, replyOnlyThroughRouter: true))
+                // router must carry out the last exit's work first, once the router sends the state back here.
+                var host = _host!;
+                if (Finish(_self, host, replyOnlyThroughRouter: true))
                 {
-                    _hostedWaitingResults = results;
-                    _hostedWaitingCount = count;
+                    host.WaitingResults = results;
+                    host.WaitingCount = count;
                 }
                 else
                 {
-                    _hostedDoneResults = results;
-                    _hostedDoneCount = count;
+                    host.DoneResults = results;
+                    host.DoneCount = count;
                 }
                 continue;
             }
@@ -474,17 +449,12 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     private void OnHostCore(HostCore m)
     {
         _hosted = m.Core;
-        _hostedKick = false;
-        _hostedDoneResults = null;
-        _hostedWaitingResults = null;
-        _hostedBufferLent = false;
-        _hostedRun = null;
-        Array.Clear(_hostedRequests);
+        _host = m.Core is null ? null : new HostedCoreState(_index, _self);
         m.Core?.Attached(this);
         m.ReplyTo.Tell(Completed(m.CorrelationId, AccessResult.Done), _self);
-        if (m.Core is not null && _apic.PendingVector >= 0)
+        if (_host is not null && _apic.PendingVector >= 0)
         {
-            _hostedKick = true;
+            _host.Kick = true;
         }
     }
 
@@ -494,26 +464,23 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     /// </summary>
     private void ServeCore()
     {
-        while (_hosted is { } core)
+        while (_hosted is { } core && _host is { } host)
         {
-            if (_hostedKick)
+            if (host.Kick)
             {
-                _hostedKick = false;
+                host.Kick = false;
                 core.InterruptPending();
             }
-            else if (_hostedDoneResults is { } results)
+            else if (host.DoneResults is { } results)
             {
                 // Given back before the call: a sequence the core asks for in it starts only after it returns.
-                _hostedDoneResults = null;
-                if (ReferenceEquals(results, _hostedBuffer))
-                {
-                    _hostedBufferLent = false;
-                }
-                core.ExitsCompleted(results.AsSpan(0, _hostedDoneCount));
+                host.DoneResults = null;
+                host.GiveBack(results);
+                core.ExitsCompleted(results.AsSpan(0, host.DoneCount));
             }
-            else if (_hostedRun is { } run)
+            else if (host.Run is { } run)
             {
-                _hostedRun = null;
+                host.Run = null;
                 OnRunExits(run);
             }
             else
@@ -525,22 +492,12 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
 
     IActorRef IHostedCoreContext.Apic => _self;
 
-    void IHostedCoreContext.RunExits(ImmutableArray<Exit> exits) => _hostedRun = HostedRequest(exits);
-
-    /// <summary>The request for a hosted core's sequence: kept for the last few sequences, which a core repeats.</summary>
-    private RunExits HostedRequest(ImmutableArray<Exit> exits)
+    void IHostedCoreContext.RunExits(ImmutableArray<Exit> exits)
     {
-        foreach (var kept in _hostedRequests)
+        if (_host is { } host)
         {
-            if (kept is not null && kept.Exits == exits)
-            {
-                return kept;
-            }
+            host.Run = host.Request(exits);
         }
-        var request = new RunExits(_index, exits, 0, _self);
-        _hostedRequests[_hostedRequestNext] = request;
-        _hostedRequestNext = (_hostedRequestNext + 1) % _hostedRequests.Length;
-        return request;
     }
 
     /// <summary>The value a write of a sequence writes: its own, or what an earlier exit of the sequence returned.</summary>
@@ -685,7 +642,7 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         }
         if (_deliverable && _hosted is not null)
         {
-            _hostedKick = true;
+            _host!.Kick = true;
         }
         if (_deliverable && _interruptSubscribers is { Count: > 0 } subscribers)
         {
@@ -825,9 +782,9 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
             // (A hosted core's sequence is dropped without an answer: the failure goes to the supervisor.)
             _run.ReplyTo.Tell(new Status.Failure(ex), _self);
         }
-        if (ReferenceEquals(_runResults, _hostedBuffer))
+        if (_runResults is not null)
         {
-            _hostedBufferLent = false;
+            _host?.GiveBack(_runResults);
         }
         _run = null;
         _runResults = null;
@@ -842,9 +799,70 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     {
     }
 
-    /// <summary>The router's word that the last exit of a hosted core's sequence has every consequence in place.</summary>
-    private sealed class HostedRunDone
+    /// <summary>
+    /// What goes with a hosted core: what it has yet to hear of, and the sequence it asked to run. Its sequences
+    /// allocate nothing once warm: the requests are kept per sequence of exits, and the results go to a buffer lent to
+    /// the sequence until the core has heard them. The state itself is the router's word, sent back to the vAPIC actor,
+    /// that the last exit of a sequence waiting for the router has every consequence in place.
+    /// </summary>
+    private sealed class HostedCoreState(int index, IActorRef self)
     {
+        private readonly RunExits?[] _requests = new RunExits?[4];
+        private int _requestNext;
+        private AccessResult[]? _buffer;
+        private bool _bufferLent;
+
+        public bool Kick { get; set; }
+
+        public RunExits? Run { get; set; }
+
+        public AccessResult[]? DoneResults { get; set; }
+
+        public int DoneCount { get; set; }
+
+        public AccessResult[]? WaitingResults { get; set; }
+
+        public int WaitingCount { get; set; }
+
+        /// <summary>The request for a sequence: kept for the last few sequences, which a core repeats.</summary>
+        public RunExits Request(ImmutableArray<Exit> exits)
+        {
+            foreach (var kept in _requests)
+            {
+                if (kept is not null && kept.Exits == exits)
+                {
+                    return kept;
+                }
+            }
+            var request = new RunExits(index, exits, 0, self);
+            _requests[_requestNext] = request;
+            _requestNext = (_requestNext + 1) % _requests.Length;
+            return request;
+        }
+
+        /// <summary>The results buffer of a sequence: the core's own unless a sequence still holds it.</summary>
+        public AccessResult[] LendBuffer(int length)
+        {
+            if (_bufferLent)
+            {
+                return new AccessResult[length];
+            }
+            if (_buffer is null || _buffer.Length < length)
+            {
+                _buffer = new AccessResult[Math.Max(length, 8)];
+            }
+            _bufferLent = true;
+            return _buffer;
+        }
+
+        /// <summary>A sequence's results are done with: the buffer can be lent again if they were in it.</summary>
+        public void GiveBack(AccessResult[] results)
+        {
+            if (ReferenceEquals(results, _buffer))
+            {
+                _bufferLent = false;
+            }
+        }
     }
 
     /// <summary>Answers whoever waits on <paramref name="message"/> after its handler failed.</summary>

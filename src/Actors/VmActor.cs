@@ -49,13 +49,14 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         var routes = new RouteSnapshot();
         _clock = new VmClock();
         // The router and the vAPICs tell each other for nearly every IPI: they share the dispatcher made for that.
-        var dispatcher = VcpuDispatcher.Use(Context.System);
-        _router = Context.ActorOf(ApicRouterActor.Props(spec.VcpuCount, Self, routes, _clock).WithDispatcher(dispatcher), "router");
+        // One deployment shared by all of them (WithDispatcher would make one per actor, and a vCPU counts every byte).
+        var deploy = Deploy.Local.WithDispatcher(VcpuDispatcher.Use(Context.System));
+        _router = Context.ActorOf(ApicRouterActor.Props(spec.VcpuCount, Self, routes, _clock).WithDeploy(deploy), "router");
         var apics = ImmutableArray.CreateBuilder<IActorRef>(spec.VcpuCount);
         for (var index = 0; index < spec.VcpuCount; index++)
         {
             var config = VmSpecs.ApicConfigOf(spec, index);
-            apics.Add(Context.ActorOf(VApicActor.Props(config, Self, _router, routes, _clock, spec.Name, trace).WithDispatcher(dispatcher), "apic-" + index));
+            apics.Add(Context.ActorOf(VApicActor.Props(config, Self, _router, routes, _clock, spec.Name, trace).WithDeploy(deploy), "apic-" + index));
         }
         _apics = apics.MoveToImmutable();
         Starting();

@@ -31,12 +31,14 @@ public static class BenchCommand
                 + "hosted (the vCPU runs inside its vAPIC actor) (vapic.bench.actor-exits)",
         };
         batch.AcceptOnlyFromAmong("per-exit", "batched", "hosted");
+        var designs = new Option<string?>("--designs") { Description = "Designs to measure, comma-separated: direct, locks, actors (vapic.bench.designs)", HelpName = "D,D,..." };
         var command = new Command("bench", "Measure one IPI-heavy workload three ways: direct calls, locks, actors");
         command.Options.Add(json);
         command.Options.Add(seconds);
         command.Options.Add(vcpus);
         command.Options.Add(warmUp);
         command.Options.Add(batch);
+        command.Options.Add(designs);
         command.SetAction(async (parse, ct) =>
         {
             BenchSettings settings;
@@ -65,6 +67,10 @@ public static class BenchCommand
                 if (parse.GetValue(batch) is string b)
                 {
                     settings = settings with { ActorExits = BenchSettings.ParseActorExits(b)!.Value };
+                }
+                if (parse.GetValue(designs) is string names)
+                {
+                    settings = settings with { Designs = BenchSettings.ParseDesigns(names, "--designs") };
                 }
                 if (parse.GetValue(vcpus) is string list)
                 {
@@ -98,22 +104,27 @@ public static class BenchCommand
         VcpuDispatcher.Configure(system, config);
         try
         {
+            async Task<BenchResult> Run(string design, int vcpus, TimeSpan duration) => design switch
+            {
+                "direct" => DirectDesign.Run(vcpus, duration),
+                "locks" => LockDesign.Run(vcpus, duration, threads),
+                _ => await ActorDesign.RunAsync(system, vcpus, duration, settings.ActorExits).ConfigureAwait(false),
+            };
             if (settings.WarmUp > TimeSpan.Zero)
             {
                 // Once per process, the same for every design: the measured runs then find the code optimized.
-                var first = settings.Vcpus[0];
-                DirectDesign.Run(first, settings.WarmUp);
-                LockDesign.Run(first, settings.WarmUp, threads);
-                await ActorDesign.RunAsync(system, first, settings.WarmUp, settings.ActorExits).ConfigureAwait(false);
+                foreach (var design in settings.Designs)
+                {
+                    await Run(design, settings.Vcpus[0], settings.WarmUp).ConfigureAwait(false);
+                }
             }
             foreach (var n in settings.Vcpus)
             {
-                DirectDesign.Run(n, warmUp);
-                results.Add(DirectDesign.Run(n, settings.Duration));
-                LockDesign.Run(n, warmUp, threads);
-                results.Add(LockDesign.Run(n, settings.Duration, threads));
-                await ActorDesign.RunAsync(system, n, warmUp, settings.ActorExits).ConfigureAwait(false);
-                results.Add(await ActorDesign.RunAsync(system, n, settings.Duration, settings.ActorExits).ConfigureAwait(false));
+                foreach (var design in settings.Designs)
+                {
+                    await Run(design, n, warmUp).ConfigureAwait(false);
+                    results.Add(await Run(design, n, settings.Duration).ConfigureAwait(false));
+                }
             }
         }
         finally
@@ -137,11 +148,12 @@ public static class BenchCommand
         }
         foreach (var group in results.GroupBy(r => r.Vcpus))
         {
-            var direct = group.First(r => r.Design == "direct");
-            var locks = group.First(r => r.Design == "locks");
-            var actors = group.First(r => r.Design == "actors");
-            table.AddRow(group.Key.ToString(CultureInfo.InvariantCulture), M(direct.ExitsPerSecond), M(locks.ExitsPerSecond), M(actors.ExitsPerSecond),
-                M(actors.IpisPerSecond), Ratio(actors.ExitsPerSecond / locks.ExitsPerSecond), Ratio(actors.ExitsPerSecond / direct.ExitsPerSecond));
+            // A design not measured shows as a dash, and so do the ratios that need it.
+            var direct = group.FirstOrDefault(r => r.Design == "direct");
+            var locks = group.FirstOrDefault(r => r.Design == "locks");
+            var actors = group.FirstOrDefault(r => r.Design == "actors");
+            table.AddRow(group.Key.ToString(CultureInfo.InvariantCulture), M(direct?.ExitsPerSecond), M(locks?.ExitsPerSecond), M(actors?.ExitsPerSecond),
+                M(actors?.IpisPerSecond), Ratio(actors?.ExitsPerSecond, locks?.ExitsPerSecond), Ratio(actors?.ExitsPerSecond, direct?.ExitsPerSecond));
         }
         console.Write(table);
     }
@@ -164,7 +176,9 @@ public static class BenchCommand
         }),
     }, new JsonSerializerOptions { WriteIndented = true });
 
-    private static string M(double perSecond) => (perSecond / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " M";
+    private static string M(double? perSecond) => perSecond is double r ? (r / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " M" : "-";
 
-    private static string Ratio(double r) => r.ToString("F2", CultureInfo.InvariantCulture) + "x";
+    private static string Ratio(double? of, double? to) => of is double a && to is double b && b > 0
+        ? (a / b).ToString("F2", CultureInfo.InvariantCulture) + "x"
+        : "-";
 }

@@ -7,14 +7,19 @@ namespace VApicActors.Host.Bench;
 /// <summary>The settings of <c>vapic bench</c>, from <c>vapic.bench</c> in hocon/stress.hocon.</summary>
 /// <param name="WarmUp">Time each design runs, at the first vCPU count, before anything is measured.</param>
 /// <param name="ActorExits">How the actor design's vCPUs make their exits.</param>
-public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration, int Threads, TimeSpan WarmUp, ActorExits ActorExits)
+/// <param name="Designs">The designs measured, in order: <see cref="DesignNames"/>, each at most once.</param>
+public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration, int Threads, TimeSpan WarmUp, ActorExits ActorExits,
+    ImmutableArray<string> Designs)
 {
     public const string Section = "vapic.bench";
+
+    /// <summary>Every design, in the order of the table.</summary>
+    public static readonly ImmutableArray<string> DesignNames = ["direct", "locks", "actors"];
 
     public static BenchSettings Create(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        foreach (var key in new[] { "vcpus", "duration", "threads", "warm-up", "actor-exits" })
+        foreach (var key in new[] { "vcpus", "duration", "threads", "warm-up", "actor-exits", "designs" })
         {
             if (!config.HasPath(Section + "." + key))
             {
@@ -40,7 +45,31 @@ public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration,
         var exitsText = config.GetString(Section + ".actor-exits");
         var exits = ParseActorExits(exitsText)
             ?? throw new StressSettingsException(Section + ".actor-exits", "must be per-exit, batched or hosted, not '" + exitsText + "'");
-        return new BenchSettings(counts, TimeSpan.FromTicks(ns / 100), threads, TimeSpan.FromTicks(warmUpNs / 100), exits);
+        var designs = ParseDesigns(string.Join(",", config.GetStringList(Section + ".designs")), Section + ".designs");
+        return new BenchSettings(counts, TimeSpan.FromTicks(ns / 100), threads, TimeSpan.FromTicks(warmUpNs / 100), exits, designs);
+    }
+
+    /// <summary>Comma-separated design names, each once, put in the order of <see cref="DesignNames"/>.</summary>
+    public static ImmutableArray<string> ParseDesigns(string text, string key)
+    {
+        var given = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var name = part.ToLowerInvariant();
+            if (!DesignNames.Contains(name))
+            {
+                throw new StressSettingsException(key, "each design must be direct, locks or actors, not '" + part + "'");
+            }
+            if (!given.Add(name))
+            {
+                throw new StressSettingsException(key, "names " + name + " twice");
+            }
+        }
+        if (given.Count == 0)
+        {
+            throw new StressSettingsException(key, "needs at least one design");
+        }
+        return [.. DesignNames.Where(given.Contains)];
     }
 
     public static ActorExits? ParseActorExits(string? text) => text?.Trim().ToLowerInvariant() switch

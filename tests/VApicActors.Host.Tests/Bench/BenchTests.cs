@@ -1,0 +1,103 @@
+using Akka.Configuration;
+using Spectre.Console;
+using VApicActors.Host.Bench;
+using VApicActors.Host.Stress;
+
+namespace VApicActors.Host.Tests.Bench;
+
+/// <summary>The three designs of <c>vapic bench</c> run the same workload: five exits per IPI, nothing lost.</summary>
+public sealed class BenchTests(ActorSystemFixture fixture) : IClassFixture<ActorSystemFixture>
+{
+    private const int Vcpus = 8;
+    private static readonly TimeSpan Short = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>
+    /// Every completed IPI took exactly five exits; a vCPU whose IPI is still in flight at the end has made the three
+    /// exits of its round and not yet the two of its target, so the count can exceed five per IPI by 3 per vCPU.
+    /// </summary>
+    private static void AssertFiveExitsPerIpi(BenchResult result, TimeSpan? ran = null)
+    {
+        Assert.True(result.Ipis > 0, result.Design + " completed no IPI");
+        Assert.InRange(result.Exits, 5 * result.Ipis, 5 * result.Ipis + 3 * Vcpus);
+        // (A timer may end the measured time a millisecond before the stopwatch reaches it.)
+        Assert.True(result.Elapsed >= 0.9 * (ran ?? Short), result.Design + " stopped early: " + result.Elapsed);
+    }
+
+    [Fact]
+    public void TheDirectDesign_MakesFiveExitsPerIpi() => AssertFiveExitsPerIpi(DirectDesign.Run(Vcpus, Short));
+
+    [Fact]
+    public void TheLockDesign_MakesFiveExitsPerIpi() => AssertFiveExitsPerIpi(LockDesign.Run(Vcpus, Short, 2));
+
+    [Theory]
+    [InlineData(ActorExits.PerExit)]
+    [InlineData(ActorExits.Batched)]
+    [InlineData(ActorExits.Hosted)]
+    public async Task TheActorDesign_MakesFiveExitsPerIpi_HoweverItsVcpusMakeThem(ActorExits exits) =>
+        AssertFiveExitsPerIpi(await ActorDesign.RunAsync(fixture.System, Vcpus, Short, exits));
+
+    [Fact]
+    public void TheShippedSettings_MeasureEveryDesign_WithTheHostedCore()
+    {
+        var settings = BenchSettings.Create(StressSettings.LoadConfig());
+        Assert.Equal(new[] { "direct", "locks", "actors" }, settings.Designs.ToArray());
+        Assert.Equal(ActorExits.Hosted, settings.ActorExits);
+    }
+
+    [Theory]
+    [InlineData("actors", new[] { "actors" })]
+    [InlineData("actors, direct", new[] { "direct", "actors" })]
+    [InlineData("LOCKS", new[] { "locks" })]
+    public void Designs_AreTakenInTheTablesOrder(string text, string[] expected) =>
+        Assert.Equal(expected, BenchSettings.ParseDesigns(text, "--designs").ToArray());
+
+    [Theory]
+    [InlineData("actors,mutex", "not 'mutex'")]
+    [InlineData("actors,actors", "twice")]
+    [InlineData(" , ", "at least one")]
+    public void BadDesigns_AreRefusedNamingTheProblem(string text, string problem)
+    {
+        var e = Assert.Throws<StressSettingsException>(() => BenchSettings.ParseDesigns(text, "--designs"));
+        Assert.Equal("--designs", e.Key);
+        Assert.Contains(problem, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ABadDesignInTheConfiguration_NamesTheKey()
+    {
+        var config = ConfigurationFactory.ParseString("vapic.bench.designs = [actors, threads]").WithFallback(StressSettings.LoadConfig());
+        var e = Assert.Throws<StressSettingsException>(() => BenchSettings.Create(config));
+        Assert.Equal("vapic.bench.designs", e.Key);
+    }
+
+    [Fact]
+    public async Task OnlyTheActors_AreMeasuredAndPrinted_TheOtherColumnsDashed()
+    {
+        var settings = BenchSettings.Create(StressSettings.LoadConfig()) with
+        {
+            Vcpus = [Vcpus],
+            Duration = TimeSpan.FromMilliseconds(200),
+            WarmUp = TimeSpan.Zero,
+            Designs = ["actors"],
+        };
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Out = new AnsiConsoleOutput(output),
+        });
+        console.Profile.Width = 200;
+
+        var results = await BenchCommand.RunAsync(settings, console);
+
+        var result = Assert.Single(results);
+        Assert.Equal("actors", result.Design);
+        AssertFiveExitsPerIpi(result, settings.Duration);
+        var row = output.ToString().Split('\n').Select(l => l.Split('│', StringSplitOptions.TrimEntries)).Single(cells => cells.Length > 1 && cells[1] == Vcpus.ToString());
+        // vCPUs, then direct, locks, actors exits/s, actors IPIs/s, actors/locks, actors/direct.
+        Assert.Equal(["-", "-", "-", "-"], new[] { row[2], row[3], row[6], row[7] });
+        Assert.EndsWith(" M", row[4], StringComparison.Ordinal);
+        Assert.DoesNotContain("\"locks\"", BenchCommand.ToJson(results, settings), StringComparison.Ordinal);
+    }
+}
