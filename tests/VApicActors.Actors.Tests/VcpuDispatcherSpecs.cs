@@ -177,6 +177,28 @@ public sealed class VcpuDispatcherSpecs : VmSpecBase
     }
 }
 
+/// <summary>A dispatcher left without actors shuts its executor down; the next VM gets a new one.</summary>
+public sealed class VcpuDispatcherRestartSpecs : TestKit
+{
+    public VcpuDispatcherRestartSpecs(ITestOutputHelper output)
+        : base(ConfigurationFactory.ParseString(VcpuDispatcher.Id + ".shutdown-timeout = 100ms"), output: output)
+    {
+    }
+
+    [Fact]
+    public async Task AVmMadeAfterTheLastOneStoppedAndTheExecutorShutDown_Works()
+    {
+        for (var round = 0; round < 3; round++)
+        {
+            var vm = await VmHandle.CreateAsync(Sys, new VmSpec("round-" + round, 2, X2Apic: true));
+            Assert.Equal(AccessStatus.Ok, (await vm.WriteMsrAsync(1, 0x808, 0x30)).Status);
+            Assert.Equal(0x30UL, (await vm.ReadMsrAsync(1, 0x808)).Value);
+            await vm.DisposeAsync();
+            await Task.Delay(400);
+        }
+    }
+}
+
 /// <summary>A system that defines the dispatcher itself: its definition is the one used.</summary>
 public sealed class ConfiguredVcpuDispatcherSpecs : TestKit
 {
