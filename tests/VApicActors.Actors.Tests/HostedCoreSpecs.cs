@@ -45,6 +45,20 @@ public sealed class HostedCoreSpecs : VmSpecBase
         Assert.Equal(5, done.CorrelationId);
     }
 
+    /// <summary>Three xAPIC vCPUs with flat logical IDs 1, 2 and 4, a recording core hosted on vCPU 0; its probe.</summary>
+    private async Task<Akka.TestKit.TestProbe> HostOnVcpu0OfThree()
+    {
+        await StartVm(3);
+        await EnableAll();
+        for (var cpu = 0; cpu < 3; cpu++)
+        {
+            await W(cpu, Ldr, (1u << cpu) << 24);
+        }
+        var probe = CreateTestProbe();
+        await Host(0, probe.Ref);
+        return probe;
+    }
+
     [Fact]
     public async Task AKick_AndTheSequenceItRuns_ReachTheHostedCore()
     {
@@ -79,14 +93,7 @@ public sealed class HostedCoreSpecs : VmSpecBase
     [Fact]
     public async Task ASequenceThatNeedsTheRouter_IsAnsweredAfterTheRouterIsDone()
     {
-        await StartVm(3);
-        await EnableAll();
-        for (var cpu = 0; cpu < 3; cpu++)
-        {
-            await W(cpu, Ldr, (1u << cpu) << 24);
-        }
-        var probe = CreateTestProbe();
-        await Host(0, probe.Ref);
+        var probe = await HostOnVcpu0OfThree();
 
         Vm.GetApicRef(0).Tell(new ToCore(0, new[]
         {
@@ -101,14 +108,7 @@ public sealed class HostedCoreSpecs : VmSpecBase
     [Fact]
     public async Task SequencesRunOneAfterAnother_EachAnswerHasItsOwnResults()
     {
-        await StartVm(3);
-        await EnableAll();
-        for (var cpu = 0; cpu < 3; cpu++)
-        {
-            await W(cpu, Ldr, (1u << cpu) << 24);
-        }
-        var probe = CreateTestProbe();
-        await Host(0, probe.Ref);
+        var probe = await HostOnVcpu0OfThree();
         var apic = Vm.GetApicRef(0);
 
         // Alternately a sequence answered at once and one whose last exit waits for the router (lowest priority),
