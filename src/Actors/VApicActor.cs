@@ -64,9 +64,8 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     private int _runStep;
     private Queue<RunExits>? _runQueue;
 
-    // The core this actor runs (HostCore), if any, and what goes with it (made only when a core is hosted: most
+    // The core this actor runs (HostCore), if any, with what goes with it (made only when a core is hosted: most
     // vAPICs never host one, and a 4096-vCPU VM counts every byte).
-    private IHostedCore? _hosted;
     private HostedCoreState? _host;
 
     // Counters, and the attached core with its latency measurement.
@@ -146,7 +145,7 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
                 ContinueRun();
                 break;
             case ToCore m:
-                _hosted?.Receive(m.Message);
+                _host?.Core.Receive(m.Message);
                 break;
             case HostedCoreState host when ReferenceEquals(host, _host):
                 // The hosted core's sequence, sent on by the router after the work its last exit left it.
@@ -252,7 +251,7 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         try
         {
             var handled = base.AroundReceive(receive, message);
-            if (_hosted is not null)
+            if (_host is not null)
             {
                 ServeCore();
             }
@@ -376,7 +375,7 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         ContinueRun();
     }
 
-    private bool IsHostedRun(RunExits m) => _hosted is not null && ReferenceEquals(m.ReplyTo, _self);
+    private bool IsHostedRun(RunExits m) => _host is not null && ReferenceEquals(m.ReplyTo, _self);
 
     /// <summary>
     /// Handles the current sequence's exits from where it stopped: each exit's effects are carried out before the
@@ -448,8 +447,7 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
 
     private void OnHostCore(HostCore m)
     {
-        _hosted = m.Core;
-        _host = m.Core is null ? null : new HostedCoreState(_index, _self);
+        _host = m.Core is null ? null : new HostedCoreState(m.Core, _index, _self);
         m.Core?.Attached(this);
         m.ReplyTo.Tell(Completed(m.CorrelationId, AccessResult.Done), _self);
         if (_host is not null && _apic.PendingVector >= 0)
@@ -464,8 +462,9 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     /// </summary>
     private void ServeCore()
     {
-        while (_hosted is { } core && _host is { } host)
+        while (_host is { } host)
         {
+            var core = host.Core;
             if (host.Kick)
             {
                 host.Kick = false;
@@ -640,9 +639,9 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         {
             _core!.Tell(_kick, _self);
         }
-        if (_deliverable && _hosted is not null)
+        if (_deliverable && _host is not null)
         {
-            _host!.Kick = true;
+            _host.Kick = true;
         }
         if (_deliverable && _interruptSubscribers is { Count: > 0 } subscribers)
         {
@@ -805,8 +804,10 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     /// the sequence until the core has heard them. The state itself is the router's word, sent back to the vAPIC actor,
     /// that the last exit of a sequence waiting for the router has every consequence in place.
     /// </summary>
-    private sealed class HostedCoreState(int index, IActorRef self)
+    private sealed class HostedCoreState(IHostedCore core, int index, IActorRef self)
     {
+        public IHostedCore Core { get; } = core;
+
         private readonly RunExits?[] _requests = new RunExits?[4];
         private int _requestNext;
         private AccessResult[]? _buffer;
