@@ -5,10 +5,10 @@ using Akka.Dispatch;
 namespace VApicActors.Actors;
 
 /// <summary>
-/// The dispatcher of a VM's router and vAPIC actors, <c>vapic-vcpu-dispatcher</c>: by default a
-/// <see cref="VcpuExecutor"/> with one thread per core. An actor system whose configuration defines the path uses
-/// that definition (for example <c>executor = default-executor</c> to run them on the .NET thread pool instead);
-/// otherwise the built-in one is registered on first use.
+/// The dispatcher of a VM's VM, router and vAPIC actors (and of guest CPUs that talk to them all the time),
+/// <c>vapic-vcpu-dispatcher</c>: by default a <see cref="VcpuExecutor"/> with one thread per core. What an actor
+/// system's configuration sets under that path is laid over the built-in definition on first use (for example
+/// <c>executor = default-executor</c> runs them on the .NET thread pool instead).
 /// </summary>
 public static class VcpuDispatcher
 {
@@ -23,8 +23,8 @@ public static class VcpuDispatcher
           vcpu-executor {
             # Threads; 0 means one per core.
             threads = 0
-            # How long an idle thread keeps looking for work before it sleeps, in rounds of about a microsecond.
-            spin-rounds = 100
+            # How long an idle thread keeps looking for work before it sleeps, in rounds of 20 spin-wait iterations.
+            spin-rounds = 0
           }
         }
         """);
@@ -102,7 +102,7 @@ public sealed class VcpuExecutorConfigurator : ExecutorServiceConfigurator
         ArgumentNullException.ThrowIfNull(config);
         var section = config.GetConfig("vcpu-executor");
         var threads = section?.GetInt("threads", 0) ?? 0;
-        var spin = section?.GetInt("spin-rounds", 100) ?? 100;
+        var spin = section?.GetInt("spin-rounds", 0) ?? 0;
         if (threads is < 0 or > 1024)
         {
             throw new ConfigurationException(VcpuDispatcher.Id + ".vcpu-executor.threads must be 0 (one per core) to 1024, not " + threads);

@@ -5,6 +5,7 @@ using Serilog;
 using Serilog.Core;
 using Serilog.Events;
 using VApicActors.Actors;
+using VApicActors.Actors.Protocol;
 using VApicActors.Host.Configuration;
 using VApicActors.Host.Hosting;
 
@@ -32,6 +33,48 @@ public sealed class HostTests
         await host.StopAsync();
         var terminated = await Task.WhenAny(system.WhenTerminated, Task.Delay(TimeSpan.FromSeconds(20)));
         Assert.Same(system.WhenTerminated, terminated);
+    }
+
+    [Theory]
+    [InlineData("thread-pool", false)]
+    [InlineData("vcpu", true)]
+    public async Task AHostedVm_RunsWhereVmThreadsSays(string vmThreads, bool onVcpuExecutor)
+    {
+        var (config, settings) = HoconSettings.Load([SettingOverride.Text("vapic.vm-threads", vmThreads, "--test")]);
+        Assert.Equal(onVcpuExecutor, settings.VmThreadsOnVcpuExecutor);
+        LoggingConfiguration.Apply(verbose: false);
+        using var host = VapicHost.Build(config, settings);
+        await host.StartAsync();
+        try
+        {
+            var system = host.Services.GetRequiredService<ActorSystem>();
+            await using var vm = await VmHandle.CreateAsync(system, new VmSpec("where", 1, X2Apic: true));
+            var thread = await vm.GetApicRef(0).Ask<string>(r => new ApicProtocol.HostCore(0, new ThreadNameReporter(r), 0, ActorRefs.Nobody),
+                TimeSpan.FromSeconds(10), CancellationToken.None);
+            Assert.Equal(onVcpuExecutor, thread.StartsWith(VcpuDispatcher.Id + "-", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    /// <summary>Answers with the name of the thread it is attached on: the thread its vAPIC actor runs on.</summary>
+    private sealed class ThreadNameReporter(IActorRef replyTo) : IHostedCore
+    {
+        public void Attached(IHostedCoreContext context) => replyTo.Tell(Thread.CurrentThread.Name ?? "(unnamed)");
+
+        public void InterruptPending()
+        {
+        }
+
+        public void ExitsCompleted(ReadOnlySpan<VApicActors.Registers.AccessResult> results)
+        {
+        }
+
+        public void Receive(object message)
+        {
+        }
     }
 
     [Fact]

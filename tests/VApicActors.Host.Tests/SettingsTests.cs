@@ -62,6 +62,7 @@ public sealed class SettingsTests
     [InlineData("vapic.trace.filter", "ApicId = (", "not a valid Serilog expression")]
     [InlineData("vapic.trace.filter", "NoSuchFunction(ApicId)", "not a valid Serilog expression")]
     [InlineData("akka.loglevel", "LOUD", "DEBUG, INFO, WARNING, ERROR")]
+    [InlineData("vapic.vm-threads", "fibers", "thread-pool or vcpu")]
     public void Apply_InvalidValue_NamesKeyAndAllowedValues(string key, string value, string allowed)
     {
         var e = Assert.Throws<SettingsException>(() => Override(key, value));

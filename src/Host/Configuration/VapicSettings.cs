@@ -8,7 +8,11 @@ namespace VApicActors.Host.Configuration;
 /// Everything the host reads from HOCON, validated. Built only by <see cref="Create"/>: a value
 /// outside what its key allows throws a <see cref="SettingsException"/> naming the key.
 /// </summary>
-public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings Trace, string AkkaLogLevel)
+/// <param name="VmThreadsOnVcpuExecutor">
+/// Whether a VM's actors run on <c>vapic-vcpu-dispatcher</c> as configured (<c>vapic.vm-threads = vcpu</c>) rather than
+/// on the .NET thread pool (<c>thread-pool</c>, the default for the hosted commands).
+/// </param>
+public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings Trace, string AkkaLogLevel, bool VmThreadsOnVcpuExecutor = false)
 {
     public const int MaxVcpus = 4096;
     public const long MaxHz = 1_000_000_000_000;
@@ -79,10 +83,12 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
             throw new SettingsException("akka.loglevel", $"must be one of {string.Join(", ", LogLevels)}, got \"{logLevel}\"");
         }
 
+        var vmThreads = ReadChoice(config, "vapic.vm-threads", "thread-pool", "vcpu") == "vcpu";
+
         var simulation = new SimulationSettings(
             vcpus, mode, ids, boot, timerHz, tscHz,
             duration.Ticks * NsPerTick, tick.Ticks * NsPerTick, ipiRate, seed);
-        return new VapicSettings(simulation, new TraceSettings(traceEnabled, traceFile, filter), logLevel);
+        return new VapicSettings(simulation, new TraceSettings(traceEnabled, traceFile, filter), logLevel, vmThreads);
     }
 
     private static T Read<T>(Config config, string key, Func<string, T> read)

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serilog;
+using VApicActors.Actors;
 using VApicActors.Host.Configuration;
 
 namespace VApicActors.Host.Hosting;
@@ -34,7 +35,16 @@ public static class VapicHost
         builder.Services.AddSerilog(Log.Logger, dispose: false);
         builder.Services.AddSingleton(settings);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
-        builder.Services.AddAkka(ActorSystemName, (akka, _) => akka.ConfigureVapic(config, settings.AkkaLogLevel));
+        builder.Services.AddAkka(ActorSystemName, (akka, _) =>
+        {
+            akka.ConfigureVapic(config, settings.AkkaLogLevel);
+            if (!settings.VmThreadsOnVcpuExecutor)
+            {
+                // Sessions and scenarios talk to a VM by request and answer from the thread pool: the VM's actors
+                // answer soonest on the same threads (vapic.vm-threads; docs/performance.md).
+                akka.AddHocon(VcpuDispatcher.Id + ".executor = default-executor", HoconAddMode.Prepend);
+            }
+        });
         return builder.Build();
     }
 
