@@ -122,7 +122,8 @@ public sealed class VcpuExecutorConfigurator : ExecutorServiceConfigurator
 /// Runs mailboxes on its own threads. Each thread has a first-in first-out queue: a mailbox scheduled by one of these
 /// threads (an actor telling another) goes to that thread's queue, one scheduled from elsewhere to the threads in turn.
 /// A thread takes from its own queue first, then from the others'; one that finds nothing keeps looking for
-/// <c>spin-rounds</c> short rounds and then sleeps until work is scheduled.
+/// <c>spin-rounds</c> short rounds and then sleeps until work is scheduled. Work from outside wakes a sleeping thread;
+/// work a thread schedules for itself wakes one only if it would wait behind other work.
 /// </summary>
 /// <remarks>
 /// The .NET thread pool puts work scheduled from outside its threads on one queue that every thread contends for, and
@@ -174,10 +175,21 @@ public sealed class VcpuExecutor : ExecutorService
         {
             throw new RejectedExecutionException("the executor " + Id + " is shut down");
         }
-        var queue = ReferenceEquals(t_executor, this)
-            ? _queues[t_index]
-            : _queues[(int)((uint)Interlocked.Increment(ref _next) % (uint)_queues.Length)];
-        queue.Enqueue(run);
+        if (ReferenceEquals(t_executor, this))
+        {
+            // This thread takes the work itself once the mailbox it runs is done; another is woken only for work that
+            // would wait behind other work (so that a chain of messages does not wake, and move to, a second thread
+            // at every step).
+            var own = _queues[t_index];
+            var waits = !own.IsEmpty;
+            own.Enqueue(run);
+            if (waits)
+            {
+                WakeOne();
+            }
+            return;
+        }
+        _queues[(int)((uint)Interlocked.Increment(ref _next) % (uint)_queues.Length)].Enqueue(run);
         WakeOne();
     }
 

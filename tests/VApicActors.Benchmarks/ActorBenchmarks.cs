@@ -46,10 +46,10 @@ public class ActorBenchmarks
         _vm = ActorBench.CreateEnabledVm(_system, 2);
 
         _roundTripSignal = new DriverSignal();
-        _roundTripDriver = _system.ActorOf(Props.Create(() => new RoundTripDriver(_vm.GetPort(0), _roundTripSignal)));
+        _roundTripDriver = _system.ActorOf(Props.Create(() => new RoundTripDriver(_vm.GetPort(0), _roundTripSignal)).WithDispatcher(VcpuDispatcher.Id));
 
         _ipiSignal = new DriverSignal();
-        _ipiDriver = _system.ActorOf(Props.Create(() => new IpiDriver(_vm.GetPort(0), _vm.GetPort(1), _ipiSignal)));
+        _ipiDriver = _system.ActorOf(Props.Create(() => new IpiDriver(_vm.GetPort(0), _vm.GetPort(1), _ipiSignal)).WithDispatcher(VcpuDispatcher.Id));
         ActorBench.Subscribe(_vm, 1, _ipiDriver);
 
         // Measure what the names say: each driver completes a run and finds what it expects.
@@ -105,7 +105,7 @@ public class BroadcastActorBenchmarks
         _vm = ActorBench.CreateEnabledVm(_system, Vcpus);
         _signal = new DriverSignal();
         var ports = Enumerable.Range(0, Vcpus).Select(_vm.GetPort).ToArray();
-        _driver = _system.ActorOf(Props.Create(() => new BroadcastDriver(ports, _signal)));
+        _driver = _system.ActorOf(Props.Create(() => new BroadcastDriver(ports, _signal)).WithDispatcher(VcpuDispatcher.Id));
         for (var i = 0; i < Vcpus; i++)
         {
             ActorBench.Subscribe(_vm, i, _driver);
