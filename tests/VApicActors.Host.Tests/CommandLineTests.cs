@@ -39,6 +39,7 @@ public sealed class CommandLineTests
     [InlineData("run")]
     [InlineData("stress")]
     [InlineData("bench")]
+    [InlineData("scale")]
     public async Task BadDispatcherSetting_IsRefusedNamingItAndExitsTwo(string command)
     {
         using var dir = new TempDirectory();
@@ -48,7 +49,7 @@ public sealed class CommandLineTests
         Assert.Equal(2, code);
         if (command == "run")
         {
-            // (stress and bench write their errors to the process's own standard error.)
+            // (stress, bench and scale write their errors to the process's own standard error.)
             Assert.Contains("vapic-vcpu-dispatcher.vcpu-executor.spin-rounds", error);
             Assert.Contains("0 to 1000000", error);
         }

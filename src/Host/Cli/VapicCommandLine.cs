@@ -143,7 +143,7 @@ public sealed class VapicCommandLine
         root.Subcommands.Add(ClusterCommand.Create(_output, _error));
         root.Subcommands.Add(StressCommand.Create(_config, _trace));
         root.Subcommands.Add(BenchCommand.Create(_config));
-        root.Subcommands.Add(ScaleCommand.Create());
+        root.Subcommands.Add(ScaleCommand.Create(_config));
         root.Subcommands.Add(TraceCommands.CreateTrace(_output, _error));
         root.Subcommands.Add(TraceCommands.CreateReplay(_output, _error));
         root.Subcommands.Add(StateCommands.Create(

@@ -2,7 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Akka.Actor;
+using Akka.Configuration;
 using Spectre.Console;
+using VApicActors.Actors;
+using VApicActors.Host.Configuration;
 using VApicActors.Host.Stress;
 
 namespace VApicActors.Host.Scale;
@@ -17,7 +20,9 @@ public static class ScaleCommand
 {
     private const int RedirectedWidth = 120;
 
-    public static Command Create()
+    /// <param name="configFile">The root command's <c>--config</c> option: only the VM dispatcher's settings
+    /// (<c>vapic-vcpu-dispatcher</c>) are read from the configuration.</param>
+    public static Command Create(Option<string?> configFile)
     {
         var total = new Option<int?>("--total") { Description = "vCPUs to create in all (default " + ScaleSettings.DefaultTotal + ")", HelpName = "N" };
         var perVm = new Option<int?>("--vcpus-per-vm") { Description = "vCPUs per VM (default " + ScaleSettings.DefaultVcpusPerVm + ")", HelpName = "N" };
@@ -45,13 +50,25 @@ public static class ScaleCommand
                 await Console.Error.WriteLineAsync("vapic scale: " + e.ParamName + " " + e.Message.Split(" (Parameter")[0]).ConfigureAwait(false);
                 return StressCommand.ExitUsage;
             }
-            return await RunAsync(settings, parse.GetValue(json), AnsiConsole.Console, ct).ConfigureAwait(false);
+            Config config;
+            try
+            {
+                config = StressSettings.LoadConfig(parse.GetValue(configFile));
+                VcpuDispatcher.Validate(config);
+            }
+            catch (Exception e) when (e is SettingsException or IOException or ConfigurationException)
+            {
+                await Console.Error.WriteLineAsync("vapic scale: " + e.Message).ConfigureAwait(false);
+                return StressCommand.ExitUsage;
+            }
+            return await RunAsync(settings, parse.GetValue(json), AnsiConsole.Console, ct, config).ConfigureAwait(false);
         });
         return command;
     }
 
     /// <summary>Runs in a fresh actor system, prints the report, writes the JSON; returns the exit code.</summary>
-    public static async Task<int> RunAsync(ScaleSettings settings, string? jsonFile, IAnsiConsole console, CancellationToken ct)
+    /// <param name="config">The application's configuration, for the VM dispatcher's settings in it (<see cref="VcpuDispatcher"/>).</param>
+    public static async Task<int> RunAsync(ScaleSettings settings, string? jsonFile, IAnsiConsole console, CancellationToken ct, Config? config = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(console);
@@ -60,6 +77,7 @@ public static class ScaleCommand
             console.Profile.Width = RedirectedWidth;
         }
         var system = ActorSystem.Create("vapic-scale", StressCommand.ActorSystemConfig);
+        VcpuDispatcher.Configure(system, config);
         ScaleReport report;
         try
         {
