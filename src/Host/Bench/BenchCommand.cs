@@ -100,8 +100,7 @@ public static class BenchCommand
         var results = new List<BenchResult>();
         var threads = settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount;
         var warmUp = TimeSpan.FromTicks(settings.Duration.Ticks / 5);
-        var system = ActorSystem.Create("vapic-bench", StressCommand.ActorSystemConfig);
-        VcpuDispatcher.Configure(system, config);
+        var system = StressCommand.CreateSystem("vapic-bench", config);
         try
         {
             async Task<BenchResult> Run(string design, int vcpus, TimeSpan duration) => design switch

@@ -76,8 +76,7 @@ public static class ScaleCommand
         {
             console.Profile.Width = RedirectedWidth;
         }
-        var system = ActorSystem.Create("vapic-scale", StressCommand.ActorSystemConfig);
-        VcpuDispatcher.Configure(system, config);
+        var system = StressCommand.CreateSystem("vapic-scale", config);
         ScaleReport report;
         try
         {

@@ -31,6 +31,17 @@ public static class StressCommand
         akka.log-dead-letters-during-shutdown = off
         """);
 
+    /// <summary>
+    /// The actor system of a measuring command (stress, bench, scale): quiet, with the VM dispatcher's settings from
+    /// <paramref name="config"/>, the application's configuration, if it has them.
+    /// </summary>
+    internal static ActorSystem CreateSystem(string name, Config? config)
+    {
+        var system = ActorSystem.Create(name, ActorSystemConfig);
+        VcpuDispatcher.Configure(system, config);
+        return system;
+    }
+
     /// <param name="configFile">The root command's <c>--config</c> option.</param>
     /// <param name="traceFile">The root command's <c>--trace</c> option: a stress run writes its message trace only when it is given.</param>
     public static Command Create(Option<string?> configFile, Option<string?> traceFile)
@@ -173,8 +184,7 @@ public static class StressCommand
         {
             console.Profile.Width = RedirectedWidth;
         }
-        var system = ActorSystem.Create("vapic-stress", ActorSystemConfig);
-        VcpuDispatcher.Configure(system, config);
+        var system = CreateSystem("vapic-stress", config);
         using var trace = traceFile is null ? null : SerilogTraceSink.Create(traceFile);
         try
         {
