@@ -17,4 +17,8 @@ public sealed record VmSpec(
     IReadOnlyList<uint>? ApicIds = null,
     bool BootAll = true,
     long TimerHz = ApicConfig.DefaultHz,
-    long TscHz = ApicConfig.DefaultHz);
+    long TscHz = ApicConfig.DefaultHz)
+{
+    /// <summary>vCPU <paramref name="index"/>'s initial APIC ID (its index when the spec gives none).</summary>
+    public uint InitialApicId(int index) => ApicIds is { } ids && index >= 0 && index < ids.Count ? ids[index] : (uint)index;
+}

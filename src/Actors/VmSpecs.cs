@@ -41,7 +41,7 @@ internal static class VmSpecs
     /// <summary>vCPU <paramref name="index"/>'s APIC: its ID, BSP for vCPU 0, mode and whether it runs at start.</summary>
     public static ApicConfig ApicConfigOf(VmSpec spec, int index) => new(
         index,
-        spec.ApicIds is { } ids ? ids[index] : (uint)index,
+        spec.InitialApicId(index),
         IsBsp: index == 0,
         StartInX2Apic: spec.X2Apic,
         StartRunning: spec.BootAll || index == 0,

@@ -87,6 +87,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
                     w.Write(m.Vm);
                     w.Write(m.Vcpus);
                     w.Write(m.Node);
+                    w.Write(m.FirstApicId);
                     break;
                 case VmRefused m:
                     w.Write(m.Vm);
@@ -95,6 +96,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
                 case LineDone m:
                     w.Write(m.Answer);
                     w.Write(m.Cpu);
+                    w.Write(m.ApicId);
                     break;
                 case SnapshotSaved m:
                     w.Write(m.Vm);
@@ -157,9 +159,9 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
             "L" => new RunLine(r.ReadString(), ReadRef(r), r.ReadInt32(), r.ReadString()),
             "W" => new WatchVm(r.ReadString(), ReadRef(r), r.ReadBoolean(), ReadInts(r)),
             "N" => new SnapshotVm(r.ReadString()),
-            "R" => new VmReady(r.ReadString(), r.ReadInt32(), r.ReadString()),
+            "R" => new VmReady(r.ReadString(), r.ReadInt32(), r.ReadString(), r.ReadUInt32()),
             "F" => new VmRefused(r.ReadString(), r.ReadString()),
-            "O" => new LineDone(r.ReadString(), r.ReadInt32()),
+            "O" => new LineDone(r.ReadString(), r.ReadInt32(), r.ReadUInt32()),
             "S" => new SnapshotSaved(r.ReadString(), r.ReadInt64(), r.ReadInt32()),
             "I" => new SessionLine(r.ReadString()),
             "H" => HandOffVm.Instance,

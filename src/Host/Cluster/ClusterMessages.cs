@@ -39,14 +39,17 @@ public sealed record GetVmState(string Vm) : IVmMessage;
 /// <summary>A VM's complete state (packed by <see cref="VmStatePacking"/>) and the node it was taken on.</summary>
 public sealed record VmStateTaken(string Vm, string Node, byte[] State) : IClusterMessage;
 
-/// <summary>The VM's answer to create/attach/watch/detach: it exists with <paramref name="Vcpus"/> vCPUs on <paramref name="Node"/>.</summary>
-public sealed record VmReady(string Vm, int Vcpus, string Node) : IClusterMessage;
+/// <summary>
+/// The VM's answer to create/attach/watch/detach: it exists with <paramref name="Vcpus"/> vCPUs on <paramref name="Node"/>;
+/// <paramref name="FirstApicId"/> is vCPU 0's initial APIC ID (the one a session selects on joining).
+/// </summary>
+public sealed record VmReady(string Vm, int Vcpus, string Node, uint FirstApicId = 0) : IClusterMessage;
 
 /// <summary>A refused create/attach/line: <paramref name="Reason"/> is what the session answers after <c>ERR</c>.</summary>
 public sealed record VmRefused(string Vm, string Reason) : IClusterMessage;
 
-/// <summary>The answer line to a <see cref="RunLine"/>, and the session's vCPU after it.</summary>
-public sealed record LineDone(string Answer, int Cpu) : IClusterMessage;
+/// <summary>The answer line to a <see cref="RunLine"/>, and the session's vCPU after it with its initial APIC ID.</summary>
+public sealed record LineDone(string Answer, int Cpu, uint ApicId = 0) : IClusterMessage;
 
 /// <summary>A snapshot was saved at virtual time <paramref name="VirtualTimeNs"/>.</summary>
 public sealed record SnapshotSaved(string Vm, long VirtualTimeNs, int Bytes) : IClusterMessage;

@@ -26,6 +26,7 @@ internal sealed class ClusterSessionExecutor : ISessionExecutor
     private string? _vm;
     private int _vcpus;
     private int _cpu;
+    private uint _apicId;
     private WatchMode _watchMode;
     private int _vmCount;
 
@@ -44,7 +45,7 @@ internal sealed class ClusterSessionExecutor : ISessionExecutor
 
     public string? VmName => _vm;
 
-    public uint SelectedApicId => (uint)_cpu;
+    public uint SelectedApicId => _apicId;
 
     /// <summary>The node that hosted the VM at the last create or attach.</summary>
     public string? VmNode { get; private set; }
@@ -76,6 +77,7 @@ internal sealed class ClusterSessionExecutor : ISessionExecutor
             }
             var previous = _cpu;
             _cpu = done.Cpu;
+            _apicId = done.ApicId;
             if (_cpu != previous && _watchMode == WatchMode.Driven && _watched.Add(_cpu))
             {
                 await WatchAsync().ConfigureAwait(false);
@@ -182,6 +184,7 @@ internal sealed class ClusterSessionExecutor : ISessionExecutor
         _vcpus = ready.Vcpus;
         VmNode = ready.Node;
         _cpu = 0;
+        _apicId = ready.FirstApicId;
         _watched.Clear();
         _watched.Add(0);
         if (_watchMode != WatchMode.Off)
@@ -195,6 +198,7 @@ internal sealed class ClusterSessionExecutor : ISessionExecutor
         var vm = _vm;
         _vm = null;
         _cpu = 0;
+        _apicId = 0;
         if (vm is not null)
         {
             await _shards.AskAsync(new DetachVm(vm, _port)).ConfigureAwait(false);

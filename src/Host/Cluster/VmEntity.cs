@@ -240,7 +240,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 answer = ServiceResponse.Error(e.Message);
             }
             _dirty = true;
-            replyTo.Tell(new LineDone(answer, cpu));
+            replyTo.Tell(new LineDone(answer, cpu, _vm.Spec.InitialApicId(cpu)));
         });
     }
 
@@ -267,7 +267,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         });
     }
 
-    private VmReady Ready() => new(_name, _vm!.VcpuCount, Node);
+    private VmReady Ready() => new(_name, _vm!.VcpuCount, Node, _vm.Spec.InitialApicId(0));
 
     private void AddSession(IActorRef session)
     {

@@ -48,15 +48,7 @@ internal sealed class SessionExecutor : ISessionExecutor
     public string? VmName => _vm?.Handle.Spec.Name;
 
     /// <summary>The initial APIC ID of the selected vCPU.</summary>
-    public uint SelectedApicId
-    {
-        get
-        {
-            var spec = _scenario.Spec;
-            var cpu = _scenario.SelectedCpu;
-            return spec.ApicIds is { } ids && cpu < ids.Count ? ids[cpu] : (uint)cpu;
-        }
-    }
+    public uint SelectedApicId => _scenario.Spec.InitialApicId(_scenario.SelectedCpu);
 
     /// <summary>Runs one request line and returns its one-line answer.</summary>
     public async Task<string> ExecuteAsync(string line)

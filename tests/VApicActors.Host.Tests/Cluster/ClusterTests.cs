@@ -79,6 +79,26 @@ public sealed class ClusterTests
         Assert.Equal("ERR no VM named 'nowhere'", await client.RequestAsync("attach nowhere"));
     }
 
+    [Fact]
+    public async Task ATracedRequest_NamesTheSelectedVcpusApicId()
+    {
+        await using var cluster = await TestCluster.StartAsync(1);
+        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
+        var service = cluster.Nodes[0].StartService(sink);
+        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+        client.Timeout = Slow;
+        Assert.Equal("OK", await client.RequestAsync("vm name=traced vcpus=2 apic-ids=4,6"));
+        Assert.Equal("OK 0x4000000", await client.RequestAsync("readl 0xfee00020"));
+        Assert.Equal("OK", await client.RequestAsync("cpu 1"));
+        Assert.Equal("OK 0x6000000", await client.RequestAsync("readl 0xfee00020"));
+
+        var requests = sink.Named("ServiceRequest");
+        Assert.Equal(["vm", "readl", "cpu", "readl"], requests.Select(r => r.Detail!.Split('"')[1].Split(' ')[0]));
+        // Each request is traced once answered, with the initial APIC ID of the vCPU selected then (vm selects vCPU 0).
+        Assert.Equal([4u, 4u, 6u, 6u], requests.Select(r => r.ApicId));
+        Assert.All(requests, r => Assert.Equal("traced", r.Vm));
+    }
+
     /// <summary>The VM's complete state as the save/restore document, and the node it was taken on.</summary>
     private static async Task<(string Json, string Node)> StateAsync(TestNode via, string vm)
     {

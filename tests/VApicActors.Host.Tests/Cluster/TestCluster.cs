@@ -124,10 +124,11 @@ public sealed class TestNode : IAsyncDisposable
 
     public bool Crashed { get; private set; }
 
-    /// <summary>Starts the service of this node in cluster mode on a free loopback port.</summary>
-    public VapicService StartService()
+    /// <summary>Starts the service of this node in cluster mode on a free loopback port; with a sink, it traces every request there.</summary>
+    public VapicService StartService(VApicActors.Actors.ITraceSink? trace = null)
     {
-        Service = VapicService.Start(System, ServiceSettings.Load() with { Listen = new HostPort("127.0.0.1", 0) }, cluster: Shards);
+        var settings = ServiceSettings.Load() with { Listen = new HostPort("127.0.0.1", 0), TraceRequests = trace is not null };
+        Service = VapicService.Start(System, settings, trace, cluster: Shards);
         return Service;
     }
 

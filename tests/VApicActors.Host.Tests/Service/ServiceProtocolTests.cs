@@ -187,7 +187,7 @@ public sealed class ServiceProtocolTests(ServiceFixture fixture) : IClassFixture
     [Fact]
     public async Task TraceRequests_On_EveryRequestIsTracedWithItsSession()
     {
-        var sink = new RecordingSink();
+        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
         await using var service = VapicService.Start(fixture.System, ServiceFixture.Settings with { TraceRequests = true }, sink);
         await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
         Assert.Equal("OK", await client.RequestAsync("vm name=traced vcpus=2 apic-ids=4,6"));
@@ -245,32 +245,6 @@ public sealed class ServiceProtocolTests(ServiceFixture fixture) : IClassFixture
 
         await WaitUntilAsync(() => !lines.IsEmpty);
         Assert.Matches(@"^service: 1 sessions, 1 VMs, 3 vCPUs, 2 requests \([\d.]+/s\), 1 errors, 0 failed expectations$", lines.First());
-    }
-
-    private sealed class RecordingSink : VApicActors.Actors.ITraceSink
-    {
-        private readonly List<VApicActors.Actors.TraceEvent> _events = [];
-
-        public bool Enabled => true;
-
-        public IReadOnlyList<VApicActors.Actors.TraceEvent> Events
-        {
-            get
-            {
-                lock (_events)
-                {
-                    return [.. _events];
-                }
-            }
-        }
-
-        public void Write(in VApicActors.Actors.TraceEvent traceEvent)
-        {
-            lock (_events)
-            {
-                _events.Add(traceEvent);
-            }
-        }
     }
 
     internal static async Task<ScenarioRunSummary> RunOverSocketAsync(VapicService service, string file)
