@@ -138,6 +138,16 @@ public sealed class SyntaxTests
         Assert.False(Expectation.Parse(["0x41"]).Matches(ScenarioResult.Word("none")));
     }
 
+    [Fact]
+    public void Matches_MaskOnAVectorList_ComparesItsOneVector()
+    {
+        Assert.True(Expectation.Parse(["0x31/0xff"]).Matches(ScenarioResult.Vectors([0x31])));
+        Assert.True(Expectation.Parse(["0x30/0xf0"]).Matches(ScenarioResult.Vectors([0x3E])));
+        Assert.False(Expectation.Parse(["0x40/0xf0"]).Matches(ScenarioResult.Vectors([0x3E])));
+        Assert.False(Expectation.Parse(["0x31/0xff"]).Matches(ScenarioResult.Vectors([0x31, 0x41])));
+        Assert.False(Expectation.Parse(["0/0"]).Matches(ScenarioResult.Vectors([])));
+    }
+
     [Theory]
     [InlineData("0xzz")]
     [InlineData("0x41/")]

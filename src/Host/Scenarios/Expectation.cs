@@ -49,6 +49,14 @@ public abstract record Expectation(string Text)
     /// <summary>Does the result satisfy this expectation?</summary>
     public abstract bool Matches(ScenarioResult result);
 
+    /// <summary>The result as one number: a value, a count, or a list of exactly one vector; null otherwise.</summary>
+    protected static ulong? AsNumber(ScenarioResult result) => result.Kind switch
+    {
+        ScenarioResultKind.Value or ScenarioResultKind.Count => result.Number,
+        ScenarioResultKind.Vectors when result.VectorList.Distinct().Count() == 1 => (ulong)result.VectorList[0],
+        _ => null,
+    };
+
     private static ulong ParseNumber(string token) =>
         NumberSyntax.TryParse(token, out var n) ? n : throw new ScenarioException($"bad number '{token}' in the expected result");
 }
@@ -56,19 +64,13 @@ public abstract record Expectation(string Text)
 /// <summary><c>-&gt; 0x00050014</c>: the result equals the number (a vector list must be exactly that vector).</summary>
 public sealed record NumberExpectation(string Text, ulong Expected) : Expectation(Text)
 {
-    public override bool Matches(ScenarioResult result) => result.Kind switch
-    {
-        ScenarioResultKind.Value or ScenarioResultKind.Count => result.Number == Expected,
-        ScenarioResultKind.Vectors => result.VectorList.Distinct().Count() == 1 && (ulong)result.VectorList[0] == Expected,
-        _ => false,
-    };
+    public override bool Matches(ScenarioResult result) => AsNumber(result) is ulong n && n == Expected;
 }
 
-/// <summary><c>-&gt; 0x14/0xff</c>: only the bits set in the mask are compared.</summary>
+/// <summary><c>-&gt; 0x14/0xff</c>: only the bits set in the mask are compared (a vector list must be one vector).</summary>
 public sealed record MaskedExpectation(string Text, ulong Expected, ulong Mask) : Expectation(Text)
 {
-    public override bool Matches(ScenarioResult result) =>
-        result.Kind is ScenarioResultKind.Value or ScenarioResultKind.Count && (result.Number & Mask) == (Expected & Mask);
+    public override bool Matches(ScenarioResult result) => AsNumber(result) is ulong n && (n & Mask) == (Expected & Mask);
 }
 
 /// <summary><c>-&gt; #GP</c>, <c>-&gt; none</c>, <c>-&gt; OK</c>: the same word, whatever the case.</summary>
