@@ -35,6 +35,16 @@ public sealed class CommandLineTests
         Assert.Contains("between 1 and 4096", error);
     }
 
+    [Fact]
+    public async Task MoreXApicVcpusThanIds_IsAConfigurationError()
+    {
+        var (code, _, error) = await InvokeAsync("--vcpus", "300", "--mode", "xapic", "--no-trace");
+        Assert.Equal(2, code);
+        Assert.Contains("vapic.simulation.vcpus", error);
+        Assert.Contains("use mode = x2apic", error);
+        Assert.DoesNotContain("   at ", error);
+    }
+
     [Theory]
     [InlineData("run")]
     [InlineData("stress")]

@@ -66,6 +66,8 @@ public sealed class ScenarioRunnerTests(ActorSystemFixture fixture) : IClassFixt
     [InlineData("vm vcpus=2 apic-ids=0,0", "appears twice")]
     [InlineData("vm vcpus=2 apic-ids=0,0xff", "above 0xFE")]
     [InlineData("vm vcpus=2 apic-ids=0", "one ID per vCPU")]
+    [InlineData("vm vcpus=256", "xapic mode has at most 255 vCPUs")]
+    [InlineData("vm vcpus=300 mode=xapic apic-ids=0", "xapic mode has at most 255 vCPUs")]
     [InlineData("vm vcpus=2 mode=x3apic", "xapic or x2apic")]
     [InlineData("vm vcpus=2 colour=red", "unknown option")]
     [InlineData("lint0 2", "0 or 1")]
@@ -83,6 +85,18 @@ public sealed class ScenarioRunnerTests(ActorSystemFixture fixture) : IClassFixt
         Assert.StartsWith($"{file}:2: error: ", error.Trim());
         Assert.Contains(message, error);
         Assert.Equal("1 passed, 0 failed", output.Trim());
+    }
+
+    [Fact]
+    public async Task Run_XApicVmOf255Vcpus_UsesEveryIdUpTo0xFE()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.Write("big.vapic", "vm vcpus=255\ncpu 254\nreadl 0xfee00020 -> 0xfe000000\nvm vcpus=300 mode=x2apic\ncpu 299\nrdmsr 0x802 -> 299\n");
+        var (summary, output, error) = await RunAsync(file);
+
+        Assert.Equal(string.Empty, error);
+        Assert.Equal("2 passed, 0 failed", output.Trim());
+        Assert.Equal(0, summary.ExitCode);
     }
 
     [Fact]

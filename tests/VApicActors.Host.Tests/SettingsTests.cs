@@ -50,6 +50,7 @@ public sealed class SettingsTests
     [InlineData("vapic.simulation.vcpus", "0", "between 1 and 4096")]
     [InlineData("vapic.simulation.vcpus", "5000", "between 1 and 4096")]
     [InlineData("vapic.simulation.vcpus", "four", "whole number")]
+    [InlineData("vapic.simulation.vcpus", "256", "an xapic VM has at most 255 vCPUs")]
     [InlineData("vapic.simulation.mode", "apic", "xapic or x2apic")]
     [InlineData("vapic.simulation.boot", "some", "all or bsp")]
     [InlineData("vapic.simulation.timer-hz", "0", "frequency in Hz")]

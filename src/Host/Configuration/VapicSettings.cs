@@ -42,6 +42,10 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
         }
 
         var mode = ReadChoice(config, "vapic.simulation.mode", "xapic", "x2apic") == "x2apic" ? ApicModeSetting.X2Apic : ApicModeSetting.XApic;
+        if (mode == ApicModeSetting.XApic && vcpus > MaxXApicId + 1)
+        {
+            throw new SettingsException("vapic.simulation.vcpus", $"an xapic VM has at most {MaxXApicId + 1} vCPUs (IDs 0 to 0x{MaxXApicId:X}), got {vcpus}; use mode = x2apic");
+        }
         var ids = ReadApicIds(config, "vapic.simulation.apic-ids", vcpus, mode);
         var boot = ReadChoice(config, "vapic.simulation.boot", "all", "bsp") == "all" ? BootSetting.All : BootSetting.Bsp;
         var timerHz = ReadHz(config, "vapic.simulation.timer-hz");

@@ -357,6 +357,11 @@ public sealed class ScenarioSession : IAsyncDisposable
         {
             throw new ScenarioException("vm: missing vcpus=N");
         }
+        if (!x2Apic && (ulong)vcpus.Value > MaxXApicId + 1)
+        {
+            // xAPIC IDs are 0 to 0xFE (0xFF is the broadcast destination): there are not enough of them.
+            throw new ScenarioException($"vm: xapic mode has at most {MaxXApicId + 1} vCPUs (APIC IDs 0 to 0x{MaxXApicId:X}), got vcpus={vcpus.Value}; use mode=x2apic");
+        }
         var ids = idsText is null ? null : ApicIds(idsText, vcpus.Value, x2Apic);
 
         await DisposeAsync().ConfigureAwait(false);
