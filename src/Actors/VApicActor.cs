@@ -545,9 +545,10 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
             _tracer.Write(name, _now, value: ApicTracer.Pack(m.Message), vector: m.Message.Vector,
                 source: m.SourceApicId, detail: outcome.ToString(), sourceSeq: m.SourceSeq == 0 ? null : m.SourceSeq);
         }
-        if (outcome == AcceptOutcome.DroppedIllegalVector && _log.IsWarningEnabled)
+        if (outcome == AcceptOutcome.DroppedIllegalVector && _log.IsDebugEnabled)
         {
-            _log.Warning("vCPU {Vcpu} received illegal vector {Vector:X2}", _index, m.Message.Vector);
+            // The guest's doing, answered as the hardware answers it (ESR bit 6) and traced: not the simulator's problem.
+            _log.Debug("vCPU {Vcpu} received illegal vector {Vector:X2}", _index, m.Message.Vector);
         }
         if (m.AckRound != 0)
         {
