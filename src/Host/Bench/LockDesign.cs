@@ -32,9 +32,22 @@ public static class LockDesign
                 var fx = NullApicEffects.Instance;
                 var targets = new List<int>(4);
                 long myExits = 0, myIpis = 0;
+                var idle = new SpinWait();
+                var passStart = -1L;
                 start.SignalAndWait();
                 while (Volatile.Read(ref stop) == 0)
                 {
+                    // A pass in which every vCPU of this thread waits on another thread's: spin, then yield the core, as
+                    // a waiting vCPU thread would; without it a thread that shares its core starves the one it waits on.
+                    if (myExits == passStart)
+                    {
+                        idle.SpinOnce(sleep1Threshold: -1);
+                    }
+                    else
+                    {
+                        idle.Reset();
+                    }
+                    passStart = myExits;
                     for (var v = self; v < apics.Length; v += threads)
                     {
                         var apic = apics[v];
