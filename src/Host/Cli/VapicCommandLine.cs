@@ -22,7 +22,7 @@ namespace VApicActors.Host.Cli;
 /// <summary>
 /// The <c>vapic</c> command line. With no command it runs the default simulation; <c>run FILE...</c> runs
 /// scenario scripts; <c>serve</c> runs the simulation service and <c>client</c> talks to it. Exit codes: 0 success, 1 failed expectations or a failed simulation, 2 a usage,
-/// configuration or script error, 130 interrupted.
+/// configuration or script error, or a trace that could not be written, 130 interrupted.
 /// </summary>
 public sealed class VapicCommandLine
 {
@@ -183,7 +183,7 @@ public sealed class VapicCommandLine
             }
 
             trace?.Dispose();
-            SummaryPrinter.Print(CreateConsole(), report, trace?.FilePath, trace?.Written ?? 0);
+            SummaryPrinter.Print(CreateConsole(), report, trace?.FilePath, trace?.Written ?? 0, trace?.Failure?.Message);
             return report.AllRunning ? ExitOk : ExitFailed;
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -197,7 +197,10 @@ public sealed class VapicCommandLine
             if (trace is not null)
             {
                 trace.Dispose();
-                await _error.WriteLineAsync($"trace: {trace.Written} events written to {trace.FilePath}").ConfigureAwait(false);
+                if (trace.Failure is null)
+                {
+                    await _error.WriteLineAsync($"trace: {trace.Written} events written to {trace.FilePath}").ConfigureAwait(false);
+                }
             }
             return summary.ExitCode;
         }, cancellationToken).ConfigureAwait(false);
@@ -267,16 +270,30 @@ public sealed class VapicCommandLine
             {
                 trace = SerilogTraceSink.Create(settings.Trace.File, settings.Trace.Filter);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            catch (ArgumentException e)
             {
                 await _error.WriteLineAsync($"vapic: cannot write the trace to {settings.Trace.File}: {e.Message}").ConfigureAwait(false);
+                return ExitUsage;
+            }
+            catch (Exception e) when (CommandLineFiles.IsFileError(e))
+            {
+                await _error.WriteLineAsync($"vapic: cannot write the trace to {settings.Trace.File}: {CommandLineFiles.WriteReason(settings.Trace.File, e)}")
+                    .ConfigureAwait(false);
                 return ExitUsage;
             }
         }
 
         try
         {
-            return await VapicHost.RunAsync(config, settings, (system, ct) => work(settings, system, trace, ct), _error, cancellationToken).ConfigureAwait(false);
+            var code = await VapicHost.RunAsync(config, settings, (system, ct) => work(settings, system, trace, ct), _error, cancellationToken).ConfigureAwait(false);
+            trace?.Dispose();
+            if (trace?.Failure is { } failure)
+            {
+                // The command's own output has been printed; the trace it promised is not all there.
+                await _error.WriteLineAsync($"vapic: writing the trace to {trace.FilePath} failed: {failure.Message}").ConfigureAwait(false);
+                return code is ExitOk or ExitFailed ? ExitUsage : code;
+            }
+            return code;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -6,7 +6,8 @@ namespace VApicActors.Host.Simulation;
 /// <summary>Prints the default simulation's report as a table.</summary>
 public static class SummaryPrinter
 {
-    public static void Print(IAnsiConsole console, SimulationReport report, string? tracePath, long traceEvents)
+    /// <param name="traceError">Why writing the trace failed, or null when it did not.</param>
+    public static void Print(IAnsiConsole console, SimulationReport report, string? tracePath, long traceEvents, string? traceError = null)
     {
         var s = report.Settings;
         var mode = s.Mode == Configuration.ApicModeSetting.X2Apic ? "x2APIC" : "xAPIC";
@@ -42,6 +43,8 @@ public static class SummaryPrinter
 
         console.MarkupLine(Markup.Escape(tracePath is null
             ? "trace: off (enable with --trace FILE or vapic.trace.enabled = on)"
-            : $"trace: {traceEvents} events written to {tracePath}"));
+            : traceError is not null
+                ? $"trace: writing {tracePath} failed: {traceError}"
+                : $"trace: {traceEvents} events written to {tracePath}"));
     }
 }

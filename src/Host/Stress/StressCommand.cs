@@ -6,6 +6,7 @@ using Akka.Configuration;
 using Spectre.Console;
 using VApicActors.Actors;
 
+using VApicActors.Host.Cli;
 using VApicActors.Host.Cluster;
 using VApicActors.Host.Configuration;
 using VApicActors.Host.Tracing;
@@ -14,7 +15,7 @@ namespace VApicActors.Host.Stress;
 
 /// <summary>
 /// <c>vapic stress</c>: runs a multi-vCPU stress workload, checks its invariants and prints the report. Exit codes:
-/// 0 every invariant holds, 1 a violation, 2 a usage or configuration error.
+/// 0 every invariant holds, 1 a violation, 2 a usage or configuration error, or a trace file that could not be written.
 /// </summary>
 public static class StressCommand
 {
@@ -172,7 +173,11 @@ public static class StressCommand
         return result;
     }
 
-    /// <summary>Runs, prints (with progress when the console is interactive), writes the JSON; returns the exit code.</summary>
+    /// <summary>
+    /// Runs, prints (with progress when the console is interactive), writes the JSON; returns the exit code. A trace
+    /// file that cannot be created is refused before the run (2); a trace that cannot be written is reported after
+    /// the report is printed (2).
+    /// </summary>
     /// <param name="traceFile">Where to write the message trace (compact JSON), or null for none.</param>
     /// <param name="config">The application's configuration, for the actor system's settings in it (<see cref="VcpuDispatcher"/>).</param>
     public static async Task<int> RunAsync(StressSettings settings, string? jsonFile, IAnsiConsole console, CancellationToken ct, string? traceFile = null,
@@ -184,12 +189,21 @@ public static class StressCommand
         {
             console.Profile.Width = RedirectedWidth;
         }
+        SerilogTraceSink? trace = null;
+        try
+        {
+            trace = traceFile is null ? null : SerilogTraceSink.Create(traceFile);
+        }
+        catch (Exception e) when (CommandLineFiles.IsFileError(e))
+        {
+            await Console.Error.WriteLineAsync("vapic stress: cannot write the trace to " + traceFile + ": " + CommandLineFiles.WriteReason(traceFile!, e)).ConfigureAwait(false);
+            return ExitUsage;
+        }
         var system = CreateSystem("vapic-stress", config);
-        using var trace = traceFile is null ? null : SerilogTraceSink.Create(traceFile);
+        StressReport report;
         try
         {
             var engine = new StressEngine(system, settings, trace);
-            StressReport report;
             if (settings.Progress && console.Profile.Capabilities.Interactive)
             {
                 report = await WithProgressAsync(engine, settings, console, ct).ConfigureAwait(false);
@@ -199,20 +213,31 @@ public static class StressCommand
                 report = await engine.RunAsync(ct).ConfigureAwait(false);
             }
             StressOutput.Print(console, report);
-            if (trace is not null)
-            {
-                await Console.Error.WriteLineAsync($"trace: {trace.Written} events written to {Path.GetFullPath(trace.FilePath)}").ConfigureAwait(false);
-            }
-            if (jsonFile is not null)
-            {
-                await File.WriteAllTextAsync(jsonFile, StressOutput.ToJson(report), ct).ConfigureAwait(false);
-            }
-            return report.AllInvariantsHold ? ExitOk : ExitViolated;
         }
         finally
         {
             await system.Terminate().ConfigureAwait(false);
+            trace?.Dispose();
         }
+
+        var code = report.AllInvariantsHold ? ExitOk : ExitViolated;
+        if (trace is not null)
+        {
+            if (trace.Failure is { } failure)
+            {
+                await Console.Error.WriteLineAsync($"vapic stress: writing the trace to {trace.FilePath} failed: {failure.Message}").ConfigureAwait(false);
+                code = ExitUsage;
+            }
+            else
+            {
+                await Console.Error.WriteLineAsync($"trace: {trace.Written} events written to {Path.GetFullPath(trace.FilePath)}").ConfigureAwait(false);
+            }
+        }
+        if (jsonFile is not null)
+        {
+            await File.WriteAllTextAsync(jsonFile, StressOutput.ToJson(report), ct).ConfigureAwait(false);
+        }
+        return code;
     }
 
     private static async Task<StressReport> WithProgressAsync(StressEngine engine, StressSettings settings, IAnsiConsole console, CancellationToken ct)

@@ -1,0 +1,172 @@
+using Spectre.Console;
+using VApicActors.Host.Cli;
+using VApicActors.Host.Stress;
+
+namespace VApicActors.Host.Tests;
+
+/// <summary>
+/// Trace files that cannot be written: refused before anything runs when it shows at once, reported after the
+/// printed results (never as written, never as a stack trace) when it shows only in the writing; exit 2 both ways.
+/// </summary>
+[Collection(SerilogCollection.Name)]
+public sealed class OutputFileTests
+{
+    private const string DevFull = "/dev/full";
+
+    [Fact]
+    public async Task Trace_ToADirectory_IsRefusedBeforeTheSimulation()
+    {
+        using var dir = new TempDirectory();
+        var (code, output, error) = await InvokeAsync("--vcpus", "2", "--duration", "10ms", "--trace", dir.Path);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Contains($"vapic: cannot write the trace to {dir.Path}: '{dir.Path}' is a directory, not a file", error);
+        Assert.DoesNotContain("events written", error);
+    }
+
+    [Fact]
+    public async Task Trace_UnderAFile_IsRefusedBeforeTheScriptsRun()
+    {
+        using var dir = new TempDirectory();
+        var script = dir.Write("s.vapic", "writel 0xfee000f0 0x1ff\nreadl 0xfee000f0 -> 0x1ff\n");
+        var blocker = dir.Write("plain-file", "x");
+        var trace = Path.Combine(blocker, "x.clef");
+
+        var (code, output, error) = await InvokeAsync("run", script, "--trace", trace);
+
+        Assert.Equal(2, code);
+        Assert.DoesNotContain("passed", output);
+        Assert.Contains($"vapic: cannot write the trace to {trace}: ", error);
+        Assert.DoesNotContain("events written", error);
+        Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
+    public async Task Trace_ThroughASymbolicLink_WritesTheTargetAndKeepsTheLink()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // (making a symbolic link needs a privilege there)
+        }
+        using var dir = new TempDirectory();
+        var script = dir.Write("s.vapic", "writel 0xfee000f0 0x1ff\nreadl 0xfee000f0 -> 0x1ff\n");
+        var target = dir.Write("target.clef", "old\n");
+        var link = dir.File("link.clef");
+        File.CreateSymbolicLink(link, target);
+
+        var (code, _, error) = await InvokeAsync("run", script, "--trace", link);
+
+        Assert.True(code == 0, error);
+        // The file is emptied and written, not deleted and made anew: a link (or a device such as /dev/null) stays one.
+        Assert.NotNull(new FileInfo(link).LinkTarget);
+        Assert.Contains(ClefReader.Read(target), e => e.GetProperty("Register").GetString() == "SVR");
+    }
+
+    [Fact]
+    public async Task Trace_ThatFailsWhileWriting_PrintsTheSummaryThenTheErrorAndExitsTwo()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // (needs /dev/full, where every write fails)
+        }
+        var (code, output, error) = await InvokeAsync("--vcpus", "2", "--duration", "50ms", "--trace", DevFull);
+
+        Assert.Equal(2, code);
+        Assert.Contains("VM default", output);
+        Assert.Contains($"trace: writing {DevFull} failed: ", output);
+        Assert.DoesNotContain("events written", output);
+        Assert.Contains($"vapic: writing the trace to {DevFull} failed: ", error);
+    }
+
+    [Fact]
+    public async Task Run_TraceThatFailsWhileWriting_PrintsTheResultsThenTheErrorAndExitsTwo()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        using var dir = new TempDirectory();
+        var script = dir.Write("s.vapic", "writel 0xfee000f0 0x1ff\nreadl 0xfee000f0 -> 0x1ff\n");
+
+        var (code, output, error) = await InvokeAsync("run", script, "--trace", DevFull);
+
+        Assert.Equal(2, code);
+        Assert.Equal("1 passed, 0 failed", output.Trim());
+        Assert.DoesNotContain("events written", error);
+        Assert.Contains($"vapic: writing the trace to {DevFull} failed: ", error);
+    }
+
+    [Fact]
+    public async Task Stress_TraceUnderAFile_IsRefusedBeforeTheRun()
+    {
+        using var dir = new TempDirectory();
+        var trace = Path.Combine(dir.Write("plain-file", "x"), "x.clef");
+        var (code, _, error) = await InvokeAsync("stress", "--operations", "100", "--trace", trace);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith($"vapic stress: cannot write the trace to {trace}: ", error.Trim());
+        Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
+    public async Task Stress_TraceThatFailsWhileWriting_PrintsTheReportThenTheErrorAndExitsTwo()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        var settings = StressSettings.Create(StressSettings.LoadConfig()) with { Progress = false, Vcpus = 2, Operations = 200, Seed = 5 };
+        var (console, printed) = TestConsole();
+
+        var (code, error) = await CapturingStandardErrorAsync(() => StressCommand.RunAsync(settings, null, console, CancellationToken.None, DevFull));
+
+        Assert.Equal(2, code);
+        Assert.Contains("every invariant holds", printed.ToString());
+        Assert.DoesNotContain("events written", error);
+        Assert.StartsWith($"vapic stress: writing the trace to {DevFull} failed: ", error.Trim());
+    }
+
+    private static (IAnsiConsole Console, StringWriter Printed) TestConsole()
+    {
+        var printed = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(printed),
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+        });
+        return (console, printed);
+    }
+
+    /// <summary>Stress, bench and scale write their errors to the process's standard error (this collection runs alone).</summary>
+    private static async Task<(int Code, string Error)> CapturingStandardErrorAsync(Func<Task<int>> run)
+    {
+        var saved = Console.Error;
+        var error = new StringWriter();
+        Console.SetError(error);
+        try
+        {
+            var code = await run();
+            return (code, error.ToString());
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+    }
+
+    private static async Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var (code, error) = await CapturingStandardErrorAsync(async () =>
+        {
+            var commandError = new StringWriter();
+            var result = await new VapicCommandLine(output, commandError).InvokeAsync(args);
+            await Console.Error.WriteAsync(commandError.ToString());
+            return result;
+        });
+        return (code, output.ToString(), error);
+    }
+}
