@@ -1,17 +1,36 @@
 using Spectre.Console;
 using VApicActors.Host.Cli;
+using VApicActors.Host.Scale;
 using VApicActors.Host.Stress;
 
 namespace VApicActors.Host.Tests;
 
 /// <summary>
-/// Trace files that cannot be written: refused before anything runs when it shows at once, reported after the
-/// printed results (never as written, never as a stack trace) when it shows only in the writing; exit 2 both ways.
+/// Trace and JSON files that cannot be written: refused before anything runs when it shows at once, reported after
+/// the printed results (never as written, never as a stack trace) when it shows only in the writing; exit 2 both ways.
 /// </summary>
 [Collection(SerilogCollection.Name)]
 public sealed class OutputFileTests
 {
     private const string DevFull = "/dev/full";
+
+    [Fact]
+    public void CannotWrite_NamesADirectory_AndLeavesNoFileBehind()
+    {
+        using var dir = new TempDirectory();
+        Assert.Equal($"'{dir.Path}' is a directory, not a file", CommandLineFiles.CannotWrite(dir.Path));
+
+        var fresh = dir.File("fresh.json");
+        Assert.Null(CommandLineFiles.CannotWrite(fresh));
+        Assert.False(File.Exists(fresh));
+
+        var existing = dir.Write("existing.json", "kept");
+        Assert.Null(CommandLineFiles.CannotWrite(existing));
+        Assert.Equal("kept", File.ReadAllText(existing));
+
+        var blocker = dir.Write("plain-file", "x");
+        Assert.NotNull(CommandLineFiles.CannotWrite(Path.Combine(blocker, "under-a-file.json")));
+    }
 
     [Fact]
     public async Task Trace_ToADirectory_IsRefusedBeforeTheSimulation()
@@ -97,6 +116,20 @@ public sealed class OutputFileTests
         Assert.Contains($"vapic: writing the trace to {DevFull} failed: ", error);
     }
 
+    [Theory]
+    [InlineData("stress", "--operations", "100")]
+    [InlineData("bench", "--seconds", "0.1")]
+    [InlineData("scale", "--total", "64")]
+    public async Task Json_ToADirectory_IsRefusedBeforeTheRun(params string[] args)
+    {
+        using var dir = new TempDirectory();
+        var (code, output, error) = await InvokeAsync([.. args, "--json", dir.Path]);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Equal($"vapic {args[0]}: --json: cannot write {dir.Path}: '{dir.Path}' is a directory, not a file", error.Trim());
+    }
+
     [Fact]
     public async Task Stress_TraceUnderAFile_IsRefusedBeforeTheRun()
     {
@@ -107,6 +140,20 @@ public sealed class OutputFileTests
         Assert.Equal(2, code);
         Assert.StartsWith($"vapic stress: cannot write the trace to {trace}: ", error.Trim());
         Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
+    public async Task Stress_JsonThatFailsAtTheEnd_PrintsTheReportThenOneLineAndExitsTwo()
+    {
+        using var dir = new TempDirectory();
+        var settings = StressSettings.Create(StressSettings.LoadConfig()) with { Progress = false, Vcpus = 2, Operations = 200, Seed = 5 };
+        var (console, printed) = TestConsole();
+
+        var (code, error) = await CapturingStandardErrorAsync(() => StressCommand.RunAsync(settings, dir.Path, console, CancellationToken.None));
+
+        Assert.Equal(2, code);
+        Assert.Contains("every invariant holds", printed.ToString());
+        Assert.Equal($"vapic stress: --json: cannot write {dir.Path}: '{dir.Path}' is a directory, not a file", error.Trim());
     }
 
     [Fact]
@@ -125,6 +172,34 @@ public sealed class OutputFileTests
         Assert.Contains("every invariant holds", printed.ToString());
         Assert.DoesNotContain("events written", error);
         Assert.StartsWith($"vapic stress: writing the trace to {DevFull} failed: ", error.Trim());
+    }
+
+    [Fact]
+    public async Task Scale_JsonThatFailsAtTheEnd_PrintsTheReportThenOneLineAndExitsTwo()
+    {
+        using var dir = new TempDirectory();
+        var (console, printed) = TestConsole();
+
+        var (code, error) = await CapturingStandardErrorAsync(() =>
+            ScaleCommand.RunAsync(new ScaleSettings(Total: 64, VcpusPerVm: 32), dir.Path, console, CancellationToken.None));
+
+        Assert.Equal(2, code);
+        Assert.Contains("scale: summary", printed.ToString());
+        Assert.Equal($"vapic scale: --json: cannot write {dir.Path}: '{dir.Path}' is a directory, not a file", error.Trim());
+    }
+
+    [Fact]
+    public async Task Bench_JsonThatFailsAtTheEnd_SaysSoInOneLineAndExitsTwo()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // (needs /dev/full: it opens for writing, so the check before the run lets it through)
+        }
+        var (code, _, error) = await InvokeAsync("bench", "--seconds", "0.1", "--warm-up", "0", "--vcpus", "2", "--designs", "direct", "--json", DevFull);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith($"vapic bench: --json: cannot write {DevFull}: ", error.Trim());
+        Assert.DoesNotContain("   at ", error);
     }
 
     private static (IAnsiConsole Console, StringWriter Printed) TestConsole()

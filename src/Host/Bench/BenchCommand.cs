@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Spectre.Console;
 using VApicActors.Actors;
+using VApicActors.Host.Cli;
 using VApicActors.Host.Configuration;
 using VApicActors.Host.Stress;
 
@@ -82,10 +83,17 @@ public static class BenchCommand
                 await Console.Error.WriteLineAsync("vapic bench: " + e.Message).ConfigureAwait(false);
                 return StressCommand.ExitUsage;
             }
-            var results = await RunAsync(settings, AnsiConsole.Console, config).ConfigureAwait(false);
-            if (parse.GetValue(json) is string file)
+            var jsonFile = parse.GetValue(json);
+            if (jsonFile is not null && CommandLineFiles.CannotWrite(jsonFile) is string cannot)
             {
-                await File.WriteAllTextAsync(file, ToJson(results, settings), ct).ConfigureAwait(false);
+                await Console.Error.WriteLineAsync("vapic bench: --json: cannot write " + jsonFile + ": " + cannot).ConfigureAwait(false);
+                return StressCommand.ExitUsage;
+            }
+            var results = await RunAsync(settings, AnsiConsole.Console, config).ConfigureAwait(false);
+            if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, ToJson(results, settings), ct).ConfigureAwait(false) is string why)
+            {
+                await Console.Error.WriteLineAsync("vapic bench: --json: cannot write " + jsonFile + ": " + why).ConfigureAwait(false);
+                return StressCommand.ExitUsage;
             }
             return StressCommand.ExitOk;
         });

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Configuration;
 using Spectre.Console;
+using VApicActors.Host.Cli;
 using VApicActors.Host.Stress;
 
 namespace VApicActors.Host.Cluster;
@@ -84,9 +85,10 @@ public static class ClusterStressCommand
                 report = await run.RunAsync(ct).ConfigureAwait(false);
             }
             StressOutput.Print(console, report);
-            if (jsonFile is not null)
+            if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, StressOutput.ToJson(report), ct).ConfigureAwait(false) is string why)
             {
-                await File.WriteAllTextAsync(jsonFile, StressOutput.ToJson(report), ct).ConfigureAwait(false);
+                await Console.Error.WriteLineAsync("vapic stress: --json: cannot write " + jsonFile + ": " + why).ConfigureAwait(false);
+                return StressCommand.ExitUsage;
             }
             return report.AllInvariantsHold ? StressCommand.ExitOk : StressCommand.ExitViolated;
         }

@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Spectre.Console;
 using VApicActors.Actors;
+using VApicActors.Host.Cli;
 using VApicActors.Host.Configuration;
 using VApicActors.Host.Stress;
 
@@ -14,7 +15,7 @@ namespace VApicActors.Host.Scale;
 /// <c>vapic scale</c>: creates VMs of x2APIC vCPUs (4096 each by default) until the total (100 000 by default)
 /// exists in this process, timing each creation; sends one broadcast IPI to every vCPU of the first VM and checks
 /// that each received it; reports memory per vCPU; stops every VM. Exit codes: 0 every vCPU received the broadcast,
-/// 1 one did not, 2 a usage error.
+/// 1 one did not, 2 a usage error or a JSON file that could not be written.
 /// </summary>
 public static class ScaleCommand
 {
@@ -61,12 +62,20 @@ public static class ScaleCommand
                 await Console.Error.WriteLineAsync("vapic scale: " + e.Message).ConfigureAwait(false);
                 return StressCommand.ExitUsage;
             }
+            if (parse.GetValue(json) is string jsonFile && CommandLineFiles.CannotWrite(jsonFile) is string why)
+            {
+                await Console.Error.WriteLineAsync("vapic scale: --json: cannot write " + jsonFile + ": " + why).ConfigureAwait(false);
+                return StressCommand.ExitUsage;
+            }
             return await RunAsync(settings, parse.GetValue(json), AnsiConsole.Console, ct, config).ConfigureAwait(false);
         });
         return command;
     }
 
-    /// <summary>Runs in a fresh actor system, prints the report, writes the JSON; returns the exit code.</summary>
+    /// <summary>
+    /// Runs in a fresh actor system, prints the report, writes the JSON; returns the exit code (2 when the JSON
+    /// could not be written, said after the report).
+    /// </summary>
     /// <param name="config">The application's configuration, for the VM dispatcher's settings in it (<see cref="VcpuDispatcher"/>).</param>
     public static async Task<int> RunAsync(ScaleSettings settings, string? jsonFile, IAnsiConsole console, CancellationToken ct, Config? config = null)
     {
@@ -87,9 +96,10 @@ public static class ScaleCommand
             await system.Terminate().ConfigureAwait(false);
         }
         Print(console, report);
-        if (jsonFile is not null)
+        if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, ToJson(report), ct).ConfigureAwait(false) is string why)
         {
-            await File.WriteAllTextAsync(jsonFile, ToJson(report), ct).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync("vapic scale: --json: cannot write " + jsonFile + ": " + why).ConfigureAwait(false);
+            return StressCommand.ExitUsage;
         }
         return report.Broadcast.EveryVcpuReceived ? StressCommand.ExitOk : StressCommand.ExitViolated;
     }

@@ -15,7 +15,7 @@ namespace VApicActors.Host.Stress;
 
 /// <summary>
 /// <c>vapic stress</c>: runs a multi-vCPU stress workload, checks its invariants and prints the report. Exit codes:
-/// 0 every invariant holds, 1 a violation, 2 a usage or configuration error, or a trace file that could not be written.
+/// 0 every invariant holds, 1 a violation, 2 a usage or configuration error, or a trace or JSON file that could not be written.
 /// </summary>
 public static class StressCommand
 {
@@ -130,6 +130,11 @@ public static class StressCommand
                 await Console.Error.WriteLineAsync("vapic stress: " + e.Message).ConfigureAwait(false);
                 return ExitUsage;
             }
+            if (parse.GetValue(json) is string jsonFile && CommandLineFiles.CannotWrite(jsonFile) is string why)
+            {
+                await Console.Error.WriteLineAsync("vapic stress: --json: cannot write " + jsonFile + ": " + why).ConfigureAwait(false);
+                return ExitUsage;
+            }
             if (clusterSettings is not null)
             {
                 return await ClusterStressCommand.RunAsync(settings, clusterSettings, nodeCount ?? 1, config, parse.GetValue(json), AnsiConsole.Console, ct)
@@ -175,8 +180,8 @@ public static class StressCommand
 
     /// <summary>
     /// Runs, prints (with progress when the console is interactive), writes the JSON; returns the exit code. A trace
-    /// file that cannot be created is refused before the run (2); a trace that cannot be written is reported after
-    /// the report is printed (2).
+    /// file that cannot be created is refused before the run (2); a trace or JSON file that cannot be written is
+    /// reported after the report is printed (2).
     /// </summary>
     /// <param name="traceFile">Where to write the message trace (compact JSON), or null for none.</param>
     /// <param name="config">The application's configuration, for the actor system's settings in it (<see cref="VcpuDispatcher"/>).</param>
@@ -233,9 +238,10 @@ public static class StressCommand
                 await Console.Error.WriteLineAsync($"trace: {trace.Written} events written to {Path.GetFullPath(trace.FilePath)}").ConfigureAwait(false);
             }
         }
-        if (jsonFile is not null)
+        if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, StressOutput.ToJson(report), ct).ConfigureAwait(false) is string why)
         {
-            await File.WriteAllTextAsync(jsonFile, StressOutput.ToJson(report), ct).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync("vapic stress: --json: cannot write " + jsonFile + ": " + why).ConfigureAwait(false);
+            code = ExitUsage;
         }
         return code;
     }
