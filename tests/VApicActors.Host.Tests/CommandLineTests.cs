@@ -153,6 +153,35 @@ public sealed class CommandLineTests
         Assert.True(ClefReader.Read(trace).Count > 100);
     }
 
+    [Fact]
+    public async Task StateSave_ToAFileThatCannotBeWritten_SaysErrorOnce()
+    {
+        using var dir = new TempDirectory();
+        var script = dir.Write("s.vapic", "writel 0xfee000f0 0x1ff\n");
+        var state = Path.Combine(dir.Write("plain-file", "x"), "s.json");
+
+        var (code, output, error) = await InvokeAsync("state", "save", script, "-o", state, "--no-trace");
+
+        Assert.Equal(2, code);
+        Assert.DoesNotContain("state saved", output);
+        Assert.StartsWith($"{state}: error: save: cannot write ", error.Trim());
+        Assert.DoesNotContain("error: error:", error);
+    }
+
+    [Fact]
+    public async Task StateRestore_FromAMissingFile_SaysErrorOnce()
+    {
+        using var dir = new TempDirectory();
+        var script = dir.Write("s.vapic", "writel 0xfee000f0 0x1ff\n");
+        var state = dir.File("missing.json");
+
+        var (code, _, error) = await InvokeAsync("state", "restore", state, script, "--no-trace");
+
+        Assert.Equal(2, code);
+        Assert.StartsWith($"{state}: error: restore: cannot read ", error.Trim());
+        Assert.DoesNotContain("error: error:", error);
+    }
+
     private static Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args) => InvokeCoreAsync(args);
 
     private static async Task<(int Code, string Output, string Error)> InvokeCoreAsync(string[] args)

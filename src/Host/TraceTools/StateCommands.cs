@@ -118,7 +118,7 @@ public static class StateCommands
             var restored = await session.ExecuteAsync("restore " + Path.GetFullPath(statePath)).ConfigureAwait(false);
             if (restored.Kind == LineOutcomeKind.Error)
             {
-                await error.WriteLineAsync($"{statePath}: error: {restored.Describe()}").ConfigureAwait(false);
+                await error.WriteLineAsync($"{statePath}: error: {restored.Error}").ConfigureAwait(false);
                 return UsageError;
             }
         }
@@ -134,7 +134,7 @@ public static class StateCommands
             var saved = await session.ExecuteAsync("save " + Path.GetFullPath(savePath)).ConfigureAwait(false);
             if (saved.Kind == LineOutcomeKind.Error)
             {
-                await error.WriteLineAsync($"{savePath}: error: {saved.Describe()}").ConfigureAwait(false);
+                await error.WriteLineAsync($"{savePath}: error: {saved.Error}").ConfigureAwait(false);
                 return UsageError;
             }
             await output.WriteLineAsync($"{savePath}: state saved").ConfigureAwait(false);
