@@ -154,6 +154,34 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task Run_ADirectory_SaysItIsADirectory()
+    {
+        using var dir = new TempDirectory();
+        var pass = dir.Write("pass.vapic", "writel 0xfee000f0 0x1ff\nreadl 0xfee000f0 -> 0x1ff\n");
+
+        var (code, output, error) = await InvokeAsync("run", dir.Path, pass, "--no-trace");
+
+        Assert.Equal(2, code);
+        Assert.Equal("1 passed, 0 failed", output.Trim());
+        Assert.Contains($"{dir.Path}: error: cannot read the file: '{dir.Path}' is a directory, not a file", error);
+        Assert.DoesNotContain("denied", error);
+    }
+
+    [Fact]
+    public async Task ScriptSaveAndRestore_OfADirectory_SayItIsADirectory()
+    {
+        using var dir = new TempDirectory();
+        var save = dir.Write("save.vapic", $"save {dir.Path}\n");
+        var restore = dir.Write("restore.vapic", $"restore {dir.Path}\n");
+
+        var (code, _, error) = await InvokeAsync("run", save, restore, "--no-trace");
+
+        Assert.Equal(2, code);
+        Assert.Contains($"save.vapic:1: error: save: cannot write {dir.Path}: '{dir.Path}' is a directory, not a file", error);
+        Assert.Contains($"restore.vapic:1: error: restore: cannot read {dir.Path}: '{dir.Path}' is a directory, not a file", error);
+    }
+
+    [Fact]
     public async Task StateSave_ToAFileThatCannotBeWritten_SaysErrorOnce()
     {
         using var dir = new TempDirectory();

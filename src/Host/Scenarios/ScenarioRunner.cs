@@ -1,5 +1,6 @@
 using Akka.Actor;
 using VApicActors.Actors;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.Scenarios;
 
@@ -46,7 +47,7 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return Error($"{file}: error: cannot read the file: {e.Message}");
+            return Error($"{file}: error: cannot read the file: {CommandLineFiles.ReadReason(file, e)}");
         }
 
         await using var session = new ScenarioSession(system, Path.GetFileNameWithoutExtension(file), trace)

@@ -1,6 +1,7 @@
 using System.Text;
 using Akka.Actor;
 using VApicActors.Actors;
+using VApicActors.Host.Cli;
 using VApicActors.Host.TraceTools;
 using VApicActors.Registers;
 
@@ -424,7 +425,7 @@ public sealed class ScenarioSession : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
-            throw new ScenarioException($"save: cannot write {path}: {e.Message}");
+            throw new ScenarioException($"save: cannot write {path}: {CommandLineFiles.WriteReason(path, e)}");
         }
     }
 
@@ -442,7 +443,7 @@ public sealed class ScenarioSession : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or InvalidDataException)
         {
-            throw new ScenarioException($"restore: cannot read {path}: {e.Message}");
+            throw new ScenarioException($"restore: cannot read {path}: {CommandLineFiles.ReadReason(path, e)}");
         }
         await DisposeAsync().ConfigureAwait(false);
         _spec = state.Spec with { Name = NextVmName() };
