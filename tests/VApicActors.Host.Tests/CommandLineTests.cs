@@ -181,6 +181,42 @@ public sealed class CommandLineTests
         Assert.Contains($"restore.vapic:1: error: restore: cannot read {dir.Path}: '{dir.Path}' is a directory, not a file", error);
     }
 
+    [Theory]
+    [InlineData("trace view DIR")]
+    [InlineData("trace export TRACE -o DIR")]
+    [InlineData("replay TRACE -o DIR")]
+    [InlineData("trace import-kvm DIR -o OUT")]
+    [InlineData("trace import-kvm KVM -o DIR")]
+    [InlineData("state show DIR")]
+    [InlineData("state save DIR -o OUT --no-trace")]
+    [InlineData("state restore DIR SCRIPT --no-trace")]
+    public async Task TraceAndStateCommands_GivenADirectoryForAFile_SayItIsADirectory(string command)
+    {
+        using var dir = new TempDirectory();
+        var folder = Directory.CreateDirectory(dir.File("folder")).FullName;
+        var script = dir.Write("s.vapic", "writel 0xfee000f0 0x1ff\n");
+        var trace = dir.File("t.clef");
+        Assert.Equal(0, (await InvokeAsync("run", script, "--trace", trace)).Code);
+        var kvm = dir.Write("kvm.txt", "");
+        var args = command.Split(' ').Select(a => a switch
+        {
+            "DIR" => folder,
+            "TRACE" => trace,
+            "SCRIPT" => script,
+            "KVM" => kvm,
+            "OUT" => dir.File("out"),
+            _ => a,
+        }).ToArray();
+
+        var (code, _, error) = await InvokeAsync(args);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"{folder}: error: ", error);
+        Assert.Contains($"'{folder}' is a directory, not a file", error);
+        Assert.DoesNotContain("denied", error);
+        Assert.DoesNotContain("error: error:", error);
+    }
+
     [Fact]
     public async Task StateSave_ToAFileThatCannotBeWritten_SaysErrorOnce()
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.TraceTools;
 
@@ -31,7 +32,7 @@ public static class KvmTraceImportCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            stderr.WriteLine($"{inputPath}: error: cannot read the trace: {e.Message}");
+            stderr.WriteLine($"{inputPath}: error: cannot read the trace: {CommandLineFiles.ReadReason(inputPath, e)}");
             return IoFailure;
         }
 
@@ -42,7 +43,7 @@ public static class KvmTraceImportCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            stderr.WriteLine($"{outputPath}: error: cannot write the scenario: {e.Message}");
+            stderr.WriteLine($"{outputPath}: error: cannot write the scenario: {CommandLineFiles.WriteReason(outputPath, e)}");
             return IoFailure;
         }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using VApicActors.Actors;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.TraceTools;
 
@@ -71,7 +72,7 @@ public static class ReplayCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
-                stderr.WriteLine($"{pagePath}: error: cannot write the page: {e.Message}");
+                stderr.WriteLine($"{pagePath}: error: cannot write the page: {CommandLineFiles.WriteReason(pagePath, e)}");
                 return UsageError;
             }
             stdout.WriteLine($"{pagePath}: 4096-byte register page written");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Akka.Actor;
 using VApicActors.Actors;
+using VApicActors.Host.Cli;
 using VApicActors.Host.Scenarios;
 using VApicActors.Registers;
 
@@ -105,7 +106,7 @@ public static class StateCommands
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            await error.WriteLineAsync($"{scriptPath}: error: cannot read the script: {e.Message}").ConfigureAwait(false);
+            await error.WriteLineAsync($"{scriptPath}: error: cannot read the script: {CommandLineFiles.ReadReason(scriptPath, e)}").ConfigureAwait(false);
             return UsageError;
         }
 
@@ -198,7 +199,7 @@ public static class StateCommands
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or InvalidDataException)
         {
-            error.WriteLine($"{path}: error: {e.Message}");
+            error.WriteLine($"{path}: error: {CommandLineFiles.ReadReason(path, e)}");
             state = null;
             return false;
         }

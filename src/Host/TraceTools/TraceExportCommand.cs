@@ -1,4 +1,5 @@
 using System.Globalization;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.TraceTools;
 
@@ -42,7 +43,7 @@ public static class TraceExportCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            stderr.WriteLine($"{outputPath}: error: cannot write the timeline: {e.Message}");
+            stderr.WriteLine($"{outputPath}: error: cannot write the timeline: {CommandLineFiles.WriteReason(outputPath, e)}");
             return UsageError;
         }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.TraceTools;
 
@@ -17,7 +18,7 @@ internal static class TraceFiles
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            stderr.WriteLine($"{path}: error: cannot read the trace: {e.Message}");
+            stderr.WriteLine($"{path}: error: cannot read the trace: {CommandLineFiles.ReadReason(path, e)}");
             result = null;
             return false;
         }
