@@ -48,12 +48,12 @@ public sealed partial class LocalApic
         {
             throw new ArgumentException($"a page is {ApicOffsets.PageSize} bytes, not {state.Page.Length}", nameof(state));
         }
+        if (ApicBaseError(state.ApicBase) is { } why)
+        {
+            throw new ArgumentException($"IA32_APIC_BASE 0x{state.ApicBase:X} is not a valid state: {why}", nameof(state));
+        }
         var enable = (state.ApicBase & ApicBits.BaseEnable) != 0;
         var extd = (state.ApicBase & ApicBits.BaseExtd) != 0;
-        if ((state.ApicBase & ApicBits.BaseReserved) != 0 || (!enable && extd))
-        {
-            throw new ArgumentException($"IA32_APIC_BASE 0x{state.ApicBase:X} is not a valid state", nameof(state));
-        }
         state.Page.AsSpan().CopyTo(_page.WritableBytes);
         _apicBase = state.ApicBase;
         _mode = !enable ? ApicMode.Disabled : extd ? ApicMode.X2Apic : ApicMode.XApic;
@@ -91,6 +91,24 @@ public sealed partial class LocalApic
         }
         effects.RoutingChanged(Identity);
         CheckDeliverable(effects);
+    }
+
+    /// <summary>
+    /// Why <paramref name="apicBase"/> cannot be a saved IA32_APIC_BASE (reserved bits set, or EXTD without EN:
+    /// values WRMSR refuses too), or null when it can. <see cref="Restore"/> throws for such a value; readers of
+    /// saved states check it up front with this.
+    /// </summary>
+    public static string? ApicBaseError(ulong apicBase)
+    {
+        if ((apicBase & ApicBits.BaseReserved) != 0)
+        {
+            return $"reserved bits 0x{apicBase & ApicBits.BaseReserved:X} are set";
+        }
+        if ((apicBase & ApicBits.BaseExtd) != 0 && (apicBase & ApicBits.BaseEnable) == 0)
+        {
+            return "EXTD (bit 10, x2APIC mode) is set without EN (bit 11)";
+        }
+        return null;
     }
 
     /// <summary>

@@ -116,6 +116,11 @@ public static class StateCommands
         };
         if (statePath is not null)
         {
+            // Read (and check) the file first, so that what is wrong with it is reported against it, field by field.
+            if (!TryRead(statePath, error, out _))
+            {
+                return UsageError;
+            }
             var restored = await session.ExecuteAsync("restore " + Path.GetFullPath(statePath)).ConfigureAwait(false);
             if (restored.Kind == LineOutcomeKind.Error)
             {
@@ -171,10 +176,10 @@ public static class StateCommands
         {
             return UsageError;
         }
+        var regs = VmStateFile.ToKvmLapicStates(state);
         try
         {
             Directory.CreateDirectory(folder);
-            var regs = VmStateFile.ToKvmLapicStates(state);
             for (var i = 0; i < regs.Count; i++)
             {
                 File.WriteAllBytes(Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"vcpu-{i}.lapic")), regs[i]);

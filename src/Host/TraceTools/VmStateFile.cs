@@ -120,6 +120,11 @@ public static class VmStateFile
         {
             var path = "apics[" + i.ToString(CultureInfo.InvariantCulture) + "]";
             var a = apicNodes[i] as JsonObject ?? throw new InvalidDataException(path + " is not an object");
+            var apicBase = Unsigned(a, "apicBase", ulong.MaxValue, path);
+            if (LocalApic.ApicBaseError(apicBase) is { } why)
+            {
+                throw new InvalidDataException($"{path}.apicBase {Hex.Of(apicBase)} is not a valid IA32_APIC_BASE: {why}");
+            }
             var timer = Object(a, "timer", path);
             byte[] page;
             try
@@ -138,7 +143,7 @@ public static class VmStateFile
                 (int)Signed(a, "index", 0, int.MaxValue, path),
                 (uint)Unsigned(a, "initialApicId", uint.MaxValue, path),
                 ImmutableArray.Create(page),
-                Unsigned(a, "apicBase", ulong.MaxValue, path),
+                apicBase,
                 Text(a, "runState", path) switch
                 {
                     "running" => VcpuRunState.Running,

@@ -162,6 +162,30 @@ public sealed class SaveRestoreTests(ActorSystemFixture fixture) : IClassFixture
         Assert.Contains("apics[0].runState", badRun.Message);
     }
 
+    [Theory]
+    [InlineData("\"apicBase\": \"0xfee00900\"", "\"apicBase\": \"0xfee00500\"", "apics[0].apicBase 0xfee00500 is not a valid IA32_APIC_BASE: EXTD (bit 10, x2APIC mode) is set without EN (bit 11)")]
+    [InlineData("\"apicBase\": \"0xfee00800\"", "\"apicBase\": \"0xfee00a00\"", "apics[1].apicBase 0xfee00a00 is not a valid IA32_APIC_BASE: reserved bits 0x200 are set")]
+    public void StateFile_InconsistentField_RefusedNamingIt(string field, string replacement, string reason)
+    {
+        var json = TwoVcpuStateJson();
+        Assert.Contains(field, json);
+
+        var e = Assert.Throws<InvalidDataException>(() => VmStateFile.FromJson(json.Replace(field, replacement, StringComparison.Ordinal)));
+
+        Assert.Contains(reason, e.Message);
+    }
+
+    /// <summary>A valid state of a 2-vCPU xAPIC VM at power-on (APIC IDs 0 and 1), as a state file holds it.</summary>
+    internal static string TwoVcpuStateJson()
+    {
+        var apics = Enumerable.Range(0, 2).Select(i =>
+        {
+            using var apic = new LocalApic(new ApicConfig(i, (uint)i, IsBsp: i == 0));
+            return apic.Save(0);
+        });
+        return VmStateFile.ToJson(new VmState(new VmSpec("two", 2, ApicIds: [0u, 1u]), 0, [], [.. apics]));
+    }
+
     [Fact]
     public async Task KvmExport_IsTheFirstKibibyteWithLiveCurrentCountAndShiftedX2ApicId()
     {

@@ -88,6 +88,34 @@ public sealed class TraceCommandLineTests
         Assert.Contains("format", broken.Error);
     }
 
+    [Fact]
+    public async Task InvalidStateFile_EveryCommandThatReadsIt_NamesTheFieldWithExit2()
+    {
+        using var dir = new TempDirectory();
+        var state = dir.Write("extd.json", SaveRestoreTests.TwoVcpuStateJson()
+            .Replace("\"apicBase\": \"0xfee00900\"", "\"apicBase\": \"0xfee00500\"", StringComparison.Ordinal));
+        var script = dir.Write("cont.vapic", "readl 0xfee00020 -> 0\n");
+        var withRestore = dir.Write("restore.vapic", "restore extd.json\nreadl 0xfee00020 -> 0\n");
+        var trace = dir.Write("t.clef", "");
+        const string Reason = "apics[0].apicBase 0xfee00500 is not a valid IA32_APIC_BASE: EXTD (bit 10, x2APIC mode) is set without EN (bit 11)";
+
+        var show = await InvokeAsync("state", "show", state);
+        var export = await InvokeAsync("state", "export-kvm", state, "-o", dir.File("kvm"));
+        var replay = await InvokeAsync("replay", trace, "--state", state);
+        var restore = await InvokeAsync("state", "restore", state, script, "--no-trace");
+        var run = await InvokeAsync("run", withRestore, "--no-trace");
+
+        foreach (var (name, result) in new[] { ("show", show), ("export-kvm", export), ("replay", replay), ("restore", restore) })
+        {
+            Assert.True(result.Code == 2, $"{name}: exit {result.Code}, {result.Error}");
+            Assert.Equal($"{state}: error: {Reason}", result.Error.Trim());
+        }
+        Assert.Equal(2, run.Code);
+        Assert.Contains($"restore.vapic:1: error: restore: cannot read {state}: {Reason}", run.Error);
+        Assert.DoesNotContain(" at ", run.Error);
+        Assert.False(Directory.Exists(dir.File("kvm")));
+    }
+
     private static async Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args)
     {
         var output = new StringWriter();
