@@ -109,17 +109,45 @@ public static class VmStateFile
         }
 
         var vm = Object(document, "vm");
-        var vcpus = (int)Signed(vm, "vcpus", 1, int.MaxValue);
+        var vcpus = (int)Signed(vm, "vcpus", 1, int.MaxValue, "vm");
+        var x2ApicVm = Text(vm, "mode", "vm") switch
+        {
+            "xapic" => false,
+            "x2apic" => true,
+            var other => throw new InvalidDataException($"vm.mode must be xapic or x2apic, not \"{other}\""),
+        };
         var apicNodes = Array(document, "apics");
         if (apicNodes.Count != vcpus)
         {
             throw new InvalidDataException($"apics: {apicNodes.Count} entries for {vcpus} vCPUs");
         }
+        var idNodes = Array(vm, "apicIds", "vm");
+        if (idNodes.Count != vcpus)
+        {
+            throw new InvalidDataException($"vm.apicIds: {idNodes.Count} entries for {vcpus} vCPUs");
+        }
         var apics = ImmutableArray.CreateBuilder<ApicState>(vcpus);
+        var seen = new Dictionary<uint, int>();
         for (var i = 0; i < apicNodes.Count; i++)
         {
             var path = "apics[" + i.ToString(CultureInfo.InvariantCulture) + "]";
             var a = apicNodes[i] as JsonObject ?? throw new InvalidDataException(path + " is not an object");
+            var index = (int)Signed(a, "index", 0, int.MaxValue, path);
+            if (index != i)
+            {
+                throw new InvalidDataException($"{path}.index must be {i} (its position in apics), not {index}");
+            }
+            var id = (uint)Unsigned(a, "initialApicId", uint.MaxValue, path);
+            CheckApicId(id, x2ApicVm, path + ".initialApicId");
+            if (!seen.TryAdd(id, i))
+            {
+                throw new InvalidDataException($"{path}.initialApicId {Hex.Of(id)} is also the ID of apics[{seen[id]}]: APIC IDs must differ");
+            }
+            var listed = (uint)Unsigned(idNodes[i], "vm.apicIds[" + i.ToString(CultureInfo.InvariantCulture) + "]", uint.MaxValue);
+            if (listed != id)
+            {
+                throw new InvalidDataException($"vm.apicIds[{i}] is {Hex.Of(listed)}, but {path}.initialApicId is {Hex.Of(id)}: they must be equal");
+            }
             var apicBase = Unsigned(a, "apicBase", ulong.MaxValue, path);
             if (LocalApic.ApicBaseError(apicBase) is { } why)
             {
@@ -140,8 +168,8 @@ public static class VmStateFile
                 throw new InvalidDataException($"{path}.page has {page.Length} bytes, not {ApicOffsets.PageSize}");
             }
             apics.Add(new ApicState(
-                (int)Signed(a, "index", 0, int.MaxValue, path),
-                (uint)Unsigned(a, "initialApicId", uint.MaxValue, path),
+                index,
+                id,
                 ImmutableArray.Create(page),
                 apicBase,
                 Text(a, "runState", path) switch
@@ -169,12 +197,7 @@ public static class VmStateFile
         var spec = new VmSpec(
             Text(vm, "name", "vm"),
             vcpus,
-            Text(vm, "mode", "vm") switch
-            {
-                "xapic" => false,
-                "x2apic" => true,
-                var other => throw new InvalidDataException($"vm.mode must be xapic or x2apic, not \"{other}\""),
-            },
+            x2ApicVm,
             ids,
             Text(vm, "boot", "vm") switch
             {
@@ -229,11 +252,24 @@ public static class VmStateFile
         return model;
     }
 
+    /// <summary>An initial APIC ID a VM of that mode can have: at most 0xFE in xAPIC mode, never the x2APIC broadcast ID.</summary>
+    private static void CheckApicId(uint id, bool x2ApicVm, string path)
+    {
+        if (!x2ApicVm && id > MaxXApicId)
+        {
+            throw new InvalidDataException($"{path} {Hex.Of(id)} is above {Hex.Of(MaxXApicId)}, the highest APIC ID of an xapic VM (vm.mode)");
+        }
+        if (id == ApicId.X2ApicBroadcast)
+        {
+            throw new InvalidDataException($"{path} {Hex.Of(id)} is the x2APIC broadcast ID, no APIC's ID");
+        }
+    }
+
     private static JsonObject Object(JsonObject parent, string name, string? path = null) =>
         parent[name] as JsonObject ?? throw Missing(parent, name, path, "an object");
 
-    private static JsonArray Array(JsonObject parent, string name) =>
-        parent[name] as JsonArray ?? throw Missing(parent, name, null, "an array");
+    private static JsonArray Array(JsonObject parent, string name, string? path = null) =>
+        parent[name] as JsonArray ?? throw Missing(parent, name, path, "an array");
 
     private static string Text(JsonObject parent, string name, string? path = null) =>
         parent[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw Missing(parent, name, path, "a string");

@@ -165,6 +165,11 @@ public sealed class SaveRestoreTests(ActorSystemFixture fixture) : IClassFixture
     [Theory]
     [InlineData("\"apicBase\": \"0xfee00900\"", "\"apicBase\": \"0xfee00500\"", "apics[0].apicBase 0xfee00500 is not a valid IA32_APIC_BASE: EXTD (bit 10, x2APIC mode) is set without EN (bit 11)")]
     [InlineData("\"apicBase\": \"0xfee00800\"", "\"apicBase\": \"0xfee00a00\"", "apics[1].apicBase 0xfee00a00 is not a valid IA32_APIC_BASE: reserved bits 0x200 are set")]
+    [InlineData("\"apicIds\": [\n      \"0x0\",\n      \"0x1\"", "\"apicIds\": [\n      \"0x0\",\n      \"0x7\"", "vm.apicIds[1] is 0x7, but apics[1].initialApicId is 0x1")]
+    [InlineData("\"apicIds\": [\n      \"0x0\",\n      \"0x1\"\n    ]", "\"apicIds\": [\n      \"0x0\"\n    ]", "vm.apicIds: 1 entries for 2 vCPUs")]
+    [InlineData("\"apicIds\": [\n      \"0x0\",\n      \"0x1\"\n    ],", "", "vm.apicIds must be an array, not missing")]
+    [InlineData("\"initialApicId\": \"0x1\"", "\"initialApicId\": \"0x0\"", "apics[1].initialApicId 0x0 is also the ID of apics[0]")]
+    [InlineData("\"index\": 1", "\"index\": 7", "apics[1].index must be 1 (its position in apics), not 7")]
     public void StateFile_InconsistentField_RefusedNamingIt(string field, string replacement, string reason)
     {
         var json = TwoVcpuStateJson();
@@ -173,6 +178,18 @@ public sealed class SaveRestoreTests(ActorSystemFixture fixture) : IClassFixture
         var e = Assert.Throws<InvalidDataException>(() => VmStateFile.FromJson(json.Replace(field, replacement, StringComparison.Ordinal)));
 
         Assert.Contains(reason, e.Message);
+    }
+
+    [Fact]
+    public void StateFile_XApicIdAbove0xFE_RefusedButAllowedInAnX2ApicVm()
+    {
+        var json = TwoVcpuStateJson().Replace("\"0x1\"", "\"0x1ff\"", StringComparison.Ordinal);
+
+        var e = Assert.Throws<InvalidDataException>(() => VmStateFile.FromJson(json));
+        Assert.Contains("apics[1].initialApicId 0x1ff is above 0xfe, the highest APIC ID of an xapic VM (vm.mode)", e.Message);
+        var x2 = VmStateFile.FromJson(json.Replace("\"mode\": \"xapic\"", "\"mode\": \"x2apic\"", StringComparison.Ordinal));
+        Assert.Equal(0x1ffu, x2.Apics[1].InitialApicId);
+        Assert.Equal([0u, 0x1ffu], x2.Spec.ApicIds);
     }
 
     /// <summary>A valid state of a 2-vCPU xAPIC VM at power-on (APIC IDs 0 and 1), as a state file holds it.</summary>

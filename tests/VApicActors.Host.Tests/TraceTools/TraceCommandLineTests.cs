@@ -116,6 +116,22 @@ public sealed class TraceCommandLineTests
         Assert.False(Directory.Exists(dir.File("kvm")));
     }
 
+    [Fact]
+    public async Task StateFile_XApicIdAbove0xFE_RefusedByShowAndExportAlike()
+    {
+        using var dir = new TempDirectory();
+        var state = dir.Write("idbig.json", SaveRestoreTests.TwoVcpuStateJson().Replace("\"0x1\"", "\"0x1ff\"", StringComparison.Ordinal));
+
+        var show = await InvokeAsync("state", "show", state);
+        var export = await InvokeAsync("state", "export-kvm", state, "-o", dir.File("kvm"));
+
+        foreach (var result in new[] { show, export })
+        {
+            Assert.Equal(2, result.Code);
+            Assert.Contains("apics[1].initialApicId 0x1ff is above 0xfe", result.Error);
+        }
+    }
+
     private static async Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args)
     {
         var output = new StringWriter();
