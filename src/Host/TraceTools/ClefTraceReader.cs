@@ -14,6 +14,9 @@ public static class ClefTraceReader
 {
     private static readonly string[] Required = ["Vm", "ApicId", "Event", "Seq", "VirtualTimeNs"];
 
+    /// <summary>The highest initial APIC ID: 0xFFFFFFFF is the x2APIC broadcast ID, no APIC's.</summary>
+    private const ulong MaxApicId = 0xFFFF_FFFE;
+
     /// <summary>Reads the file at <paramref name="path"/>. Throws <see cref="IOException"/> and friends when it cannot be read.</summary>
     public static TraceReadResult ReadFile(string path) => Read(File.ReadLines(path), path);
 
@@ -115,7 +118,7 @@ public static class ClefTraceReader
                     timestamp,
                     template ?? message,
                     Text(root, "Vm")!,
-                    (uint)Unsigned(root, "ApicId", uint.MaxValue)!,
+                    (uint)Unsigned(root, "ApicId", MaxApicId)!,
                     Signed(root, "Seq")!.Value,
                     Text(root, "Event")!,
                     Signed(root, "VirtualTimeNs")!.Value,

@@ -13,7 +13,7 @@ public static class ReplayCommand
 {
     public const int Success = 0;
 
-    /// <summary>The replay ran, but lines were not trace events or the replay disagreed with recorded results.</summary>
+    /// <summary>The replay ran, but lines were not trace events (or not usable ones) or the replay disagreed with recorded results.</summary>
     public const int Divergent = 1;
 
     /// <summary>The trace could not be read, the selection is empty or ambiguous for <c>-o</c>, or the page could not be written.</summary>
@@ -33,6 +33,10 @@ public static class ReplayCommand
             return UsageError;
         }
         var result = TraceReplayer.Replay(trace.Events, new ReplayOptions(vm, apicId, untilSeq, SavedState: saved));
+        foreach (var skipped in result.SkippedLines)
+        {
+            stderr.WriteLine(new TraceReadError(tracePath, skipped.LineNumber, skipped.Reason).ToString());
+        }
         if (result.Apics.Count == 0)
         {
             stderr.WriteLine($"vapic: {tracePath} has no events of {Selection(vm, apicId)}");
@@ -77,7 +81,7 @@ public static class ReplayCommand
             }
             stdout.WriteLine($"{pagePath}: 4096-byte register page written");
         }
-        return trace.Errors.Count > 0 || mismatches > 0 ? Divergent : Success;
+        return trace.Errors.Count > 0 || result.SkippedLines.Count > 0 || mismatches > 0 ? Divergent : Success;
     }
 
     private static string Selection(string? vm, uint? apicId) =>

@@ -24,6 +24,9 @@ public static class TraceReplayer
 
     private const int MaxReportedMismatches = 10;
 
+    /// <summary>The highest initial APIC ID an xAPIC-mode APIC can have.</summary>
+    private const uint MaxXApicId = 0xFE;
+
     private static readonly HashSet<string> Deliveries = ["Accepted", "Coalesced", "Dropped", "Nmi", "Smi", "Init", "Sipi", "Msi"];
 
     /// <summary>Replays every APIC that <paramref name="options"/> selects.</summary>
@@ -49,6 +52,7 @@ public static class TraceReplayer
         }
 
         var apics = new List<ReplayedApic>();
+        var skipped = new List<ReplaySkippedLine>();
         foreach (var vm in vms)
         {
             if (options.Vm is not null && options.Vm != vm)
@@ -64,16 +68,18 @@ public static class TraceReplayer
                 }
                 var list = byApic[(vm, id)];
                 list.Sort(static (a, b) => a.Seq != b.Seq ? a.Seq.CompareTo(b.Seq) : a.LineNumber.CompareTo(b.LineNumber));
-                apics.Add(ReplayOne(vm, id, ids.IndexOf(id), list, options, vmEnd[vm]));
+                apics.Add(ReplayOne(vm, id, ids.IndexOf(id), list, options, vmEnd[vm], skipped));
             }
         }
-        return new ReplayResult(apics);
+        skipped.Sort(static (a, b) => a.LineNumber.CompareTo(b.LineNumber));
+        return new ReplayResult(apics, skipped);
     }
 
-    private static ReplayedApic ReplayOne(string vm, uint apicId, int rank, List<TraceRecord> events, ReplayOptions options, long vmEnd)
+    private static ReplayedApic ReplayOne(
+        string vm, uint apicId, int rank, List<TraceRecord> events, ReplayOptions options, long vmEnd, List<ReplaySkippedLine> skipped)
     {
         var notes = new List<string>();
-        var config = ConfigFromTrace(events, apicId, notes) ?? GuessConfig(events, apicId, rank, notes);
+        var config = ConfigFromTrace(events, apicId, notes, skipped) ?? GuessConfig(events, apicId, rank, notes);
         using var apic = new LocalApic(config);
         var effects = NullApicEffects.Instance;
         int inputs = 0, mismatches = 0;
@@ -196,8 +202,11 @@ public static class TraceReplayer
             ? (address, (int)size)
             : null;
 
-    /// <summary>The configuration the vAPIC recorded in its first event, if the trace has it.</summary>
-    private static ApicConfig? ConfigFromTrace(List<TraceRecord> events, uint apicId, List<string> notes)
+    /// <summary>
+    /// The configuration the vAPIC recorded in its first event, if the trace has it. An event whose configuration
+    /// no APIC can have (a clock of 0 Hz, an xAPIC ID above 0xFE) is added to <paramref name="skipped"/> instead.
+    /// </summary>
+    private static ApicConfig? ConfigFromTrace(List<TraceRecord> events, uint apicId, List<string> notes, List<ReplaySkippedLine> skipped)
     {
         var created = events.FirstOrDefault(e => e.Event == ApicCreatedEvent);
         if (created is null)
@@ -210,30 +219,57 @@ public static class TraceReplayer
             notes.Add($"line {created.LineNumber}: {ApicCreatedEvent} without index: configuration guessed");
             return null;
         }
+        var x2Apic = Flag(d, "x2apic") ?? false;
+        var timerProblem = Hz(d, "timer-hz", out var timerHz);
+        var tscProblem = Hz(d, "tsc-hz", out var tscHz);
+        var problem = timerProblem ?? tscProblem
+            ?? (!x2Apic && apicId > MaxXApicId ? $"APIC ID {Hex.Of(apicId)} with x2apic=false: an xAPIC ID is at most {Hex.Of(MaxXApicId)}" : null);
+        if (problem is not null)
+        {
+            skipped.Add(new ReplaySkippedLine(created.LineNumber, $"{ApicCreatedEvent}: {problem}: skipped"));
+            return null;
+        }
         return new ApicConfig(
             (int)index,
             apicId,
             IsBsp: Flag(d, "bsp") ?? index == 0,
-            StartInX2Apic: Flag(d, "x2apic") ?? false,
+            StartInX2Apic: x2Apic,
             StartRunning: Flag(d, "running") ?? true,
-            TimerHz: (long)(TraceDetail.Number(d, "timer-hz") ?? ApicConfig.DefaultHz),
-            TscHz: (long)(TraceDetail.Number(d, "tsc-hz") ?? ApicConfig.DefaultHz));
+            TimerHz: timerHz,
+            TscHz: tscHz);
+    }
+
+    /// <summary>A clock rate of <c>ApicCreated</c>'s detail (the default when absent), or why it is not one.</summary>
+    private static string? Hz(string? detail, string key, out long hz)
+    {
+        hz = ApicConfig.DefaultHz;
+        var text = TraceDetail.Get(detail, key);
+        if (text is null)
+        {
+            return null;
+        }
+        if (TraceDetail.Number(detail, key) is not ulong value || value is 0 or > long.MaxValue)
+        {
+            return $"{key}={text} is not a clock rate (a number of Hz above 0)";
+        }
+        hz = (long)value;
+        return null;
     }
 
     /// <summary>
     /// A configuration for a trace without <c>ApicCreated</c>: vCPU index = rank of the APIC ID in the VM, BSP =
-    /// the first, x2APIC when the first access is an x2APIC MSR, waiting for SIPI when a SIPI starts it before
+    /// the first, x2APIC when the first access is an x2APIC MSR (or the ID does not fit xAPIC), waiting for SIPI when a SIPI starts it before
     /// any INIT, default clocks.
     /// </summary>
     private static ApicConfig GuessConfig(List<TraceRecord> events, uint apicId, int rank, List<string> notes)
     {
         var firstAccess = events.FirstOrDefault(e => e.Event is "MmioRead" or "MmioWrite" or "MsrRead" or "MsrWrite");
-        var x2Apic = firstAccess is { Event: "MsrRead" or "MsrWrite" }
-            && TraceDetail.Number(firstAccess.Detail, "msr") is >= ApicMsrs.X2ApicFirst and <= ApicMsrs.X2ApicLast;
+        var x2Apic = apicId > MaxXApicId || (firstAccess is { Event: "MsrRead" or "MsrWrite" }
+            && TraceDetail.Number(firstAccess.Detail, "msr") is >= ApicMsrs.X2ApicFirst and <= ApicMsrs.X2ApicLast);
         var firstStart = events.FirstOrDefault(e => e.Event is "Init" or "Sipi");
         var waiting = firstStart is { Event: "Sipi", Detail: nameof(AcceptOutcome.Started) };
         notes.Add(string.Create(CultureInfo.InvariantCulture,
-            $"no {ApicCreatedEvent} event: assumed vCPU {rank}{(rank == 0 ? " (BSP)" : "")}, {(x2Apic ? "x2apic" : "xapic")}, {(waiting ? "waiting for SIPI" : "running")}, timer and TSC at {ApicConfig.DefaultHz} Hz"));
+            $"{(events.Exists(e => e.Event == ApicCreatedEvent) ? ApicCreatedEvent + " not usable" : "no " + ApicCreatedEvent + " event")}: assumed vCPU {rank}{(rank == 0 ? " (BSP)" : "")}, {(x2Apic ? "x2apic" : "xapic")}, {(waiting ? "waiting for SIPI" : "running")}, timer and TSC at {ApicConfig.DefaultHz} Hz"));
         return new ApicConfig(rank, apicId, rank == 0, x2Apic, !waiting);
     }
 

@@ -59,6 +59,17 @@ public sealed class ClefTraceReaderTests(ActorSystemFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void Read_TheBroadcastIdAsApicId_NotAnEvent()
+    {
+        var result = ClefTraceReader.Read(
+            ["""{"Vm":"v","ApicId":4294967295,"Event":"Eoi","Seq":1,"VirtualTimeNs":0}""", """{"Vm":"v","ApicId":4294967294,"Event":"Eoi","Seq":1,"VirtualTimeNs":0}"""],
+            "t.clef");
+
+        Assert.Equal("t.clef:1: error: ApicId is not an unsigned number up to 0xFFFFFFFE: 4294967295", Assert.Single(result.Errors).ToString());
+        Assert.Equal(0xFFFF_FFFEu, Assert.Single(result.Events).ApicId);
+    }
+
+    [Fact]
     public void Read_RenderedMessageOnly_KeepsItAsTheTemplate()
     {
         var result = ClefTraceReader.Read(

@@ -174,6 +174,43 @@ public sealed class ReplayTests(ActorSystemFixture fixture) : IClassFixture<Acto
         Assert.Contains(apic.Notes, n => n.Contains("gave 0x20, the trace says 0x30", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(0, "x2apic=false timer-hz=0 tsc-hz=1000000000", "timer-hz=0 is not a clock rate (a number of Hz above 0)")]
+    [InlineData(0, "x2apic=false timer-hz=1000000000 tsc-hz=fast", "tsc-hz=fast is not a clock rate (a number of Hz above 0)")]
+    [InlineData(0x1ff, "x2apic=false timer-hz=1000000000 tsc-hz=1000000000", "APIC ID 0x1ff with x2apic=false: an xAPIC ID is at most 0xfe")]
+    public void Replay_ApicCreatedNoApicCanHave_ReportedAsASkippedLine(int apicId, string detail, string reason)
+    {
+        using var dir = new TempDirectory();
+        var trace = dir.Write("created.clef", string.Join('\n',
+            $$"""{"Vm":"v","ApicId":{{apicId}},"Event":"ApicCreated","Value":{{apicId}},"VirtualTimeNs":0,"Seq":1,"Detail":"index=0 bsp=true running=true {{detail}}"}""",
+            $$"""{"Vm":"v","ApicId":{{apicId}},"Event":"MmioWrite","Register":"TPR","Value":32,"VirtualTimeNs":0,"Seq":2,"Detail":"addr=0xFEE00080 size=4 result=0x0"}"""));
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var code = ReplayCommand.Run(trace, null, null, null, null, output, error);
+
+        Assert.Equal(ReplayCommand.Divergent, code);
+        Assert.Contains($"{trace}:1: error: ApicCreated: {reason}: skipped", error.ToString());
+        Assert.Contains("ApicCreated not usable: assumed vCPU 0 (BSP)", error.ToString());
+        Assert.Contains("1 inputs replayed up to seq 2", output.ToString());
+    }
+
+    [Fact]
+    public void Replay_NoApicCreatedAndAnIdAboveXApic_GuessesX2Apic()
+    {
+        var lines = new[]
+        {
+            """{"Vm":"v","ApicId":511,"Event":"MsrWrite","Register":"TPR","Value":32,"VirtualTimeNs":0,"Seq":1,"Detail":"msr=0x808 result=0x0"}""",
+        };
+
+        var result = TraceReplayer.Replay(ClefTraceReader.Read(lines, "t").Events, new ReplayOptions());
+
+        var apic = Assert.Single(result.Apics);
+        Assert.Empty(result.SkippedLines);
+        Assert.True(apic.Config.StartInX2Apic);
+        Assert.Equal(0x20, apic.Snapshot.Tpr);
+    }
+
     /// <summary>Every selected APIC replayed as the live VM has it: the page byte for byte, the rest of its state, its registers, its KVM view.</summary>
     private static void AssertSameAsLive(VmState live, List<ApicSnapshot> snapshots, ReplayResult result)
     {
