@@ -52,16 +52,25 @@ public static class TraceViewCommand
     }
 
     /// <summary>
-    /// One event as one line: virtual time in seconds with nanoseconds, VM, APIC, Seq, event, register, then
+    /// One event as one line: virtual time in seconds with nanoseconds (<c>-</c> when the event has none), VM, APIC, Seq, event, register, then
     /// what the event carries (value, vector, source, destination, source Seq) and its detail.
     /// </summary>
     public static string Format(TraceRecord e)
     {
         ArgumentNullException.ThrowIfNull(e);
         var inv = CultureInfo.InvariantCulture;
-        var seconds = Math.DivRem(e.VirtualTimeNs, 1_000_000_000L, out var ns);
         var sb = new StringBuilder(128);
-        sb.Append(inv, $"{seconds,3}.{Math.Abs(ns):D9} {e.Vm} apic={Hex.Of(e.ApicId),-4} #{e.Seq,-6} {e.Event,-14} {e.Register ?? "-",-12}");
+        if (e.VirtualTimeNs < 0)
+        {
+            // No virtual time: a ServiceRequest event (-1) is not tied to the VM's clock.
+            sb.Append(inv, $"{"-",13}");
+        }
+        else
+        {
+            var seconds = Math.DivRem(e.VirtualTimeNs, 1_000_000_000L, out var ns);
+            sb.Append(inv, $"{seconds,3}.{ns:D9}");
+        }
+        sb.Append(inv, $" {e.Vm} apic={Hex.Of(e.ApicId),-4} #{e.Seq,-6} {e.Event,-14} {e.Register ?? "-",-12}");
         if (e.Value is ulong value)
         {
             sb.Append(" value=").Append(Hex.Of(value));

@@ -74,6 +74,21 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
     }
 
     [Fact]
+    public void Format_ServiceRequestWithoutVirtualTime_ShowsADashForTheTime()
+    {
+        var events = ClefTraceReader.Read(
+            [
+                """{"Vm":"s1-1","ApicId":0,"Event":"ServiceRequest","VirtualTimeNs":-1,"Seq":1,"Detail":"session=1 request=\"vm vcpus=2\" response=\"OK\""}""",
+                """{"Vm":"s1-1","ApicId":0,"Event":"MmioWrite","Register":"SVR","Value":511,"VirtualTimeNs":1500000300,"Seq":2,"Detail":"addr=0xFEE000F0 size=4 result=0x0"}""",
+            ],
+            "svc.clef").Events;
+
+        Assert.Equal("            - s1-1 apic=0x0  #1      ServiceRequest -             [session=1 request=\"vm vcpus=2\" response=\"OK\"]",
+            TraceViewCommand.Format(events[0]));
+        Assert.StartsWith("  1.500000300 s1-1 apic=0x0  #2      MmioWrite      SVR          value=0x1ff", TraceViewCommand.Format(events[1]));
+    }
+
+    [Fact]
     public void Run_MissingFile_ExitTwo()
     {
         var (code, _, error) = Run(Path.Combine(Path.GetTempPath(), "no-such-trace-" + Guid.NewGuid().ToString("N") + ".clef"), null);
