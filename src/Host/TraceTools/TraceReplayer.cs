@@ -22,6 +22,12 @@ public static class TraceReplayer
     /// <summary>The event an APIC writes when its state is replaced by a saved one.</summary>
     public const string RestoredEvent = "Restored";
 
+    /// <summary>
+    /// The event the service writes for each request when it traces requests (<c>docs/service.md</c>): not an APIC's
+    /// event. Its <c>Seq</c> numbers the session's requests, not the APIC's events, so it is left out of the replay.
+    /// </summary>
+    public const string ServiceRequestEvent = "ServiceRequest";
+
     private const int MaxReportedMismatches = 10;
 
     /// <summary>The highest initial APIC ID an xAPIC-mode APIC can have.</summary>
@@ -39,6 +45,10 @@ public static class TraceReplayer
         var vmEnd = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var e in events)
         {
+            if (e.Event == ServiceRequestEvent)
+            {
+                continue;
+            }
             if (!vmEnd.TryGetValue(e.Vm, out var end))
             {
                 vms.Add(e.Vm);
@@ -93,7 +103,12 @@ public static class TraceReplayer
             {
                 break;
             }
-            if (e.Seq != previousSeq + 1 && previousSeq != 0)
+            if (e.Seq == previousSeq)
+            {
+                notes.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"line {e.LineNumber}: Seq {e.Seq} repeats: more than one event has it, the replay may differ"));
+            }
+            else if (e.Seq != previousSeq + 1 && previousSeq != 0)
             {
                 notes.Add(string.Create(CultureInfo.InvariantCulture,
                     $"line {e.LineNumber}: Seq jumps from {previousSeq} to {e.Seq}: events are missing (a trace filter?), the replay may differ"));

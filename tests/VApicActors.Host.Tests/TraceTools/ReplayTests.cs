@@ -196,6 +196,49 @@ public sealed class ReplayTests(ActorSystemFixture fixture) : IClassFixture<Acto
     }
 
     [Fact]
+    public void Replay_ServiceRequestEvents_KeptOutOfTheApicsSeq()
+    {
+        using var dir = new TempDirectory();
+        const string Created = "index=0 bsp=true x2apic=false running=true timer-hz=1000000000 tsc-hz=1000000000";
+        var trace = dir.Write("svc.clef", string.Join('\n',
+            $$"""{"Vm":"s1-1","ApicId":0,"Event":"ApicCreated","Value":0,"VirtualTimeNs":0,"Seq":1,"Detail":"{{Created}}"}""",
+            """{"Vm":"s1-1","ApicId":0,"Event":"ServiceRequest","VirtualTimeNs":-1,"Seq":1,"Detail":"session=1 request=\"vm vcpus=1\" response=\"OK\""}""",
+            """{"Vm":"s1-1","ApicId":0,"Event":"MmioWrite","Register":"TPR","Value":32,"VirtualTimeNs":0,"Seq":2,"Detail":"addr=0xFEE00080 size=4 result=0x0"}""",
+            """{"Vm":"s1-1","ApicId":0,"Event":"ServiceRequest","VirtualTimeNs":-1,"Seq":2,"Detail":"session=1 request=\"writel 0xfee00080 0x20\" response=\"OK\""}""",
+            """{"Vm":"s1-1","ApicId":0,"Event":"MmioRead","Register":"TPR","Value":32,"VirtualTimeNs":0,"Seq":3,"Detail":"addr=0xFEE00080 size=4 result=0x20"}""",
+            """{"Vm":"s1-1","ApicId":0,"Event":"ServiceRequest","VirtualTimeNs":-1,"Seq":3,"Detail":"session=1 request=\"readl 0xfee00080\" response=\"0x20\""}"""));
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var code = ReplayCommand.Run(trace, null, null, null, null, output, error);
+
+        Assert.Equal(ReplayCommand.Success, code);
+        Assert.Equal("", error.ToString());
+        Assert.Contains("VM s1-1 APIC 0x0 (vCPU 0): 2 inputs replayed up to seq 3, at 0 ns", output.ToString());
+        Assert.Contains("TPR      0x00000020", output.ToString());
+    }
+
+    [Fact]
+    public void Replay_RepeatedSeq_SaysItRepeats()
+    {
+        var write = """{"Vm":"v","ApicId":0,"Event":"MmioWrite","Register":"TPR","Value":32,"VirtualTimeNs":0,"Seq":2,"Detail":"addr=0xFEE00080 size=4 result=0x0"}""";
+        var lines = new[]
+        {
+            """{"Vm":"v","ApicId":0,"Event":"ApicCreated","Value":0,"VirtualTimeNs":0,"Seq":1,"Detail":"index=0 bsp=true x2apic=false running=true"}""",
+            write,
+            write,
+            """{"Vm":"v","ApicId":0,"Event":"MmioWrite","Register":"TPR","Value":48,"VirtualTimeNs":0,"Seq":5,"Detail":"addr=0xFEE00080 size=4 result=0x0"}""",
+        };
+
+        var apic = Assert.Single(TraceReplayer.Replay(ClefTraceReader.Read(lines, "t").Events, new ReplayOptions()).Apics);
+
+        Assert.Equal(
+            ["line 3: Seq 2 repeats: more than one event has it, the replay may differ",
+             "line 4: Seq jumps from 2 to 5: events are missing (a trace filter?), the replay may differ"],
+            apic.Notes);
+    }
+
+    [Fact]
     public void Replay_NoApicCreatedAndAnIdAboveXApic_GuessesX2Apic()
     {
         var lines = new[]
