@@ -4,12 +4,17 @@ using VApicActors.Registers;
 
 namespace VApicActors.Host.TraceTools;
 
-/// <summary>An APIC's registers as text: every register of the page by name in hexadecimal, the vector sets as lists, and the state outside the page.</summary>
+/// <summary>
+/// An APIC's registers as text: every register of the page by name in hexadecimal (TMCCT the current count at the
+/// snapshot's time), the vector sets as lists, and the state outside the page.
+/// </summary>
 public static class RegisterDump
 {
     private const uint FirstRegister = ApicOffsets.Id;
     private const uint LastRegister = ApicOffsets.SelfIpi;
 
+    /// <param name="state">The APIC's saved state.</param>
+    /// <param name="snapshot">Its registers at the same time (from the model holding <paramref name="state"/>).</param>
     public static IEnumerable<string> Lines(ApicState state, ApicSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -26,7 +31,10 @@ public static class RegisterDump
                 continue;
             }
             var name = ApicOffsets.Name(offset);
-            var value = BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan((int)offset, sizeof(uint)));
+            // TMCCT is not kept up to date in the page: show what the guest reads (and KVM_GET_LAPIC holds) at the snapshot's time.
+            var value = offset == ApicOffsets.TimerCurrentCount
+                ? snapshot.TimerCurrentCount
+                : BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan((int)offset, sizeof(uint)));
             if (name.StartsWith("0x", StringComparison.Ordinal) && value == 0)
             {
                 continue;

@@ -132,6 +132,29 @@ public sealed class TraceCommandLineTests
         }
     }
 
+    [Fact]
+    public async Task RunningTimer_ShowReplayAndExportKvm_AllGiveTheCountTheGuestReads()
+    {
+        using var dir = new TempDirectory();
+        // Divide by 1 at 1 GHz: one tick per ns, so 750 us into a count of 1000000 the guest reads 250000 (0x3d090).
+        var script = dir.Write("timer.vapic", "vm vcpus=1\nwritel 0xfee003e0 0xb\nwritel 0xfee00320 0x20\nwritel 0xfee00380 1000000\nclock_step 750000\nreadl 0xfee00390 -> 250000\n");
+        var state = dir.File("s.json");
+        var trace = dir.File("t.clef");
+        Assert.Equal(0, (await InvokeAsync("state", "save", script, "-o", state, "--no-trace")).Code);
+        Assert.Equal(0, (await InvokeAsync("run", script, "--trace", trace)).Code);
+
+        var show = await InvokeAsync("state", "show", state);
+        var replay = await InvokeAsync("replay", trace);
+        var export = await InvokeAsync("state", "export-kvm", state, "-o", dir.File("kvm"));
+
+        Assert.Equal(0, show.Code);
+        Assert.Contains("TMICT    0x000f4240   TMCCT    0x0003d090", show.Output);
+        Assert.Equal(0, replay.Code);
+        Assert.Contains("TMICT    0x000f4240   TMCCT    0x0003d090", replay.Output);
+        Assert.Equal(0, export.Code);
+        Assert.Equal(250000u, BitConverter.ToUInt32(File.ReadAllBytes(Path.Combine(dir.File("kvm"), "vcpu-0.lapic")), 0x390));
+    }
+
     private static async Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args)
     {
         var output = new StringWriter();
