@@ -78,6 +78,18 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task ApicIdListWithAnObject_NamesTheKeyAndExitsTwo()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("bad.hocon", "vapic.simulation { vcpus = 2, apic-ids = [0, {a=1}] }");
+        var (code, _, error) = await InvokeAsync("--config", path, "--no-trace");
+        Assert.Equal(2, code);
+        Assert.Contains("vapic.simulation.apic-ids", error);
+        Assert.Contains("an object at item 2", error);
+        Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
     public async Task InvalidTraceFilter_IsReportedAndExitsTwo()
     {
         var (code, _, error) = await InvokeAsync("run", "x.vapic", "--trace-filter", "Vector = (");

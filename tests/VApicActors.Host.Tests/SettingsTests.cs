@@ -77,6 +77,10 @@ public sealed class SettingsTests
     [InlineData("[0, 1, 2, 2]", "distinct")]
     [InlineData("[0, 1, 2, 255]", "0xFE")]
     [InlineData("[0, 1, 2, \"0xzz\"]", "0xFE")]
+    [InlineData("[0, 1, 2, {a = 1}]", "got an object at item 4")]
+    [InlineData("[0, 1, [2], 3]", "got a list at item 3")]
+    [InlineData("5", "got the single value \"5\"")]
+    [InlineData("{ a = 1 }", "got an object")]
     public void Apply_InvalidApicIds_NamesKey(string hocon, string problem)
     {
         var config = ConfigurationFactory.ParseString($"vapic.simulation.apic-ids = {hocon}").WithFallback(FileConfig());

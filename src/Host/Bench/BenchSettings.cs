@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Akka.Configuration;
+using VApicActors.Host.Configuration;
 using VApicActors.Host.Stress;
 
 namespace VApicActors.Host.Bench;
@@ -26,27 +27,45 @@ public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration,
                 throw new StressSettingsException(Section + "." + key, "is missing");
             }
         }
-        var counts = ParseCounts(string.Join(",", config.GetStringList(Section + ".vcpus")), Section + ".vcpus");
-        var durationText = config.GetString(Section + ".duration");
+        var counts = ParseCounts(string.Join(",", List(config, "vcpus", "a list of vCPU counts such as [4, 64, 256]")), Section + ".vcpus");
+        var durationText = Single(config, "duration", "must be a time from 100ms to 1m");
         if (!StressDurations.TryParseNanoseconds(durationText, out var ns) || ns < 100_000_000 || ns > 60_000_000_000)
         {
             throw new StressSettingsException(Section + ".duration", "must be a time from 100ms to 1m, not '" + durationText + "'");
         }
-        var threadsText = config.GetString(Section + ".threads");
+        var threadsText = Single(config, "threads", "must be 0 (one per core) to 256");
         if (!int.TryParse(threadsText, out var threads) || threads is < 0 or > 256)
         {
             throw new StressSettingsException(Section + ".threads", "must be 0 (one per core) to 256, not '" + threadsText + "'");
         }
-        var warmUpText = config.GetString(Section + ".warm-up");
+        var warmUpText = Single(config, "warm-up", "must be a time from 0s to 1m");
         if (!StressDurations.TryParseNanoseconds(warmUpText, out var warmUpNs) || warmUpNs < 0 || warmUpNs > 60_000_000_000)
         {
             throw new StressSettingsException(Section + ".warm-up", "must be a time from 0s to 1m, not '" + warmUpText + "'");
         }
-        var exitsText = config.GetString(Section + ".actor-exits");
+        var exitsText = Single(config, "actor-exits", "must be per-exit, batched or hosted");
         var exits = ParseActorExits(exitsText)
             ?? throw new StressSettingsException(Section + ".actor-exits", "must be per-exit, batched or hosted, not '" + exitsText + "'");
-        var designs = ParseDesigns(string.Join(",", config.GetStringList(Section + ".designs")), Section + ".designs");
+        var designs = ParseDesigns(string.Join(",", List(config, "designs", "a list of designs such as [direct, locks, actors]")), Section + ".designs");
         return new BenchSettings(counts, TimeSpan.FromTicks(ns / 100), threads, TimeSpan.FromTicks(warmUpNs / 100), exits, designs);
+    }
+
+    private static string Single(Config config, string key, string expected)
+    {
+        if (HoconShapes.ShapeOf(config, Section + "." + key) is { } shape)
+        {
+            throw new StressSettingsException(Section + "." + key, expected + ", not " + shape);
+        }
+        return config.GetString(Section + "." + key);
+    }
+
+    private static IReadOnlyList<string> List(Config config, string key, string expected)
+    {
+        if (!HoconShapes.TryReadList(config, Section + "." + key, out var items, out var problem))
+        {
+            throw new StressSettingsException(Section + "." + key, "must be " + expected + ", not " + problem);
+        }
+        return items;
     }
 
     /// <summary>Comma-separated design names, each once, put in the order of <see cref="DesignNames"/>.</summary>

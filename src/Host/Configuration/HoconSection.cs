@@ -21,12 +21,12 @@ public sealed class HoconSection
 
     public string Key(string name) => Section + "." + name;
 
-    public string ReadString(string name) => ReadRaw(Key(name));
+    public string ReadString(string name) => ReadRaw(Key(name), "must be a string");
 
     public int ReadInt(string name, int min, int max)
     {
         var key = Key(name);
-        var text = ReadRaw(key);
+        var text = ReadRaw(key, $"must be a whole number from {min} to {max}");
         if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
         {
             throw new SettingsException(key, $"must be a whole number from {min} to {max}, got \"{text}\"");
@@ -37,7 +37,7 @@ public sealed class HoconSection
     public TimeSpan ReadDuration(string name, TimeSpan min, TimeSpan max)
     {
         var key = Key(name);
-        var text = ReadRaw(key);
+        var text = ReadRaw(key, "must be a duration such as 10s, 500ms or 5m");
         TimeSpan value;
         try
         {
@@ -57,7 +57,7 @@ public sealed class HoconSection
     public bool ReadBool(string name)
     {
         var key = Key(name);
-        var text = ReadRaw(key).ToLowerInvariant();
+        var text = ReadRaw(key, "must be on or off").ToLowerInvariant();
         return text switch
         {
             "on" or "true" or "yes" => true,
@@ -74,21 +74,23 @@ public sealed class HoconSection
         {
             throw new SettingsException(key, "missing");
         }
-        try
+        if (!HoconShapes.TryReadList(_config, key, out var items, out var problem))
         {
-            return [.. _config.GetStringList(key) ?? []];
+            throw new SettingsException(key, $"must be a list of strings such as [\"a\", \"b\"], got {problem}");
         }
-        catch (Exception e)
-        {
-            throw new SettingsException(key, $"must be a list of strings such as [\"a\", \"b\"]: {e.Message}", e);
-        }
+        return items;
     }
 
-    private string ReadRaw(string key)
+    /// <summary>A single value; a list or an object is refused with <paramref name="expected"/> (what the key allows).</summary>
+    private string ReadRaw(string key, string expected)
     {
         if (!_config.HasPath(key))
         {
             throw new SettingsException(key, "missing");
+        }
+        if (HoconShapes.ShapeOf(_config, key) is { } shape)
+        {
+            throw new SettingsException(key, $"{expected}, got {shape}");
         }
         try
         {

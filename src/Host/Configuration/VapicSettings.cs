@@ -70,18 +70,18 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
         var seed = ReadInt(config, "vapic.simulation.seed");
 
         var traceEnabled = ReadBool(config, "vapic.trace.enabled");
-        var traceFile = ReadString(config, "vapic.trace.file");
+        var traceFile = ReadString(config, "vapic.trace.file", "must be a file name");
         if (traceEnabled && string.IsNullOrWhiteSpace(traceFile))
         {
             throw new SettingsException("vapic.trace.file", "must name a file when the trace is enabled");
         }
-        var filter = ReadString(config, "vapic.trace.filter");
+        var filter = ReadString(config, "vapic.trace.filter", "must be a Serilog expression in a string");
         if (!TraceFilter.TryCompile(filter, out _, out var filterError))
         {
             throw new SettingsException("vapic.trace.filter", $"not a valid Serilog expression: {filterError}");
         }
 
-        var logLevel = ReadString(config, "akka.loglevel").ToUpperInvariant();
+        var logLevel = ReadString(config, "akka.loglevel", $"must be one of {string.Join(", ", LogLevels)}").ToUpperInvariant();
         if (!LogLevels.Contains(logLevel))
         {
             throw new SettingsException("akka.loglevel", $"must be one of {string.Join(", ", LogLevels)}, got \"{logLevel}\"");
@@ -113,7 +113,7 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
 
     private static int ReadInt(Config config, string key)
     {
-        var text = ReadString(config, key);
+        var text = ReadString(config, key, "must be a whole number");
         if (!int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value))
         {
             throw new SettingsException(key, $"must be a whole number, got \"{text}\"");
@@ -123,7 +123,7 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
 
     private static long ReadHz(Config config, string key)
     {
-        var text = ReadString(config, key);
+        var text = ReadString(config, key, $"must be a frequency in Hz from 1 to {MaxHz}");
         if (!long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var hz) || hz < 1 || hz > MaxHz)
         {
             throw new SettingsException(key, $"must be a frequency in Hz from 1 to {MaxHz}, got \"{text}\"");
@@ -131,11 +131,22 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
         return hz;
     }
 
-    private static string ReadString(Config config, string key) => Read(config, key, k => config.GetString(k) ?? string.Empty);
+    private static string ReadString(Config config, string key) => ReadString(config, key, "must be a string");
+
+    /// <summary>A single value; a list or an object is refused with <paramref name="expected"/> (what the key allows).</summary>
+    private static string ReadString(Config config, string key, string expected)
+    {
+        var text = Read(config, key, k => config.GetString(k) ?? string.Empty);
+        if (HoconShapes.ShapeOf(config, key) is { } shape)
+        {
+            throw new SettingsException(key, $"{expected}, got {shape}");
+        }
+        return text;
+    }
 
     private static bool ReadBool(Config config, string key)
     {
-        var text = ReadString(config, key).ToLowerInvariant();
+        var text = ReadString(config, key, "must be on or off").ToLowerInvariant();
         return text switch
         {
             "on" or "true" or "yes" => true,
@@ -146,7 +157,7 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
 
     private static TimeSpan ReadDuration(Config config, string key)
     {
-        var text = ReadString(config, key);
+        var text = ReadString(config, key, "must be a duration such as 1s, 250ms or 4000us");
         try
         {
             return config.GetTimeSpan(key, null, allowInfinite: false);
@@ -159,7 +170,7 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
 
     private static string ReadChoice(Config config, string key, params string[] allowed)
     {
-        var text = ReadString(config, key).ToLowerInvariant();
+        var text = ReadString(config, key, $"must be {string.Join(" or ", allowed)}").ToLowerInvariant();
         if (!allowed.Contains(text))
         {
             throw new SettingsException(key, $"must be {string.Join(" or ", allowed)}, got \"{text}\"");
@@ -169,7 +180,14 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
 
     private static IReadOnlyList<uint> ReadApicIds(Config config, string key, int vcpus, ApicModeSetting mode)
     {
-        var items = Read(config, key, k => config.GetStringList(k));
+        if (!config.HasPath(key))
+        {
+            throw new SettingsException(key, "missing");
+        }
+        if (!HoconShapes.TryReadList(config, key, out var items, out var problem))
+        {
+            throw new SettingsException(key, $"must be a list of APIC IDs such as [0, 2, 4, 6] or \"0x10\" strings (or [] for 0, 1, ...), got {problem}");
+        }
         if (items.Count == 0)
         {
             return [];

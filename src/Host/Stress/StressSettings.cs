@@ -120,19 +120,24 @@ public sealed record StressSettings
 
     private static string PathOf(string key) => Section + "." + key;
 
-    private static string Raw(Config config, string key)
+    /// <summary>A single value; a list or an object is refused with <paramref name="expected"/> (what the key allows).</summary>
+    private static string Raw(Config config, string key, string expected)
     {
         var path = PathOf(key);
         if (!config.HasPath(path))
         {
             throw new StressSettingsException(path, "is missing");
         }
+        if (HoconShapes.ShapeOf(config, path) is { } shape)
+        {
+            throw new StressSettingsException(path, expected + ", not " + shape);
+        }
         return config.GetString(path)?.Trim() ?? "";
     }
 
     private static long Long(Config config, string key, long min, long max)
     {
-        var text = Raw(config, key);
+        var text = Raw(config, key, "must be an integer from " + min + " to " + max);
         if (!long.TryParse(text, out var value) || value < min || value > max)
         {
             throw new StressSettingsException(PathOf(key), "must be an integer from " + min + " to " + max + ", not '" + text + "'");
@@ -144,7 +149,7 @@ public sealed record StressSettings
 
     private static bool Bool(Config config, string key)
     {
-        var text = Raw(config, key).ToLowerInvariant();
+        var text = Raw(config, key, "must be on or off").ToLowerInvariant();
         return text switch
         {
             "on" or "true" or "yes" => true,
@@ -155,7 +160,7 @@ public sealed record StressSettings
 
     private static string Choice(Config config, string key, params string[] allowed)
     {
-        var text = Raw(config, key).ToLowerInvariant();
+        var text = Raw(config, key, "must be " + string.Join(" or ", allowed) + " (one word)").ToLowerInvariant();
         if (!allowed.Contains(text))
         {
             throw new StressSettingsException(PathOf(key), "must be " + string.Join(" or ", allowed) + ", not '" + text + "'");
@@ -171,7 +176,7 @@ public sealed record StressSettings
 
     private static long Nanoseconds(Config config, string key, long min, long max)
     {
-        var text = Raw(config, key);
+        var text = Raw(config, key, "must be a time from " + StressDurations.Format(min) + " to " + StressDurations.Format(max) + " (e.g. 250ms, 10us)");
         if (!StressDurations.TryParseNanoseconds(text, out var ns) || ns < min || ns > max)
         {
             throw new StressSettingsException(PathOf(key), "must be a time from " + StressDurations.Format(min) + " to "
