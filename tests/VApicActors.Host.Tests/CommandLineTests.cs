@@ -90,6 +90,17 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task UnclosedBraceInTheConfigFile_IsNotValidHoconAndExitsTwo()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("bad.hocon", "vapic.simulation { vcpus = 2 \n");
+        var (code, output, error) = await InvokeAsync("--config", path, "--no-trace");
+        Assert.Equal(2, code);
+        Assert.Equal($"vapic: invalid configuration: {path}: not valid HOCON: the '{{' of line 1 is never closed{Environment.NewLine}", error);
+        Assert.Empty(output);
+    }
+
+    [Fact]
     public async Task InvalidTraceFilter_IsReportedAndExitsTwo()
     {
         var (code, _, error) = await InvokeAsync("run", "x.vapic", "--trace-filter", "Vector = (");

@@ -111,6 +111,65 @@ public sealed class SettingsTests
         Assert.Contains("does not exist", e.Message);
     }
 
+    [Theory]
+    [InlineData("vapic.simulation { vcpus = 2 \n", "the '{' of line 1 is never closed")]
+    [InlineData("vapic.simulation.apic-ids = [0, 1\n", "the '[' of line 1 is never closed")]
+    [InlineData("vapic.simulation { vcpus = 2 }\n}\n", "'}' on line 2 closes nothing")]
+    [InlineData("vapic.simulation { apic-ids = [0, 1 }\n", "'}' on line 1 does not close the '[' of line 1")]
+    [InlineData("vapic.trace.file = \"x.clef\nvapic.simulation.vcpus = 2\n", "the string that starts on line 1 is not closed")]
+    [InlineData("vapic.trace.filter = \"\"\"ApicId = 1\n", "the \"\"\" string that starts on line 1 is never closed")]
+    public void Load_BadSyntax_IsNotValidHoconNamingTheFile(string text, string problem)
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("bad.hocon", text);
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Load(path: path));
+        Assert.Equal(path, e.Key);
+        Assert.Contains("not valid HOCON", e.Message);
+        Assert.Contains(problem, e.Message);
+    }
+
+    [Theory]
+    [InlineData("# a { comment\nvapic.simulation.vcpus = 2 // and [ another\n")]
+    [InlineData("vapic.trace.file = \"a{b[c\\\"d.clef\"\nvapic.simulation.vcpus = 2\n")]
+    [InlineData("vapic.trace.filter = \"\"\"ApicId = 1 and\n  Detail = '{['\"\"\"\nvapic.simulation.vcpus = 2\n")]
+    public void Load_BracketsInStringsAndComments_AreNotSyntax(string text)
+    {
+        using var dir = new TempDirectory();
+        var (_, settings) = HoconSettings.Load(path: dir.Write("good.hocon", text));
+        Assert.Equal(2, settings.Simulation.Vcpus);
+    }
+
+    [Fact]
+    public void Load_EveryBuiltInDefaultsFile_PassesTheSyntaxCheck()
+    {
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(HoconSettings.DefaultPath)!, "*.hocon"))
+        {
+            Assert.Null(HoconSyntax.Check(File.ReadAllText(file)));
+        }
+    }
+
+    [Fact]
+    public void Load_IncludeOfAMissingFile_NamesIt()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("main.hocon", "include \"nonexistent.hocon\"\nvapic.simulation.vcpus = 2\n");
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Load(path: path));
+        Assert.Equal(path, e.Key);
+        Assert.Contains("the included file \"nonexistent.hocon\" does not exist", e.Message);
+        Assert.DoesNotContain("Object reference", e.Message);
+    }
+
+    [Fact]
+    public void Load_Include_ReadsTheFileBesideTheIncludingOne()
+    {
+        using var dir = new TempDirectory();
+        dir.Write("common.hocon", "vapic.simulation { vcpus = 2, seed = 7 }\n");
+        var path = dir.Write("main.hocon", "include \"common.hocon\"\nvapic.simulation.seed = 9\n");
+        var (_, settings) = HoconSettings.Load(path: path);
+        Assert.Equal(2, settings.Simulation.Vcpus);
+        Assert.Equal(9, settings.Simulation.Seed);
+    }
+
     [Fact]
     public void Apply_MissingKey_NamesIt()
     {

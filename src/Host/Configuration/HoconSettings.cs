@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Akka.Configuration.Hocon;
 
 namespace VApicActors.Host.Configuration;
 
@@ -42,14 +43,61 @@ public static class HoconSettings
         {
             throw new SettingsException(path, "the configuration file does not exist");
         }
+        return new Config(ParseRoot(path, []));
+    }
+
+    /// <summary>
+    /// Parses one file, its <c>include "FILE"</c>s (relative to its own folder) read the same way. Akka's parser takes an
+    /// unclosed brace or string without a word, so <see cref="HoconSyntax"/> checks those first.
+    /// </summary>
+    private static HoconRoot ParseRoot(string path, HashSet<string> including)
+    {
+        string text;
         try
         {
-            return ConfigurationFactory.ParseString(File.ReadAllText(path));
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SettingsException(path, $"cannot be read: {e.Message}", e);
+        }
+        if (HoconSyntax.Check(text) is { } problem)
+        {
+            throw new SettingsException(path, $"not valid HOCON: {problem}");
+        }
+
+        var full = Path.GetFullPath(path);
+        including.Add(full);
+        try
+        {
+            return Parser.Parse(text, name => ParseInclude(path, name, including));
+        }
+        catch (SettingsException)
+        {
+            throw;
         }
         catch (Exception e)
         {
             throw new SettingsException(path, $"not valid HOCON: {e.Message}", e);
         }
+        finally
+        {
+            including.Remove(full);
+        }
+    }
+
+    private static HoconRoot ParseInclude(string path, string name, HashSet<string> including)
+    {
+        var included = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, name);
+        if (!File.Exists(included))
+        {
+            throw new SettingsException(path, $"the included file \"{name}\" does not exist ({included})");
+        }
+        if (including.Contains(Path.GetFullPath(included)))
+        {
+            throw new SettingsException(path, $"the included file \"{name}\" includes itself");
+        }
+        return ParseRoot(included, including);
     }
 
     /// <summary>Lays overrides over a parsed configuration and validates it.</summary>

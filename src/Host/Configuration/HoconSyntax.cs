@@ -1,0 +1,90 @@
+namespace VApicActors.Host.Configuration;
+
+/// <summary>
+/// The structural checks Akka's HOCON parser leaves out: it accepts an unclosed <c>{</c> or <c>[</c>, a stray closing
+/// one and an unterminated string, and uses whatever it read up to there. Strings and comments are skipped as HOCON
+/// has them (<c>"..."</c> with backslash escapes on one line, <c>"""..."""</c> over several, <c>#</c> and <c>//</c> to
+/// the end of the line).
+/// </summary>
+public static class HoconSyntax
+{
+    /// <summary>Null when braces, brackets and quotes are balanced; otherwise what is wrong and on which line.</summary>
+    public static string? Check(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var open = new Stack<(char Bracket, int Line)>();
+        var line = 1;
+        var i = 0;
+        while (i < text.Length)
+        {
+            var c = text[i];
+            if (c == '\n')
+            {
+                line++;
+                i++;
+            }
+            else if (string.CompareOrdinal(text, i, "\"\"\"", 0, 3) == 0)
+            {
+                var end = text.IndexOf("\"\"\"", i + 3, StringComparison.Ordinal);
+                if (end < 0)
+                {
+                    return $"the \"\"\" string that starts on line {line} is never closed";
+                }
+                line += text.AsSpan(i, end - i).Count('\n');
+                i = end + 3;
+                while (i < text.Length && text[i] == '"')
+                {
+                    i++; // """ may end with more quotes, which belong to the string
+                }
+            }
+            else if (c == '"')
+            {
+                i++;
+                while (i < text.Length && text[i] != '"' && text[i] != '\n')
+                {
+                    i += text[i] == '\\' ? 2 : 1;
+                }
+                if (i >= text.Length || text[i] != '"')
+                {
+                    return $"the string that starts on line {line} is not closed on that line";
+                }
+                i++;
+            }
+            else if (c == '#' || (c == '/' && i + 1 < text.Length && text[i + 1] == '/'))
+            {
+                while (i < text.Length && text[i] != '\n')
+                {
+                    i++;
+                }
+            }
+            else if (c is '{' or '[')
+            {
+                open.Push((c, line));
+                i++;
+            }
+            else if (c is '}' or ']')
+            {
+                if (open.Count == 0)
+                {
+                    return $"'{c}' on line {line} closes nothing";
+                }
+                var (bracket, openedOn) = open.Pop();
+                if ((bracket == '{') != (c == '}'))
+                {
+                    return $"'{c}' on line {line} does not close the '{bracket}' of line {openedOn}";
+                }
+                i++;
+            }
+            else
+            {
+                i++;
+            }
+        }
+        if (open.Count > 0)
+        {
+            var (bracket, openedOn) = open.Peek();
+            return $"the '{bracket}' of line {openedOn} is never closed";
+        }
+        return null;
+    }
+}
