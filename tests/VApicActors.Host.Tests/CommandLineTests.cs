@@ -101,6 +101,18 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task MisspelledKeyInTheConfigFile_IsWarnedAboutAndTheRunGoesOn()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("typo.hocon", "vapic.simulation.vcpu = 2\nvapic.simulaton.vcpus = 2\n");
+        var (code, output, error) = await InvokeAsync("--config", path, "--no-trace", "--vcpus", "1", "--duration", "10ms", "--tick-period", "1ms");
+        Assert.Equal(0, code);
+        Assert.Contains($"vapic: warning: unknown setting vapic.simulation.vcpu in {path} (ignored)", error);
+        Assert.Contains($"vapic: warning: unknown setting vapic.simulaton.vcpus in {path} (ignored)", error);
+        Assert.Contains("VM default: 1 vCPUs", output);
+    }
+
+    [Fact]
     public async Task InvalidTraceFilter_IsReportedAndExitsTwo()
     {
         var (code, _, error) = await InvokeAsync("run", "x.vapic", "--trace-filter", "Vector = (");

@@ -171,6 +171,39 @@ public sealed class SettingsTests
     }
 
     [Fact]
+    public void Load_UnknownVapicKeys_AreWarnedAboutOnceEachAndIgnored()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("typos.hocon", """
+            vapic.simulation.vcpu = 2
+            vapic.simulaton.vcpus = 2
+            vapic.stress { vcpus = 8, mix { fixd = 3 } }
+            vapic.service.max-sessions = 3
+            vapic.cluster.persistence.provider = x
+            akka.actor.no-such-akka-key = 1
+            """);
+        var warnings = new StringWriter();
+        var (_, settings) = HoconSettings.Load(path: path, warnings: warnings);
+        Assert.Equal(4, settings.Simulation.Vcpus);
+        Assert.Equal(
+            [
+                $"vapic: warning: unknown setting vapic.simulation.vcpu in {path} (ignored)",
+                $"vapic: warning: unknown setting vapic.simulaton.vcpus in {path} (ignored)",
+                $"vapic: warning: unknown setting vapic.stress.mix.fixd in {path} (ignored)",
+                $"vapic: warning: unknown setting vapic.cluster.persistence.provider in {path} (ignored)",
+            ],
+            warnings.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void Load_TheDefaultsThemselves_HaveNoUnknownKeys()
+    {
+        var warnings = new StringWriter();
+        HoconSettings.Load(path: HoconSettings.DefaultPath, warnings: warnings);
+        Assert.Empty(warnings.ToString());
+    }
+
+    [Fact]
     public void Apply_MissingKey_NamesIt()
     {
         var partial = ConfigurationFactory.ParseString("vapic.simulation.vcpus = 2");

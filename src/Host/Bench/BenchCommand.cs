@@ -46,7 +46,7 @@ public static class BenchCommand
             Config config;
             try
             {
-                config = StressSettings.LoadConfig(parse.GetValue(configFile));
+                config = StressSettings.LoadConfig(parse.GetValue(configFile), Console.Error);
                 VcpuDispatcher.Validate(config);
                 settings = BenchSettings.Create(config);
                 if (parse.GetValue(seconds) is double s)

@@ -249,7 +249,7 @@ public sealed class VapicCommandLine
         VapicSettings settings;
         try
         {
-            (config, settings) = HoconSettings.Load(overrides, parse.GetValue(_config));
+            (config, settings) = HoconSettings.Load(overrides, parse.GetValue(_config), _error);
             if (front is not null)
             {
                 config = front.WithFallback(config);

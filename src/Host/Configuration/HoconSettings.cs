@@ -15,15 +15,20 @@ public static class HoconSettings
     public static string DefaultPath => Path.Combine(AppContext.BaseDirectory, "hocon", FileName);
 
     /// <summary>The merged configuration (overrides first, then the file) and the settings read from it.</summary>
-    public static (Config Config, VapicSettings Settings) Load(IReadOnlyList<SettingOverride>? overrides = null, string? path = null) =>
-        Apply(LoadConfig(path), overrides ?? []);
+    /// <param name="warnings">Where to warn about keys of the file that no command reads (see <see cref="LoadConfig"/>).</param>
+    public static (Config Config, VapicSettings Settings) Load(IReadOnlyList<SettingOverride>? overrides = null, string? path = null, TextWriter? warnings = null) =>
+        Apply(LoadConfig(path, warnings), overrides ?? []);
 
     /// <summary>
     /// The configuration every command reads: the defaults beside the binary (<c>hocon/vapic.hocon</c>, then the
     /// other <c>hocon/*.hocon</c> files in name order: <c>service.hocon</c>, <c>stress.hocon</c>), with the file
     /// given by <c>--config</c>, if any, laid over them, so that file needs only the keys it changes.
     /// </summary>
-    public static Config LoadConfig(string? path = null)
+    /// <param name="warnings">
+    /// Where to write a warning for each key under <c>vapic.</c> in that file that the defaults do not have (a typo such
+    /// as <c>vapic.simulation.vcpu</c>), which nothing reads; null for none.
+    /// </param>
+    public static Config LoadConfig(string? path = null, TextWriter? warnings = null)
     {
         var defaults = Parse(DefaultPath);
         var directory = Path.GetDirectoryName(DefaultPath)!;
@@ -34,7 +39,63 @@ public static class HoconSettings
                 defaults = defaults.WithFallback(Parse(file));
             }
         }
-        return path is null ? defaults : Parse(path).WithFallback(defaults);
+        if (path is null)
+        {
+            return defaults;
+        }
+        var given = Parse(path);
+        if (warnings is not null)
+        {
+            foreach (var key in UnknownKeys(given, defaults))
+            {
+                warnings.WriteLine($"vapic: warning: unknown setting {key} in {path} (ignored)");
+            }
+        }
+        return given.WithFallback(defaults);
+    }
+
+    /// <summary>
+    /// The keys under <c>vapic.</c> in <paramref name="file"/> that <paramref name="defaults"/> does not have, in file
+    /// order, down to the last part (<c>vapic.simulaton.vcpus</c>). Keys outside <c>vapic</c> (<c>akka.*</c>) are not looked at.
+    /// </summary>
+    public static IReadOnlyList<string> UnknownKeys(Config file, Config defaults)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(defaults);
+        var unknown = new List<string>();
+        if (file.HasPath("vapic") && file.GetValue("vapic") is { } vapic && vapic.IsObject())
+        {
+            Collect(vapic, "vapic", defaults.HasPath("vapic") ? defaults.GetValue("vapic") : null, unknown);
+        }
+        return unknown;
+
+        static void Collect(HoconValue value, string path, HoconValue? known, List<string> unknown)
+        {
+            if (known is null)
+            {
+                if (value.IsObject())
+                {
+                    foreach (var (name, child) in value.GetObject().Items)
+                    {
+                        Collect(child, path + "." + name, null, unknown);
+                    }
+                }
+                else
+                {
+                    unknown.Add(path);
+                }
+                return;
+            }
+            if (!value.IsObject() || !known.IsObject())
+            {
+                return; // a key the defaults have; a value of the wrong kind is the settings' to refuse
+            }
+            var knownItems = known.GetObject().Items;
+            foreach (var (name, child) in value.GetObject().Items)
+            {
+                Collect(child, path + "." + name, knownItems.GetValueOrDefault(name), unknown);
+            }
+        }
     }
 
     private static Config Parse(string path)

@@ -54,7 +54,7 @@ public static class ScaleCommand
             Config config;
             try
             {
-                config = StressSettings.LoadConfig(parse.GetValue(configFile));
+                config = StressSettings.LoadConfig(parse.GetValue(configFile), Console.Error);
                 VcpuDispatcher.Validate(config);
             }
             catch (Exception e) when (e is SettingsException or IOException or ConfigurationException)

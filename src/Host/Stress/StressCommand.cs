@@ -92,7 +92,7 @@ public static class StressCommand
             var nodeCount = parse.GetValue(nodes);
             try
             {
-                config = StressSettings.LoadConfig(parse.GetValue(configFile));
+                config = StressSettings.LoadConfig(parse.GetValue(configFile), Console.Error);
                 VcpuDispatcher.Validate(config);
                 settings = StressSettings.Create(config);
                 settings = Override(settings, parse.GetValue(vcpus), parse.GetValue(vms), parse.GetValue(mode), parse.GetValue(ids),

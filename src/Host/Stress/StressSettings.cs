@@ -35,8 +35,11 @@ public sealed record StressSettings
     /// <summary>Run one operation at a time, with the report in virtual time (identical run to run).</summary>
     public bool Sequential { get; init; }
 
-    /// <summary>The configuration with its defaults (hocon/stress.hocon among them) and, if given, a <c>--config</c> file over them.</summary>
-    public static Config LoadConfig(string? file = null) => HoconSettings.LoadConfig(file);
+    /// <summary>
+    /// The configuration with its defaults (hocon/stress.hocon among them) and, if given, a <c>--config</c> file over them,
+    /// warning on <paramref name="warnings"/> about its unknown <c>vapic.*</c> keys.
+    /// </summary>
+    public static Config LoadConfig(string? file = null, TextWriter? warnings = null) => HoconSettings.LoadConfig(file, warnings);
 
     /// <summary>Reads and checks <c>vapic.stress</c>.</summary>
     public static StressSettings Create(Config config)
