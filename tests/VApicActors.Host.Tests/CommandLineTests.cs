@@ -27,6 +27,16 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task Help_Config_SaysTheFileIsLaidOverTheDefaults()
+    {
+        var (code, output, _) = await InvokeAsync("--help");
+        Assert.Equal(0, code);
+        var text = System.Text.RegularExpressions.Regex.Replace(output, @"\s+", " ");
+        Assert.Contains("HOCON file laid over the defaults", text);
+        Assert.DoesNotContain("instead of hocon/vapic.hocon", text);
+    }
+
+    [Fact]
     public async Task ConfigurationError_NamesTheKeyAndExitsTwo()
     {
         var (code, _, error) = await InvokeAsync("--vcpus", "0", "--no-trace");

@@ -37,7 +37,7 @@ public sealed class VapicCommandLine
 
     private readonly Option<string?> _config = new("--config")
     {
-        Description = "HOCON file to use instead of hocon/vapic.hocon beside the binary",
+        Description = "HOCON file laid over the defaults (hocon/*.hocon beside the binary): it needs only the keys it changes",
         HelpName = "FILE",
         Recursive = true,
     };
