@@ -69,6 +69,7 @@ public sealed record ClusterSettings
         {
             throw new SettingsException(section.Key("persistence.connection-string"), "must not be empty");
         }
+        CheckProvider(section.Key("persistence.provider-name"), provider, connection);
         return new ClusterSettings
         {
             Hostname = hostname,
@@ -84,6 +85,32 @@ public sealed record ClusterSettings
             PersistenceProvider = provider,
             ConnectionString = connection,
         };
+    }
+
+    /// <summary>The persistence providers whose database client library is part of vapic.</summary>
+    public static readonly IReadOnlyList<string> SupportedProviders = ["SQLite.MS"];
+
+    /// <summary>
+    /// Refuses a provider name linq2db does not know, or one whose client library vapic does not include, at start-up:
+    /// Akka.Persistence.Sql would otherwise find out only when the first VM saves a snapshot, and fail at every one.
+    /// </summary>
+    private static void CheckProvider(string key, string provider, string connection)
+    {
+        var supported = string.Join(", ", SupportedProviders);
+        LinqToDB.DataProvider.IDataProvider? found;
+        try
+        {
+            found = LinqToDB.Data.DataConnection.GetDataProvider(provider, connection);
+        }
+        catch (Exception e)
+        {
+            throw new SettingsException(key, $"\"{provider}\" needs a database client library that this build of vapic does not include "
+                + $"({e.GetBaseException().Message}); supported: {supported}", e);
+        }
+        if (found is null)
+        {
+            throw new SettingsException(key, $"must be a persistence provider name (case matters), supported: {supported}; got \"{provider}\"");
+        }
     }
 
     /// <summary>A seed node address: <c>akka.tcp://vapic@HOST:PORT</c> (the system name must be <c>vapic</c>).</summary>

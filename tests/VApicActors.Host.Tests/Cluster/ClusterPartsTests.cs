@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using VApicActors.Actors;
 using VApicActors.Host.Cluster;
+using VApicActors.Host.Cli;
 using VApicActors.Host.Configuration;
 using Xunit;
 
@@ -49,11 +50,39 @@ public sealed class ClusterPartsTests : IAsyncLifetime
     [InlineData("shard-count = 0", "vapic.cluster.shard-count")]
     [InlineData("snapshot-interval = fast", "vapic.cluster.snapshot-interval")]
     [InlineData("persistence.connection-string = \"\"", "vapic.cluster.persistence.connection-string")]
+    [InlineData("persistence.provider-name = \"NoSuch\"", "vapic.cluster.persistence.provider-name")]
+    [InlineData("persistence.provider-name = \"sqlite.ms\"", "vapic.cluster.persistence.provider-name")]
+    [InlineData("persistence.provider-name = \"PostgreSQL.15\"", "vapic.cluster.persistence.provider-name")]
     public void ABadValue_IsRefusedNamingItsKey(string line, string key)
     {
         var config = ConfigurationFactory.ParseString("vapic.cluster { " + line + " }").WithFallback(HoconSettings.LoadConfig());
         var e = Assert.Throws<SettingsException>(() => ClusterSettings.Create(config));
         Assert.Equal(key, e.Key);
+    }
+
+    [Theory]
+    [InlineData("NoSuch", "must be a persistence provider name (case matters), supported: SQLite.MS; got \"NoSuch\"")]
+    [InlineData("PostgreSQL.15", "\"PostgreSQL.15\" needs a database client library that this build of vapic does not include (Cannot load assembly Npgsql)")]
+    public void AnUnsupportedPersistenceProvider_IsRefusedSayingWhatIsSupported(string provider, string message)
+    {
+        var config = ConfigurationFactory.ParseString($"vapic.cluster.persistence.provider-name = \"{provider}\"").WithFallback(HoconSettings.LoadConfig());
+        var e = Assert.Throws<SettingsException>(() => ClusterSettings.Create(config));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public async Task ServeCluster_WithAnUnknownPersistenceProvider_IsRefusedAtStartWithExitTwo()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("bad.hocon", "vapic.cluster.persistence.provider-name = \"NoSuch\"\n");
+        var output = new StringWriter();
+        var error = new StringWriter();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var code = await new VapicCommandLine(output, error).InvokeAsync(["serve", "--cluster", "--config", path, "--listen", "127.0.0.1:0"], timeout.Token);
+        Assert.Equal(2, code);
+        Assert.Contains("vapic.cluster.persistence.provider-name", error.ToString());
+        Assert.DoesNotContain("   at ", error.ToString());
+        Assert.DoesNotContain("serving", output.ToString());
     }
 
     public static TheoryData<object> Messages()
