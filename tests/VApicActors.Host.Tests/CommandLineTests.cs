@@ -143,6 +143,51 @@ public sealed class CommandLineTests
         Assert.Contains("vapic --help", error);
     }
 
+    [Theory]
+    [InlineData("--vcpus: 'abc' is not a whole number", "--vcpus", "abc")]
+    [InlineData("--seed: '1.5' is not a whole number", "--seed", "1.5")]
+    [InlineData("--timer-hz: 'fast' is not a whole number", "--timer-hz", "fast")]
+    [InlineData("--vcpus: '99999999999' is out of range (-2147483648 to 2147483647)", "--vcpus", "99999999999")]
+    [InlineData("--vcpus: 'abc' is not a whole number", "stress", "--vcpus", "abc")]
+    [InlineData("--seconds: 'abc' is not a number", "stress", "--seconds", "abc")]
+    [InlineData("--seed: 'x' is not a whole number", "stress", "--seed", "x")]
+    [InlineData("--seconds: 'NaN' is not a number", "bench", "--seconds", "NaN")]
+    [InlineData("--total: 'lots' is not a whole number", "scale", "--total", "lots")]
+    public async Task NotANumber_SaysSoInWordsAndExitsTwo(string message, params string[] args)
+    {
+        var (code, _, error) = await InvokeAsync(args);
+        Assert.Equal(2, code);
+        Assert.Contains("vapic: " + message, error);
+        Assert.DoesNotContain("System.", error);
+        Assert.DoesNotContain("expected type", error);
+    }
+
+    [Fact]
+    public void EveryNumberOption_HasAParserThatSaysWhatIsWrongInWords()
+    {
+        var root = new VapicCommandLine(TextWriter.Null, TextWriter.Null).Root;
+        var missing = new List<string>();
+        Visit(root);
+        Assert.Empty(missing);
+
+        void Visit(System.CommandLine.Command command)
+        {
+            foreach (var option in command.Options)
+            {
+                var type = Nullable.GetUnderlyingType(option.ValueType) ?? option.ValueType;
+                var parser = option.GetType().GetProperty("CustomParser")?.GetValue(option);
+                if ((type.IsPrimitive && type != typeof(bool)) && parser is null)
+                {
+                    missing.Add(command.Name + " " + option.Name);
+                }
+            }
+            foreach (var sub in command.Subcommands)
+            {
+                Visit(sub);
+            }
+        }
+    }
+
     [Fact]
     public async Task Run_ExitCodes_PassFailError()
     {

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using Akka.Configuration;
 using Serilog;
 using Spectre.Console;
@@ -150,7 +152,65 @@ public sealed class VapicCommandLine
             (parse, work, ct) => WithHostAsync(parse, CommonOverrides(parse), (_, system, trace, c) => work(system, trace, c), ct),
             _output,
             _error));
+        UseNumberParsers(root);
         return root;
+    }
+
+    /// <summary>
+    /// Gives every number option of <paramref name="command"/> and its subcommands (one without a parser of its own) a
+    /// parser whose error says what was wrong in words, "--vcpus: 'abc' is not a whole number", where System.CommandLine
+    /// would name the .NET type it expected (System.Nullable`1[System.Int32]).
+    /// </summary>
+    internal static void UseNumberParsers(Command command)
+    {
+        foreach (var option in command.Options)
+        {
+            switch (option)
+            {
+                case Option<int> o when o.CustomParser is null:
+                    o.CustomParser = r => ParseNumber<int>(r, o.Name) ?? default;
+                    break;
+                case Option<int?> o when o.CustomParser is null:
+                    o.CustomParser = r => ParseNumber<int>(r, o.Name);
+                    break;
+                case Option<long> o when o.CustomParser is null:
+                    o.CustomParser = r => ParseNumber<long>(r, o.Name) ?? default;
+                    break;
+                case Option<long?> o when o.CustomParser is null:
+                    o.CustomParser = r => ParseNumber<long>(r, o.Name);
+                    break;
+                case Option<double> o when o.CustomParser is null:
+                    o.CustomParser = r => ParseNumber<double>(r, o.Name) ?? default;
+                    break;
+                case Option<double?> o when o.CustomParser is null:
+                    o.CustomParser = r => ParseNumber<double>(r, o.Name);
+                    break;
+            }
+        }
+        foreach (var subcommand in command.Subcommands)
+        {
+            UseNumberParsers(subcommand);
+        }
+    }
+
+    private static T? ParseNumber<T>(ArgumentResult result, string option)
+        where T : struct, System.Numerics.INumber<T>, System.Numerics.IMinMaxValue<T>
+    {
+        if (result.Tokens.Count == 0)
+        {
+            return null;
+        }
+        var text = result.Tokens[^1].Value;
+        var whole = typeof(T) != typeof(double);
+        var styles = whole ? NumberStyles.AllowLeadingSign : NumberStyles.Float;
+        if (T.TryParse(text, styles, CultureInfo.InvariantCulture, out var value) && (whole || double.IsFinite(double.CreateChecked(value))))
+        {
+            return value;
+        }
+        result.AddError(whole && System.Numerics.BigInteger.TryParse(text, styles, CultureInfo.InvariantCulture, out _)
+            ? $"{option}: '{text}' is out of range ({T.MinValue} to {T.MaxValue})"
+            : $"{option}: '{text}' is not {(whole ? "a whole number" : "a number")}");
+        return null;
     }
 
     private async Task<int> SimulateAsync(ParseResult parse, CancellationToken cancellationToken)
