@@ -123,6 +123,34 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task AkkaSettingAkkaCannotRead_IsOneLineNamingTheKeyAndExitsTwo()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("bad.hocon", "akka.actor.ask-timeout = banana\n");
+        var (code, output, error) = await InvokeAsync("--config", path, "--no-trace");
+        Assert.Equal(2, code);
+        Assert.Equal(
+            "vapic: invalid configuration: akka.actor.ask-timeout: not accepted by Akka: The input string 'banana' was not in a correct format."
+                + Environment.NewLine,
+            error);
+        Assert.Empty(output);
+    }
+
+    [Fact]
+    public async Task ActorSystemThatDoesNotStart_IsOneLineAndExitsTwo()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("bad.hocon", "akka.actor.default-dispatcher.type = banana\n");
+        var (code, output, error) = await InvokeAsync("--config", path, "--no-trace");
+        Assert.Equal(2, code);
+        Assert.Equal(
+            "vapic: the actor system did not start (see the akka settings): Could not resolve dispatcher type banana for path akka.actor.default-dispatcher"
+                + Environment.NewLine,
+            error);
+        Assert.Empty(output);
+    }
+
+    [Fact]
     public async Task InvalidTraceFilter_IsReportedAndExitsTwo()
     {
         var (code, _, error) = await InvokeAsync("run", "x.vapic", "--trace-filter", "Vector = (");

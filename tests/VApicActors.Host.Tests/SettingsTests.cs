@@ -203,6 +203,20 @@ public sealed class SettingsTests
         Assert.Empty(warnings.ToString());
     }
 
+    [Theory]
+    [InlineData("akka.actor.ask-timeout = banana", "akka.actor.ask-timeout", "'banana'")]
+    [InlineData("akka.actor { creation-timeout = { a = 1 } }", "akka.actor.creation-timeout", "wrong kind")]
+    [InlineData("akka.actor.provider = banana", "akka.actor.provider", "not a valid type name")]
+    [InlineData("akka.actor.serialize-messages = maybe", "akka.actor.serialize-messages", "maybe")]
+    public void Apply_AkkaSettingAkkaRefuses_NamesTheKey(string hocon, string key, string problem)
+    {
+        var config = ConfigurationFactory.ParseString(hocon).WithFallback(FileConfig());
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Apply(config, []));
+        Assert.Equal(key, e.Key);
+        Assert.Contains("not accepted by Akka", e.Message);
+        Assert.Contains(problem, e.Message);
+    }
+
     [Fact]
     public void Apply_MissingKey_NamesIt()
     {

@@ -355,6 +355,11 @@ public sealed class VapicCommandLine
             }
             return code;
         }
+        catch (ActorSystemStartException e)
+        {
+            await _error.WriteLineAsync($"vapic: the actor system did not start (see the akka settings): {e.Message}").ConfigureAwait(false);
+            return ExitUsage;
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Log.Error(e, "vapic failed");

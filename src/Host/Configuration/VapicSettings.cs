@@ -34,6 +34,7 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
         {
             throw new SettingsException(VApicActors.Actors.VcpuDispatcher.Id, e.Message);
         }
+        AkkaSettingsCheck.Validate(config);
 
         var vcpus = ReadInt(config, "vapic.simulation.vcpus");
         if (vcpus < 1 || vcpus > MaxVcpus)

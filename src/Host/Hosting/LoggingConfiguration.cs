@@ -6,6 +6,8 @@ namespace VApicActors.Host.Hosting;
 /// <summary>The process-wide Serilog logger: console (standard error), quiet unless asked.</summary>
 public static class LoggingConfiguration
 {
+    private const string StartFailedAkka = "Unable to start AkkaHostedService - shutting down application";
+    private const string StartFailedHost = "Hosting failed to start";
     private const string ConsoleTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}";
 
     /// <summary>Warnings and up by default; with <paramref name="verbose"/>, debug and up.</summary>
@@ -20,7 +22,10 @@ public static class LoggingConfiguration
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(ConsoleLevel(verbose))
             .MinimumLevel.Override("Microsoft", verbose ? LogEventLevel.Information : LogEventLevel.Warning)
-            .Enrich.FromLogContext();
+            .Enrich.FromLogContext()
+            // The host's and Akka.Hosting's reports of a start that failed, with the whole stack: the command reports it
+            // itself, in one line (VapicHost.StartAsync).
+            .Filter.ByExcluding(e => e.MessageTemplate.Text is StartFailedAkka or StartFailedHost);
         Log.Logger = configuration
             .WriteTo.Console(outputTemplate: ConsoleTemplate, standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: System.Globalization.CultureInfo.InvariantCulture)
             .CreateLogger();

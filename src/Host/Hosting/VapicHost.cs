@@ -49,6 +49,35 @@ public static class VapicHost
     }
 
     /// <summary>
+    /// Starts the host. An actor system that does not start (a setting Akka refuses that the configuration check could
+    /// not see, such as an unknown dispatcher type) is an <see cref="ActorSystemStartException"/> with Akka's message:
+    /// the full report Akka.Hosting writes to standard output then is dropped, as the caller reports it in one line.
+    /// </summary>
+    private static async Task StartAsync(IHost host, CancellationToken cancellationToken)
+    {
+        var output = Console.Out;
+        var held = new StringWriter();
+        Console.SetOut(held);
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            held = null;
+            throw new ActorSystemStartException(e.GetBaseException().Message, e);
+        }
+        finally
+        {
+            Console.SetOut(output);
+            if (held is not null)
+            {
+                await output.WriteAsync(held.ToString()).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
     /// Starts the host, runs <paramref name="work"/> with the actor system, and stops the host however the
     /// work ends. Returns the work's exit code, or <see cref="ExitInterrupted"/> when it was cancelled.
     /// </summary>
@@ -60,7 +89,7 @@ public static class VapicHost
         CancellationToken cancellationToken)
     {
         using var host = Build(config, settings);
-        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        await StartAsync(host, cancellationToken).ConfigureAwait(false);
         try
         {
             var system = host.Services.GetRequiredService<ActorSystem>();
@@ -82,3 +111,6 @@ public static class VapicHost
         }
     }
 }
+
+/// <summary>The actor system did not start; the message is Akka's.</summary>
+public sealed class ActorSystemStartException(string message, Exception inner) : Exception(message, inner);
