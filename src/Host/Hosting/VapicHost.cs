@@ -55,6 +55,22 @@ public static class VapicHost
     /// </summary>
     private static async Task StartAsync(IHost host, CancellationToken cancellationToken)
     {
+        // Standard output is the process's: hosts that start at once (tests run several) take turns holding it.
+        await StartGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await StartHoldingOutputAsync(host, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            StartGate.Release();
+        }
+    }
+
+    private static readonly SemaphoreSlim StartGate = new(1, 1);
+
+    private static async Task StartHoldingOutputAsync(IHost host, CancellationToken cancellationToken)
+    {
         var output = Console.Out;
         var held = new StringWriter();
         Console.SetOut(held);
