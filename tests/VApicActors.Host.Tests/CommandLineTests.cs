@@ -36,6 +36,32 @@ public sealed class CommandLineTests
         Assert.DoesNotContain("instead of hocon/vapic.hocon", text);
     }
 
+    [Theory]
+    [InlineData("bench", "--trace", "t.clef")]
+    [InlineData("scale", "--no-trace")]
+    [InlineData("trace", "view", "t.clef", "--trace-filter", "ApicId = 1")]
+    [InlineData("replay", "t.clef", "--trace", "u.clef")]
+    [InlineData("state", "show", "s.json", "--no-trace")]
+    public async Task TraceOptions_OnACommandThatWritesNoTrace_AreRefusedNotIgnored(params string[] args)
+    {
+        var (code, _, error) = await InvokeAsync(args);
+        Assert.Equal(2, code);
+        Assert.Contains("Unrecognized command or argument '--", error);
+    }
+
+    [Theory]
+    [InlineData("run")]
+    [InlineData("serve")]
+    [InlineData("state", "save")]
+    [InlineData("state", "restore")]
+    public async Task TraceOptions_AreOfferedWhereATraceIsWritten(params string[] command)
+    {
+        var (_, output, _) = await InvokeAsync([.. command, "--help"]);
+        Assert.Contains("--trace <FILE>", output);
+        Assert.Contains("--no-trace", output);
+        Assert.Contains("--trace-filter", output);
+    }
+
     [Fact]
     public async Task ConfigurationError_NamesTheKeyAndExitsTwo()
     {
@@ -360,7 +386,7 @@ public sealed class CommandLineTests
         var (code, _, error) = await InvokeAsync("state", "restore", state, script, "--no-trace");
 
         Assert.Equal(2, code);
-        Assert.StartsWith($"{state}: error: restore: cannot read ", error.Trim());
+        Assert.Equal($"{state}: error: no such file", error.Trim());
         Assert.DoesNotContain("error: error:", error);
     }
 

@@ -47,18 +47,15 @@ public sealed class VapicCommandLine
     {
         Description = "Write the message trace (compact JSON) to FILE; overrides vapic.trace.file and turns the trace on",
         HelpName = "FILE",
-        Recursive = true,
     };
     private readonly Option<bool> _noTrace = new("--no-trace")
     {
         Description = "Do not write a trace (vapic.trace.enabled = off)",
-        Recursive = true,
     };
     private readonly Option<string?> _traceFilter = new("--trace-filter")
     {
         Description = "Serilog expression selecting trace events, e.g. \"ApicId = 1 and Vector = 0x41\" (vapic.trace.filter)",
         HelpName = "EXPR",
-        Recursive = true,
     };
     private readonly Option<bool> _verbose = new("--verbose", "-v")
     {
@@ -152,9 +149,21 @@ public sealed class VapicCommandLine
             (parse, work, ct) => WithHostAsync(parse, CommonOverrides(parse), (_, system, trace, c) => work(system, trace, c), ct),
             _output,
             _error));
+        // The trace options belong to the commands that simulate with a trace, and only to them: elsewhere they would
+        // be accepted and do nothing.
+        foreach (var command in new[] { run, Subcommand(root, "serve"), Subcommand(root, "state", "save"), Subcommand(root, "state", "restore") })
+        {
+            command.Options.Add(_trace);
+            command.Options.Add(_noTrace);
+            command.Options.Add(_traceFilter);
+        }
+        Subcommand(root, "stress").Options.Add(_trace);
         UseNumberParsers(root);
         return root;
     }
+
+    private static Command Subcommand(Command command, params string[] path) =>
+        path.Aggregate(command, (c, name) => c.Subcommands.Single(s => s.Name == name));
 
     /// <summary>
     /// Gives every number option of <paramref name="command"/> and its subcommands (one without a parser of its own) a

@@ -204,7 +204,14 @@ public static class StateCommands
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or InvalidDataException)
         {
-            error.WriteLine($"{path}: error: {CommandLineFiles.ReadReason(path, e)}");
+            // A file that is there but wrong says what is wrong with it (the field); one that cannot be read says why.
+            var reason = e switch
+            {
+                InvalidDataException or ArgumentException => e.Message,
+                FileNotFoundException or DirectoryNotFoundException => "no such file",
+                _ => "cannot read it: " + CommandLineFiles.ReadReason(path, e),
+            };
+            error.WriteLine($"{path}: error: {reason}");
             state = null;
             return false;
         }
