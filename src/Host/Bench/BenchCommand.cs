@@ -7,6 +7,7 @@ using Spectre.Console;
 using VApicActors.Actors;
 using VApicActors.Host.Cli;
 using VApicActors.Host.Configuration;
+using VApicActors.Host.Hosting;
 using VApicActors.Host.Stress;
 
 namespace VApicActors.Host.Bench;
@@ -89,11 +90,16 @@ public static class BenchCommand
                 await Console.Error.WriteLineAsync("vapic bench: --json: cannot write " + jsonFile + ": " + cannot).ConfigureAwait(false);
                 return StressCommand.ExitUsage;
             }
-            var results = await RunAsync(settings, AnsiConsole.Console, config).ConfigureAwait(false);
-            if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, ToJson(results, settings), ct).ConfigureAwait(false) is string why)
+            var results = await RunAsync(settings, AnsiConsole.Console, config, ct).ConfigureAwait(false);
+            if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, ToJson(results, settings), CancellationToken.None).ConfigureAwait(false) is string why)
             {
                 await Console.Error.WriteLineAsync("vapic bench: --json: cannot write " + jsonFile + ": " + why).ConfigureAwait(false);
                 return StressCommand.ExitUsage;
+            }
+            if (ct.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync("vapic bench: interrupted; the results are those of the runs that finished").ConfigureAwait(false);
+                return VapicHost.ExitInterrupted;
             }
             return StressCommand.ExitOk;
         });
@@ -101,7 +107,8 @@ public static class BenchCommand
     }
 
     /// <param name="config">The application's configuration, for the actor system's settings in it (<see cref="VcpuDispatcher"/>).</param>
-    public static async Task<IReadOnlyList<BenchResult>> RunAsync(BenchSettings settings, IAnsiConsole console, Config? config = null)
+    /// <param name="cancellationToken">Stops the bench after the run in progress; the runs that finished are printed and returned.</param>
+    public static async Task<IReadOnlyList<BenchResult>> RunAsync(BenchSettings settings, IAnsiConsole console, Config? config = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(console);
@@ -120,17 +127,20 @@ public static class BenchCommand
             if (settings.WarmUp > TimeSpan.Zero)
             {
                 // Once per process, the same for every design: the measured runs then find the code optimized.
-                foreach (var design in settings.Designs)
+                foreach (var design in settings.Designs.TakeWhile(_ => !cancellationToken.IsCancellationRequested))
                 {
                     await Run(design, settings.Vcpus[0], settings.WarmUp).ConfigureAwait(false);
                 }
             }
             foreach (var n in settings.Vcpus)
             {
-                foreach (var design in settings.Designs)
+                foreach (var design in settings.Designs.TakeWhile(_ => !cancellationToken.IsCancellationRequested))
                 {
                     await Run(design, n, warmUp).ConfigureAwait(false);
-                    results.Add(await Run(design, n, settings.Duration).ConfigureAwait(false));
+                    if (!cancellationToken.IsCancellationRequested)
+                    {
+                        results.Add(await Run(design, n, settings.Duration).ConfigureAwait(false));
+                    }
                 }
             }
         }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Akka.Configuration;
 using Serilog;
 using Spectre.Console;
@@ -96,6 +97,7 @@ public sealed class VapicCommandLine
 
     public RootCommand Root { get; }
 
+
     /// <summary>Parses and runs a command line; returns the exit code.</summary>
     public async Task<int> InvokeAsync(string[] args, CancellationToken cancellationToken = default)
     {
@@ -109,8 +111,22 @@ public sealed class VapicCommandLine
             await _error.WriteLineAsync("Run 'vapic --help' for usage.").ConfigureAwait(false);
             return ExitUsage;
         }
-        var invocation = new InvocationConfiguration { Output = _output, Error = _error };
-        return await parse.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
+        // The first Ctrl-C or SIGTERM cancels the command's token, and the command finishes what it owes (stress drains,
+        // checks and reports; a service says goodbye to its sessions; a simulation flushes its trace) before the process
+        // ends. A second one ends the process at once.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        void OnSignal(PosixSignalContext context)
+        {
+            if (!stop.IsCancellationRequested)
+            {
+                context.Cancel = true;
+                stop.Cancel();
+            }
+        }
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        var invocation = new InvocationConfiguration { Output = _output, Error = _error, ProcessTerminationTimeout = null };
+        return await parse.InvokeAsync(invocation, stop.Token).ConfigureAwait(false);
     }
 
     private RootCommand BuildRoot()

@@ -218,6 +218,11 @@ public static class StressCommand
                 report = await engine.RunAsync(ct).ConfigureAwait(false);
             }
             StressOutput.Print(console, report);
+            if (ct.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"vapic stress: interrupted after {report.ElapsedSeconds:F1} s; the report and its checks cover the operations that ran")).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -238,7 +243,7 @@ public static class StressCommand
                 await Console.Error.WriteLineAsync($"trace: {trace.Written} events written to {Path.GetFullPath(trace.FilePath)}").ConfigureAwait(false);
             }
         }
-        if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, StressOutput.ToJson(report), ct).ConfigureAwait(false) is string why)
+        if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, StressOutput.ToJson(report), CancellationToken.None).ConfigureAwait(false) is string why)
         {
             await Console.Error.WriteLineAsync("vapic stress: --json: cannot write " + jsonFile + ": " + why).ConfigureAwait(false);
             code = ExitUsage;

@@ -133,8 +133,9 @@ public sealed class StressEngine
                 var s = new ApicSnapshot[_settings.Vcpus];
                 for (var i = 0; i < _settings.Vcpus; i++)
                 {
+                    // (Not cancelled: an interrupted run stops issuing operations, then reports what ran.)
                     c[i] = (await vm.Handle.GetApicRef(i).Ask<ApicProtocol.CountersRead>(
-                        r => new ApicProtocol.GetCounters(i, 0, r), AskTimeout, cancellationToken).ConfigureAwait(false)).Counters;
+                        r => new ApicProtocol.GetCounters(i, 0, r), AskTimeout, CancellationToken.None).ConfigureAwait(false)).Counters;
                     s[i] = await vm.Handle.SnapshotAsync(i).ConfigureAwait(false);
                 }
                 counters.Add(c);

@@ -71,6 +71,19 @@ public sealed class BenchTests(ActorSystemFixture fixture) : IClassFixture<Actor
     }
 
     [Fact]
+    public async Task AnInterruptedBench_StopsWithoutMeasuring()
+    {
+        var settings = BenchSettings.Create(StressSettings.LoadConfig()) with { Vcpus = [Vcpus], Duration = TimeSpan.FromMinutes(10) };
+        using var interrupted = new CancellationTokenSource();
+        await interrupted.CancelAsync();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, Out = new AnsiConsoleOutput(new StringWriter()) });
+
+        var results = await BenchCommand.RunAsync(settings, console, cancellationToken: interrupted.Token);
+
+        Assert.Empty(results);
+    }
+
+    [Fact]
     public async Task OnlyTheActors_AreMeasuredAndPrinted_TheOtherColumnsDashed()
     {
         var settings = BenchSettings.Create(StressSettings.LoadConfig()) with

@@ -41,6 +41,20 @@ public sealed class StressRunTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Run_Interrupted_StopsEarlyAndReportsAndChecksWhatRan()
+    {
+        var settings = Defaults() with { Vcpus = 8, X2Apic = true, Duration = TimeSpan.FromMinutes(10), Seed = 5 };
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+
+        var report = await new StressEngine(_system, settings).RunAsync(interrupt.Token);
+
+        AssertAllHold(report);
+        Assert.True(report.ElapsedSeconds < 60, $"ran {report.ElapsedSeconds} s of 600 after the interrupt at 1 s");
+        Assert.True(report.Operations > 0);
+        Assert.Equal(report.PerVcpu.Sum(v => v.Accepted), report.PerVcpu.Sum(v => v.Eoied));
+    }
+
+    [Fact]
     public async Task Run_300VcpusX2ApicSparseIds_EveryInvariantHolds()
     {
         var settings = Defaults() with { Vcpus = 300, X2Apic = true, SparseApicIds = true, Operations = 30_000, Seed = 11 };
