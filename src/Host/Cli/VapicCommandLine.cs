@@ -111,6 +111,11 @@ public sealed class VapicCommandLine
             await _error.WriteLineAsync("Run 'vapic --help' for usage.").ConfigureAwait(false);
             return ExitUsage;
         }
+        if (parse.Action is not AsynchronousCommandLineAction)
+        {
+            // A command that runs to its end at once (the trace and state tools): Ctrl-C simply ends the process.
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = _output, Error = _error, ProcessTerminationTimeout = null }, cancellationToken).ConfigureAwait(false);
+        }
         // The first Ctrl-C or SIGTERM cancels the command's token, and the command finishes what it owes (stress drains,
         // checks and reports; a service says goodbye to its sessions; a simulation flushes its trace) before the process
         // ends. A second one ends the process at once.
@@ -125,8 +130,28 @@ public sealed class VapicCommandLine
         }
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        var invocation = new InvocationConfiguration { Output = _output, Error = _error, ProcessTerminationTimeout = null };
-        return await parse.InvokeAsync(invocation, stop.Token).ConfigureAwait(false);
+        var invocation = new InvocationConfiguration
+        {
+            Output = _output,
+            Error = _error,
+            ProcessTerminationTimeout = null,
+            EnableDefaultExceptionHandler = false,
+        };
+        try
+        {
+            return await parse.InvokeAsync(invocation, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // A command that gave up where it was (a client's script, a scale run) rather than finishing early.
+            await _error.WriteLineAsync("vapic: interrupted").ConfigureAwait(false);
+            return VapicHost.ExitInterrupted;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            await _error.WriteLineAsync("vapic: unexpected error: " + e).ConfigureAwait(false);
+            return ExitFailed;
+        }
     }
 
     private RootCommand BuildRoot()
