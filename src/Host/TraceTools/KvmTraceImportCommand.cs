@@ -5,12 +5,16 @@ namespace VApicActors.Host.TraceTools;
 
 /// <summary>
 /// <c>vapic trace import-kvm FILE -o OUT.vapic [--vcpu N]</c>: imports a KVM trace, writes the scenario and prints
-/// the report. Torn lines go to the error stream as <c>FILE:LINE: torn line: REASON</c> and do not stop the import.
+/// the report. Torn lines go to the error stream as <c>FILE:LINE: torn line: REASON</c> and do not stop the import;
+/// a file without a single KVM APIC event is said to be one (exit 1).
 /// </summary>
 public static class KvmTraceImportCommand
 {
     /// <summary>The scenario was written.</summary>
     public const int Success = 0;
+
+    /// <summary>The input held no KVM APIC event at all (not a KVM trace?): the scenario was written, with nothing to do.</summary>
+    public const int NothingImported = 1;
 
     /// <summary>The input could not be read, or the output could not be written.</summary>
     public const int IoFailure = 2;
@@ -53,6 +57,11 @@ public static class KvmTraceImportCommand
             stderr.WriteLine($"{inputPath}:{torn.LineNumber}: torn line: {torn.Reason}");
         }
         stdout.WriteLine(Describe(report, inputPath, outputPath));
+        if (report.EventsRead == 0)
+        {
+            stderr.WriteLine($"{inputPath}: warning: no KVM APIC event in it (kvm_apic, kvm_msr, kvm_apic_ipi, ... as `trace-cmd report` prints them): the scenario does nothing");
+            return NothingImported;
+        }
         return Success;
     }
 

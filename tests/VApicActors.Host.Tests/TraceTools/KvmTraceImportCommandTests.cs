@@ -42,6 +42,21 @@ public sealed class KvmTraceImportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Run_AFileWithoutKvmEvents_WarnsAndReturnsOne()
+    {
+        var input = Path.Combine(_directory, "not-kvm.clef");
+        var output = Path.Combine(_directory, "out.vapic");
+        File.WriteAllText(input, "{\"@t\":\"2026-01-01T00:00:00Z\",\"Event\":\"MmioRead\"}\nhello\n");
+        var stderr = new StringWriter();
+
+        var exit = KvmTraceImportCommand.Run(input, output, 0, new StringWriter(), stderr);
+
+        Assert.Equal(KvmTraceImportCommand.NothingImported, exit);
+        Assert.Contains($"{input}: warning: no KVM APIC event in it", stderr.ToString());
+        Assert.True(File.Exists(output));
+    }
+
+    [Fact]
     public void Run_MissingInput_ReturnsTwoAndWritesNothing()
     {
         var input = Path.Combine(_directory, "absent.txt");
