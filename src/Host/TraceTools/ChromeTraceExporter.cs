@@ -419,6 +419,11 @@ public static class ChromeTraceExporter
             var byApic = new Dictionary<(string, uint), List<TraceRecord>>();
             foreach (var e in events)
             {
+                if (e.Event == TraceReplayer.ServiceRequestEvent)
+                {
+                    // A service session's request, numbered in its session and outside the VM's time: not an APIC's event.
+                    continue;
+                }
                 if (!apics.TryGetValue(e.Vm, out var set))
                 {
                     vms.Add(e.Vm);

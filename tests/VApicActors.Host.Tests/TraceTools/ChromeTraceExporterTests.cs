@@ -131,6 +131,26 @@ public sealed class ChromeTraceExporterTests(ActorSystemFixture fixture) : IClas
 
     private static long Seq(JsonElement e) => e.GetProperty("args").GetProperty("seq").GetInt64();
 
+    [Fact]
+    public async Task Export_ServiceRequests_ChangeNothingOnTheApicsTracks()
+    {
+        using var dir = new TempDirectory();
+        var events = ClefTraceReader.ReadFile(await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline)).Events;
+        // A traced service request as the service writes it: no virtual time, its session's request number as Seq,
+        // here beyond every event of APIC 1, where it would have decided how that APIC's track ends.
+        var last = events.Last(e => e.ApicId == 1);
+        var request = last with { LineNumber = events.Count + 1, Seq = last.Seq + 100, Event = TraceReplayer.ServiceRequestEvent, VirtualTimeNs = -1, Register = null, Value = null, Vector = null, Source = null, Destination = null, SourceSeq = null, Detail = "session=1 request=\"eoi\" response=\"OK\"" };
+
+        string Export(IReadOnlyList<TraceRecord> trace)
+        {
+            using var stream = new MemoryStream();
+            ChromeTraceExporter.Export(trace, stream);
+            return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        }
+
+        Assert.Equal(Export(events), Export([.. events, request]));
+    }
+
     private async Task<(ChromeTraceFile File, ChromeTraceExportSummary Summary)> ExportTimelineAsync()
     {
         using var dir = new TempDirectory();
