@@ -61,6 +61,30 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Run_X2Apic_SendsIpisLogicalToTheTargetsCluster()
+    {
+        var (_, settings) = HoconSettings.Load(
+        [
+            SettingOverride.Text("vapic.simulation.mode", "x2apic", "--mode"),
+            SettingOverride.Number("vapic.simulation.vcpus", 3, "--vcpus"),
+            SettingOverride.List("vapic.simulation.apic-ids", ["0x0", "0x11", "0x25"], "--apic-ids"),
+            SettingOverride.Text("vapic.simulation.duration", "40ms", "--duration"),
+        ]);
+        var s = settings.Simulation;
+        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
+        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-x2apic-cluster", s), sink);
+        var report = await new DefaultSimulation(vm, s).RunAsync();
+
+        Assert.True(report.AllRunning);
+        Assert.Equal(report.Vcpus.Sum(v => v.IpisSent), report.Vcpus.Sum(v => v.IpisReceived));
+        // Each CPU reads its LDR; the workload's IPIs (vectors 0xFC, 0xFD) are logical, to cluster << 16 | 1 << (ID & 0xF).
+        Assert.Equal(3, sink.Named("MsrRead").Count(e => e.Register == "LDR"));
+        var ipis = sink.Named("IpiSent").Where(e => e.Vector is 0xFC or 0xFD).ToList();
+        Assert.NotEmpty(ipis);
+        Assert.All(ipis, e => Assert.Contains(e.Destination, new[] { "logical 0x1", "logical 0x10002", "logical 0x20020" }));
+    }
+
+    [Fact]
     public async Task Run_SameSeed_SameCounts()
     {
         var (_, settings) = HoconSettings.Load([SettingOverride.Text("vapic.simulation.duration", "50ms", "--duration")]);

@@ -19,6 +19,8 @@ public sealed class DefaultSimulation
     private readonly SimulationSettings _settings;
     private readonly GuestCpu[] _cpus;
     private readonly bool _flatLogical;
+    // x2apic_cluster: each CPU's logical ID as init_x2apic_ldr reads it from its LDR (x2APIC mode only).
+    private readonly uint[] _x2ApicLogicalIds;
     private readonly Counters[] _counters;
     private readonly long[] _timerDue;
     private readonly ulong _tickTsc;
@@ -31,6 +33,7 @@ public sealed class DefaultSimulation
         var ids = settings.EffectiveApicIds;
         _cpus = Enumerable.Range(0, settings.Vcpus).Select(i => new GuestCpu(vm, i, ids[i], x2Apic)).ToArray();
         _flatLogical = !x2Apic && settings.Vcpus <= LinuxApic.MaxFlatCpus;
+        _x2ApicLogicalIds = new uint[settings.Vcpus];
         _counters = Enumerable.Range(0, settings.Vcpus).Select(_ => new Counters()).ToArray();
         _timerDue = Enumerable.Repeat(long.MaxValue, settings.Vcpus).ToArray();
         _tickTsc = Math.Max(1UL, (ulong)((UInt128)(ulong)settings.TickPeriodNs * (ulong)settings.TscHz / (ulong)NsPerSecond));
@@ -104,6 +107,11 @@ public sealed class DefaultSimulation
             await cpu.WriteAsync(ApicOffsets.Dfr, LinuxApic.DfrFlat).ConfigureAwait(false);
             var ldr = await cpu.ReadAsync(ApicOffsets.Ldr).ConfigureAwait(false);
             await cpu.WriteAsync(ApicOffsets.Ldr, (ldr & LinuxApic.LdrLowMask) | (1u << cpu.Index << LinuxApic.LdrShift)).ConfigureAwait(false);
+        }
+        else if (cpu.X2Apic)
+        {
+            // init_x2apic_ldr: the LDR is read-only in x2APIC mode; the kernel keeps what it reads as the CPU's logical ID.
+            _x2ApicLogicalIds[cpu.Index] = await cpu.ReadAsync(ApicOffsets.Ldr).ConfigureAwait(false);
         }
 
         var tpr = await cpu.ReadAsync(ApicOffsets.Tpr).ConfigureAwait(false);
@@ -270,6 +278,11 @@ public sealed class DefaultSimulation
         if (_flatLogical)
         {
             await from.SendIpiAsync(1u << to.Index, LinuxApic.DestinationLogical | (uint)vector).ConfigureAwait(false);
+        }
+        else if (from.X2Apic)
+        {
+            // x2apic_cluster's x2apic_send_IPI: logical, to the target's logical ID (its cluster and its bit in it).
+            await from.SendIpiAsync(_x2ApicLogicalIds[target], LinuxApic.DestinationLogical | (uint)vector).ConfigureAwait(false);
         }
         else
         {
