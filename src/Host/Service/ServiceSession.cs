@@ -149,6 +149,8 @@ internal sealed class ServiceSession : IInterruptWatcher
         }
         if (!_outbound.Writer.TryWrite(line) && !_outboundDone)
         {
+            // Said once: the lines that follow find the session closed.
+            _outboundDone = true;
             _log.Warning("Session {SessionId}: its queue of outgoing lines is full; closing it as a slow consumer", Id);
             Abort("slow consumer");
         }

@@ -78,7 +78,7 @@ public sealed record ServiceSettings
             throw new SettingsException(listenKey, $"the host must be an IP address or localhost, got \"{listen.Host}\"");
         }
 
-        return new ServiceSettings
+        var settings = new ServiceSettings
         {
             Listen = listen,
             MaxSessions = section.ReadInt("max-sessions", 1, 10_000),
@@ -94,5 +94,14 @@ public sealed record ServiceSettings
             TraceRequests = section.ReadBool("trace-requests"),
             ShutdownTimeout = section.ReadDuration("shutdown-timeout", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5)),
         };
+        // One request (a broadcast to a watched VM) can raise an IRQ line at every vCPU while every request in flight
+        // waits for its answer: a client that reads must never find that much in its queue a reason to be cut off.
+        var oneBurst = (long)settings.MaxVcpusPerVm + settings.MaxRequestsInFlight;
+        if (settings.MaxQueuedLines < oneBurst)
+        {
+            throw new SettingsException(section.Key("max-queued-lines"),
+                $"must be at least max-vcpus-per-vm + max-requests-in-flight ({oneBurst}): one broadcast to a watched VM queues an IRQ line per vCPU, got {settings.MaxQueuedLines}");
+        }
+        return settings;
     }
 }

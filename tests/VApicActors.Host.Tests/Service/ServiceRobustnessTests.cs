@@ -96,6 +96,37 @@ public sealed class ServiceRobustnessTests(ServiceFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task AWatchingClientThatReads_KeepsItsSession_ThroughPipelinedBroadcasts()
+    {
+        // A broadcast to the largest VM raises an IRQ line at every vCPU at once: the default queue holds them for a
+        // client that reads (a queue of 1024 lines cut this session off).
+        const int Vcpus = 4096;
+        const int Broadcasts = 2;
+        await using var service = fixture.Start();
+        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+        Assert.Equal("OK", await client.RequestAsync($"vm vcpus={Vcpus} mode=x2apic"));
+        for (var cpu = 0; cpu < Vcpus; cpu++)
+        {
+            Assert.Equal("OK", await client.RequestAsync($"cpu {cpu}"));
+            Assert.Equal("OK", await client.RequestAsync("wrmsr 0x80f 0x1ff"));
+        }
+        Assert.Equal("OK", await client.RequestAsync("cpu 0"));
+        Assert.Equal("OK", await client.RequestAsync("watch all"));
+
+        // Vectors rising one by one: each broadcast is newly deliverable at every vCPU (all including self).
+        var burst = string.Concat(Enumerable.Range(0, Broadcasts).Select(i => $"wrmsr 0x830 0x{0x80020 + i:x}\n"));
+        await client.SendRawAsync(Encoding.ASCII.GetBytes(burst));
+        var interrupts = new List<string>();
+        for (var i = 0; i < Broadcasts; i++)
+        {
+            Assert.Equal("OK", await client.ReadAnswerAsync(interrupts));
+        }
+        Assert.Equal("OK 0", await client.RequestAsync("clock", interrupts));
+        Assert.Equal(Vcpus * Broadcasts, interrupts.Count);
+        Assert.Equal(1, service.Snapshot().Sessions);
+    }
+
+    [Fact]
     public async Task MaxSessions_OneMoreConnectionIsToldByeAndClosed()
     {
         await using var service = fixture.Start(ServiceFixture.Settings with { MaxSessions = 2 });

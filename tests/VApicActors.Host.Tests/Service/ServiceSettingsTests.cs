@@ -28,6 +28,7 @@ public sealed class ServiceSettingsTests
     [InlineData("listen = \"127.0.0.1\"", "vapic.service.listen", "HOST:PORT")]
     [InlineData("listen = \"example.org:80\"", "vapic.service.listen", "IP address or localhost")]
     [InlineData("listen = \"127.0.0.1:70000\"", "vapic.service.listen", "0 to 65535")]
+    [InlineData("max-queued-lines = 1024", "vapic.service.max-queued-lines", "at least max-vcpus-per-vm + max-requests-in-flight (4160)")]
     public void Load_ValueOutOfRange_NamesTheKey(string line, string key, string problem)
     {
         var config = ConfigurationFactory.ParseString("vapic.service { " + line + " }");
