@@ -25,7 +25,7 @@ public sealed record ServiceStatsSnapshot(
     long SessionsRefused,
     TimeSpan Uptime)
 {
-    /// <summary>The <c>stats</c> answer after <c>OK </c>: <c>key=value</c> pairs, counts in decimal.</summary>
+    /// <summary>The <c>stats</c> answer after <c>OK </c>: <c>key=value</c> pairs, whole numbers in decimal (the rate rounded).</summary>
     public string Text => string.Create(CultureInfo.InvariantCulture,
-        $"sessions={Sessions} vms={Vms} vcpus={Vcpus} requests={Requests} requests-per-second={RequestsPerSecond:0.#} errors={Errors} failed={Failed} sessions-total={SessionsTotal} refused={SessionsRefused} uptime-s={(long)Uptime.TotalSeconds}");
+        $"sessions={Sessions} vms={Vms} vcpus={Vcpus} requests={Requests} requests-per-second={RequestsPerSecond:0} errors={Errors} failed={Failed} sessions-total={SessionsTotal} refused={SessionsRefused} uptime-s={(long)Uptime.TotalSeconds}");
 }

@@ -102,7 +102,7 @@ public sealed class ServiceProtocolTests(ServiceFixture fixture) : IClassFixture
 
         var stats = await client.RequestAsync("stats");
         Assert.NotNull(stats);
-        Assert.Matches(@"^OK sessions=1 vms=1 vcpus=1 requests=\d+ requests-per-second=[\d.]+ errors=10 failed=2 sessions-total=1 refused=0 uptime-s=\d+$", stats);
+        Assert.Matches(@"^OK sessions=1 vms=1 vcpus=1 requests=\d+ requests-per-second=\d+ errors=10 failed=2 sessions-total=1 refused=0 uptime-s=\d+$", stats);
         Assert.Equal("BYE", await client.RequestAsync("quit"));
         Assert.Null(await client.ReadLineAsync());
     }
