@@ -71,7 +71,9 @@ internal sealed class ServiceSession : IInterruptWatcher
     public string Remote { get; }
 
     /// <summary>Runs the session to its end. Never throws.</summary>
-    public async Task RunAsync()
+    /// <param name="released">Called once the session has answered its last request and let go of its VM, before it
+    /// lingers for the client to read the last lines: from then on it no longer counts as a session.</param>
+    public async Task RunAsync(Action? released = null)
     {
         _log.Information("Session {SessionId} opened from {Remote}", Id, Remote);
         var reader = Guard("reader", ReadAsync);
@@ -87,6 +89,7 @@ internal sealed class ServiceSession : IInterruptWatcher
         {
             _log.Error(e, "Session {SessionId}: releasing its VM failed", Id);
         }
+        released?.Invoke();
         await LingerAsync().ConfigureAwait(false);
         await _stream.DisposeAsync().ConfigureAwait(false);
         _stopReading.Dispose();

@@ -190,13 +190,22 @@ public sealed class VapicService : IAsyncDisposable
                 var run = Task.Run(async () =>
                 {
                     await registered.Task.ConfigureAwait(false);
+                    var counted = 1;
+                    // A session that said BYE frees its place under max-sessions at once, not after it has lingered.
+                    void Release()
+                    {
+                        if (Interlocked.Exchange(ref counted, 0) == 1)
+                        {
+                            Stats.SessionClosed();
+                        }
+                    }
                     try
                     {
-                        await session.RunAsync().ConfigureAwait(false);
+                        await session.RunAsync(Release).ConfigureAwait(false);
                     }
                     finally
                     {
-                        Stats.SessionClosed();
+                        Release();
                         _sessions.TryRemove(id, out _);
                     }
                 });

@@ -148,6 +148,29 @@ public sealed class ServiceRobustnessTests(ServiceFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task ASessionThatQuit_FreesItsPlaceAtOnce_EvenWhileItsClientKeepsTheSocketOpen()
+    {
+        await using var service = fixture.Start(ServiceFixture.Settings with { MaxSessions = 2 });
+        await using var a = await LineClient.ConnectAsync(service.LocalEndpoint);
+        await using var b = await LineClient.ConnectAsync(service.LocalEndpoint);
+        Assert.Equal(VersionAnswer, await a.RequestAsync(Version));
+        Assert.Equal(VersionAnswer, await b.RequestAsync(Version));
+
+        // b says quit and keeps its socket open: the service lingers on it for a while, but b no longer counts.
+        Assert.Equal("BYE", await b.RequestAsync("quit"));
+        // (Well within the second the service lingers on a closed session's socket.)
+        var soon = DateTime.UtcNow + TimeSpan.FromMilliseconds(500);
+        while (service.Snapshot().Sessions != 1 && DateTime.UtcNow < soon)
+        {
+            await Task.Delay(10);
+        }
+        Assert.Equal(1, service.Snapshot().Sessions);
+        await using var c = await LineClient.ConnectAsync(service.LocalEndpoint);
+        Assert.Equal(VersionAnswer, await c.RequestAsync(Version));
+        Assert.Equal(0, service.Snapshot().SessionsRefused);
+    }
+
+    [Fact]
     public async Task VcpuLimits_RefuseVmsBeyondThem_AndFreeTheirShareWhenVmsStop()
     {
         await using var service = fixture.Start(ServiceFixture.Settings with { MaxVcpus = 10, MaxVcpusPerVm = 8 });
