@@ -292,7 +292,7 @@ public sealed class CommandLineTests
         Assert.True(code == 0, error);
         Assert.Contains("VM default", output);
         Assert.Equal(4, output.Split('\n').Count(l => l.Contains("running", StringComparison.Ordinal) && !l.Contains("wait-for-sipi", StringComparison.Ordinal)));
-        Assert.Contains("0xec", output);
+        Assert.Contains(" ec:25 ", output);
         Assert.Contains(trace, output);
         Assert.True(ClefReader.Read(trace).Count > 100);
     }

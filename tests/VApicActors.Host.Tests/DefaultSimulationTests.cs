@@ -24,9 +24,11 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
             Assert.Equal(v.TimerTicks, v.TakenByVector[0xEC]);
             Assert.True(v.IpisSent > 0);
             Assert.True(v.IpisReceived > 0);
-            Assert.Equal(v.IpisReceived, v.TakenByVector.GetValueOrDefault(0xFD) + v.TakenByVector.GetValueOrDefault(0xFC));
+            // Reschedule, call-function, call-function-single and irq_work, each kind taken somewhere.
+            Assert.Equal(v.IpisReceived, new[] { 0xFD, 0xFC, 0xFB, 0xF6 }.Sum(vector => v.TakenByVector.GetValueOrDefault(vector)));
         });
         Assert.Equal(report.Vcpus.Sum(v => v.IpisSent), report.Vcpus.Sum(v => v.IpisReceived));
+        Assert.All(new[] { 0xFD, 0xFC, 0xFB, 0xF6 }, vector => Assert.Contains(report.Vcpus, v => v.TakenByVector.GetValueOrDefault(vector) > 0));
 
         for (var i = 0; i < 4; i++)
         {
@@ -77,11 +79,13 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
 
         Assert.True(report.AllRunning);
         Assert.Equal(report.Vcpus.Sum(v => v.IpisSent), report.Vcpus.Sum(v => v.IpisReceived));
-        // Each CPU reads its LDR; the workload's IPIs (vectors 0xFC, 0xFD) are logical, to cluster << 16 | 1 << (ID & 0xF).
+        // Each CPU reads its LDR; the IPIs to one CPU (0xFD, 0xFB) are logical, to cluster << 16 | 1 << (ID & 0xF);
+        // call-functions to the others (0xFC) use the all-but-self shorthand.
         Assert.Equal(3, sink.Named("MsrRead").Count(e => e.Register == "LDR"));
-        var ipis = sink.Named("IpiSent").Where(e => e.Vector is 0xFC or 0xFD).ToList();
+        var ipis = sink.Named("IpiSent").Where(e => e.Vector is 0xFB or 0xFC or 0xFD).ToList();
         Assert.NotEmpty(ipis);
-        Assert.All(ipis, e => Assert.Contains(e.Destination, new[] { "logical 0x1", "logical 0x10002", "logical 0x20020" }));
+        Assert.All(ipis.Where(e => e.Vector != 0xFC), e => Assert.Contains(e.Destination, new[] { "logical 0x1", "logical 0x10002", "logical 0x20020" }));
+        Assert.All(ipis.Where(e => e.Vector == 0xFC), e => Assert.Equal("all-but-self", e.Destination));
     }
 
     [Fact]

@@ -13,7 +13,10 @@ namespace VApicActors.Host.Simulation;
 public sealed class DefaultSimulation
 {
     private const double NsPerSecond = 1e9;
-    private const double RescheduleShare = 0.6;
+    // The mix of IPI kinds (the rest are irq_work self IPIs).
+    private const double RescheduleShare = 0.5;
+    private const double CallFunctionSingleShare = 0.25;
+    private const double CallFunctionShare = 0.15;
 
     private readonly VmHandle _vm;
     private readonly SimulationSettings _settings;
@@ -263,18 +266,58 @@ public sealed class DefaultSimulation
     private long Gap(Random random) =>
         Math.Max(1L, (long)(-Math.Log(1.0 - random.NextDouble()) * NsPerSecond / _settings.IpiRateHz));
 
+    /// <summary>
+    /// One of the IPIs a busy Linux guest sends (linux-guest.md 4.5): a reschedule (0xFD) or a call-function-single
+    /// (0xFB) to one other CPU, a call-function (0xFC) to every other CPU with the all-but-self shorthand, or an irq_work
+    /// (0xF6) to itself. Every destination then takes it before the workload goes on.
+    /// </summary>
     private async Task SendRandomIpiAsync(Random random)
     {
         var sender = random.Next(_cpus.Length);
-        var target = random.Next(_cpus.Length - 1);
-        if (target >= sender)
-        {
-            target++;
-        }
-        var vector = random.NextDouble() < RescheduleShare ? LinuxApic.RescheduleVector : LinuxApic.CallFunctionVector;
-
         var from = _cpus[sender];
-        var to = _cpus[target];
+        var roll = random.NextDouble();
+        int vector;
+        int[] targets;
+        if (roll < RescheduleShare + CallFunctionSingleShare)
+        {
+            vector = roll < RescheduleShare ? LinuxApic.RescheduleVector : LinuxApic.CallFunctionSingleVector;
+            var target = random.Next(_cpus.Length - 1);
+            if (target >= sender)
+            {
+                target++;
+            }
+            targets = [target];
+            await SendToOneAsync(from, _cpus[target], vector).ConfigureAwait(false);
+        }
+        else if (roll < RescheduleShare + CallFunctionSingleShare + CallFunctionShare)
+        {
+            vector = LinuxApic.CallFunctionVector;
+            targets = [.. Enumerable.Range(0, _cpus.Length).Where(i => i != sender)];
+            await from.SendShorthandIpiAsync(LinuxApic.ShorthandAllButSelf | (uint)vector).ConfigureAwait(false);
+        }
+        else
+        {
+            vector = LinuxApic.IrqWorkVector;
+            targets = [sender];
+            await from.SendSelfIpiAsync(vector).ConfigureAwait(false);
+        }
+        await from.WaitIcrIdleAsync().ConfigureAwait(false);
+        _counters[sender].IpisSent += targets.Length;
+
+        foreach (var target in targets)
+        {
+            var before = _counters[target].IpisReceived;
+            await ServiceAsync(_cpus[target]).ConfigureAwait(false);
+            if (_counters[target].IpisReceived == before)
+            {
+                throw new SimulationException($"vCPU {target} did not take IPI 0x{vector:X2} from vCPU {sender}");
+            }
+        }
+    }
+
+    /// <summary>An IPI to one CPU, addressed as the kernel's APIC driver addresses it.</summary>
+    private async Task SendToOneAsync(GuestCpu from, GuestCpu to, int vector)
+    {
         if (_flatLogical)
         {
             await from.SendIpiAsync(1u << to.Index, LinuxApic.DestinationLogical | (uint)vector).ConfigureAwait(false);
@@ -282,20 +325,11 @@ public sealed class DefaultSimulation
         else if (from.X2Apic)
         {
             // x2apic_cluster's x2apic_send_IPI: logical, to the target's logical ID (its cluster and its bit in it).
-            await from.SendIpiAsync(_x2ApicLogicalIds[target], LinuxApic.DestinationLogical | (uint)vector).ConfigureAwait(false);
+            await from.SendIpiAsync(_x2ApicLogicalIds[to.Index], LinuxApic.DestinationLogical | (uint)vector).ConfigureAwait(false);
         }
         else
         {
             await from.SendIpiAsync(to.ApicId, (uint)vector).ConfigureAwait(false);
-        }
-        await from.WaitIcrIdleAsync().ConfigureAwait(false);
-        _counters[sender].IpisSent++;
-
-        var before = _counters[target].IpisReceived;
-        await ServiceAsync(to).ConfigureAwait(false);
-        if (_counters[target].IpisReceived == before)
-        {
-            throw new SimulationException($"vCPU {target} did not take IPI 0x{vector:X2} from vCPU {sender}");
         }
     }
 
@@ -329,7 +363,7 @@ public sealed class DefaultSimulation
                     c.TimerTicks++;
                     await ArmTickAsync(cpu).ConfigureAwait(false);
                     break;
-                case LinuxApic.RescheduleVector or LinuxApic.CallFunctionVector:
+                case LinuxApic.RescheduleVector or LinuxApic.CallFunctionVector or LinuxApic.CallFunctionSingleVector or LinuxApic.IrqWorkVector:
                     c.IpisReceived++;
                     break;
             }

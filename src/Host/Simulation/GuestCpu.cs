@@ -47,6 +47,31 @@ internal sealed class GuestCpu(VmHandle vm, int index, uint apicId, bool x2Apic)
         await WriteAsync(ApicOffsets.IcrLow, low).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// An IPI with a destination shorthand (__default_send_IPI_shortcut, x2apic's __x2apic_send_IPI_shorthand): the ICR
+    /// low word only in xAPIC mode, the 64-bit ICR with destination 0 in x2APIC mode.
+    /// </summary>
+    public async Task SendShorthandIpiAsync(uint low)
+    {
+        if (X2Apic)
+        {
+            Check(await vm.WriteMsrAsync(Index, ApicMsrs.X2ApicIcr, low).ConfigureAwait(false), "write", ApicOffsets.IcrLow, low);
+            return;
+        }
+        await WriteAsync(ApicOffsets.IcrLow, low).ConfigureAwait(false);
+    }
+
+    /// <summary>apic->send_IPI_self: the SELF IPI MSR in x2APIC mode, the "self" shorthand in xAPIC mode.</summary>
+    public async Task SendSelfIpiAsync(int vector)
+    {
+        if (X2Apic)
+        {
+            Check(await vm.WriteMsrAsync(Index, ApicMsrs.X2ApicSelfIpi, (uint)vector).ConfigureAwait(false), "write", ApicOffsets.SelfIpi, (uint)vector);
+            return;
+        }
+        await SendShorthandIpiAsync(LinuxApic.ShorthandSelf | (uint)vector).ConfigureAwait(false);
+    }
+
     /// <summary>safe_apic_wait_icr_idle: polls the delivery-status bit in xAPIC mode, nothing in x2APIC mode.</summary>
     public async Task WaitIcrIdleAsync()
     {

@@ -14,6 +14,8 @@ internal static class LinuxApic
     public const int LocalTimerVector = 0xEC;
     public const int RescheduleVector = 0xFD;
     public const int CallFunctionVector = 0xFC;
+    public const int CallFunctionSingleVector = 0xFB;
+    public const int IrqWorkVector = 0xF6;
 
     /// <summary>SVR bit 8: APIC software enable.</summary>
     public const uint SvrSoftwareEnable = 0x100;
@@ -25,6 +27,10 @@ internal static class LinuxApic
     public const uint DeliveryStartup = 0x600;
     public const uint TriggerLevel = 0x8000;
     public const uint LevelAssert = 0x4000;
+    /// <summary>ICR destination shorthand (bits 19:18) "self".</summary>
+    public const uint ShorthandSelf = 0x4_0000;
+    /// <summary>ICR destination shorthand (bits 19:18) "all excluding self".</summary>
+    public const uint ShorthandAllButSelf = 0xC_0000;
     /// <summary>ICR bit 11: logical destination mode.</summary>
     public const uint DestinationLogical = 0x800;
     /// <summary>ICR bit 12: delivery status (send pending).</summary>

@@ -24,12 +24,12 @@ public static class SummaryPrinter
         table.AddColumn(new TableColumn("timer ticks").RightAligned());
         table.AddColumn(new TableColumn("IPIs sent").RightAligned());
         table.AddColumn(new TableColumn("IPIs received").RightAligned());
-        table.AddColumn("interrupts taken by vector");
+        table.AddColumn("taken, by vector (hex:count)");
         foreach (var v in report.Vcpus)
         {
             var taken = v.TakenByVector.Count == 0
                 ? "none"
-                : string.Join(", ", v.TakenByVector.Select(kv => string.Create(CultureInfo.InvariantCulture, $"0x{kv.Key:x2}: {kv.Value}")));
+                : string.Join(" ", v.TakenByVector.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key:x2}:{kv.Value}")));
             table.AddRow(
                 v.Index.ToString(CultureInfo.InvariantCulture),
                 "0x" + v.ApicId.ToString("x", CultureInfo.InvariantCulture),
