@@ -86,7 +86,9 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     private LatencyClock _latencyClock;
     private LatencyRecorder? _toAcceptance;
     private LatencyRecorder? _toEoi;
-    private long[]? _irrSetAt;
+    // Send times of the IPIs a vector's IRR bit (0..255) and ISR bit (256..511) hold, -1 for none: a vector can be in
+    // service and pending again at once, and each EOI ends the latency of the one in service.
+    private long[]? _sentAt;
 
     /// <summary>The VM's virtual time as this APIC last heard it.</summary>
     private long _now;
@@ -332,6 +334,12 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         if (result.IsOk)
         {
             _acknowledged++;
+            if (_sentAt is not null && result.Value < 256)
+            {
+                // IRR to ISR: the send time goes with the bit.
+                _sentAt[256 + (int)result.Value] = _sentAt[(int)result.Value];
+                _sentAt[(int)result.Value] = -1;
+            }
         }
         if (_tracer.Enabled)
         {
@@ -913,10 +921,10 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         {
             _toAcceptance ??= new LatencyRecorder();
             _toEoi ??= new LatencyRecorder();
-            if (_irrSetAt is null)
+            if (_sentAt is null)
             {
-                _irrSetAt = new long[256];
-                Array.Fill(_irrSetAt, -1);
+                _sentAt = new long[2 * 256];
+                Array.Fill(_sentAt, -1);
             }
         }
         m.ReplyTo.Tell(Completed(m.CorrelationId, AccessResult.Done), _self);
@@ -953,7 +961,7 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
                 _toAcceptance.Record(LatencyNow() - m.SentAt);
                 if (outcome == AcceptOutcome.Accepted)
                 {
-                    _irrSetAt![m.Message.Vector] = m.SentAt;
+                    _sentAt![m.Message.Vector] = m.SentAt;
                 }
             }
         }
@@ -966,10 +974,10 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     private void CountEoi(int vector)
     {
         _eoied++;
-        if (_irrSetAt is not null && _irrSetAt[vector] >= 0)
+        if (_sentAt is not null && _sentAt[256 + vector] >= 0)
         {
-            _toEoi!.Record(LatencyNow() - _irrSetAt[vector]);
-            _irrSetAt[vector] = -1;
+            _toEoi!.Record(LatencyNow() - _sentAt[256 + vector]);
+            _sentAt[256 + vector] = -1;
         }
     }
 

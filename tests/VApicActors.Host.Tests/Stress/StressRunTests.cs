@@ -55,6 +55,20 @@ public sealed class StressRunTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Run_FixedIpisOnly_EveryAcceptedIpiHasItsLatencyToEoi()
+    {
+        // A vector can be in service and pending again at once: each EOI ends the latency of the IPI in service.
+        var fixedOnly = new OperationMix(Enum.GetValues<OperationKind>().ToDictionary(k => k, k => k == OperationKind.Fixed ? 1 : 0));
+        var settings = Defaults() with { Vcpus = 4, Operations = 2_000, Seed = 9, Mix = fixedOnly };
+
+        var report = await new StressEngine(_system, settings).RunAsync();
+
+        AssertAllHold(report);
+        Assert.True(report.FixedOutcomes["Coalesced"] > 0, "no IPI coalesced: the case is not exercised");
+        Assert.Equal(report.FixedOutcomes["Accepted"], report.LatencyToEoiNs.Samples);
+    }
+
+    [Fact]
     public async Task Run_300VcpusX2ApicSparseIds_EveryInvariantHolds()
     {
         var settings = Defaults() with { Vcpus = 300, X2Apic = true, SparseApicIds = true, Operations = 30_000, Seed = 11 };
