@@ -50,6 +50,15 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData("stress", "--seconds", "2", "--operations", "100")]
+    [InlineData("stress", "--sequential", "--seconds", "2")]
+    public async Task Stress_OptionsThatCannotBothApply_AreRefused(params string[] args)
+    {
+        var (code, _, _) = await InvokeAsync(args);
+        Assert.Equal(2, code);
+    }
+
+    [Theory]
     [InlineData("run")]
     [InlineData("serve")]
     [InlineData("state", "save")]

@@ -95,6 +95,15 @@ public static class StressCommand
                 config = StressSettings.LoadConfig(parse.GetValue(configFile), Console.Error);
                 VcpuDispatcher.Validate(config);
                 settings = StressSettings.Create(config);
+                // A run is measured in one way: a time, or a number of operations (always the latter when sequential).
+                if (parse.GetValue(seconds) is not null && parse.GetValue(operations) is not null)
+                {
+                    throw new StressSettingsException("--seconds", "give --seconds or --operations, not both");
+                }
+                if (parse.GetValue(seconds) is not null && parse.GetValue(sequential))
+                {
+                    throw new StressSettingsException("--seconds", "a --sequential run is a number of operations (--operations), not a time");
+                }
                 settings = Override(settings, parse.GetValue(vcpus), parse.GetValue(vms), parse.GetValue(mode), parse.GetValue(ids),
                     parse.GetValue(seconds), parse.GetValue(operations), parse.GetValue(seed), parse.GetValue(mix), parse.GetValue(sequential));
                 if (!inCluster)
