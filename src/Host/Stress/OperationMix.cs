@@ -61,16 +61,30 @@ public sealed class OperationMix
     {
         ArgumentNullException.ThrowIfNull(spec);
         var weights = Enum.GetValues<OperationKind>().ToDictionary(k => k, k => Weights[(int)k]);
+        var byName = Enum.GetValues<OperationKind>().ToDictionary(Key, k => k, StringComparer.OrdinalIgnoreCase);
+        var given = new HashSet<OperationKind>();
         foreach (var part in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
+            // Names only (an enum would also take "0" for fixed), each once, weights in range.
             var eq = part.IndexOf('=');
-            if (eq <= 0 || !Enum.TryParse<OperationKind>(part[..eq].Trim(), ignoreCase: true, out var kind)
-                || !int.TryParse(part[(eq + 1)..].Trim(), out var weight))
+            if (eq <= 0 || !byName.TryGetValue(part[..eq].Trim(), out var kind)
+                || !int.TryParse(part[(eq + 1)..].Trim(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var weight))
             {
-                throw new FormatException("'" + part + "' is not name=weight with a name among "
-                    + string.Join(", ", Enum.GetValues<OperationKind>().Select(Key)));
+                throw new FormatException("'" + part + "' is not name=weight with a name among " + string.Join(", ", byName.Keys));
+            }
+            if (!given.Add(kind))
+            {
+                throw new FormatException("'" + Key(kind) + "' is given twice");
+            }
+            if (weight is < 0 or > MaxWeight)
+            {
+                throw new FormatException("'" + part + "': a weight is 0 to " + MaxWeight);
             }
             weights[kind] = weight;
+        }
+        if (weights.Values.All(w => w == 0))
+        {
+            throw new FormatException("at least one weight must be above 0");
         }
         return new OperationMix(weights);
     }

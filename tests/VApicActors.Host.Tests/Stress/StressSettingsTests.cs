@@ -46,4 +46,19 @@ public sealed class StressSettingsTests
         Assert.Equal(0, settings.Mix.Weights[(int)OperationKind.Read]);
         Assert.Throws<StressSettingsException>(() => StressCommand.Override(settings, null, null, null, null, null, null, null, "bogus=1", false));
     }
+
+    [Theory]
+    [InlineData("99=5", "is not name=weight")]
+    [InlineData("0=0", "is not name=weight")]
+    [InlineData("fixed=1,fixed=2", "'fixed' is given twice")]
+    [InlineData("fixed=-1", "a weight is 0 to 1000000")]
+    [InlineData("fixed=x", "is not name=weight")]
+    public void Mix_Malformed_IsRefusedSayingWhy(string mix, string problem)
+    {
+        var e = Assert.Throws<StressSettingsException>(() =>
+            StressCommand.Override(StressSettings.Create(StressSettings.LoadConfig()), null, null, null, null, null, null, null, mix, false));
+        Assert.Equal("--mix", e.Key);
+        Assert.Contains(problem, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Parameter", e.Message, StringComparison.Ordinal);
+    }
 }
