@@ -217,23 +217,23 @@ public sealed class VapicCommandLine
         {
             switch (option)
             {
-                case Option<int> o when o.CustomParser is null:
-                    o.CustomParser = r => ParseNumber<int>(r, o.Name) ?? default;
+                case Option<int> o:
+                    UseParser(o);
                     break;
-                case Option<int?> o when o.CustomParser is null:
-                    o.CustomParser = r => ParseNumber<int>(r, o.Name);
+                case Option<int?> o:
+                    UseNullableParser(o);
                     break;
-                case Option<long> o when o.CustomParser is null:
-                    o.CustomParser = r => ParseNumber<long>(r, o.Name) ?? default;
+                case Option<long> o:
+                    UseParser(o);
                     break;
-                case Option<long?> o when o.CustomParser is null:
-                    o.CustomParser = r => ParseNumber<long>(r, o.Name);
+                case Option<long?> o:
+                    UseNullableParser(o);
                     break;
-                case Option<double> o when o.CustomParser is null:
-                    o.CustomParser = r => ParseNumber<double>(r, o.Name) ?? default;
+                case Option<double> o:
+                    UseParser(o);
                     break;
-                case Option<double?> o when o.CustomParser is null:
-                    o.CustomParser = r => ParseNumber<double>(r, o.Name);
+                case Option<double?> o:
+                    UseNullableParser(o);
                     break;
             }
         }
@@ -242,6 +242,14 @@ public sealed class VapicCommandLine
             UseNumberParsers(subcommand);
         }
     }
+
+    private static void UseParser<T>(Option<T> option)
+        where T : struct, System.Numerics.INumber<T>, System.Numerics.IMinMaxValue<T> =>
+        option.CustomParser ??= r => ParseNumber<T>(r, option.Name) ?? default;
+
+    private static void UseNullableParser<T>(Option<T?> option)
+        where T : struct, System.Numerics.INumber<T>, System.Numerics.IMinMaxValue<T> =>
+        option.CustomParser ??= r => ParseNumber<T>(r, option.Name);
 
     private static T? ParseNumber<T>(ArgumentResult result, string option)
         where T : struct, System.Numerics.INumber<T>, System.Numerics.IMinMaxValue<T>

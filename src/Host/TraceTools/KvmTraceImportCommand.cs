@@ -34,7 +34,7 @@ public static class KvmTraceImportCommand
         {
             lines = File.ReadAllLines(inputPath);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
             stderr.WriteLine($"{inputPath}: error: cannot read the trace: {CommandLineFiles.ReadReason(inputPath, e)}");
             return IoFailure;
@@ -45,7 +45,7 @@ public static class KvmTraceImportCommand
         {
             File.WriteAllText(outputPath, result.Script);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
             stderr.WriteLine($"{outputPath}: error: cannot write the scenario: {CommandLineFiles.WriteReason(outputPath, e)}");
             return IoFailure;

@@ -74,7 +74,7 @@ public static class ReplayCommand
             {
                 File.WriteAllBytes(pagePath, [.. result.Apics[0].State.Page]);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            catch (Exception e) when (CommandLineFiles.IsFileError(e))
             {
                 stderr.WriteLine($"{pagePath}: error: cannot write the page: {CommandLineFiles.WriteReason(pagePath, e)}");
                 return UsageError;

@@ -104,7 +104,7 @@ public static class StateCommands
         {
             lines = await File.ReadAllLinesAsync(scriptPath, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
             await error.WriteLineAsync($"{scriptPath}: error: cannot read the script: {CommandLineFiles.ReadReason(scriptPath, e)}").ConfigureAwait(false);
             return UsageError;
@@ -187,7 +187,7 @@ public static class StateCommands
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{folder}: {regs.Count} files of {LocalApic.KvmLapicStateSize} bytes (vcpu-N.lapic)"));
             return Success;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
             error.WriteLine($"{folder}: error: cannot write: {e.Message}");
             return UsageError;
@@ -202,7 +202,7 @@ public static class StateCommands
             state = VmStateFile.Read(path);
             return true;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or InvalidDataException)
+        catch (Exception e) when (CommandLineFiles.IsFileError(e) || e is InvalidDataException)
         {
             // A file that is there but wrong says what is wrong with it (the field); one that cannot be read says why.
             var reason = e switch

@@ -41,7 +41,7 @@ public static class TraceExportCommand
             using var stream = File.Create(outputPath);
             summary = ChromeTraceExporter.Export(trace.Events, stream, Path.GetFileName(tracePath));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
             stderr.WriteLine($"{outputPath}: error: cannot write the timeline: {CommandLineFiles.WriteReason(outputPath, e)}");
             return UsageError;

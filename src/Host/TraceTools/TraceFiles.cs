@@ -16,7 +16,7 @@ internal static class TraceFiles
         {
             result = ClefTraceReader.ReadFile(path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
             stderr.WriteLine($"{path}: error: cannot read the trace: {CommandLineFiles.ReadReason(path, e)}");
             result = null;
