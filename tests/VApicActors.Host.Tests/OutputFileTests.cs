@@ -62,6 +62,39 @@ public sealed class OutputFileTests
     }
 
     [Fact]
+    public async Task Run_WithNoReadableScript_LeavesTheLastTraceAlone()
+    {
+        using var dir = new TempDirectory();
+        var trace = dir.Write("vapic-trace.clef", "{\"@t\":\"the last run's trace\"}\n");
+        var missing = dir.File("typo.vapic");
+
+        var (code, output, error) = await InvokeAsync("run", missing, dir.Path, "--trace", trace);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"{missing}: error: no such file", error);
+        Assert.Contains($"{dir.Path}: error: cannot read the file: '{dir.Path}' is a directory, not a file", error);
+        Assert.Equal("0 passed, 0 failed", output.Trim());
+        Assert.DoesNotContain("events written", error);
+        Assert.Equal("{\"@t\":\"the last run's trace\"}\n", File.ReadAllText(trace));
+    }
+
+    [Fact]
+    public async Task Run_WithOneReadableScript_RunsItAndNamesTheOther()
+    {
+        using var dir = new TempDirectory();
+        var script = dir.Write("s.vapic", "writel 0xfee000f0 0x1ff\nreadl 0xfee000f0 -> 0x1ff\n");
+        var trace = dir.File("t.clef");
+        var missing = dir.File("typo.vapic");
+
+        var (code, output, error) = await InvokeAsync("run", missing, script, "--trace", trace);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"{missing}: error: no such file", error);
+        Assert.Equal("1 passed, 0 failed", output.Trim());
+        Assert.Contains(ClefReader.Read(trace), e => e.GetProperty("Register").GetString() == "SVR");
+    }
+
+    [Fact]
     public async Task Trace_ThroughASymbolicLink_WritesTheTargetAndKeepsTheLink()
     {
         if (OperatingSystem.IsWindows())

@@ -309,6 +309,17 @@ public sealed class VapicCommandLine
     private async Task<int> RunScriptsAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         var files = parse.GetValue(_files) ?? [];
+        var unreadable = files.Select(ScenarioRunner.Unreadable).ToList();
+        if (files.Length > 0 && unreadable.All(e => e is not null))
+        {
+            // Nothing to run: no VM, and no trace file opened (that would empty the last run's trace).
+            foreach (var line in unreadable)
+            {
+                await _error.WriteLineAsync(line).ConfigureAwait(false);
+            }
+            await _output.WriteLineAsync(new ScenarioRunSummary(0, 0, files.Length, []).SummaryLine).ConfigureAwait(false);
+            return ExitUsage;
+        }
         return await WithHostAsync(parse, CommonOverrides(parse), async (_, system, trace, ct) =>
         {
             var summary = await new ScenarioRunner(system, trace).RunAsync(files, _output, _error, ct).ConfigureAwait(false);

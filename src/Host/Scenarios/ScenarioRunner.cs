@@ -41,13 +41,9 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
         {
             lines = await File.ReadAllLinesAsync(file, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return Error($"{file}: error: no such file");
-        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return Error($"{file}: error: cannot read the file: {CommandLineFiles.ReadReason(file, e)}");
+            return Error(ReadError(file, e));
         }
 
         await using var session = new ScenarioSession(system, Path.GetFileNameWithoutExtension(file), trace)
@@ -63,6 +59,27 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
             return new ScenarioRunSummary(0, 0, 1, failures);
         }
     }
+
+    /// <summary>
+    /// The error line for a script that cannot be read, or null when it can be opened: checked before anything runs,
+    /// so that a run none of whose scripts can be read leaves the trace file of the run before as it was.
+    /// </summary>
+    public static string? Unreadable(string file)
+    {
+        try
+        {
+            using var stream = File.OpenRead(file);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return ReadError(file, e);
+        }
+    }
+
+    private static string ReadError(string file, Exception e) => e is FileNotFoundException or DirectoryNotFoundException
+        ? $"{file}: error: no such file"
+        : $"{file}: error: cannot read the file: {CommandLineFiles.ReadReason(file, e)}";
 
     /// <summary>
     /// Runs a script's lines in one session: each failed expectation goes to <paramref name="output"/> as
