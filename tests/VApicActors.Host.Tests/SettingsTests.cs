@@ -118,6 +118,9 @@ public sealed class SettingsTests
     [InlineData("vapic.simulation { apic-ids = [0, 1 }\n", "'}' on line 1 does not close the '[' of line 1")]
     [InlineData("vapic.trace.file = \"x.clef\nvapic.simulation.vcpus = 2\n", "the string that starts on line 1 is not closed")]
     [InlineData("vapic.trace.filter = \"\"\"ApicId = 1\n", "the \"\"\" string that starts on line 1 is never closed")]
+    [InlineData("vapic.simulation.mode = \nvapic.simulation.boot = all\n", "the '=' on line 1 has no value after it")]
+    [InlineData("vapic.simulation {\n  vcpus:   # four\n}\n", "the ':' on line 2 has no value after it")]
+    [InlineData("vapic.simulation.vcpus = // none", "the '=' on line 1 has no value after it")]
     public void Load_BadSyntax_IsNotValidHoconNamingTheFile(string text, string problem)
     {
         using var dir = new TempDirectory();
@@ -132,6 +135,7 @@ public sealed class SettingsTests
     [InlineData("# a { comment\nvapic.simulation.vcpus = 2 // and [ another\n")]
     [InlineData("vapic.trace.file = \"a{b[c\\\"d.clef\"\nvapic.simulation.vcpus = 2\n")]
     [InlineData("vapic.trace.filter = \"\"\"ApicId = 1 and\n  Detail = '{['\"\"\"\nvapic.simulation.vcpus = 2\n")]
+    [InlineData("# vcpus =\nvapic.trace.file = \"a=\"\nvapic.simulation.vcpus = 2\n")]
     public void Load_BracketsInStringsAndComments_AreNotSyntax(string text)
     {
         using var dir = new TempDirectory();

@@ -309,17 +309,6 @@ public sealed class VapicCommandLine
     private async Task<int> RunScriptsAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         var files = parse.GetValue(_files) ?? [];
-        var unreadable = files.Select(ScenarioRunner.Unreadable).ToList();
-        if (files.Length > 0 && unreadable.All(e => e is not null))
-        {
-            // Nothing to run: no VM, and no trace file opened (that would empty the last run's trace).
-            foreach (var line in unreadable)
-            {
-                await _error.WriteLineAsync(line).ConfigureAwait(false);
-            }
-            await _output.WriteLineAsync(new ScenarioRunSummary(0, 0, files.Length, []).SummaryLine).ConfigureAwait(false);
-            return ExitUsage;
-        }
         return await WithHostAsync(parse, CommonOverrides(parse), async (_, system, trace, ct) =>
         {
             var summary = await new ScenarioRunner(system, trace).RunAsync(files, _output, _error, ct).ConfigureAwait(false);
@@ -332,7 +321,21 @@ public sealed class VapicCommandLine
                 }
             }
             return summary.ExitCode;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, beforeTrace: async () =>
+        {
+            var unreadable = files.Select(ScenarioRunner.Unreadable).ToList();
+            if (files.Length == 0 || unreadable.Any(e => e is null))
+            {
+                return null;
+            }
+            // Nothing to run: no VM, and no trace file opened (that would empty the last run's trace).
+            foreach (var line in unreadable)
+            {
+                await _error.WriteLineAsync(line).ConfigureAwait(false);
+            }
+            await _output.WriteLineAsync(new ScenarioRunSummary(0, 0, files.Length, []).SummaryLine).ConfigureAwait(false);
+            return ExitUsage;
+        }).ConfigureAwait(false);
     }
 
     /// <summary>A service runs for long: it writes the message trace only when --trace names a file.</summary>
@@ -367,12 +370,18 @@ public sealed class VapicCommandLine
         return overrides;
     }
 
+    /// <summary>
+    /// Loads the settings, opens the trace file and runs <paramref name="work"/> in a started host. A command that
+    /// can tell it has nothing to do says so in <paramref name="beforeTrace"/> (an exit status), which runs once the
+    /// settings are known to be good and before the trace file is touched.
+    /// </summary>
     private async Task<int> WithHostAsync(
         ParseResult parse,
         IReadOnlyList<SettingOverride> overrides,
         Func<VapicSettings, Akka.Actor.ActorSystem, SerilogTraceSink?, CancellationToken, Task<int>> work,
         CancellationToken cancellationToken,
-        Config? front = null)
+        Config? front = null,
+        Func<Task<int?>>? beforeTrace = null)
     {
         Config config;
         VapicSettings settings;
@@ -391,6 +400,10 @@ public sealed class VapicCommandLine
         }
 
         LoggingConfiguration.Apply(parse.GetValue(_verbose));
+        if (beforeTrace is not null && await beforeTrace().ConfigureAwait(false) is { } refused)
+        {
+            return refused;
+        }
 
         SerilogTraceSink? trace = null;
         if (settings.Trace.Enabled)

@@ -2,13 +2,14 @@ namespace VApicActors.Host.Configuration;
 
 /// <summary>
 /// The structural checks Akka's HOCON parser leaves out: it accepts an unclosed <c>{</c> or <c>[</c>, a stray closing
-/// one and an unterminated string, and uses whatever it read up to there. Strings and comments are skipped as HOCON
+/// one, an unterminated string and a key with nothing after its <c>=</c> or <c>:</c>, and uses whatever it read up to
+/// there. Strings and comments are skipped as HOCON
 /// has them (<c>"..."</c> with backslash escapes on one line, <c>"""..."""</c> over several, <c>#</c> and <c>//</c> to
 /// the end of the line).
 /// </summary>
 public static class HoconSyntax
 {
-    /// <summary>Null when braces, brackets and quotes are balanced; otherwise what is wrong and on which line.</summary>
+    /// <summary>Null when braces, brackets and quotes are balanced and every separator has a value; otherwise what is wrong and on which line.</summary>
     public static string? Check(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -57,6 +58,11 @@ public static class HoconSyntax
                     i++;
                 }
             }
+            else if (c is '=' or ':' && NothingFollows(text, i + 1))
+            {
+                // Akka's parser would take the next line's key, or an empty list, as the value.
+                return $"the '{c}' on line {line} has no value after it";
+            }
             else if (c is '{' or '[')
             {
                 open.Push((c, line));
@@ -86,5 +92,15 @@ public static class HoconSyntax
             return $"the '{bracket}' of line {openedOn} is never closed";
         }
         return null;
+    }
+
+    /// <summary>Whether only blanks, then the end of the line, a comment or the end of the text follow.</summary>
+    private static bool NothingFollows(string text, int i)
+    {
+        while (i < text.Length && text[i] is ' ' or '\t' or '\r')
+        {
+            i++;
+        }
+        return i >= text.Length || text[i] is '\n' or '#' || string.CompareOrdinal(text, i, "//", 0, 2) == 0;
     }
 }
