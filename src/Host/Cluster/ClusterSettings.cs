@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Akka.Configuration;
 using VApicActors.Host.Configuration;
 
@@ -132,6 +134,31 @@ public sealed record ClusterSettings
     /// SQL journal and snapshot store, and the serializer of the cluster's messages. Goes in front of the
     /// rest of the configuration.
     /// </summary>
+    /// <summary>
+    /// Why this node must not start on its cluster port, or null: something already accepts connections there. The
+    /// transport binds its port for reuse (so that a node can restart at once on the port it left), which also lets a
+    /// second node bind a port a live one listens on and start as a cluster of its own at the same address.
+    /// </summary>
+    public async Task<string?> PortInUseAsync(CancellationToken cancellationToken)
+    {
+        if (Port == 0)
+        {
+            return null;
+        }
+        using var probe = new TcpClient();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            await probe.ConnectAsync(Hostname, Port, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return null; // nothing listens (or the host is unknown, which the transport reports itself)
+        }
+        return $"cannot start a cluster node on {Hostname}:{Port}: something already listens there";
+    }
+
     public Config ToAkkaConfig()
     {
         static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";

@@ -80,6 +80,12 @@ public static class ServeCommand
             settings = settings with { Listen = endpoint };
         }
 
+        if (clusterSettings is not null && await clusterSettings.PortInUseAsync(cancellationToken).ConfigureAwait(false) is { } inUse)
+        {
+            await error.WriteLineAsync($"vapic: {inUse} (another node? give this one another --cluster-port, or --cluster-port 0 for a free one)").ConfigureAwait(false);
+            return ExitUsage;
+        }
+
         return await runHost(parse, clusterSettings?.ToAkkaConfig(), async (system, trace, ct) =>
         {
             VmShards? shards = null;

@@ -85,6 +85,30 @@ public sealed class ClusterPartsTests : IAsyncLifetime
         Assert.DoesNotContain("serving", output.ToString());
     }
 
+    [Fact]
+    public async Task ServeCluster_OnAPortSomethingListensOn_IsRefusedInsteadOfSharingIt()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            var output = new StringWriter();
+            var error = new StringWriter();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var code = await new VapicCommandLine(output, error).InvokeAsync(
+                ["serve", "--cluster", "--cluster-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--listen", "127.0.0.1:0"], timeout.Token);
+            Assert.Equal(2, code);
+            Assert.Equal($"vapic: cannot start a cluster node on 127.0.0.1:{port}: something already listens there"
+                + " (another node? give this one another --cluster-port, or --cluster-port 0 for a free one)" + Environment.NewLine, error.ToString());
+            Assert.Empty(output.ToString());
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
     public static TheoryData<object> Messages()
     {
         var spec = new VmSpec("v", 3, true, [2u, 9u, 0x100u], false, 1_000_000, 2_000_000);
