@@ -190,6 +190,10 @@ public sealed class LocalClusterNodes : IAsyncDisposable
 
     private static async Task<VmShards> StartNodeAsync(ClusterSettings settings, Config config, CancellationToken ct)
     {
+        if (await settings.PortInUseAsync(ct).ConfigureAwait(false) is { } inUse)
+        {
+            throw new ClusterNodeException(inUse + " (another node there? --port 0 takes a free port)");
+        }
         ActorSystem system;
         try
         {
@@ -246,6 +250,11 @@ public sealed class LocalClusterNodes : IAsyncDisposable
 /// <summary>A cluster node could not be started (its port taken, its address not this machine's).</summary>
 public sealed class ClusterNodeException : Exception
 {
+    public ClusterNodeException(string message)
+        : base(message)
+    {
+    }
+
     public ClusterNodeException(string message, Exception inner)
         : base(message, inner)
     {

@@ -88,7 +88,9 @@ public sealed class ClusterPartsTests : IAsyncLifetime
     [Fact]
     public async Task ServeCluster_OnAPortSomethingListensOn_IsRefusedInsteadOfSharingIt()
     {
+        // Bound for reuse, as a node's transport binds: a second bind for reuse of the same port would succeed.
         var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Server.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
         listener.Start();
         try
         {
