@@ -88,27 +88,18 @@ public sealed class ClusterPartsTests : IAsyncLifetime
     [Fact]
     public async Task ServeCluster_OnAPortSomethingListensOn_IsRefusedInsteadOfSharingIt()
     {
-        // Bound for reuse, as a node's transport binds: a second bind for reuse of the same port would succeed.
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Server.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
-        listener.Start();
-        try
-        {
-            var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-            var output = new StringWriter();
-            var error = new StringWriter();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var code = await new VapicCommandLine(output, error).InvokeAsync(
-                ["serve", "--cluster", "--cluster-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--listen", "127.0.0.1:0"], timeout.Token);
-            Assert.Equal(2, code);
-            Assert.Equal($"vapic: cannot start a cluster node on 127.0.0.1:{port}: something already listens there"
-                + " (another node? give this one another --cluster-port, or --cluster-port 0 for a free one)" + Environment.NewLine, error.ToString());
-            Assert.Empty(output.ToString());
-        }
-        finally
-        {
-            listener.Stop();
-        }
+        using var taken = new ListeningPort();
+        var output = new StringWriter();
+        var error = new StringWriter();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var code = await new VapicCommandLine(output, error).InvokeAsync(
+            ["serve", "--cluster", "--cluster-port", taken.Text, "--listen", "127.0.0.1:0"], timeout.Token);
+
+        Assert.Equal(2, code);
+        Assert.Equal($"vapic: cannot start a cluster node on 127.0.0.1:{taken.Port}: something already listens there"
+            + " (another node? give this one another --cluster-port, or --cluster-port 0 for a free one)" + Environment.NewLine, error.ToString());
+        Assert.Empty(output.ToString());
     }
 
     public static TheoryData<object> Messages()

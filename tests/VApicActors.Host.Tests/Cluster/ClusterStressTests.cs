@@ -141,26 +141,15 @@ public sealed class ClusterStressTests
     [Fact]
     public async Task Command_ClusterPortALiveNodeListensOn_ExitsTwoWithoutJoiningAnything()
     {
-        // Bound for reuse, as a node's transport binds: a second bind for reuse of the same port would succeed.
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Server.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
-        listener.Start();
-        try
-        {
-            var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-            using var directory = new TempDirectory();
-            var json = directory.File("cluster.json");
+        using var taken = new ListeningPort();
+        using var directory = new TempDirectory();
+        var json = directory.File("cluster.json");
 
-            var code = await new VapicCommandLine(TextWriter.Null, TextWriter.Null).InvokeAsync(
-                ["stress", "--cluster", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--operations", "10", "--json", json]);
+        var code = await new VapicCommandLine(TextWriter.Null, TextWriter.Null).InvokeAsync(
+            ["stress", "--cluster", "--port", taken.Text, "--operations", "10", "--json", json]);
 
-            Assert.Equal(StressCommand.ExitUsage, code);
-            Assert.False(File.Exists(json));
-        }
-        finally
-        {
-            listener.Stop();
-        }
+        Assert.Equal(StressCommand.ExitUsage, code);
+        Assert.False(File.Exists(json));
     }
 
     [Theory]
