@@ -182,7 +182,7 @@ public sealed class OutputFileTests
         var settings = StressSettings.Create(StressSettings.LoadConfig()) with { Progress = false, Vcpus = 2, Operations = 200, Seed = 5 };
         var (console, printed) = TestConsole();
 
-        var (code, error) = await CapturingStandardErrorAsync(() => StressCommand.RunAsync(settings, dir.Path, console, CancellationToken.None));
+        var (code, error) = await StandardError.CaptureAsync(() => StressCommand.RunAsync(settings, dir.Path, console, CancellationToken.None));
 
         Assert.Equal(2, code);
         Assert.Contains("every invariant holds", printed.ToString());
@@ -199,7 +199,7 @@ public sealed class OutputFileTests
         var settings = StressSettings.Create(StressSettings.LoadConfig()) with { Progress = false, Vcpus = 2, Operations = 200, Seed = 5 };
         var (console, printed) = TestConsole();
 
-        var (code, error) = await CapturingStandardErrorAsync(() => StressCommand.RunAsync(settings, null, console, CancellationToken.None, DevFull));
+        var (code, error) = await StandardError.CaptureAsync(() => StressCommand.RunAsync(settings, null, console, CancellationToken.None, DevFull));
 
         Assert.Equal(2, code);
         Assert.Contains("every invariant holds", printed.ToString());
@@ -213,7 +213,7 @@ public sealed class OutputFileTests
         using var dir = new TempDirectory();
         var (console, printed) = TestConsole();
 
-        var (code, error) = await CapturingStandardErrorAsync(() =>
+        var (code, error) = await StandardError.CaptureAsync(() =>
             ScaleCommand.RunAsync(new ScaleSettings(Total: 64, VcpusPerVm: 32), dir.Path, console, CancellationToken.None));
 
         Assert.Equal(2, code);
@@ -248,27 +248,10 @@ public sealed class OutputFileTests
         return (console, printed);
     }
 
-    /// <summary>Stress, bench and scale write their errors to the process's standard error (this collection runs alone).</summary>
-    private static async Task<(int Code, string Error)> CapturingStandardErrorAsync(Func<Task<int>> run)
-    {
-        var saved = Console.Error;
-        var error = new StringWriter();
-        Console.SetError(error);
-        try
-        {
-            var code = await run();
-            return (code, error.ToString());
-        }
-        finally
-        {
-            Console.SetError(saved);
-        }
-    }
-
     private static async Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args)
     {
         var output = new StringWriter();
-        var (code, error) = await CapturingStandardErrorAsync(async () =>
+        var (code, error) = await StandardError.CaptureAsync(async () =>
         {
             var commandError = new StringWriter();
             var result = await new VapicCommandLine(output, commandError).InvokeAsync(args);

@@ -141,22 +141,52 @@ public sealed record ClusterSettings
     /// </summary>
     public async Task<string?> PortInUseAsync(CancellationToken cancellationToken)
     {
-        if (Port == 0)
+        if (Port == 0 || LocalAddress(Hostname) is not { } address)
         {
-            return null;
+            return null; // a free port is chosen, or the address is not this machine's, which the transport reports itself
         }
-        using var probe = new TcpClient();
+        using var probe = new TcpClient(address.AddressFamily);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(2));
         try
         {
-            await probe.ConnectAsync(Hostname, Port, timeout.Token).ConfigureAwait(false);
+            await probe.ConnectAsync(address, Port, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            return null; // nothing listens (or the host is unknown, which the transport reports itself)
+            return null; // nothing listens
         }
         return $"cannot start a cluster node on {Hostname}:{Port}: something already listens there";
+    }
+
+    /// <summary>The address of this machine <paramref name="hostname"/> names (the loopback one for "any"), or null.</summary>
+    private static IPAddress? LocalAddress(string hostname)
+    {
+        IPAddress[] addresses;
+        try
+        {
+            addresses = IPAddress.TryParse(hostname, out var parsed) ? [parsed] : Dns.GetHostAddresses(hostname);
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+        var local = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(u => u.Address)
+            .ToHashSet();
+        foreach (var address in addresses)
+        {
+            if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+            {
+                return address.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback;
+            }
+            if (IPAddress.IsLoopback(address) || local.Contains(address))
+            {
+                return address;
+            }
+        }
+        return null;
     }
 
     public Config ToAkkaConfig()

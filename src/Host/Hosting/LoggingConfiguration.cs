@@ -27,7 +27,10 @@ public static class LoggingConfiguration
             // itself, in one line (VapicHost.StartAsync).
             .Filter.ByExcluding(e => e.MessageTemplate.Text is StartFailedAkka or StartFailedHost);
         Log.Logger = configuration
-            .WriteTo.Console(outputTemplate: ConsoleTemplate, standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: System.Globalization.CultureInfo.InvariantCulture)
+            .WriteTo.Logger(console => console
+                .Filter.ByExcluding(_ => StartupLogHold.Holding)
+                .WriteTo.Console(outputTemplate: ConsoleTemplate, standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: System.Globalization.CultureInfo.InvariantCulture))
+            .WriteTo.Sink(StartupLogHold.Sink)
             .CreateLogger();
     }
 }

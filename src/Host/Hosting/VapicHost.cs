@@ -74,6 +74,7 @@ public static class VapicHost
         var output = Console.Out;
         var held = new StringWriter();
         Console.SetOut(held);
+        StartupLogHold.Begin();
         try
         {
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -81,16 +82,32 @@ public static class VapicHost
         catch (Exception e) when (e is not OperationCanceledException)
         {
             held = null;
-            throw new ActorSystemStartException(e.GetBaseException().Message, e);
+            throw new ActorSystemStartException(StartFailure(e.GetBaseException().Message, StartupLogHold.Drop()), e);
         }
         finally
         {
             Console.SetOut(output);
             if (held is not null)
             {
+                StartupLogHold.Release(Log.Logger);
                 await output.WriteAsync(held.ToString()).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// The one line for a start that failed: the exception's message, with the cause Akka logged (the innermost
+    /// exception of the logged failure) when the message only points at it.
+    /// </summary>
+    internal static string StartFailure(string message, string? loggedCause)
+    {
+        const string Pointer = "See InnerException for details.";
+        var trimmed = message.Replace(Pointer, "", StringComparison.Ordinal).TrimEnd();
+        if (loggedCause is null || message.Contains(loggedCause, StringComparison.Ordinal))
+        {
+            return trimmed;
+        }
+        return trimmed.TrimEnd('.') + ": " + loggedCause;
     }
 
     /// <summary>
