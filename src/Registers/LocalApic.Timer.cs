@@ -53,8 +53,9 @@ public sealed partial class LocalApic
 
     private ulong TscAt(long now) => (ulong)((UInt128)(ulong)now * (ulong)_config.TscHz / NanosecondsPerSecond);
 
-    private ulong TicksSince(long start, long now) =>
-        now <= start ? 0 : (ulong)((UInt128)(ulong)(now - start) * (ulong)_config.TimerHz / NanosecondsPerSecond);
+    /// <summary>Ticks since <paramref name="start"/>: 128 bits, since a 1 THz clock passes 2^64 ticks within a year.</summary>
+    private UInt128 TicksSince(long start, long now) =>
+        now <= start ? 0 : (UInt128)(ulong)(now - start) * (ulong)_config.TimerHz / NanosecondsPerSecond;
 
     /// <summary>The first ns at which <paramref name="ticks"/> ticks have passed since <paramref name="start"/>.</summary>
     private long TimeOfTicks(long start, UInt128 ticks)

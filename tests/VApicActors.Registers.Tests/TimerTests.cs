@@ -513,4 +513,22 @@ public sealed class TimerTests
 
         Assert.Equal(AccessResult.Of(expected), h.Apic.ReadTsc(now));
     }
+
+    [Fact]
+    public void Periodic_CurrentCount_StaysExactWhenTheTicksSinceTheStartPassSixtyFourBits()
+    {
+        const long hz = 1_000_000_000_000;
+        using var h = ApicHarness.XApic(timerHz: hz);
+        h.W(ApicOffsets.TimerDivide, 0xA);
+        h.W(ApicOffsets.LvtTimer, LvtMasked | TimerPeriodic | 0xEE);
+        h.W(ApicOffsets.TimerInitialCount, 0xFFFF_FFFF);
+        var period = (BigInteger)0xFFFF_FFFF * 128;
+        // 2^64 ticks of a 1 THz clock pass after about 213 days.
+        h.Now = 20_000_000_000_000_123;
+        var elapsed = TicksSince(0, h.Now, hz);
+        Assert.True(elapsed > ulong.MaxValue);
+        var next = (elapsed / period + 1) * period;
+
+        Assert.Equal(ExpectedCount(next, elapsed, 128), h.R(ApicOffsets.TimerCurrentCount));
+    }
 }
