@@ -570,18 +570,21 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
 
     /// <summary>
     /// Processes this APIC's expiries due at or before the limit, each at its own time, and answers the VM with
-    /// the next one (the answer replaces a separate timer report).
+    /// the next one (the answer replaces a separate timer report). Past <see cref="MaxExpiriesPerMessage"/>, the
+    /// remaining expiries of a periodic timer up to the limit are taken together at the time of the last (decision
+    /// 18 in docs/decisions.md), so a step costs the same however short the period.
     /// </summary>
     private void OnExpireTimers(ExpireTimers m)
     {
         var processed = 0;
-        while (_apic.TimerDue is long due && due <= m.LimitNs && processed < MaxExpiriesPerMessage)
+        while (_apic.TimerDue is long due && due <= m.LimitNs && processed <= MaxExpiriesPerMessage)
         {
-            _now = Math.Max(_now, due);
-            var fired = _apic.ExpireTimer(_now, this);
+            var at = processed < MaxExpiriesPerMessage ? due : _apic.LastTimerDueBy(m.LimitNs) ?? due;
+            _now = Math.Max(_now, at);
+            var taken = _apic.ExpireTimers(_now, this);
             processed++;
-            TraceTimerFired(due, fired);
-            if (!fired && _apic.TimerDue == due)
+            TraceTimerFired(due, taken);
+            if (taken == 0 && _apic.TimerDue == due)
             {
                 // The model neither fired nor moved its deadline: drop the expiry instead of spinning on it.
                 _log.Error("vCPU {Vcpu} timer due at {Due} ns did not expire at {Now} ns; its expiry is dropped", _index, due, _now);
@@ -595,21 +598,38 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         Finish(_vm, new TimersExpired(_index, _reportedDue), reportTimer: false);
     }
 
-    private void TraceTimerFired(long due, bool fired)
+    /// <summary>
+    /// Writes one TimerFired event for the expiries one model call took (<paramref name="taken"/>, from the one due
+    /// at <paramref name="due"/>), with the outcome of the last fire, and counts that outcome for every expiry the
+    /// model did not fire for separately.
+    /// </summary>
+    private void TraceTimerFired(long due, ulong taken)
     {
-        string detail = fired ? "fired" : "not-due";
+        string detail = taken != 0 ? "fired" : "not-due";
         int? vector = null;
+        var fires = 0;
         for (var i = _localFires.Count - 1; i >= 0; i--)
         {
-            if (_localFires[i].Source == LvtSource.Timer)
+            if (_localFires[i].Source != LvtSource.Timer)
+            {
+                continue;
+            }
+            if (fires++ == 0)
             {
                 detail = _localFires[i].Outcome.ToString();
                 vector = _localFires[i].Vector;
-                _localFires.RemoveAt(i);
-                break;
+                if (taken > 2)
+                {
+                    // The model fired twice for them all: the first, and once for the rest.
+                    _localOutcomes[(int)_localFires[i].Outcome] += (long)Math.Min(taken - 2, (ulong)long.MaxValue);
+                }
             }
+            _localFires.RemoveAt(i);
         }
-        _tracer.Write("TimerFired", _now, "LVTT", (ulong)due, vector, detail: detail);
+        if (_tracer.Enabled)
+        {
+            _tracer.Write("TimerFired", _now, "LVTT", (ulong)due, vector, detail: taken > 1 ? detail + " expiries=" + taken : detail);
+        }
     }
 
     /// <summary>

@@ -53,7 +53,6 @@ public sealed partial class LocalApic
 
     private ulong TscAt(long now) => (ulong)((UInt128)(ulong)now * (ulong)_config.TscHz / NanosecondsPerSecond);
 
-    /// <summary>Ticks since <paramref name="start"/>: 128 bits, since a 1 THz clock passes 2^64 ticks within a year.</summary>
     private UInt128 TicksSince(long start, long now) =>
         now <= start ? 0 : (UInt128)(ulong)(now - start) * (ulong)_config.TimerHz / NanosecondsPerSecond;
 
@@ -185,30 +184,73 @@ public sealed partial class LocalApic
     /// later one). Fires the timer LVT (a masked timer still counts but delivers nothing), reloads a periodic
     /// timer and reports its next expiry. Returns false when no expiry was due by <paramref name="now"/>.
     /// </summary>
-    public bool ExpireTimer(long now, IApicEffects effects)
+    public bool ExpireTimer(long now, IApicEffects effects) => ExpireTimers(now, effects) != 0;
+
+    /// <summary>
+    /// Like <see cref="ExpireTimer"/>, but a periodic timer takes every expiry due by <paramref name="now"/> in this
+    /// one call, and the number taken is returned (0 when none was due). The timer LVT fires for the first and, when
+    /// there are more, once again for all the others: after one fire the vector is pending in IRR (or the LVT is
+    /// masked, or the error is already collected), so every later fire has the same outcome and changes nothing, and
+    /// the caller counts that outcome for each of them.
+    /// </summary>
+    public ulong ExpireTimers(long now, IApicEffects effects)
     {
         if (_timerDueNs == NotArmed || _timerDueNs > now)
         {
-            return false;
+            return 0;
         }
         if (TimerMode == ApicBits.TimerModeTscDeadline)
         {
             _tscDeadline = 0;
             _timerDueNs = NotArmed;
             FireLvt(LvtSource.Timer, effects);
-            return true;
+            return 1;
         }
-        _timerExpiries++;
         if (TimerMode == ApicBits.TimerModePeriodic && _timerPeriodTicks != 0)
         {
+            var taken = PeriodicExpiriesDueBy(now);
+            _timerExpiries += taken;
             _timerDueNs = TimeOfTicks(_timerStartNs, TicksOfExpiry(_timerExpiries));
             FireLvt(LvtSource.Timer, effects);
+            if (taken > 1) FireLvt(LvtSource.Timer, effects);
             if (_timerDueNs != NotArmed) effects.ArmTimer(_timerDueNs);
-            return true;
+            return taken;
         }
+        _timerExpiries++;
         _timerRunning = false;
         _timerDueNs = NotArmed;
         FireLvt(LvtSource.Timer, effects);
-        return true;
+        return 1;
+    }
+
+    /// <summary>
+    /// The virtual time of the last expiry at or before <paramref name="until"/> of the run that starts at
+    /// <see cref="TimerDue"/> (a periodic timer may have many), or null when nothing is due by then.
+    /// </summary>
+    public long? LastTimerDueBy(long until)
+    {
+        if (_timerDueNs == NotArmed || _timerDueNs > until)
+        {
+            return null;
+        }
+        if (TimerMode != ApicBits.TimerModePeriodic || _timerPeriodTicks == 0)
+        {
+            return _timerDueNs;
+        }
+        var last = _timerExpiries + PeriodicExpiriesDueBy(until) - 1;
+        return Math.Max(_timerDueNs, TimeOfTicks(_timerStartNs, TicksOfExpiry(last)));
+    }
+
+    /// <summary>How many periodic expiries from the next one on have passed by <paramref name="now"/> (at least 1: the caller knows one is due).</summary>
+    private ulong PeriodicExpiriesDueBy(long now)
+    {
+        var elapsed = TicksSince(_timerStartNs, now);
+        var next = TicksOfExpiry(_timerExpiries);
+        if (elapsed <= next)
+        {
+            return 1;
+        }
+        var more = (elapsed - next) / _timerPeriodTicks;
+        return more >= ulong.MaxValue - _timerExpiries ? ulong.MaxValue - _timerExpiries : (ulong)more + 1;
     }
 }

@@ -1,3 +1,5 @@
+using Akka.Actor;
+using VApicActors.Actors.Protocol;
 using VApicActors.Registers;
 using Xunit;
 using Xunit.Abstractions;
@@ -53,6 +55,30 @@ public sealed class TimerSpecs : VmSpecBase
         Assert.Equal(nameof(AcceptOutcome.Accepted), fired[0].Detail);
         Assert.All(fired.Skip(1), e => Assert.Equal(nameof(AcceptOutcome.Coalesced), e.Detail));
         Assert.Equal(1100, (await Vm.SnapshotAsync(0)).TimerDueNs);
+    }
+
+    [Fact]
+    public async Task Periodic_WithAOneTickPeriod_StepsASecondInBoundedWork_WithTheExactCount()
+    {
+        await StartVm(1);
+        await EnableAll();
+        await StartTimer(0, Values.TimerPeriodic | 0x30, 1);
+
+        Assert.Equal(1_000_000_000, await Vm.StepClockAsync(1_000_000_000));
+
+        var snapshot = await Vm.SnapshotAsync(0);
+        Assert.True(snapshot.Irr.Contains(0x30));
+        Assert.Equal(1_000_000_001, snapshot.TimerDueNs);
+        Assert.Equal(1u, await R(0, TimerCurrentCount));
+        var fired = Trace.Named("TimerFired");
+        var oneByOne = VApicActor.MaxExpiriesPerMessage;
+        Assert.Equal(oneByOne + 1, fired.Count);
+        Assert.Equal(Enumerable.Range(1, oneByOne).Select(k => (long)k), fired.Take(oneByOne).Select(e => e.VirtualTimeNs));
+        Assert.Equal(1_000_000_000, fired[^1].VirtualTimeNs);
+        Assert.Equal("Coalesced expiries=" + (1_000_000_000 - oneByOne), fired[^1].Detail);
+        var counters = await Vm.GetApicRef(0).Ask<ApicProtocol.CountersRead>(r => new ApicProtocol.GetCounters(0, 0, r), TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.Equal(1, counters.Counters.LocalOutcomes[(int)AcceptOutcome.Accepted]);
+        Assert.Equal(1_000_000_000 - 1, counters.Counters.LocalOutcomes[(int)AcceptOutcome.Coalesced]);
     }
 
     [Fact]

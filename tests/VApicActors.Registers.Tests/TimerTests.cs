@@ -513,6 +513,60 @@ public sealed class TimerTests
 
         Assert.Equal(AccessResult.Of(expected), h.Apic.ReadTsc(now));
     }
+    [Fact]
+    public void Periodic_ManyExpiriesDueAtOnce_AreTakenInOneCall_WithTheExactCountAndNextExpiry()
+    {
+        using var h = DivideByOne();
+        h.W(ApicOffsets.LvtTimer, TimerPeriodic | 0xEE);
+        h.W(ApicOffsets.TimerInitialCount, 1);
+        const long second = NsPerSecond;
+
+        Assert.Equal(second, h.Apic.LastTimerDueBy(second));
+        Assert.Equal((ulong)second, h.Apic.ExpireTimers(second, h.Fx));
+        h.Now = second;
+
+        Assert.Equal(second + 1, h.Apic.TimerDue);
+        Assert.Equal(1u, h.R(ApicOffsets.TimerCurrentCount));
+        Assert.True(h.Apic.Irr.Contains(0xEE));
+        // One fire for the first expiry and one standing for all the others, which find the vector pending.
+        Assert.Equal(
+            [(LvtSource.Timer, (byte)0xEE, AcceptOutcome.Accepted), (LvtSource.Timer, (byte)0xEE, AcceptOutcome.Coalesced)],
+            h.Fx.Local);
+        Assert.Equal(0ul, h.Apic.ExpireTimers(second, h.Fx));
+    }
+
+    [Theory]
+    [InlineData(300_000_000L, 0xBu, 3u, 10_000_005L)]
+    [InlineData(1_000_000_000L, 0x0u, 7u, 999_999L)]
+    [InlineData(4_000_000_000L, 0xBu, 1u, 1_000_001L)]
+    public void Periodic_TakingTheExpiriesDueByATime_LeavesTheSameTimerAsTakingThemOneByOne(long hz, uint dcr, uint count, long until)
+    {
+        using var together = ApicHarness.XApic(timerHz: hz);
+        using var oneByOne = ApicHarness.XApic(timerHz: hz);
+        foreach (var h in new[] { together, oneByOne })
+        {
+            h.W(ApicOffsets.TimerDivide, dcr);
+            h.W(ApicOffsets.LvtTimer, TimerPeriodic | 0xEE);
+            h.W(ApicOffsets.TimerInitialCount, count);
+        }
+        var last = together.Apic.LastTimerDueBy(until);
+
+        var taken = together.Apic.ExpireTimers(last!.Value, together.Fx);
+
+        ulong expiries = 0;
+        long lastAt = -1;
+        while (oneByOne.Apic.TimerDue is long due && due <= until)
+        {
+            expiries += oneByOne.Apic.ExpireTimers(due, oneByOne.Fx);
+            lastAt = due;
+        }
+        Assert.Equal(expiries, taken);
+        Assert.Equal(lastAt, last);
+        Assert.Equal(oneByOne.Apic.TimerDue, together.Apic.TimerDue);
+        together.Now = oneByOne.Now = until;
+        Assert.Equal(oneByOne.R(ApicOffsets.TimerCurrentCount), together.R(ApicOffsets.TimerCurrentCount));
+        Assert.Equal(oneByOne.Apic.Irr, together.Apic.Irr);
+    }
 
     [Fact]
     public void Periodic_CurrentCount_StaysExactWhenTheTicksSinceTheStartPassSixtyFourBits()
