@@ -56,18 +56,31 @@ public sealed partial class LocalApic
     private UInt128 TicksSince(long start, long now) =>
         now <= start ? 0 : (UInt128)(ulong)(now - start) * (ulong)_config.TimerHz / NanosecondsPerSecond;
 
-    /// <summary>The first ns at which <paramref name="ticks"/> ticks have passed since <paramref name="start"/>.</summary>
+    /// <summary>
+    /// The first ns at which <paramref name="ticks"/> ticks have passed since <paramref name="start"/>, or
+    /// <see cref="NotArmed"/> when that is past the last ns virtual time can reach (the expiry never comes).
+    /// </summary>
     private long TimeOfTicks(long start, UInt128 ticks)
     {
         var hz = (ulong)_config.TimerHz;
         var ns = (ticks * NanosecondsPerSecond + hz - 1) / hz;
-        return ns >= (UInt128)(long.MaxValue - start) ? long.MaxValue : start + (long)ns;
+        return AtOrNever(start, ns);
     }
+
+    /// <summary><paramref name="start"/> + <paramref name="ns"/>, or <see cref="NotArmed"/> when past <see cref="long.MaxValue"/>.</summary>
+    private static long AtOrNever(long start, UInt128 ns) =>
+        ns > (UInt128)long.MaxValue || start + (Int128)(long)ns > long.MaxValue ? NotArmed : start + (long)ns;
 
     private UInt128 TicksOfExpiry(ulong k) => _timerFirstTicks + (UInt128)k * _timerPeriodTicks;
 
+    /// <summary>Arms for <paramref name="dueNs"/>; <see cref="NotArmed"/> (an expiry past the end of virtual time) disarms.</summary>
     private void Arm(long dueNs, IApicEffects effects)
     {
+        if (dueNs == NotArmed)
+        {
+            Disarm(effects);
+            return;
+        }
         _timerDueNs = dueNs;
         effects.ArmTimer(dueNs);
     }
@@ -176,7 +189,7 @@ public sealed partial class LocalApic
             FireLvt(LvtSource.Timer, effects);
             return;
         }
-        Arm(dueNs >= long.MaxValue ? long.MaxValue : (long)dueNs, effects);
+        Arm(AtOrNever(0, dueNs), effects);
     }
 
     /// <summary>
@@ -214,6 +227,7 @@ public sealed partial class LocalApic
             FireLvt(LvtSource.Timer, effects);
             if (taken > 1) FireLvt(LvtSource.Timer, effects);
             if (_timerDueNs != NotArmed) effects.ArmTimer(_timerDueNs);
+            else effects.CancelTimer();
             return taken;
         }
         _timerExpiries++;

@@ -585,4 +585,53 @@ public sealed class TimerTests
 
         Assert.Equal(ExpectedCount(next, elapsed, 128), h.R(ApicOffsets.TimerCurrentCount));
     }
+
+    [Fact]
+    public void Expiries_PastTheLastNanosecond_AreNeverArmed_AndTheTimerKeepsCounting()
+    {
+        // 0xFFFFFFFF · 128 ticks of a 1 Hz clock take about 5.5·10^20 ns, past 2^63 - 1.
+        using var h = ApicHarness.XApic(timerHz: 1);
+        h.W(ApicOffsets.TimerDivide, 0xA);
+        h.W(ApicOffsets.LvtTimer, TimerPeriodic | 0xEE);
+        h.W(ApicOffsets.TimerInitialCount, 0xFFFF_FFFF);
+
+        Assert.Null(h.Apic.TimerDue);
+        Assert.Equal(0ul, h.Apic.ExpireTimers(long.MaxValue, h.Fx));
+        h.Now = long.MaxValue;
+        var elapsed = TicksSince(0, long.MaxValue, 1);
+        Assert.Equal(ExpectedCount((BigInteger)0xFFFF_FFFF * 128, elapsed, 128), h.R(ApicOffsets.TimerCurrentCount));
+        Assert.True(h.Apic.Irr.IsEmpty);
+    }
+
+    [Fact]
+    public void Periodic_NextExpiryPastTheLastNanosecond_IsNotArmed()
+    {
+        // One period is about 4.3·10^18 ns: the second expiry is before 2^63 - 1, the third past it.
+        using var h = ApicHarness.XApic(timerHz: 1);
+        h.W(ApicOffsets.TimerDivide, DcrDivideBy1);
+        h.W(ApicOffsets.LvtTimer, TimerPeriodic | 0xEE);
+        h.W(ApicOffsets.TimerInitialCount, 0xFFFF_FFFF);
+
+        Assert.True(h.ExpireDue());
+        Assert.True(h.ExpireDue());
+
+        Assert.Equal(2 * 0xFFFF_FFFFL * NsPerSecond, h.Now);
+        Assert.Null(h.Apic.TimerDue);
+        Assert.Equal(1, h.Fx.Cancels);
+        Assert.True(h.Apic.Irr.Contains(0xEE));
+    }
+
+    [Fact]
+    public void TscDeadline_PastTheLastNanosecond_IsKeptButNeverArmed()
+    {
+        using var h = ApicHarness.XApic();
+        h.W(ApicOffsets.LvtTimer, TimerTscDeadline | 0xEF);
+
+        Assert.Equal(AccessStatus.Ok, h.Apic.WriteMsr(ApicMsrs.TscDeadline, ulong.MaxValue, h.Now, h.Fx).Status);
+
+        Assert.Null(h.Apic.TimerDue);
+        Assert.Equal(0ul, h.Apic.ExpireTimers(long.MaxValue, h.Fx));
+        Assert.Equal(AccessResult.Of(ulong.MaxValue), h.Apic.ReadMsr(ApicMsrs.TscDeadline, long.MaxValue, h.Fx));
+        Assert.True(h.Apic.Irr.IsEmpty);
+    }
 }
