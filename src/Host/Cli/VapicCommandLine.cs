@@ -101,7 +101,8 @@ public sealed class VapicCommandLine
     /// <summary>Parses and runs a command line; returns the exit code.</summary>
     public async Task<int> InvokeAsync(string[] args, CancellationToken cancellationToken = default)
     {
-        var parse = Root.Parse(args);
+        // No response files: an argument starting with '@' is a value (a filter such as "@m like '%IPI%'"), not a file to expand.
+        var parse = Root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Action is ParseErrorAction)
         {
             foreach (var e in parse.Errors)

@@ -61,6 +61,24 @@ public sealed class TraceCommandLineTests
         Assert.Equal(2, unknownFormat.Code);
     }
 
+    [Theory]
+    [InlineData("@mt = '{Event} at APIC {ApicId}' and Event = 'IpiSent' and Vector = 0x51")]
+    [InlineData("@m like '%IpiSent at APIC%' and Vector = 0x51")]
+    public async Task ViewFilter_StartingWithAt_IsAnExpressionNotAResponseFile(string filter)
+    {
+        using var dir = new TempDirectory();
+        var script = dir.Write("timeline.vapic", SimulatorTraces.Timeline);
+        var trace = dir.File("t.clef");
+        Assert.Equal(0, (await InvokeAsync("run", script, "--trace", trace)).Code);
+
+        var view = await InvokeAsync("trace", "view", trace, "--filter", filter);
+
+        Assert.True(view.Code == 0, view.Error);
+        var line = Assert.Single(view.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("IpiSent", line);
+        Assert.Contains("vector=0x51", line);
+    }
+
     [Fact]
     public async Task StateSaveRestoreShowExport_FromTheCommandLine()
     {
