@@ -23,9 +23,23 @@ public static class ClefTraceReader
     /// <summary>Reads trace lines; <paramref name="file"/> names them in errors.</summary>
     public static TraceReadResult Read(IEnumerable<string> lines, string file)
     {
-        ArgumentNullException.ThrowIfNull(lines);
-        var events = new List<TraceRecord>();
         var errors = new List<TraceReadError>();
+        var events = Stream(lines, file, errors.Add).ToList();
+        return new TraceReadResult(events, errors);
+    }
+
+    /// <summary>
+    /// Reads trace lines one at a time and yields each event as soon as its line is read, so that a trace of any size
+    /// is read in constant memory. Each line that is not an event goes to <paramref name="onError"/> when it is met.
+    /// A line with a NUL byte is binary data, not trace text (a file that is not a trace, or a tail of zeros left by
+    /// a crash): it is reported once and the rest of the input is not read. Without <paramref name="keepProperties"/>
+    /// the events' <see cref="TraceRecord.Properties"/> are left empty (they serve filters only), which saves most
+    /// of the memory an event takes.
+    /// </summary>
+    public static IEnumerable<TraceRecord> Stream(IEnumerable<string> lines, string file, Action<TraceReadError> onError, bool keepProperties = true)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        ArgumentNullException.ThrowIfNull(onError);
         var number = 0;
         foreach (var line in lines)
         {
@@ -34,20 +48,27 @@ public static class ClefTraceReader
             {
                 continue;
             }
-            if (TryParse(line, number, out var record, out var reason))
+            if (line.Contains('\0', StringComparison.Ordinal))
             {
-                events.Add(record!);
+                onError(new TraceReadError(file, number, BinaryData));
+                yield break;
+            }
+            if (TryParse(line, number, out var record, out var reason, keepProperties))
+            {
+                yield return record!;
             }
             else
             {
-                errors.Add(new TraceReadError(file, number, reason!));
+                onError(new TraceReadError(file, number, reason!));
             }
         }
-        return new TraceReadResult(events, errors);
     }
 
+    /// <summary>The reason given for a line with a NUL byte.</summary>
+    public const string BinaryData = "binary data (a NUL byte), not trace text: the rest of the file is not read";
+
     /// <summary>Parses one line; on failure <paramref name="reason"/> says why.</summary>
-    public static bool TryParse(string line, int lineNumber, out TraceRecord? record, out string? reason)
+    public static bool TryParse(string line, int lineNumber, out TraceRecord? record, out string? reason, bool keepProperties = true)
     {
         record = null;
         JsonDocument document;
@@ -63,7 +84,8 @@ public static class ClefTraceReader
 
         using (document)
         {
-            var root = document.RootElement;
+            // Properties kept for filters point into one copy of the line's JSON, made only when they are kept.
+            var root = keepProperties ? document.RootElement.Clone() : document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
                 reason = "not a trace event: a JSON " + root.ValueKind.ToString().ToLowerInvariant() + " instead of an object";
@@ -103,9 +125,9 @@ public static class ClefTraceReader
                         message = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() : null;
                         break;
                     default:
-                        if (!p.Name.StartsWith('@'))
+                        if (keepProperties && !p.Name.StartsWith('@'))
                         {
-                            properties[p.Name] = p.Value.Clone();
+                            properties[p.Name] = p.Value;
                         }
                         break;
                 }

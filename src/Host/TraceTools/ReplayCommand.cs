@@ -19,7 +19,7 @@ public static class ReplayCommand
     /// <summary>The trace could not be read, the selection is empty or ambiguous for <c>-o</c>, or the page could not be written.</summary>
     public const int UsageError = 2;
 
-    public static int Run(string tracePath, string? vm, uint? apicId, long? untilSeq, string? pagePath, TextWriter stdout, TextWriter stderr, string? statePath = null)
+    public static int Run(string tracePath, string? vm, uint? apicId, long? untilSeq, string? pagePath, TextWriter stdout, TextWriter stderr, string? statePath = null, TextReader? stdin = null)
     {
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
@@ -28,7 +28,7 @@ public static class ReplayCommand
         {
             return UsageError;
         }
-        if (!TraceFiles.TryRead(tracePath, stderr, out var trace))
+        if (!TraceFiles.TryRead(tracePath, stdin, stderr, TraceProgress.ForConsole(stderr), out var trace))
         {
             return UsageError;
         }

@@ -21,7 +21,7 @@ public static class TraceExportCommand
     /// <summary>The trace could not be read, the output not written, or the format is unknown.</summary>
     public const int UsageError = 2;
 
-    public static int Run(string tracePath, string format, string outputPath, TextWriter stdout, TextWriter stderr)
+    public static int Run(string tracePath, string format, string outputPath, TextWriter stdout, TextWriter stderr, TextReader? stdin = null)
     {
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
@@ -30,7 +30,7 @@ public static class TraceExportCommand
             stderr.WriteLine($"vapic: unknown format '{format}' (known: {string.Join(", ", Formats)})");
             return UsageError;
         }
-        if (!TraceFiles.TryRead(tracePath, stderr, out var trace))
+        if (!TraceFiles.TryRead(tracePath, stdin, stderr, TraceProgress.ForConsole(stderr), out var trace))
         {
             return UsageError;
         }
@@ -39,7 +39,7 @@ public static class TraceExportCommand
         try
         {
             using var stream = File.Create(outputPath);
-            summary = ChromeTraceExporter.Export(trace.Events, stream, Path.GetFileName(tracePath));
+            summary = ChromeTraceExporter.Export(trace.Events, stream, tracePath == TraceFiles.StandardInput ? "stdin" : Path.GetFileName(tracePath));
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {

@@ -1,31 +1,116 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Text;
 using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.TraceTools;
 
-/// <summary>Reads a trace file for the trace commands, reporting on the error stream what it could not read.</summary>
+/// <summary>
+/// Reads a trace file (or standard input, named <c>-</c>) for the trace commands, line by line, reporting on the
+/// error stream what it could not read as soon as it meets it.
+/// </summary>
 internal static class TraceFiles
 {
+    /// <summary>The name that reads the trace from standard input.</summary>
+    public const string StandardInput = "-";
+
     /// <summary>
-    /// Reads <paramref name="path"/>. False (after saying why) when the file cannot be read; otherwise each line
-    /// that is not a trace event has been reported as <c>FILE:LINE: error: …</c>.
+    /// Reads <paramref name="path"/> and passes each event to <paramref name="onEvent"/> as it is read, so that a trace
+    /// of any size is read in constant memory. Each line that is not a trace event is reported as
+    /// <c>FILE:LINE: error: …</c> when it is met. False (after saying why) when the file cannot be opened or reading
+    /// it fails part way; the events read before have been passed on.
     /// </summary>
-    public static bool TryRead(string path, TextWriter stderr, [NotNullWhen(true)] out TraceReadResult? result)
+    public static bool TryStream(
+        string path, TextReader? stdin, TextWriter stderr, TraceProgress progress, bool keepProperties, Action<TraceRecord> onEvent, out int skippedLines,
+        List<TraceReadError>? errors = null)
     {
+        skippedLines = 0;
+        TextReader reader;
+        Stream? file = null;
         try
         {
-            result = ClefTraceReader.ReadFile(path);
+            if (path == StandardInput)
+            {
+                reader = stdin ?? Console.In;
+            }
+            else
+            {
+                file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan);
+                reader = new StreamReader(file, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16);
+            }
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
             stderr.WriteLine($"{path}: error: cannot read the trace: {CommandLineFiles.ReadReason(path, e)}");
+            return false;
+        }
+
+        var skipped = 0;
+        var events = 0L;
+        var size = file is { CanSeek: true } ? file.Length : 0;
+        try
+        {
+            using (file is null ? null : reader)
+            {
+                var records = ClefTraceReader.Stream(Lines(reader), path, error =>
+                {
+                    skipped++;
+                    errors?.Add(error);
+                    progress.WriteLine(stderr, error.ToString());
+                }, keepProperties);
+                foreach (var record in records)
+                {
+                    onEvent(record);
+                    if ((++events & 0x3FFF) == 0)
+                    {
+                        progress.Report(() => Status(path, events, file, size));
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (CommandLineFiles.IsFileError(e))
+        {
+            progress.Clear();
+            skippedLines = skipped;
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{path}: error: cannot read the trace after {events} events: {CommandLineFiles.ReadReason(path, e)}"));
+            return false;
+        }
+        progress.Clear();
+        skippedLines = skipped;
+        return true;
+    }
+
+    /// <summary>
+    /// Reads all of <paramref name="path"/> for a command that needs every event at once (export, replay), without
+    /// the properties that only filters use. False (after saying why) when it cannot be read.
+    /// </summary>
+    public static bool TryRead(string path, TextReader? stdin, TextWriter stderr, TraceProgress progress, [NotNullWhen(true)] out TraceReadResult? result)
+    {
+        var events = new List<TraceRecord>();
+        var errors = new List<TraceReadError>();
+        if (!TryStream(path, stdin, stderr, progress, keepProperties: false, events.Add, out _, errors))
+        {
             result = null;
             return false;
         }
-        foreach (var error in result.Errors)
-        {
-            stderr.WriteLine(error.ToString());
-        }
+        result = new TraceReadResult(events, errors);
         return true;
+    }
+
+    private static string Status(string path, long events, Stream? file, long size)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        return size > 0 && file is not null
+            ? string.Create(inv, $"reading {path}: {events:N0} events, {100.0 * Math.Min(file.Position, size) / size:F0}% of {size / (1024.0 * 1024.0):F0} MiB")
+            : string.Create(inv, $"reading {path}: {events:N0} events");
+    }
+
+    private static IEnumerable<string> Lines(TextReader reader)
+    {
+        while (reader.ReadLine() is { } line)
+        {
+            yield return line;
+        }
     }
 }

@@ -21,7 +21,12 @@ public static class TraceViewCommand
     /// <summary>The trace could not be read, or the filter is not a valid expression.</summary>
     public const int UsageError = 2;
 
-    public static int Run(string tracePath, string? filter, TextWriter stdout, TextWriter stderr)
+    /// <summary>
+    /// Prints the trace at <paramref name="tracePath"/> (<c>-</c>: <paramref name="stdin"/>, by default standard input)
+    /// as it reads it, so that a trace of any size is viewed in constant memory and a failure part way keeps what was
+    /// printed.
+    /// </summary>
+    public static int Run(string tracePath, string? filter, TextWriter stdout, TextWriter stderr, TextReader? stdin = null)
     {
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
@@ -30,25 +35,28 @@ public static class TraceViewCommand
             stderr.WriteLine($"vapic: invalid filter \"{filter}\": {error}");
             return UsageError;
         }
-        if (!TraceFiles.TryRead(tracePath, stderr, out var trace))
-        {
-            return UsageError;
-        }
 
         var logEvents = new TraceLogEvents();
-        var shown = 0;
-        foreach (var e in trace.Events)
+        var shown = 0L;
+        var read = 0L;
+        var progress = TraceProgress.ForConsole(stderr, alsoNeedsRedirectedOutput: true);
+        var complete = TraceFiles.TryStream(tracePath, stdin, stderr, progress, keepProperties: predicate is not null, e =>
         {
+            read++;
             if (predicate is not null && !predicate(logEvents.ToLogEvent(e)))
             {
-                continue;
+                return;
             }
             stdout.WriteLine(Format(e));
             shown++;
+        }, out var skipped);
+        if (!complete && read == 0 && skipped == 0)
+        {
+            return UsageError;
         }
         stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{shown} of {trace.Events.Count} events shown{(trace.Errors.Count > 0 ? $", {trace.Errors.Count} lines skipped" : "")}"));
-        return trace.Errors.Count > 0 ? SkippedLines : Success;
+            $"{shown} of {read} events shown{(skipped > 0 ? $", {skipped} lines skipped" : "")}{(complete ? "" : " before the read failed")}"));
+        return !complete ? UsageError : skipped > 0 ? SkippedLines : Success;
     }
 
     /// <summary>

@@ -97,6 +97,85 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
         Assert.Contains("cannot read the trace", error);
     }
 
+    [Fact]
+    public async Task Run_Dash_ReadsTheTraceFromStandardInput()
+    {
+        using var dir = new TempDirectory();
+        var path = await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline);
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var code = TraceViewCommand.Run("-", "Event = 'IpiSent'", output, error, new StringReader(File.ReadAllText(path)));
+
+        Assert.Equal(TraceViewCommand.Success, code);
+        var ipis = File.ReadAllLines(path).Count(l => l.Contains("\"Event\":\"IpiSent\"", StringComparison.Ordinal));
+        Assert.True(ipis > 1);
+        Assert.Equal(ipis, output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains($"{ipis} of {File.ReadAllLines(path).Length} events shown", error.ToString());
+    }
+
+    [Fact]
+    public async Task ExportAndReplay_Dash_ReadStandardInputLikeTheFile()
+    {
+        using var dir = new TempDirectory();
+        var path = await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline);
+        var text = File.ReadAllText(path);
+
+        var fromFile = new StringWriter();
+        var fromStdin = new StringWriter();
+        Assert.Equal(ReplayCommand.Success, ReplayCommand.Run(path, null, null, null, null, fromFile, new StringWriter()));
+        Assert.Equal(ReplayCommand.Success, ReplayCommand.Run("-", null, null, null, null, fromStdin, new StringWriter(), stdin: new StringReader(text)));
+        Assert.Equal(fromFile.ToString(), fromStdin.ToString());
+
+        var timeline = dir.File("stdin.json");
+        var exported = new StringWriter();
+        Assert.Equal(TraceExportCommand.Success, TraceExportCommand.Run("-", "chrome", timeline, exported, new StringWriter(), new StringReader(text)));
+        Assert.Contains("IPI arrows", exported.ToString());
+        Assert.NotEmpty(ChromeTraceFile.Load(timeline).Events);
+    }
+
+    [Fact]
+    public async Task Run_ReadFailsPartWay_KeepsWhatWasPrintedAndNamesTheFile()
+    {
+        using var dir = new TempDirectory();
+        var lines = File.ReadAllLines(await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline));
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        // Standard input that breaks after five lines, the way a pipe from a failing producer or a vanished disk does.
+        var code = TraceViewCommand.Run("-", null, output, error, new FailingReader(lines.Take(5)));
+
+        Assert.Equal(TraceViewCommand.UsageError, code);
+        Assert.Equal(5, output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains("-: error: cannot read the trace after 5 events: the device went away", error.ToString());
+        Assert.Contains("5 of 5 events shown before the read failed", error.ToString());
+    }
+
+    [Fact]
+    public async Task Run_BinaryFile_OneErrorNamingTheLineNotOnePerLine()
+    {
+        using var dir = new TempDirectory();
+        var lines = File.ReadAllLines(await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline));
+        // Two good events, then what a crash leaves at the end of a file: blocks of zeros, here with newlines in them.
+        var zeros = new string('\0', 100);
+        var path = dir.Write("zeroed.clef", lines[0] + "\n" + lines[1] + "\n" + string.Join('\n', Enumerable.Repeat(zeros, 50)));
+
+        var (code, output, error) = Run(path, null);
+
+        Assert.Equal(TraceViewCommand.SkippedLines, code);
+        Assert.Equal(2, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        var errors = error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains(": error: ", StringComparison.Ordinal)).ToList();
+        Assert.Equal($"{path}:3: error: binary data (a NUL byte), not trace text: the rest of the file is not read", Assert.Single(errors));
+        Assert.DoesNotContain('\0', error);
+    }
+
+    private sealed class FailingReader(IEnumerable<string> lines) : TextReader
+    {
+        private readonly IEnumerator<string> _lines = lines.GetEnumerator();
+
+        public override string? ReadLine() => _lines.MoveNext() ? _lines.Current : throw new IOException("the device went away");
+    }
+
     private static (int Code, string Output, string Error) Run(string path, string? filter)
     {
         var output = new StringWriter();
