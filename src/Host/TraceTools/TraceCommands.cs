@@ -118,7 +118,7 @@ public static class TraceCommands
         return command;
     }
 
-    private static Argument<string> TraceArgument() => new("TRACE") { Description = "A message trace (compact JSON, as --trace writes it)" };
+    private static Argument<string> TraceArgument() => new("TRACE") { Description = "A message trace (compact JSON, as --trace writes it); - reads standard input" };
 
     private static uint? ParseApicId(ArgumentResult result)
     {

@@ -98,6 +98,41 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task DocExample_TheTraceToolsPage_ShowsLinesThatViewPrints()
+    {
+        using var dir = new TempDirectory();
+        var path = await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline);
+        var (_, output, _) = Run(path, null);
+        var vm = ClefTraceReader.ReadFile(path).Events[0].Vm;
+        var printed = output.Replace(" " + vm + " ", " VM ", StringComparison.Ordinal).Split('\n').Select(l => l.TrimEnd()).ToList();
+
+        var page = File.ReadAllText(DocFile("trace-tools.md")).ReplaceLineEndings("\n");
+        var section = page[page.IndexOf("## `vapic trace view`", StringComparison.Ordinal)..];
+        var example = section.Split("```")[1].Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Equal(2, example.Length);
+        var at = new List<int>();
+        foreach (var line in example)
+        {
+            var shown = System.Text.RegularExpressions.Regex.Replace(line, @" timeline-\d+ ", " VM ").TrimEnd();
+            at.Add(printed.IndexOf(shown));
+            Assert.True(at[^1] >= 0, "view does not print the documented line: " + line);
+        }
+        Assert.True(at[0] < at[1], "the documented lines are not in the order view prints them");
+    }
+
+    private static string DocFile(string name)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "VApicActors.sln")))
+        {
+            dir = dir.Parent;
+        }
+        Assert.NotNull(dir);
+        return Path.Combine(dir.FullName, "docs", name);
+    }
+
+    [Fact]
     public async Task Run_Dash_ReadsTheTraceFromStandardInput()
     {
         using var dir = new TempDirectory();
