@@ -23,8 +23,9 @@ public sealed class ClusterStartFailureTests
         Assert.Equal(2, code);
         Assert.StartsWith("vapic: the actor system did not start (see the akka settings): Failed to bind to [203.0.113.77:4053]: ", error.ToString());
         Assert.DoesNotContain("InnerException", error.ToString());
-        Assert.DoesNotContain("   at ", console);
-        Assert.DoesNotContain("Failed to bind", console);
+        // Akka's own report of the failure (with its stack) is not written; other tests may write meanwhile, so only
+        // what names this address counts.
+        Assert.DoesNotContain("203.0.113.77", console);
     }
 
     [Theory]
