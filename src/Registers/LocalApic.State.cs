@@ -87,7 +87,9 @@ public sealed partial class LocalApic
         }
         else
         {
-            Arm(now + state.TimerDueInNs, effects);
+            // An expiry armed at the last representable ns (a due time beyond it) stays there: adding the
+            // restore time must not wrap it into the past.
+            Arm(state.TimerDueInNs > long.MaxValue - now ? long.MaxValue : now + state.TimerDueInNs, effects);
         }
         effects.RoutingChanged(Identity);
         CheckDeliverable(effects);

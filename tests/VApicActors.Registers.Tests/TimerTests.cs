@@ -397,6 +397,51 @@ public sealed class TimerTests
     }
 
     [Fact]
+    public void TscDeadline_BeyondTheLastNs_RestoredLater_StaysUnexpired()
+    {
+        // A deadline whose due time is past the last representable ns is armed at long.MaxValue; restoring the
+        // state later must keep it there ("continues as if T' were T"), not wrap it into the past and fire it.
+        using var h = ApicHarness.XApic();
+        h.W(ApicOffsets.LvtTimer, TimerTscDeadline | 0xEF);
+        h.Now = 5_000;
+        h.WrmsrOk(ApicMsrs.TscDeadline, ulong.MaxValue);
+        Assert.Equal(long.MaxValue, h.Apic.TimerDue);
+        var state = h.Apic.Save(h.Now);
+
+        using var copy = ApicHarness.PowerOn();
+        copy.Now = h.Now + 1_000;
+        copy.Apic.Restore(state, copy.Now, copy.Fx);
+
+        Assert.Equal(long.MaxValue, copy.Apic.TimerDue);
+        Assert.Equal([long.MaxValue], copy.Fx.Arms);
+        Assert.False(copy.Apic.ExpireTimer(copy.Now, copy.Fx));
+        Assert.Equal(ulong.MaxValue, copy.RdmsrOk(ApicMsrs.TscDeadline));
+        Assert.True(copy.Apic.Irr.IsEmpty);
+    }
+
+    [Fact]
+    public void OneShot_BeyondTheLastNs_RestoredLater_StaysUnexpired()
+    {
+        // A 1 Hz timer clock puts TMICT 0xFFFFFFFF at divide 128 past the last representable ns.
+        using var h = ApicHarness.XApic(timerHz: 1);
+        h.W(ApicOffsets.LvtTimer, 0xEE);
+        h.W(ApicOffsets.TimerDivide, 0xA);
+        h.Now = 5_000;
+        h.W(ApicOffsets.TimerInitialCount, 0xFFFF_FFFF);
+        Assert.Equal(long.MaxValue, h.Apic.TimerDue);
+        var state = h.Apic.Save(h.Now);
+
+        using var copy = ApicHarness.PowerOn(timerHz: 1);
+        copy.Now = h.Now + 1_000;
+        copy.Apic.Restore(state, copy.Now, copy.Fx);
+
+        Assert.Equal(long.MaxValue, copy.Apic.TimerDue);
+        Assert.False(copy.Apic.ExpireTimer(copy.Now, copy.Fx));
+        Assert.Equal(0xFFFF_FFFFu, copy.R(ApicOffsets.TimerCurrentCount));
+        Assert.True(copy.Apic.Irr.IsEmpty);
+    }
+
+    [Fact]
     public void TscDeadline_WriteZero_Disarms()
     {
         using var h = ApicHarness.XApic();
