@@ -73,7 +73,7 @@ public sealed class ApicRandomWalkTests
 
         private readonly Random _rng;
         private readonly int _seed;
-        private readonly ApicHarness _h;
+        private ApicHarness _h;
         private readonly List<string> _trail = [];
         private int _step;
 
@@ -96,6 +96,7 @@ public sealed class ApicRandomWalkTests
 
         // The APIC timer as "Timer arithmetic" describes it, kept beside the model: counting started at
         // _timerStart (ns); expiry j falls _timerFirst + j·_timerPeriod ticks after it.
+        private readonly bool[] _lint = new bool[2];
         private bool _timerRunning;
         private long _timerStart;
         private UInt128 _timerFirst;
@@ -115,8 +116,13 @@ public sealed class ApicRandomWalkTests
             {
                 try
                 {
+                    var before = Save();
+                    var pendingBefore = Apic.PendingVector;
+                    var identityBefore = Apic.Identity;
+                    var fx = (Deliverable: _h.Fx.Deliverable.Count, Routing: _h.Fx.RoutingChanges.Count, Local: _h.Fx.Local.Count);
                     Step();
                     CheckState();
+                    CheckEffects(before, pendingBefore, identityBefore, fx);
                 }
                 catch (Exception e)
                 {
@@ -127,6 +133,43 @@ public sealed class ApicRandomWalkTests
         }
 
         private void Note(string what) => _trail.Add($"{_step}: {what}");
+
+        /// <summary>What one action must have reported to the APIC's owner.</summary>
+        private void CheckEffects(ApicState before, int pendingBefore, ApicRoutingIdentity identityBefore, (int Deliverable, int Routing, int Local) fx)
+        {
+            // IApicEffects: a vector that became the one presented to the core is reported (the vCPU is kicked).
+            var pending = Apic.PendingVector;
+            if (pending >= 0 && pending != pendingBefore)
+            {
+                Expect(_h.Fx.Deliverable.Skip(fx.Deliverable).Select(v => (int)v).LastOrDefault(-1) == pending, $"0x{pending:X2} became deliverable (was {pendingBefore}) without being reported");
+            }
+            // IApicEffects: ID, LDR, DFR, mode or software enable changed → the new identity is reported.
+            var identity = Apic.Identity;
+            if (identity != identityBefore)
+            {
+                var reported = _h.Fx.RoutingChanges.Skip(fx.Routing).ToList();
+                Expect(reported.Count > 0 && reported[^1] == identity, $"routing identity {identityBefore} became {identity}, last reported {(reported.Count > 0 ? reported[^1] : "nothing")}");
+            }
+            // Decision 4 / docs/decisions.md 2: a newly recorded ESR bit fires the Error LVT when it is unmasked; nothing else does.
+            var fresh = Save().EsrPending & ~before.EsrPending;
+            var errorLvt = Page[ApicOffsets.LvtError];
+            var errorFires = _h.Fx.Local.Skip(fx.Local).Where(l => l.Source == LvtSource.Error).ToList();
+            if (fresh != 0 && (errorLvt & LvtMasked) == 0)
+            {
+                Expect(errorFires.Count == 1, $"new error bits 0x{fresh:X} fired the unmasked Error LVT {errorFires.Count} times");
+                if ((errorLvt & 0xFF) >= FirstLegalVector) Expect(Apic.Irr.Contains((int)(errorLvt & 0xFF)) || Apic.Isr.Contains((int)(errorLvt & 0xFF)), "the Error LVT fired but its vector is not pending");
+            }
+            else
+            {
+                Expect(errorFires.All(l => l.Outcome == AcceptOutcome.DroppedMasked), $"the Error LVT fired without a new error (fresh 0x{fresh:X}): {string.Join(",", errorFires)}");
+            }
+            // Decision 6: lowest-priority candidates are the hardware- and software-enabled APICs; focus = SVR bit 9 clear and the vector in IRR or ISR.
+            var vector = (byte)_rng.Next(16, 256);
+            var bid = Apic.Bid(vector);
+            var eligible = Apic.Mode != ApicMode.Disabled && (Page[ApicOffsets.Svr] & 0x100) != 0;
+            var focus = (Page[ApicOffsets.Svr] & 0x200) == 0 && (Apic.Irr.Contains(vector) || Apic.Isr.Contains(vector));
+            Expect(bid.Eligible == eligible && bid.Focus == focus && bid.Ppr == Page[ApicOffsets.Ppr], $"bid for 0x{vector:X2}: {bid}");
+        }
 
         private static void Fail(string why) => throw new Xunit.Sdk.XunitException(why);
 
@@ -374,7 +417,8 @@ public sealed class ApicRandomWalkTests
                 case < 90: RaiseLocal(); break;
                 case < 91: Init(); break;
                 case < 94: StartUp(); break;
-                case < 97: if (Running && Apic.Mode != ApicMode.Disabled) EnableSoftware(); break;
+                case < 96: if (Running && Apic.Mode != ApicMode.Disabled) EnableSoftware(); break;
+                case < 97: SaveAndRestore(); break;
                 default: ProgramTimer(); break;
             }
         }
@@ -594,6 +638,16 @@ public sealed class ApicRandomWalkTests
             }
             var highest = isrBefore.Highest;
             Expect(!Apic.Isr.Contains(highest), $"EOI left 0x{highest:X2} in service");
+            for (var pin = 0; pin < 2; pin++)
+            {
+                // "LINT pins": remote IRR clears on the EOI of the LINT's vector, which fires again if the pin is still active.
+                var slot = pin == 0 ? ApicOffsets.LvtLint0 : ApicOffsets.LvtLint1;
+                var lvt = BitConverter.ToUInt32(before.Page.AsSpan((int)slot, 4));
+                if ((lvt & LvtRemoteIrr) == 0 || (lvt & 0xFF) != highest) continue;
+                var refires = (lvt & (LvtMasked | 0x700)) == 0 && _lint[pin] != ((lvt & LvtActiveLow) != 0);
+                Expect(((Page[slot] & LvtRemoteIrr) != 0) == refires, $"EOI of LINT{pin} vector 0x{highest:X2}: LVT 0x{Page[slot]:X8}, pin {_lint[pin]}");
+                if (refires) Expect(Apic.Irr.Contains(highest), $"EOI of LINT{pin} vector 0x{highest:X2} with the pin active did not fire again");
+            }
             Expect(Apic.Isr.Count == isrBefore.Count - 1, $"EOI turned ISR {isrBefore} into {Apic.Isr}");
             var tmrWord = BitConverter.ToUInt32(before.Page.AsSpan((int)(0x180 + 0x10 * (highest >> 5)), 4));
             var level = (tmrWord & (1u << (highest & 31))) != 0;
@@ -632,6 +686,17 @@ public sealed class ApicRandomWalkTests
             if (slot is 0x350 or 0x360 && (expected & LvtLevel) == 0)
             {
                 Expect((actual & LvtRemoteIrr) == 0, $"LINT LVT written edge-triggered kept remote IRR (docs/decisions.md 5): 0x{actual:X8}");
+            }
+            if (slot is 0x350 or 0x360 && (expected & LvtLevel) != 0)
+            {
+                // docs/decisions.md 4: an LVT write re-evaluates a level-triggered fixed LINT: active pin, unmasked and remote
+                // IRR clear → it fires and sets remote IRR; otherwise remote IRR is what it was.
+                var pin = slot == 0x350 ? 0 : 1;
+                var kept = previous & LvtRemoteIrr;
+                var vector = (int)(expected & 0xFF);
+                var fires = kept == 0 && (expected & (LvtMasked | 0x700)) == 0 && _lint[pin] != ((expected & LvtActiveLow) != 0) && vector >= FirstLegalVector;
+                Expect((actual & LvtRemoteIrr) == (fires ? LvtRemoteIrr : kept), $"LINT{pin} LVT 0x{previous:X8} → 0x{actual:X8} written 0x{value:X8}, pin {_lint[pin]}: remote IRR should be {(fires ? "set by firing" : kept != 0 ? "kept" : "clear")}");
+                if (fires) Expect(Apic.Irr.Contains(vector) && Apic.Tmr.Contains(vector), $"LINT{pin} LVT write with the pin active did not fire 0x{vector:X2}");
             }
             if (slot == 0x320)
             {
@@ -1164,6 +1229,33 @@ public sealed class ApicRandomWalkTests
             CheckEoi(isrBefore, eoiBefore, before);
         }
 
+        /// <summary>
+        /// The whole state moves to a fresh APIC of the same vCPU, restored later in virtual time; the walk goes on
+        /// there. Everything observable must be as it was, the timer shifted by the same amount.
+        /// </summary>
+        private void SaveAndRestore()
+        {
+            var shift = _rng.Next(3) == 0 ? 0 : _rng.Next(1, 1_000_000);
+            Note($"save, restore {shift} ns later");
+            var state = Save();
+            var snapshot = Apic.Snapshot(_h.Now);
+            var config = Apic.Config;
+            var copy = ApicHarness.PowerOn(config.InitialApicId, config.IsBsp, config.StartInX2Apic, config.StartRunning, config.TimerHz, config.TscHz, config.Index);
+            copy.Now = _h.Now + shift;
+            copy.Apic.Restore(state, copy.Now, copy.Fx);
+            _h.Dispose();
+            _h = copy;
+            _timerStart += shift;
+            // An expiry at the last representable ns stays there (a due time beyond it is never reached).
+            long? due = snapshot.TimerDueNs is long d ? (d > long.MaxValue - shift ? long.MaxValue : d + shift) : null;
+            var restored = Apic.Snapshot(_h.Now);
+            Expect(restored == snapshot with { TimerDueNs = due }, $"restored {restored}, saved {snapshot}");
+            Expect(state.Page.AsSpan().SequenceEqual(Page.Bytes), "the restored page differs");
+            var resaved = Save();
+            var dueIn = due is long at ? at - _h.Now : -1;
+            Expect(SameState(resaved, state with { TimerDueInNs = dueIn }), $"saving the restored APIC gives {resaved with { Page = default }}, not {state with { Page = default }}");
+        }
+
         // ------------------------------------------------------------ time, timer and local sources
 
         private void ProgramTimer()
@@ -1246,7 +1338,76 @@ public sealed class ApicRandomWalkTests
             var level = _rng.Next(2) == 0;
             Note($"LINT{pin} = {level}");
             var localBefore = _h.Fx.Local.Count;
+            var before = Save();
+            var previous = _lint[pin];
+            _lint[pin] = level;
+            var slot = pin == 0 ? ApicOffsets.LvtLint0 : ApicOffsets.LvtLint1;
+            var lvt = Page[slot];
+            var irrBefore = Apic.Irr;
             Apic.SetLint(pin, level, _h.Now, _h.Fx);
+            var pins = before with { Lint0 = _lint[0], Lint1 = _lint[1] };
+            if (Apic.Mode == ApicMode.Disabled)
+            {
+                // "A hardware-disabled APIC": LINT1 is the NMI pin, LINT0 the INTR pin (no PIC: no effect).
+                var nmi = pin == 1 && level && !previous && before.RunState == VcpuRunState.Running;
+                ExpectUnchanged(pins with { NmiCount = before.NmiCount + (nmi ? 1 : 0) }, $"LINT{pin} of a hardware-disabled APIC");
+                return;
+            }
+            var active = level != ((lvt & LvtActiveLow) != 0);
+            var wasActive = previous != ((lvt & LvtActiveLow) != 0);
+            var mode = (DeliveryMode)((lvt >> 8) & 7);
+            var vector = (int)(lvt & 0xFF);
+            if ((lvt & LvtMasked) != 0)
+            {
+                // "A masked LVT drops edges" (and a masked level source does not fire).
+                ExpectUnchanged(pins, $"masked LINT{pin}");
+                return;
+            }
+            if (mode == DeliveryMode.Fixed && (lvt & LvtLevel) != 0)
+            {
+                // "LINT pins": a level-triggered fixed LINT fires while active with remote IRR clear, and sets remote IRR when accepted.
+                if (!active || (lvt & LvtRemoteIrr) != 0)
+                {
+                    ExpectUnchanged(pins, $"level LINT{pin} inactive or with remote IRR set");
+                    return;
+                }
+                if (vector < FirstLegalVector)
+                {
+                    Expect((Page[slot] & LvtRemoteIrr) == 0 && (Save().EsrPending & EsrReceiveIllegalVector) != 0, $"level LINT{pin} with vector 0x{vector:X}: LVT 0x{Page[slot]:X8}");
+                    return;
+                }
+                Expect(Apic.Irr.Contains(vector) && Apic.Tmr.Contains(vector) && (Page[slot] & LvtRemoteIrr) != 0,
+                    $"active level LINT{pin} 0x{vector:X2}: IRR {Apic.Irr}, TMR {Apic.Tmr}, LVT 0x{Page[slot]:X8}");
+                return;
+            }
+            if (!active || wasActive)
+            {
+                // Edge sources fire on the inactive→active edge only.
+                ExpectUnchanged(pins, $"LINT{pin} without an inactive→active edge");
+                return;
+            }
+            switch (mode)
+            {
+                case DeliveryMode.Fixed:
+                    if (vector >= FirstLegalVector) Expect(Apic.Irr.Contains(vector) && !Apic.Tmr.Contains(vector), $"edge LINT{pin} 0x{vector:X2}: IRR {Apic.Irr}, TMR {Apic.Tmr}");
+                    else Expect(OnlyErrorInterrupt(irrBefore), $"edge LINT{pin} with vector 0x{vector:X} reached IRR");
+                    break;
+                case DeliveryMode.Nmi:
+                case DeliveryMode.Smi:
+                    var taken = before.RunState == VcpuRunState.Running ? 1 : 0;
+                    ExpectUnchanged(pins with
+                    {
+                        NmiCount = before.NmiCount + (mode == DeliveryMode.Nmi ? taken : 0),
+                        SmiCount = before.SmiCount + (mode == DeliveryMode.Smi ? taken : 0),
+                    }, $"LINT{pin} {mode}");
+                    break;
+                case DeliveryMode.Init:
+                    break;
+                default:
+                    // ExtINT has no visible effect (no PIC); reserved modes carry nothing.
+                    ExpectUnchanged(pins, $"LINT{pin} {mode}");
+                    break;
+            }
             AfterLocalSource(localBefore);
         }
 
@@ -1260,7 +1421,8 @@ public sealed class ApicRandomWalkTests
 
         private void RaiseLocal()
         {
-            var source = (LvtSource)_rng.Next(0, 7);
+            // The Error LVT fires on recorded errors, which CheckEffects follows; the other sources may be raised at will.
+            var source = (LvtSource)_rng.Next(0, 6) is var picked && picked == LvtSource.Error ? LvtSource.Cmci : picked;
             Note($"raise {source}");
             var before = Save();
             var localBefore = _h.Fx.Local.Count;
