@@ -227,12 +227,15 @@ public sealed class ApicRandomWalkTests
         /// <summary>"Timer arithmetic": ticks since t0 are floor((t − t0) · timer-hz / 10⁹).</summary>
         private UInt128 TicksSince(long start) => (UInt128)(ulong)(_h.Now - start) * (ulong)Apic.Config.TimerHz / 1_000_000_000;
 
-        /// <summary>The first ns at which <paramref name="ticks"/> ticks have passed since <paramref name="start"/>.</summary>
-        private long TimeOfTicks(long start, UInt128 ticks)
+        /// <summary>
+        /// The first ns at which <paramref name="ticks"/> ticks have passed since <paramref name="start"/>, or null when
+        /// that is past the last ns virtual time can reach (such an expiry is never armed).
+        /// </summary>
+        private long? TimeOfTicks(long start, UInt128 ticks)
         {
             var hz = (ulong)Apic.Config.TimerHz;
             var ns = (ticks * 1_000_000_000 + hz - 1) / hz;
-            return ns >= (UInt128)(long.MaxValue - start) ? long.MaxValue : start + (long)ns;
+            return ns > (UInt128)(long.MaxValue - start) ? null : start + (long)ns;
         }
 
         /// <summary>The ticks (since the start) of the next expiry still to come.</summary>
@@ -888,7 +891,7 @@ public sealed class ApicRandomWalkTests
                 }
                 else
                 {
-                    var expectedDue = dueNs >= long.MaxValue ? long.MaxValue : (long)dueNs;
+                    long? expectedDue = dueNs > long.MaxValue ? null : (long)dueNs;
                     Expect(deadline == value && Apic.TimerDue == expectedDue, $"deadline 0x{value:X}: MSR reads 0x{deadline:X}, due {Apic.TimerDue}, expected {expectedDue}");
                 }
                 return;

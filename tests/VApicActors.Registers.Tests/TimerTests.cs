@@ -397,15 +397,16 @@ public sealed class TimerTests
     }
 
     [Fact]
-    public void TscDeadline_BeyondTheLastNs_RestoredLater_StaysUnexpired()
+    public void TscDeadline_NearTheLastNs_RestoredLater_StaysAtTheLastNsUnexpired()
     {
-        // A deadline whose due time is past the last representable ns is armed at long.MaxValue; restoring the
-        // state later must keep it there ("continues as if T' were T"), not wrap it into the past and fire it.
+        // Due 10 ns before the last representable ns (1 GHz TSC: one tick per ns). Restored 1 us later, the due time
+        // moves past the end: it stays at the last ns ("continues as if T' were T"), not wrapped into the past and fired.
         using var h = ApicHarness.XApic();
         h.W(ApicOffsets.LvtTimer, TimerTscDeadline | 0xEF);
         h.Now = 5_000;
-        h.WrmsrOk(ApicMsrs.TscDeadline, ulong.MaxValue);
-        Assert.Equal(long.MaxValue, h.Apic.TimerDue);
+        var deadline = (ulong)(long.MaxValue - 10);
+        h.WrmsrOk(ApicMsrs.TscDeadline, deadline);
+        Assert.Equal(long.MaxValue - 10, h.Apic.TimerDue);
         var state = h.Apic.Save(h.Now);
 
         using var copy = ApicHarness.PowerOn();
@@ -415,29 +416,33 @@ public sealed class TimerTests
         Assert.Equal(long.MaxValue, copy.Apic.TimerDue);
         Assert.Equal([long.MaxValue], copy.Fx.Arms);
         Assert.False(copy.Apic.ExpireTimer(copy.Now, copy.Fx));
-        Assert.Equal(ulong.MaxValue, copy.RdmsrOk(ApicMsrs.TscDeadline));
+        Assert.Equal(deadline, copy.RdmsrOk(ApicMsrs.TscDeadline));
         Assert.True(copy.Apic.Irr.IsEmpty);
     }
 
     [Fact]
-    public void OneShot_BeyondTheLastNs_RestoredLater_StaysUnexpired()
+    public void OneShot_BeyondTheLastNs_RestoredLater_StaysUnarmedAndCounting()
     {
-        // A 1 Hz timer clock puts TMICT 0xFFFFFFFF at divide 128 past the last representable ns.
+        // A 1 Hz timer clock puts TMICT 0xFFFFFFFF at divide 128 past the last representable ns: never armed, and a
+        // restore later keeps it so while the count goes on.
         using var h = ApicHarness.XApic(timerHz: 1);
         h.W(ApicOffsets.LvtTimer, 0xEE);
         h.W(ApicOffsets.TimerDivide, 0xA);
         h.Now = 5_000;
         h.W(ApicOffsets.TimerInitialCount, 0xFFFF_FFFF);
-        Assert.Equal(long.MaxValue, h.Apic.TimerDue);
+        Assert.Null(h.Apic.TimerDue);
         var state = h.Apic.Save(h.Now);
 
         using var copy = ApicHarness.PowerOn(timerHz: 1);
         copy.Now = h.Now + 1_000;
         copy.Apic.Restore(state, copy.Now, copy.Fx);
 
-        Assert.Equal(long.MaxValue, copy.Apic.TimerDue);
+        Assert.Null(copy.Apic.TimerDue);
+        Assert.Empty(copy.Fx.Arms);
         Assert.False(copy.Apic.ExpireTimer(copy.Now, copy.Fx));
         Assert.Equal(0xFFFF_FFFFu, copy.R(ApicOffsets.TimerCurrentCount));
+        copy.Now += 128L * 1_000_000_000;
+        Assert.Equal(0xFFFF_FFFEu, copy.R(ApicOffsets.TimerCurrentCount));
         Assert.True(copy.Apic.Irr.IsEmpty);
     }
 
