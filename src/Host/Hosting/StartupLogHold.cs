@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Serilog.Core;
 using Serilog.Events;
 
@@ -7,16 +8,19 @@ namespace VApicActors.Host.Hosting;
 /// <summary>
 /// Holds the console's log events while the actor system starts. A start that succeeds writes them then, in order; one
 /// that fails drops them, because the command reports the failure in one line (Akka logs the same failure with its
-/// whole stack first, e.g. a cluster address that cannot be bound); the innermost exception they carry, often the
-/// only one that says what went wrong, goes into that line.
+/// whole stack, e.g. a cluster address that cannot be bound); the innermost exception they carry, often the only one
+/// that says what went wrong, goes into that line. Akka logs through an actor, so its report can come after the
+/// failure is known: after a failure the console stays closed a little longer, and the report is waited for briefly.
 /// </summary>
 public static class StartupLogHold
 {
+    private static readonly TimeSpan AfterFailure = TimeSpan.FromSeconds(2);
     private static readonly ConcurrentQueue<LogEvent> Held = new();
     private static volatile bool _holding;
+    private static long _closedUntil;
 
-    /// <summary>Whether events are held now (the console writes none of them meanwhile).</summary>
-    public static bool Holding => _holding;
+    /// <summary>Whether the console writes no event now (they are held, or dropped just after a failed start).</summary>
+    public static bool Holding => _holding || Stopwatch.GetTimestamp() < Interlocked.Read(ref _closedUntil);
 
     /// <summary>The sink that keeps the events while they are held.</summary>
     public static ILogEventSink Sink { get; } = new HoldSink();
@@ -24,6 +28,7 @@ public static class StartupLogHold
     public static void Begin()
     {
         Held.Clear();
+        Interlocked.Exchange(ref _closedUntil, 0);
         _holding = true;
     }
 
@@ -38,18 +43,32 @@ public static class StartupLogHold
         }
     }
 
-    /// <summary>Stops holding and drops what was held; returns the innermost exception's message among it, if any.</summary>
-    public static string? Drop()
+    /// <summary>
+    /// Stops holding after a failed start and drops what was held, keeping the console closed for a moment longer;
+    /// returns the innermost message of the first logged exception, waiting up to <paramref name="wait"/> for one.
+    /// </summary>
+    public static async Task<string?> DropAsync(TimeSpan wait)
     {
-        _holding = false;
+        Interlocked.Exchange(ref _closedUntil, Stopwatch.GetTimestamp() + (long)(AfterFailure.TotalSeconds * Stopwatch.Frequency));
+        var until = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
         string? innermost = null;
-        while (Held.TryDequeue(out var e))
+        while (true)
         {
-            if (innermost is null && e.Exception is { } exception)
+            while (innermost is null && Held.TryDequeue(out var e))
             {
-                innermost = exception.GetBaseException().Message;
+                if (e.Exception is { } exception)
+                {
+                    innermost = exception.GetBaseException().Message;
+                }
             }
+            if (innermost is not null || Stopwatch.GetTimestamp() >= until)
+            {
+                break;
+            }
+            await Task.Delay(10).ConfigureAwait(false);
         }
+        _holding = false;
+        Held.Clear();
         return innermost;
     }
 

@@ -82,7 +82,8 @@ public static class VapicHost
         catch (Exception e) when (e is not OperationCanceledException)
         {
             held = null;
-            throw new ActorSystemStartException(StartFailure(e.GetBaseException().Message, StartupLogHold.Drop()), e);
+            var cause = await StartupLogHold.DropAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+            throw new ActorSystemStartException(StartFailure(e.GetBaseException().Message, cause), e);
         }
         finally
         {
