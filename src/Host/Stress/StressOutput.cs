@@ -31,8 +31,8 @@ public static class StressOutput
         summary.AddRow("operations" + unit, Rate(report.OperationsPerSecond));
         summary.AddRow("exits" + unit, Rate(report.ExitsPerSecond));
         summary.AddRow("IPIs delivered" + unit, Rate(report.IpisPerSecond));
-        summary.AddRow("latency to acceptance p50/p99/p99.9/max (ns)", Latency(report.LatencyNs));
-        summary.AddRow("latency to EOI p50/p99/p99.9/max (ns)", Latency(report.LatencyToEoiNs));
+        summary.AddRow("latency to acceptance p50/p99/p99.9/max", Latency(report.LatencyNs));
+        summary.AddRow("latency to EOI p50/p99/p99.9/max", Latency(report.LatencyToEoiNs));
         if (report.VmCreationSeconds is double created)
         {
             summary.AddRow("VM creation", created.ToString("F3", CultureInfo.InvariantCulture) + " s");
@@ -63,7 +63,7 @@ public static class StressOutput
         var vcpus = new Table().Title(report.PerVcpu.Count > MaxVcpuRows
             ? "per vCPU (first " + MaxVcpuRows + " of " + report.PerVcpu.Count + "; all of them with --json)"
             : "per vCPU");
-        foreach (var h in new[] { "vCPU", "APIC", "ops", "exits", "IPIs sent", "received", "accepted", "coalesced", "EOI'd", "callfn ran", "EOI p50/p99/max ns" })
+        foreach (var h in new[] { "vCPU", "APIC", "ops", "exits", "IPIs sent", "received", "accepted", "coalesced", "EOI'd", "callfn ran", "EOI p50/p99/max" })
         {
             vcpus.AddColumn(new TableColumn(h).RightAligned());
         }
@@ -73,7 +73,7 @@ public static class StressOutput
                 (report.Vms > 1 ? v.Vm + "/" : "") + v.Vcpu, "0x" + v.ApicId.ToString("X", CultureInfo.InvariantCulture),
                 N(v.Operations), N(v.Exits), N(v.FixedIpisSent + v.LowestPriorityIpisSent + v.OtherIpisSent),
                 N(v.FixedReceived + v.LowestPriorityReceived), N(v.Accepted), N(v.Coalesced), N(v.Eoied), N(v.CallFunctionRan),
-                v.LatencyToEoiNs.P50 + "/" + v.LatencyToEoiNs.P99 + "/" + v.LatencyToEoiNs.Max);
+                Duration(v.LatencyToEoiNs.P50) + " / " + Duration(v.LatencyToEoiNs.P99) + " / " + Duration(v.LatencyToEoiNs.Max));
         }
         console.Write(vcpus);
         console.MarkupLine(report.AllInvariantsHold ? "[green]every invariant holds[/]" : "[red]an invariant is violated[/]");
@@ -85,5 +85,18 @@ public static class StressOutput
         ? (perSecond / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " M"
         : (perSecond / 1e3).ToString("F1", CultureInfo.InvariantCulture) + " k";
 
-    private static string Latency(LatencySummary l) => l.P50 + " / " + l.P99 + " / " + l.P999 + " / " + l.Max;
+    private static string Latency(LatencySummary l) => Duration(l.P50) + " / " + Duration(l.P99) + " / " + Duration(l.P999) + " / " + Duration(l.Max);
+
+    /// <summary>Nanoseconds in the unit that shows them in three significant digits: 850 ns, 36.9 µs, 18.9 ms, 1.53 s.</summary>
+    internal static string Duration(long ns)
+    {
+        if (ns < 1_000)
+        {
+            return ns.ToString(CultureInfo.InvariantCulture) + " ns";
+        }
+        // Rounded to three digits, 999 600 ns is 1.00 ms, not 1000 µs.
+        var (value, unit) = ns < 999_500 ? (ns / 1e3, "µs") : ns < 999_500_000 ? (ns / 1e6, "ms") : (ns / 1e9, "s");
+        var format = value < 9.995 ? "F2" : value < 99.95 ? "F1" : "F0";
+        return value.ToString(format, CultureInfo.InvariantCulture) + " " + unit;
+    }
 }
