@@ -47,15 +47,40 @@ public sealed record ApicCounters(
     /// <summary>Lowest-priority messages this APIC won, whatever became of them.</summary>
     public long LowestPriorityArrived => Sum(LowestPriorityOutcomes);
 
-    /// <summary>Interrupts that set an IRR bit, from any source.</summary>
+    /// <summary>Interrupts that set an IRR bit, from any source: fixed and lowest-priority messages and the APIC's own LVTs.</summary>
     public long Accepted => Of(FixedOutcomes, AcceptOutcome.Accepted) + Of(LowestPriorityOutcomes, AcceptOutcome.Accepted)
         + Of(LocalOutcomes, AcceptOutcome.Accepted);
 
-    /// <summary>Interrupts absorbed by an IRR bit already set, from any source.</summary>
+    /// <summary>Interrupts absorbed by an IRR bit already set, from any source: fixed and lowest-priority messages and the APIC's own LVTs.</summary>
     public long Coalesced => Of(FixedOutcomes, AcceptOutcome.Coalesced) + Of(LowestPriorityOutcomes, AcceptOutcome.Coalesced)
         + Of(LocalOutcomes, AcceptOutcome.Coalesced);
 
+    /// <summary>
+    /// Interrupts discarded by an SDM rule (masked LVT, disabled APIC, illegal vector, …), from any source: fixed and
+    /// lowest-priority messages and the APIC's own LVTs.
+    /// </summary>
+    public long Dropped => DroppedOf(FixedOutcomes) + DroppedOf(LowestPriorityOutcomes) + DroppedOf(LocalOutcomes);
+
     public static long Of(ImmutableArray<long> outcomes, AcceptOutcome outcome) => outcomes[(int)outcome];
+
+    /// <summary>The outcomes of <paramref name="outcomes"/> that discarded the interrupt (every <c>Dropped…</c> value).</summary>
+    public static long DroppedOf(ImmutableArray<long> outcomes)
+    {
+        long sum = 0;
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            if (IsDropped((AcceptOutcome)i))
+            {
+                sum += outcomes[i];
+            }
+        }
+        return sum;
+    }
+
+    /// <summary>Whether <paramref name="outcome"/> discarded the interrupt (the trace names it <c>Dropped</c>).</summary>
+    public static bool IsDropped(AcceptOutcome outcome) => outcome is AcceptOutcome.DroppedHardwareDisabled
+        or AcceptOutcome.DroppedSoftwareDisabled or AcceptOutcome.DroppedIllegalVector or AcceptOutcome.DroppedNotRunning
+        or AcceptOutcome.DroppedNotWaitingForSipi or AcceptOutcome.DroppedNoEffect or AcceptOutcome.DroppedMasked;
 
     private static long Sum(ImmutableArray<long> outcomes)
     {

@@ -63,7 +63,7 @@ public static class StressOutput
         var vcpus = new Table().Title(report.PerVcpu.Count > MaxVcpuRows
             ? "per vCPU (first " + MaxVcpuRows + " of " + report.PerVcpu.Count + "; all of them with --json)"
             : "per vCPU");
-        foreach (var h in new[] { "vCPU", "APIC", "ops", "exits", "IPIs sent", "received", "accepted", "coalesced", "EOI'd", "callfn ran", "EOI p50/p99/max" })
+        foreach (var h in new[] { "vCPU", "APIC", "ops", "exits", "IPIs sent", "received", "accepted (LVT)", "coalesced (LVT)", "EOI'd", "callfn ran", "EOI p50/p99/max" })
         {
             vcpus.AddColumn(new TableColumn(h).RightAligned());
         }
@@ -72,12 +72,19 @@ public static class StressOutput
             vcpus.AddRow(
                 (report.Vms > 1 ? v.Vm + "/" : "") + v.Vcpu, "0x" + v.ApicId.ToString("X", CultureInfo.InvariantCulture),
                 N(v.Operations), N(v.Exits), N(v.FixedIpisSent + v.LowestPriorityIpisSent + v.OtherIpisSent),
-                N(v.FixedReceived + v.LowestPriorityReceived), N(v.Accepted), N(v.Coalesced), N(v.Eoied), N(v.CallFunctionRan),
+                N(v.FixedReceived + v.LowestPriorityReceived), N(v.Accepted) + " (" + N(v.LocalAccepted) + ")",
+                N(v.Coalesced) + " (" + N(v.LocalCoalesced) + ")", N(v.Eoied), N(v.CallFunctionRan),
                 Duration(v.LatencyToEoiNs.P50) + " / " + Duration(v.LatencyToEoiNs.P99) + " / " + Duration(v.LatencyToEoiNs.Max));
         }
+        vcpus.Caption(VcpuColumnsCaption);
         console.Write(vcpus);
         console.MarkupLine(report.AllInvariantsHold ? "[green]every invariant holds[/]" : "[red]an invariant is violated[/]");
     }
+
+    /// <summary>What the per-vCPU columns count, so that they can be compared with the trace's events.</summary>
+    internal const string VcpuColumnsCaption =
+        "received: IPIs and MSIs. accepted, coalesced: from every source, in brackets the part from the vCPU's own LVTs "
+        + "(its timer). The trace names the sources apart: Accepted/Coalesced (IPIs), Msi, TimerFired; the outcome is in Detail.";
 
     private static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 

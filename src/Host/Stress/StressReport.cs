@@ -14,6 +14,27 @@ public sealed record LatencySummary(long P50, long P99, long P999, long Max, lon
 public sealed record InvariantResult(string Name, bool Holds, string Detail);
 
 /// <summary>What one vCPU did and received.</summary>
+/// <remarks>
+/// <paramref name="Accepted"/>, <paramref name="Coalesced"/> and <paramref name="Dropped"/> count interrupts from every
+/// source: IPIs, device MSIs and the vCPU's own LVTs (its timer above all); the <c>Local…</c> fields are the part that
+/// came from its LVTs. In the message trace each is an event of this APIC whose <c>Detail</c> begins with the outcome,
+/// and the event's name says the source: <c>Accepted</c>, <c>Coalesced</c>, <c>Dropped</c> without a <c>Register</c>
+/// (IPIs), <c>Msi</c> (device MSIs with fixed or lowest-priority delivery), and <c>TimerFired</c> (counting N when <c>Detail</c> ends in <c>expiries=N</c>),
+/// <c>Lint</c> or any other event with an LVT as its <c>Register</c> (local). So <c>Coalesced</c> events alone are
+/// <c>coalesced - localCoalesced</c> less the coalesced MSIs. <paramref name="FixedReceived"/> and
+/// <paramref name="LowestPriorityReceived"/> count messages only (IPIs and MSIs, not LVTs): they add up to
+/// accepted + coalesced + dropped less the local parts.
+/// </remarks>
+/// <param name="FixedIpisSent">Fixed IPIs sent, one per ICR (or SELF IPI) write whatever the destinations.</param>
+/// <param name="FixedReceived">Fixed messages that reached this APIC: IPIs and device MSIs.</param>
+/// <param name="LowestPriorityReceived">Lowest-priority messages this APIC won.</param>
+/// <param name="Accepted">Interrupts that set an IRR bit, from every source (IPIs, MSIs, the vCPU's own LVTs).</param>
+/// <param name="Coalesced">Interrupts absorbed by an IRR bit already set, from every source.</param>
+/// <param name="Dropped">Interrupts discarded by an SDM rule (masked LVT, disabled APIC, illegal vector, …), from every source.</param>
+/// <param name="LocalAccepted">The part of <paramref name="Accepted"/> that came from the vCPU's own LVTs (timer, LINT, error, …).</param>
+/// <param name="LocalCoalesced">The part of <paramref name="Coalesced"/> that came from the vCPU's own LVTs.</param>
+/// <param name="LocalDropped">The part of <paramref name="Dropped"/> that came from the vCPU's own LVTs.</param>
+/// <param name="Nmis">NMI messages delivered.</param>
 public sealed record VcpuStressReport(
     int Vm,
     int Vcpu,
@@ -28,6 +49,9 @@ public sealed record VcpuStressReport(
     long Accepted,
     long Coalesced,
     long Dropped,
+    long LocalAccepted,
+    long LocalCoalesced,
+    long LocalDropped,
     long Nmis,
     long Acknowledged,
     long Eoied,

@@ -38,10 +38,9 @@ internal static class StressReportBuilder
                 }
                 perVcpu.Add(new VcpuStressReport(
                     v, i, c.ApicId, cpu.Operations, cpu.Exits, c.FixedIpisSent, c.LowestPriorityIpisSent, c.OtherIpisSent,
-                    c.FixedArrived, c.LowestPriorityArrived, c.Accepted, c.Coalesced,
-                    c.FixedArrived + c.LowestPriorityArrived - ApicCounters.Of(c.FixedOutcomes, AcceptOutcome.Accepted)
-                        - ApicCounters.Of(c.FixedOutcomes, AcceptOutcome.Coalesced) - ApicCounters.Of(c.LowestPriorityOutcomes, AcceptOutcome.Accepted)
-                        - ApicCounters.Of(c.LowestPriorityOutcomes, AcceptOutcome.Coalesced),
+                    c.FixedArrived, c.LowestPriorityArrived, c.Accepted, c.Coalesced, c.Dropped,
+                    ApicCounters.Of(c.LocalOutcomes, AcceptOutcome.Accepted), ApicCounters.Of(c.LocalOutcomes, AcceptOutcome.Coalesced),
+                    ApicCounters.DroppedOf(c.LocalOutcomes),
                     nmis, c.Acknowledged, c.Eoied, ledger.Queued[i], ledger.Ran[i], LatencySummary.Of(c.ToEoi)));
             }
             ipis -= ledger.MsisSent;
