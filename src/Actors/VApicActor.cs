@@ -524,7 +524,8 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         var outcome = _apic.RaiseLocal(m.Source, _now, this);
         if (_localFires.Count == 0)
         {
-            // A hardware-disabled APIC reports nothing of its own: trace the drop here.
+            // A hardware-disabled APIC reports nothing of its own: count and trace the drop here.
+            _localOutcomes[(int)outcome]++;
             _tracer.Write(ApicTracer.OutcomeEvent(outcome), _now, ApicTracer.LvtRegister(m.Source), detail: outcome.ToString());
         }
         Finish(m.ReplyTo, Completed(m.CorrelationId, AccessResult.Done));

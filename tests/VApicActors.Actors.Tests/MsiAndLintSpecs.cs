@@ -1,3 +1,5 @@
+using Akka.Actor;
+using VApicActors.Actors.Protocol;
 using VApicActors.Registers;
 using Xunit;
 using Xunit.Abstractions;
@@ -154,5 +156,21 @@ public sealed class MsiAndLintSpecs : VmSpecBase
         await Vm.RaiseLocalAsync(0, LvtSource.PerformanceCounter);
         Assert.True((await Irr(0)).IsEmpty);
         Assert.Equal(new[] { "Accepted", "Dropped" }, Trace.Events.Where(e => e.Register == "LVTPC" && e.Event is not ("MmioWrite" or "MmioRead" or "LocalRaised")).Select(e => e.Event));
+    }
+
+    [Fact]
+    public async Task LocalSourceOnAHardwareDisabledApic_IsTracedAndCountedAsDropped()
+    {
+        await StartVm(1);
+        await EnableAll();
+        await Wrmsr(0, ApicMsrs.ApicBase, await Rdmsr(0, ApicMsrs.ApicBase) & ~(1UL << 11)); // IA32_APIC_BASE.EN
+
+        await Vm.RaiseLocalAsync(0, LvtSource.Thermal);
+
+        var dropped = Assert.Single(Trace.Events, e => e.Register == "LVTTHMR" && e.Event == "Dropped");
+        Assert.Equal(nameof(AcceptOutcome.DroppedHardwareDisabled), dropped.Detail);
+        var counters = (await Vm.GetApicRef(0).Ask<ApicProtocol.CountersRead>(r => new ApicProtocol.GetCounters(0, 0, r), TimeSpan.FromSeconds(5), CancellationToken.None)).Counters;
+        Assert.Equal(1, counters.LocalOutcomes[(int)AcceptOutcome.DroppedHardwareDisabled]);
+        Assert.Equal(1, counters.Dropped);
     }
 }
