@@ -205,7 +205,10 @@ public static class ChromeTraceExporter
             var c = a.TimeNs.CompareTo(b.TimeNs);
             if (c != 0) return c;
             c = a.Line.CompareTo(b.Line);
-            return c != 0 ? c : a.Part.CompareTo(b.Part);
+            if (c != 0) return c;
+            c = a.Part.CompareTo(b.Part);
+            // The arrows of one send (one per destination) share its time, line and part: they go by arrow id.
+            return c != 0 ? c : (a.FlowId ?? 0).CompareTo(b.FlowId ?? 0);
         });
         var all = new List<ChromeTraceEvent>(tracks.Metadata.Count + output.Count);
         all.AddRange(tracks.Metadata);
