@@ -30,16 +30,35 @@ public static class TraceExportCommand
             stderr.WriteLine($"vapic: unknown format '{format}' (known: {string.Join(", ", Formats)})");
             return UsageError;
         }
-        if (!TraceFiles.TryRead(tracePath, stdin, stderr, TraceProgress.ForConsole(stderr), out var trace))
+        // Each event is drawn as it is read and not kept; the timeline is written once the trace has been read.
+        ChromeTraceExportSummary summary;
+        using var timeline = new ChromeTraceTimeline();
+        var progress = TraceProgress.ForConsole(stderr);
+        int skippedLines;
+        try
         {
+            if (!TraceFiles.TryStream(tracePath, stdin, stderr, progress, keepProperties: false, timeline.Add, out skippedLines))
+            {
+                return UsageError;
+            }
+        }
+        catch (ChromeEventSorter.TemporaryFileException e)
+        {
+            // The temporary runs that keep the timeline's order in bounded memory could not be written.
+            progress.Clear();
+            stderr.WriteLine($"{outputPath}: error: cannot write the timeline: {e.Message}");
             return UsageError;
         }
 
-        ChromeTraceExportSummary summary;
         try
         {
             using var stream = File.Create(outputPath);
-            summary = ChromeTraceExporter.Export(trace.Events, stream, tracePath == TraceFiles.StandardInput ? "stdin" : Path.GetFileName(tracePath));
+            summary = timeline.WriteTo(stream, tracePath == TraceFiles.StandardInput ? "stdin" : Path.GetFileName(tracePath));
+        }
+        catch (ChromeEventSorter.TemporaryFileException e)
+        {
+            stderr.WriteLine($"{outputPath}: error: cannot write the timeline: {e.Message}");
+            return UsageError;
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
@@ -53,9 +72,9 @@ public static class TraceExportCommand
         {
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{summary.UnlinkedDeliveries} IPI deliveries have no send in the trace (no arrow)"));
         }
-        if (trace.Errors.Count > 0)
+        if (skippedLines > 0)
         {
-            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{trace.Errors.Count} lines skipped"));
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{skippedLines} lines skipped"));
             return SkippedLines;
         }
         return Success;
