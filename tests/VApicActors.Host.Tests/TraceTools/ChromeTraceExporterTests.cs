@@ -116,8 +116,8 @@ public sealed class ChromeTraceExporterTests(ActorSystemFixture fixture) : IClas
     {
         var lines = new[]
         {
-            """{"Vm":"v","ApicId":1,"Event":"Accepted","Value":16449,"Vector":65,"Source":0,"VirtualTimeNs":10,"Seq":1,"SourceSeq":4,"Detail":"Accepted"}""",
             """{"Vm":"v","ApicId":0,"Event":"IpiSent","Value":16449,"Vector":65,"Destination":"physical 0x1","VirtualTimeNs":5,"Seq":4,"Detail":"Fixed"}""",
+            """{"Vm":"v","ApicId":1,"Event":"Accepted","Value":16449,"Vector":65,"Source":0,"VirtualTimeNs":10,"Seq":1,"SourceSeq":4,"Detail":"Accepted"}""",
             """{"Vm":"v","ApicId":1,"Event":"Accepted","Value":16450,"Vector":66,"Source":0,"VirtualTimeNs":12,"Seq":2,"SourceSeq":9,"Detail":"Accepted"}""",
         };
         var trace = ClefTraceReader.Read(lines, "hand.clef");
@@ -128,6 +128,133 @@ public sealed class ChromeTraceExporterTests(ActorSystemFixture fixture) : IClas
         Assert.Equal(1, summary.Flows);
         Assert.Equal(1, summary.UnlinkedDeliveries);
     }
+
+    [Fact]
+    public void Export_DeliveryWrittenBeforeItsSend_HasNoArrow()
+    {
+        // The simulator writes a send before any delivery of it; a trace in another order links only what came after.
+        var lines = new[]
+        {
+            """{"Vm":"v","ApicId":1,"Event":"Accepted","Value":16449,"Vector":65,"Source":0,"VirtualTimeNs":10,"Seq":1,"SourceSeq":4,"Detail":"Accepted"}""",
+            """{"Vm":"v","ApicId":0,"Event":"IpiSent","Value":16449,"Vector":65,"Destination":"physical 0x1","VirtualTimeNs":5,"Seq":4,"Detail":"Fixed"}""",
+            """{"Vm":"v","ApicId":1,"Event":"Accepted","Value":16449,"Vector":65,"Source":0,"VirtualTimeNs":12,"Seq":2,"SourceSeq":4,"Detail":"Accepted"}""",
+        };
+        using var stream = new MemoryStream();
+
+        var summary = ChromeTraceExporter.Export(ClefTraceReader.Read(lines, "hand.clef").Events, stream);
+
+        Assert.Equal(1, summary.Flows);
+        Assert.Equal(1, summary.UnlinkedDeliveries);
+    }
+
+    [Fact]
+    public void Export_LongTrace_HoldsABoundedNumberOfEventsAndWritesTheSameTimelineAsInMemory()
+    {
+        const int steps = 20_000;
+        const long runBytes = 256 << 10;
+        byte[] spilled, inMemory;
+        ChromeTraceExportSummary summary;
+        using (var timeline = new ChromeTraceTimeline(runBytes))
+        {
+            foreach (var e in SyntheticTrace(steps))
+            {
+                timeline.Add(e);
+                Assert.True(timeline.OpenInterrupts <= 1, $"{timeline.OpenInterrupts} interrupts open after line {e.LineNumber}");
+            }
+            Assert.True(timeline.TemporaryRuns > 1, $"{timeline.TemporaryRuns} temporary runs");
+            // A held event costs at least 64 bytes beyond its JSON: no more than runBytes / 64 are ever held.
+            Assert.True(timeline.MostHeldEvents <= runBytes / 64, $"{timeline.MostHeldEvents} events held at once");
+            using var stream = new MemoryStream();
+            summary = timeline.WriteTo(stream);
+            spilled = stream.ToArray();
+        }
+        using (var timeline = new ChromeTraceTimeline(long.MaxValue))
+        {
+            foreach (var e in SyntheticTrace(steps))
+            {
+                timeline.Add(e);
+            }
+            using var stream = new MemoryStream();
+            timeline.WriteTo(stream);
+            Assert.Equal(0, timeline.TemporaryRuns);
+            inMemory = stream.ToArray();
+        }
+
+        Assert.Equal(inMemory, spilled);
+        Assert.Equal(steps * 5, summary.TraceEvents);
+        Assert.Equal(steps, summary.Flows);
+        Assert.Equal(steps, summary.InterruptSlices);
+        Assert.Equal(0, summary.UnlinkedDeliveries);
+        // Metadata (2 per VM and per APIC), then per step: the send's slice and arrow start, the delivery's slice
+        // and arrow end, the interrupt's slice and the register write.
+        Assert.Equal(2 + 4 * 2 + steps * 6, summary.ChromeEvents);
+        using var document = JsonDocument.Parse(spilled);
+        var times = document.RootElement.GetProperty("traceEvents").EnumerateArray()
+            .Where(e => e.GetProperty("ph").GetString() != "M").Select(Ts).ToList();
+        Assert.Equal(steps * 6, times.Count);
+        Assert.Equal(times.Order(), times);
+    }
+
+    [Fact]
+    public void Export_KeepsNoEventOnceItIsDrawn()
+    {
+        using var timeline = new ChromeTraceTimeline();
+        // Fed on a thread of its own, so that no stack slot of this one still points at the last event.
+        List<WeakReference> read = null!;
+        var feeder = new Thread(() => read = Feed(timeline, SyntheticTrace(2_000)));
+        feeder.Start();
+        feeder.Join();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        // Every interrupt ended with its EOI, so nothing of the trace is needed any more.
+        Assert.Equal(0, timeline.OpenInterrupts);
+        Assert.Equal(10_000, read.Count);
+        Assert.DoesNotContain(read, r => r.IsAlive);
+        using var stream = new MemoryStream();
+        Assert.Equal(10_000, timeline.WriteTo(stream).TraceEvents);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static List<WeakReference> Feed(ChromeTraceTimeline timeline, IEnumerable<TraceRecord> events)
+    {
+        var read = new List<WeakReference>();
+        foreach (var e in events)
+        {
+            read.Add(new WeakReference(e));
+            timeline.Add(e);
+        }
+        return read;
+    }
+
+    /// <summary>
+    /// Four APICs of VM <c>v</c> taking turns: at each step one sends IPI 0x41 to the next, which takes it,
+    /// acknowledges it, writes a register and signals EOI (five events, ten virtual ns apart from the next step).
+    /// </summary>
+    private static IEnumerable<TraceRecord> SyntheticTrace(int steps)
+    {
+        const ulong message = 0x4041;
+        var seqs = new long[4];
+        var line = 0;
+        for (var step = 0; step < steps; step++)
+        {
+            uint sender = (uint)(step % 4), receiver = (uint)((step + 1) % 4);
+            var ns = step * 10L;
+            var sendSeq = ++seqs[sender];
+            yield return Record(++line, sender, sendSeq, "IpiSent", ns, value: message, vector: 0x41, destination: $"physical 0x{receiver:x}", detail: "Fixed");
+            yield return Record(++line, receiver, ++seqs[receiver], "Accepted", ns + 1, value: message, vector: 0x41, source: sender, sourceSeq: sendSeq, detail: "Accepted");
+            yield return Record(++line, receiver, ++seqs[receiver], "Acknowledged", ns + 2, vector: 0x41, detail: "0x41");
+            yield return Record(++line, receiver, ++seqs[receiver], "MsrWrite", ns + 3, register: "TPR", value: 0, detail: "msr=0x808 result=Ok");
+            yield return Record(++line, receiver, ++seqs[receiver], "Eoi", ns + 4);
+        }
+    }
+
+    private static TraceRecord Record(
+        int line, uint apicId, long seq, string name, long ns, string? register = null, ulong? value = null, int? vector = null,
+        uint? source = null, string? destination = null, string? detail = null, long? sourceSeq = null) =>
+        new(line, null, null, "v", apicId, seq, name, ns, register, value, vector, source, destination, detail, sourceSeq,
+            System.Collections.Immutable.ImmutableDictionary<string, JsonElement>.Empty);
 
     private static long Seq(JsonElement e) => e.GetProperty("args").GetProperty("seq").GetInt64();
 
