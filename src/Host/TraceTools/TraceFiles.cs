@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using VApicActors.Host.Cli;
@@ -78,23 +77,6 @@ internal static class TraceFiles
         }
         progress.Clear();
         skippedLines = skipped;
-        return true;
-    }
-
-    /// <summary>
-    /// Reads all of <paramref name="path"/> for a command that needs every event at once (export, replay), without
-    /// the properties that only filters use. False (after saying why) when it cannot be read.
-    /// </summary>
-    public static bool TryRead(string path, TextReader? stdin, TextWriter stderr, TraceProgress progress, [NotNullWhen(true)] out TraceReadResult? result)
-    {
-        var events = new List<TraceRecord>();
-        var errors = new List<TraceReadError>();
-        if (!TryStream(path, stdin, stderr, progress, keepProperties: false, events.Add, out _, errors))
-        {
-            result = null;
-            return false;
-        }
-        result = new TraceReadResult(events, errors);
         return true;
     }
 

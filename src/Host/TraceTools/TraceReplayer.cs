@@ -35,145 +35,151 @@ public static class TraceReplayer
 
     private static readonly HashSet<string> Deliveries = ["Accepted", "Coalesced", "Dropped", "Nmi", "Smi", "Init", "Sipi", "Msi"];
 
-    /// <summary>Replays every APIC that <paramref name="options"/> selects.</summary>
-    public static ReplayResult Replay(IReadOnlyList<TraceRecord> events, ReplayOptions options)
+    /// <summary>Replays every APIC that <paramref name="options"/> selects, reading <paramref name="events"/> once.</summary>
+    public static ReplayResult Replay(IEnumerable<TraceRecord> events, ReplayOptions options)
     {
         ArgumentNullException.ThrowIfNull(events);
-        ArgumentNullException.ThrowIfNull(options);
-        var vms = new List<string>();
-        var byApic = new Dictionary<(string Vm, uint ApicId), List<TraceRecord>>();
-        var vmEnd = new Dictionary<string, long>(StringComparer.Ordinal);
+        using var replay = new TraceReplay(options);
         foreach (var e in events)
         {
-            if (e.Event == ServiceRequestEvent)
-            {
-                continue;
-            }
-            if (!vmEnd.TryGetValue(e.Vm, out var end))
-            {
-                vms.Add(e.Vm);
-            }
-            vmEnd[e.Vm] = Math.Max(end, e.VirtualTimeNs);
-            if (!byApic.TryGetValue((e.Vm, e.ApicId), out var list))
-            {
-                byApic[(e.Vm, e.ApicId)] = list = new List<TraceRecord>();
-            }
-            list.Add(e);
+            replay.Add(e);
         }
-
-        var apics = new List<ReplayedApic>();
-        var skipped = new List<ReplaySkippedLine>();
-        foreach (var vm in vms)
-        {
-            if (options.Vm is not null && options.Vm != vm)
-            {
-                continue;
-            }
-            var ids = byApic.Keys.Where(k => k.Vm == vm).Select(k => k.ApicId).Order().ToList();
-            foreach (var id in ids)
-            {
-                if (options.ApicId is uint wanted && wanted != id)
-                {
-                    continue;
-                }
-                var list = byApic[(vm, id)];
-                list.Sort(static (a, b) => a.Seq != b.Seq ? a.Seq.CompareTo(b.Seq) : a.LineNumber.CompareTo(b.LineNumber));
-                apics.Add(ReplayOne(vm, id, ids.IndexOf(id), list, options, vmEnd[vm], skipped));
-            }
-        }
-        skipped.Sort(static (a, b) => a.LineNumber.CompareTo(b.LineNumber));
-        return new ReplayResult(apics, skipped);
+        return replay.Finish();
     }
 
-    private static ReplayedApic ReplayOne(
+    /// <summary>Replays a list of one APIC's events, sorted by Seq, whose configuration has to be guessed or read from anywhere in it.</summary>
+    internal static ReplayedApic ReplayOne(
         string vm, uint apicId, int rank, List<TraceRecord> events, ReplayOptions options, long vmEnd, List<ReplaySkippedLine> skipped)
     {
         var notes = new List<string>();
         var config = ConfigFromTrace(events, apicId, notes, skipped) ?? GuessConfig(events, apicId, rank, notes);
-        using var apic = new LocalApic(config);
-        var effects = NullApicEffects.Instance;
-        int inputs = 0, mismatches = 0;
-        long lastSeq = 0;
-        var now = 0L;
-        var previousSeq = 0L;
-
+        using var run = new ApicRun(vm, apicId, config, options, notes);
         foreach (var e in events)
         {
-            if (options.UntilSeq is long until && e.Seq > until)
+            run.Feed(e);
+        }
+        return run.Finish(vmEnd);
+    }
+
+    /// <summary>
+    /// The configuration of an APIC whose first event is <paramref name="created"/>, when that is a usable
+    /// <c>ApicCreated</c> event; otherwise null (the APIC's events are then needed to guess it).
+    /// </summary>
+    internal static ApicConfig? ConfigFromFirstEvent(TraceRecord created, uint apicId)
+    {
+        if (created.Event != ApicCreatedEvent)
+        {
+            return null;
+        }
+        var notes = new List<string>();
+        var skipped = new List<ReplaySkippedLine>();
+        var config = ConfigFromTrace([created], apicId, notes, skipped);
+        return notes.Count == 0 && skipped.Count == 0 ? config : null;
+    }
+
+    /// <summary>One APIC's replay: a fresh register model fed its events one at a time, in Seq order.</summary>
+    internal sealed class ApicRun(string vm, uint apicId, ApicConfig config, ReplayOptions options, List<string> notes) : IDisposable
+    {
+        private readonly LocalApic _apic = new(config);
+        private readonly ReplayOptions _options = options;
+        private readonly List<string> _notes = notes;
+        private int _inputs;
+        private int _mismatches;
+        private long _lastSeq;
+        private long _now;
+        private long _previousSeq;
+        private bool _stopped;
+
+        public ApicConfig Config { get; } = config;
+
+        public void Feed(TraceRecord e)
+        {
+            if (_stopped)
             {
-                break;
+                return;
             }
-            if (e.Seq == previousSeq)
+            if (_options.UntilSeq is long until && e.Seq > until)
             {
-                notes.Add(string.Create(CultureInfo.InvariantCulture,
+                _stopped = true;
+                return;
+            }
+            var effects = NullApicEffects.Instance;
+            if (e.Seq == _previousSeq)
+            {
+                _notes.Add(string.Create(CultureInfo.InvariantCulture,
                     $"line {e.LineNumber}: Seq {e.Seq} repeats: more than one event has it, the replay may differ"));
             }
-            else if (e.Seq != previousSeq + 1 && previousSeq != 0)
+            else if (_previousSeq != 0 && e.Seq < _previousSeq)
             {
-                notes.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"line {e.LineNumber}: Seq jumps from {previousSeq} to {e.Seq}: events are missing (a trace filter?), the replay may differ"));
+                _notes.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"line {e.LineNumber}: Seq goes back from {_previousSeq} to {e.Seq}: the trace is not in the order the APIC wrote it, the replay may differ"));
             }
-            previousSeq = e.Seq;
-            lastSeq = e.Seq;
-            now = Math.Max(now, e.VirtualTimeNs);
+            else if (e.Seq != _previousSeq + 1 && _previousSeq != 0)
+            {
+                _notes.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"line {e.LineNumber}: Seq jumps from {_previousSeq} to {e.Seq}: events are missing (a trace filter?), the replay may differ"));
+            }
+            _previousSeq = e.Seq;
+            _lastSeq = e.Seq;
+            _now = Math.Max(_now, e.VirtualTimeNs);
             var at = e.VirtualTimeNs;
             string? mismatch = null;
             var applied = true;
             switch (e.Event)
             {
                 case "MmioRead" when Address(e) is (ulong address, int size):
-                    mismatch = CheckRead(e, apic.ReadMmio(address, size, at, effects));
+                    mismatch = CheckRead(e, _apic.ReadMmio(address, size, at, effects));
                     break;
                 case "MmioWrite" when Address(e) is (ulong address, int size) && e.Value is ulong value:
-                    apic.WriteMmio(address, size, value, at, effects);
+                    _apic.WriteMmio(address, size, value, at, effects);
                     break;
                 case "MsrRead" when TraceDetail.Number(e.Detail, "msr") is ulong msr:
-                    mismatch = CheckRead(e, apic.ReadMsr((uint)msr, at, effects));
+                    mismatch = CheckRead(e, _apic.ReadMsr((uint)msr, at, effects));
                     break;
                 case "MsrWrite" when TraceDetail.Number(e.Detail, "msr") is ulong msr && e.Value is ulong value:
-                    apic.WriteMsr((uint)msr, value, at, effects);
+                    _apic.WriteMsr((uint)msr, value, at, effects);
                     break;
                 case "MmioRead" or "MmioWrite" or "MsrRead" or "MsrWrite":
-                    notes.Add(string.Create(CultureInfo.InvariantCulture, $"line {e.LineNumber}: {e.Event} without its address or value: skipped"));
+                    _notes.Add(string.Create(CultureInfo.InvariantCulture, $"line {e.LineNumber}: {e.Event} without its address or value: skipped"));
                     applied = false;
                     break;
                 case "Acknowledged":
-                    var ack = apic.Acknowledge(at, effects);
+                    var ack = _apic.Acknowledge(at, effects);
                     if ((ack.IsOk ? (int?)ack.Value : null) != e.Vector)
                     {
                         mismatch = "acknowledged " + (ack.IsOk ? Hex.Of(ack.Value) : ack.ToString()) + ", the trace says " + (e.Vector is int v ? Hex.Of((ulong)v) : e.Detail);
                     }
                     break;
                 case "Eoi":
-                    apic.Eoi(at, effects);
+                    _apic.Eoi(at, effects);
                     break;
                 case "Lint" when e.Register is "LINT0" or "LINT1":
-                    apic.SetLint(e.Register == "LINT0" ? 0 : 1, e.Value is not (null or 0), at, effects);
+                    _apic.SetLint(e.Register == "LINT0" ? 0 : 1, e.Value is not (null or 0), at, effects);
                     break;
                 case var name when Deliveries.Contains(name) && e.Register is null && e.Value is ulong packed:
-                    var outcome = apic.Accept(PackedMessage.Unpack(packed), at, effects);
+                    var outcome = _apic.Accept(PackedMessage.Unpack(packed), at, effects);
                     if (e.Detail is not null && e.Detail != outcome.ToString())
                     {
                         mismatch = "delivery ended " + outcome + ", the trace says " + e.Detail;
                     }
                     break;
                 case LocalRaisedEvent when LvtSourceOf(e.Register) is LvtSource source:
-                    apic.RaiseLocal(source, at, effects);
+                    _apic.RaiseLocal(source, at, effects);
                     break;
                 case "TimerFired" when e.Value is not null:
-                    apic.ExpireTimer(at, effects);
+                    _apic.ExpireTimer(at, effects);
                     break;
                 case RestoredEvent:
-                    var saved = options.SavedState?.Apics.FirstOrDefault(s => s.Index == config.Index && s.InitialApicId == config.InitialApicId);
+                    var saved = _options.SavedState?.Apics.FirstOrDefault(s => s.Index == Config.Index && s.InitialApicId == Config.InitialApicId);
                     if (saved is null)
                     {
-                        notes.Add(string.Create(CultureInfo.InvariantCulture,
+                        _notes.Add(string.Create(CultureInfo.InvariantCulture,
                             $"line {e.LineNumber} (seq {e.Seq}): restored from a saved state that is not given (--state): the replay goes on from the state before it"));
                         applied = false;
                     }
                     else
                     {
-                        apic.Restore(saved, at, effects);
+                        _apic.Restore(saved, at, effects);
                     }
                     break;
                 default:
@@ -182,25 +188,31 @@ public static class TraceReplayer
             }
             if (applied)
             {
-                inputs++;
+                _inputs++;
             }
             if (mismatch is not null)
             {
-                mismatches++;
-                if (mismatches <= MaxReportedMismatches)
+                _mismatches++;
+                if (_mismatches <= MaxReportedMismatches)
                 {
-                    notes.Add(string.Create(CultureInfo.InvariantCulture, $"line {e.LineNumber} (seq {e.Seq}): {mismatch}"));
+                    _notes.Add(string.Create(CultureInfo.InvariantCulture, $"line {e.LineNumber} (seq {e.Seq}): {mismatch}"));
                 }
             }
         }
-        if (mismatches > MaxReportedMismatches)
+
+        /// <summary>The APIC's state at the end (<paramref name="vmEnd"/>: its VM's last event time), after its last event fed.</summary>
+        public ReplayedApic Finish(long vmEnd)
         {
-            notes.Add(string.Create(CultureInfo.InvariantCulture, $"{mismatches - MaxReportedMismatches} more mismatches"));
+            if (_mismatches > MaxReportedMismatches)
+            {
+                _notes.Add(string.Create(CultureInfo.InvariantCulture, $"{_mismatches - MaxReportedMismatches} more mismatches"));
+            }
+            var end = _options.AtNs is long stateAt ? Math.Max(_now, stateAt) : _options.UntilSeq is null ? Math.Max(_now, vmEnd) : _now;
+            return new ReplayedApic(vm, apicId, Config, _inputs, _lastSeq, end, _mismatches, _apic.Save(end), _apic.Snapshot(end),
+                _apic.ToKvmLapicState(end), _notes);
         }
 
-        var end = options.AtNs is long stateAt ? Math.Max(now, stateAt) : options.UntilSeq is null ? Math.Max(now, vmEnd) : now;
-        return new ReplayedApic(vm, apicId, config, inputs, lastSeq, end, mismatches, apic.Save(end), apic.Snapshot(end),
-            apic.ToKvmLapicState(end), notes);
+        public void Dispose() => _apic.Dispose();
     }
 
     private static string? CheckRead(TraceRecord e, AccessResult result)
