@@ -602,12 +602,14 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     /// <summary>
     /// Writes one TimerFired event for the expiries one model call took (<paramref name="taken"/>, from the one due
     /// at <paramref name="due"/>), with the outcome of the last fire, and counts that outcome for every expiry the
-    /// model did not fire for separately.
+    /// model did not fire for separately. When the first fire ended otherwise than the last (it set the IRR bit the
+    /// others found set), it gets an event of its own, so that the events count each outcome as the counters do.
     /// </summary>
     private void TraceTimerFired(long due, ulong taken)
     {
         string detail = taken != 0 ? "fired" : "not-due";
         int? vector = null;
+        LocalFire? first = null;
         var fires = 0;
         for (var i = _localFires.Count - 1; i >= 0; i--)
         {
@@ -625,11 +627,21 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
                     _localOutcomes[(int)_localFires[i].Outcome] += (long)Math.Min(taken - 2, (ulong)long.MaxValue);
                 }
             }
+            else
+            {
+                first = _localFires[i];
+            }
             _localFires.RemoveAt(i);
         }
         if (_tracer.Enabled)
         {
-            _tracer.Write("TimerFired", _now, "LVTT", (ulong)due, vector, detail: taken > 1 ? detail + " expiries=" + taken : detail);
+            var rest = taken;
+            if (first is { } f && f.Outcome.ToString() != detail)
+            {
+                _tracer.Write("TimerFired", _now, "LVTT", (ulong)due, f.Vector, detail: f.Outcome.ToString());
+                rest--;
+            }
+            _tracer.Write("TimerFired", _now, "LVTT", (ulong)due, vector, detail: rest > 1 ? detail + " expiries=" + rest : detail);
         }
     }
 

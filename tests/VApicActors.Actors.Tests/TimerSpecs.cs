@@ -82,6 +82,26 @@ public sealed class TimerSpecs : VmSpecBase
     }
 
     [Fact]
+    public async Task Periodic_ExpiriesSharingANanosecond_TraceTheAcceptanceApartFromTheCoalescedRest()
+    {
+        // A 1 THz timer clock and a one-tick period: the 1000 expiries of ns 1 are taken in one call; the first sets
+        // the IRR bit, the other 999 find it set, and the trace must say so as the counters do.
+        await StartVm(1, timerHz: 1_000_000_000_000);
+        await EnableAll();
+        await StartTimer(0, Values.TimerPeriodic | 0x30, 1);
+
+        Assert.Equal(1, await Vm.StepClockAsync(1));
+
+        Assert.True((await Irr(0)).Contains(0x30));
+        var fired = Trace.Named("TimerFired");
+        Assert.Equal(new[] { "Accepted", "Coalesced expiries=999" }, fired.Select(e => e.Detail));
+        Assert.All(fired, e => Assert.Equal(1, e.VirtualTimeNs));
+        var counters = (await Vm.GetApicRef(0).Ask<ApicProtocol.CountersRead>(r => new ApicProtocol.GetCounters(0, 0, r), TimeSpan.FromSeconds(5), CancellationToken.None)).Counters;
+        Assert.Equal(1, counters.LocalOutcomes[(int)AcceptOutcome.Accepted]);
+        Assert.Equal(999, counters.LocalOutcomes[(int)AcceptOutcome.Coalesced]);
+    }
+
+    [Fact]
     public async Task StepWithoutLength_AdvancesToTheNextExpiry_OrNotAtAll()
     {
         await StartVm(1);
