@@ -129,12 +129,6 @@ public sealed record ClusterSettings
     }
 
     /// <summary>
-    /// The Akka settings of a cluster node with these settings: cluster provider, remoting on
-    /// <see cref="Hostname"/>:<see cref="Port"/>, seed nodes and roles, the split-brain resolver, sharding, the
-    /// SQL journal and snapshot store, and the serializer of the cluster's messages. Goes in front of the
-    /// rest of the configuration.
-    /// </summary>
-    /// <summary>
     /// Why this node must not start on its cluster port, or null: something already accepts connections there. The
     /// transport binds its port for reuse (so that a node can restart at once on the port it left), which also lets a
     /// second node bind a port a live one listens on and start as a cluster of its own at the same address.
@@ -189,6 +183,12 @@ public sealed record ClusterSettings
         return null;
     }
 
+    /// <summary>
+    /// The Akka settings of a cluster node with these settings: cluster provider, remoting on
+    /// <see cref="Hostname"/>:<see cref="Port"/>, seed nodes and roles, the split-brain resolver, sharding, the
+    /// SQL journal and snapshot store, and the serializer of the cluster's messages. Goes in front of the
+    /// rest of the configuration.
+    /// </summary>
     public Config ToAkkaConfig()
     {
         static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
