@@ -87,9 +87,9 @@ public sealed partial class LocalApic
         }
         else
         {
-            // An expiry armed at the last representable ns (a due time beyond it) stays there: adding the
-            // restore time must not wrap it into the past.
-            Arm(state.TimerDueInNs > long.MaxValue - now ? long.MaxValue : now + state.TimerDueInNs, effects);
+            // An expiry the restore time moves past the last representable ns is never reached, so it is not armed
+            // (as when it is first computed); adding the restore time must not wrap it into the past.
+            Arm(state.TimerDueInNs > long.MaxValue - now ? NotArmed : now + state.TimerDueInNs, effects);
         }
         effects.RoutingChanged(Identity);
         CheckDeliverable(effects);

@@ -397,10 +397,11 @@ public sealed class TimerTests
     }
 
     [Fact]
-    public void TscDeadline_NearTheLastNs_RestoredLater_StaysAtTheLastNsUnexpired()
+    public void TscDeadline_NearTheLastNs_RestoredLater_IsNotArmedNorFired()
     {
         // Due 10 ns before the last representable ns (1 GHz TSC: one tick per ns). Restored 1 us later, the due time
-        // moves past the end: it stays at the last ns ("continues as if T' were T"), not wrapped into the past and fired.
+        // moves past the end, where it is never reached: not armed, as when it is first computed, and not wrapped into
+        // the past and fired.
         using var h = ApicHarness.XApic();
         h.W(ApicOffsets.LvtTimer, TimerTscDeadline | 0xEF);
         h.Now = 5_000;
@@ -413,10 +414,36 @@ public sealed class TimerTests
         copy.Now = h.Now + 1_000;
         copy.Apic.Restore(state, copy.Now, copy.Fx);
 
-        Assert.Equal(long.MaxValue, copy.Apic.TimerDue);
-        Assert.Equal([long.MaxValue], copy.Fx.Arms);
+        Assert.Null(copy.Apic.TimerDue);
+        Assert.Empty(copy.Fx.Arms);
         Assert.False(copy.Apic.ExpireTimer(copy.Now, copy.Fx));
         Assert.Equal(deadline, copy.RdmsrOk(ApicMsrs.TscDeadline));
+        Assert.True(copy.Apic.Irr.IsEmpty);
+    }
+
+    [Fact]
+    public void OneShot_NearTheLastNs_RestoredLater_KeepsCountingAndDoesNotFireEarly()
+    {
+        // 1 GHz timer clock at divide 1: armed 10 ns before the end, restored 1 us later. The count goes on; the
+        // expiry, now past the last ns, is not armed, so nothing fires before the count runs out.
+        using var h = ApicHarness.XApic();
+        h.W(ApicOffsets.LvtTimer, 0xEE);
+        h.W(ApicOffsets.TimerDivide, 0xB);
+        h.Now = long.MaxValue - 10 - 0xFFFF_FFFFL;
+        h.W(ApicOffsets.TimerInitialCount, 0xFFFF_FFFF);
+        Assert.Equal(long.MaxValue - 10, h.Apic.TimerDue);
+        var state = h.Apic.Save(h.Now);
+
+        using var copy = ApicHarness.PowerOn();
+        copy.Now = h.Now + 1_000;
+        copy.Apic.Restore(state, copy.Now, copy.Fx);
+
+        Assert.Null(copy.Apic.TimerDue);
+        Assert.False(copy.Apic.ExpireTimer(copy.Now, copy.Fx));
+        Assert.Equal(0xFFFF_FFFFu, copy.R(ApicOffsets.TimerCurrentCount));
+        copy.Now = long.MaxValue - 1;
+        Assert.False(copy.Apic.ExpireTimer(copy.Now, copy.Fx));
+        Assert.True(copy.R(ApicOffsets.TimerCurrentCount) > 0);
         Assert.True(copy.Apic.Irr.IsEmpty);
     }
 
