@@ -136,6 +136,9 @@ public sealed class SettingsTests
     [InlineData("vapic.trace.file = \"a{b[c\\\"d.clef\"\nvapic.simulation.vcpus = 2\n")]
     [InlineData("vapic.trace.filter = \"\"\"ApicId = 1 and\n  Detail = '{['\"\"\"\nvapic.simulation.vcpus = 2\n")]
     [InlineData("# vcpus =\nvapic.trace.file = \"a=\"\nvapic.simulation.vcpus = 2\n")]
+    [InlineData("vapic.simulation.vcpus =\n  2\n")]
+    [InlineData("vapic.simulation =\n{\n  vcpus = 2\n}\n")]
+    [InlineData("vapic.simulation {\n  apic-ids :\n    # below\n    [0, 1]\n  vcpus = 2\n}\n")]
     public void Load_BracketsInStringsAndComments_AreNotSyntax(string text)
     {
         using var dir = new TempDirectory();

@@ -7,7 +7,7 @@ namespace VApicActors.Host.Configuration;
 /// has them (<c>"..."</c> with backslash escapes on one line, <c>"""..."""</c> over several, <c>#</c> and <c>//</c> to
 /// the end of the line).
 /// </summary>
-public static class HoconSyntax
+public static partial class HoconSyntax
 {
     /// <summary>Null when braces, brackets and quotes are balanced and every separator has a value; otherwise what is wrong and on which line.</summary>
     public static string? Check(string text)
@@ -58,7 +58,7 @@ public static class HoconSyntax
                     i++;
                 }
             }
-            else if (c is '=' or ':' && NothingFollows(text, i + 1))
+            else if (c is '=' or ':' && NothingFollows(text, i + 1) && NoValueBelow(text, i + 1))
             {
                 // Akka's parser would take the next line's key, or an empty list, as the value.
                 return $"the '{c}' on line {line} has no value after it";
@@ -93,6 +93,29 @@ public static class HoconSyntax
         }
         return null;
     }
+
+    /// <summary>
+    /// For a separator with nothing after it on its line: whether the value is missing below too, that is the next line
+    /// that is not blank or a comment is the end of the text, closes an object, or starts another key's setting. A value
+    /// may stand on the next line (<c>a =</c> then <c>{</c>, <c>[1, 2]</c> or <c>5</c>), which Akka reads as the value.
+    /// </summary>
+    private static bool NoValueBelow(string text, int i)
+    {
+        var lines = text[i..].Split('\n');
+        foreach (var raw in lines.Skip(1))
+        {
+            var next = raw.Trim();
+            if (next.Length == 0 || next.StartsWith('#') || next.StartsWith("//", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            return next.StartsWith('}') || NextKey().IsMatch(next);
+        }
+        return true;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(""[^""]*""|[A-Za-z0-9_.-])+\s*(=|:|\+=|\{)")]
+    private static partial System.Text.RegularExpressions.Regex NextKey();
 
     /// <summary>Whether only blanks, then the end of the line, a comment or the end of the text follow.</summary>
     private static bool NothingFollows(string text, int i)
