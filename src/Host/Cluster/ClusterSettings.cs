@@ -135,26 +135,32 @@ public sealed record ClusterSettings
     /// </summary>
     public async Task<string?> PortInUseAsync(CancellationToken cancellationToken)
     {
-        if (Port == 0 || LocalAddress(Hostname) is not { } address)
+        if (Port == 0)
         {
-            return null; // a free port is chosen, or the address is not this machine's, which the transport reports itself
+            return null; // a free port is chosen
         }
-        using var probe = new TcpClient(address.AddressFamily);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(2));
-        try
+        // Every address of this machine the name stands for (a name may give IPv6 and IPv4 ones); one that is not this
+        // machine's is the transport's to report.
+        foreach (var address in LocalAddresses(Hostname))
         {
-            await probe.ConnectAsync(address, Port, timeout.Token).ConfigureAwait(false);
+            using var probe = new TcpClient(address.AddressFamily);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            try
+            {
+                await probe.ConnectAsync(address, Port, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                continue; // nothing listens there
+            }
+            return $"cannot start a cluster node on {Hostname}:{Port}: something already listens there";
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            return null; // nothing listens
-        }
-        return $"cannot start a cluster node on {Hostname}:{Port}: something already listens there";
+        return null;
     }
 
-    /// <summary>The address of this machine <paramref name="hostname"/> names (the loopback one for "any"), or null.</summary>
-    private static IPAddress? LocalAddress(string hostname)
+    /// <summary>The addresses of this machine <paramref name="hostname"/> names (the loopback ones for "any").</summary>
+    private static List<IPAddress> LocalAddresses(string hostname)
     {
         IPAddress[] addresses;
         try
@@ -163,24 +169,25 @@ public sealed record ClusterSettings
         }
         catch (SocketException)
         {
-            return null;
+            return [];
         }
         var local = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
             .SelectMany(n => n.GetIPProperties().UnicastAddresses)
             .Select(u => u.Address)
             .ToHashSet();
+        var result = new List<IPAddress>();
         foreach (var address in addresses)
         {
             if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
             {
-                return address.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback;
+                result.Add(address.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback);
             }
-            if (IPAddress.IsLoopback(address) || local.Contains(address))
+            else if (IPAddress.IsLoopback(address) || local.Contains(address))
             {
-                return address;
+                result.Add(address);
             }
         }
-        return null;
+        return result;
     }
 
     /// <summary>
