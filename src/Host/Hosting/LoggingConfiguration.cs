@@ -26,11 +26,12 @@ public static class LoggingConfiguration
             // The host's and Akka.Hosting's reports of a start that failed, with the whole stack: the command reports it
             // itself, in one line (VapicHost.StartAsync).
             .Filter.ByExcluding(e => e.MessageTemplate.Text is StartFailedAkka or StartFailedHost);
+        var console = new LoggerConfiguration()
+            .MinimumLevel.Verbose()
+            .WriteTo.Console(outputTemplate: ConsoleTemplate, standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: System.Globalization.CultureInfo.InvariantCulture)
+            .CreateLogger();
         Log.Logger = configuration
-            .WriteTo.Logger(console => console
-                .Filter.ByExcluding(_ => StartupLogHold.Holding)
-                .WriteTo.Console(outputTemplate: ConsoleTemplate, standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: System.Globalization.CultureInfo.InvariantCulture))
-            .WriteTo.Sink(StartupLogHold.Sink)
+            .WriteTo.Sink(StartupLogHold.Over(console))
             .CreateLogger();
     }
 }

@@ -16,30 +16,45 @@ public static class StartupLogHold
 {
     private static readonly TimeSpan AfterFailure = TimeSpan.FromSeconds(2);
     private static readonly ConcurrentQueue<LogEvent> Held = new();
-    private static volatile bool _holding;
+    private static readonly Lock Gate = new();
+    private static Serilog.ILogger? _console;
+    private static bool _holding;
     private static long _closedUntil;
 
-    /// <summary>Whether the console writes no event now (they are held, or dropped just after a failed start).</summary>
-    public static bool Holding => _holding || Stopwatch.GetTimestamp() < Interlocked.Read(ref _closedUntil);
-
-    /// <summary>The sink that keeps the events while they are held.</summary>
-    public static ILogEventSink Sink { get; } = new HoldSink();
+    /// <summary>
+    /// The sink in front of <paramref name="console"/>: each event is decided once, under one lock with the hold's
+    /// changes, so none is both held and written, or neither.
+    /// </summary>
+    public static ILogEventSink Over(Serilog.ILogger console)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        lock (Gate)
+        {
+            _console = console;
+        }
+        return new HoldSink();
+    }
 
     public static void Begin()
     {
-        Held.Clear();
-        Interlocked.Exchange(ref _closedUntil, 0);
-        _holding = true;
+        lock (Gate)
+        {
+            Held.Clear();
+            _closedUntil = 0;
+            _holding = true;
+        }
     }
 
-    /// <summary>Stops holding and writes what was held to <paramref name="logger"/>.</summary>
-    public static void Release(Serilog.ILogger logger)
+    /// <summary>Stops holding and writes what was held to the console.</summary>
+    public static void Release()
     {
-        ArgumentNullException.ThrowIfNull(logger);
-        _holding = false;
-        while (Held.TryDequeue(out var e))
+        lock (Gate)
         {
-            logger.Write(e);
+            _holding = false;
+            while (Held.TryDequeue(out var e))
+            {
+                _console?.Write(e);
+            }
         }
     }
 
@@ -49,7 +64,10 @@ public static class StartupLogHold
     /// </summary>
     public static async Task<string?> DropAsync(TimeSpan wait)
     {
-        Interlocked.Exchange(ref _closedUntil, Stopwatch.GetTimestamp() + (long)(AfterFailure.TotalSeconds * Stopwatch.Frequency));
+        lock (Gate)
+        {
+            _closedUntil = Stopwatch.GetTimestamp() + (long)(AfterFailure.TotalSeconds * Stopwatch.Frequency);
+        }
         var until = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
         string? innermost = null;
         while (true)
@@ -67,8 +85,11 @@ public static class StartupLogHold
             }
             await Task.Delay(10).ConfigureAwait(false);
         }
-        _holding = false;
-        Held.Clear();
+        lock (Gate)
+        {
+            _holding = false;
+            Held.Clear();
+        }
         return innermost;
     }
 
@@ -76,10 +97,21 @@ public static class StartupLogHold
     {
         public void Emit(LogEvent logEvent)
         {
-            if (_holding)
+            Serilog.ILogger? console;
+            lock (Gate)
             {
-                Held.Enqueue(logEvent);
+                if (_holding)
+                {
+                    Held.Enqueue(logEvent);
+                    return;
+                }
+                if (Stopwatch.GetTimestamp() < _closedUntil)
+                {
+                    return; // the report of a start that failed, arriving late
+                }
+                console = _console;
             }
+            console?.Write(logEvent);
         }
     }
 }

@@ -90,7 +90,7 @@ public static class VapicHost
             Console.SetOut(output);
             if (held is not null)
             {
-                StartupLogHold.Release(Log.Logger);
+                StartupLogHold.Release();
                 await output.WriteAsync(held.ToString()).ConfigureAwait(false);
             }
         }
