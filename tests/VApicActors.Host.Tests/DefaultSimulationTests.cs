@@ -39,6 +39,37 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
         }
     }
 
+    [Fact]
+    public async Task Run_WithAnInitDelay_TheBspWaitsThatLongBeforeEachInitDeassert()
+    {
+        var (_, quick) = HoconSettings.Load([SettingOverride.Text("vapic.simulation.duration", "10ms", "--duration")]);
+        var (_, slow) = HoconSettings.Load(
+        [
+            SettingOverride.Text("vapic.simulation.duration", "10ms", "--duration"),
+            SettingOverride.Text("vapic.simulation.init-delay", "10ms", "test"),
+        ]);
+        Assert.Equal(0, quick.Simulation.InitDelayNs);
+        Assert.Equal(10_000_000, slow.Simulation.InitDelayNs);
+
+        await using var vmQuick = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-init-0", quick.Simulation));
+        var withoutDelay = await new DefaultSimulation(vmQuick, quick.Simulation).RunAsync();
+        await using var vmSlow = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-init-10ms", slow.Simulation));
+        var withDelay = await new DefaultSimulation(vmSlow, slow.Simulation).RunAsync();
+
+        // Three APs, each woken with one INIT assert/de-assert pair: 10 ms more per AP, and every AP still starts.
+        Assert.True(withDelay.AllRunning);
+        Assert.Equal(withoutDelay.BringUpEndNs + 3 * 10_000_000, withDelay.BringUpEndNs);
+    }
+
+    [Theory]
+    [InlineData("2s")]
+    [InlineData("-1ms")]
+    public void InitDelay_OutsideZeroToOneSecond_IsRefusedNamingTheKey(string delay)
+    {
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Load([SettingOverride.Text("vapic.simulation.init-delay", delay, "test")]));
+        Assert.Equal("vapic.simulation.init-delay", e.Key);
+    }
+
     [Theory]
     [InlineData("x2apic", "bsp", 3)]
     [InlineData("xapic", "all", 2)]

@@ -11,6 +11,8 @@ namespace VApicActors.Host.Configuration;
 /// <param name="TickPeriodNs">TSC-deadline tick period.</param>
 /// <param name="IpiRateHz">IPIs per virtual second over the whole VM.</param>
 /// <param name="Seed">Seed of the workload's pseudo-random choices.</param>
+/// <param name="InitDelayNs">The BSP's wait between INIT assert and INIT de-assert when it wakes an AP (Linux's
+/// init_udelay: 0 on the CPUs it knows, 10 ms otherwise).</param>
 public sealed record SimulationSettings(
     int Vcpus,
     ApicModeSetting Mode,
@@ -21,7 +23,8 @@ public sealed record SimulationSettings(
     long DurationNs,
     long TickPeriodNs,
     int IpiRateHz,
-    int Seed)
+    int Seed,
+    long InitDelayNs = 0)
 {
     /// <summary>Each vCPU's initial APIC ID, with the default filled in.</summary>
     public IReadOnlyList<uint> EffectiveApicIds =>

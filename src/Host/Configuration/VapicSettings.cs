@@ -18,6 +18,7 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
     public const long MaxHz = 1_000_000_000_000;
     public const int MaxIpiRateHz = 1_000_000;
     public static readonly TimeSpan MaxDuration = TimeSpan.FromHours(1);
+    public static readonly TimeSpan MaxInitDelay = TimeSpan.FromSeconds(1);
     private const long NsPerTick = 100;
     private const uint MaxXApicId = 0xFE;
     private const uint MaxX2ApicId = 0xFFFF_FFFE;
@@ -69,6 +70,11 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
             throw new SettingsException("vapic.simulation.ipi-rate-hz", $"must be between 0 and {MaxIpiRateHz}, got {ipiRate}");
         }
         var seed = ReadInt(config, "vapic.simulation.seed");
+        var initDelay = ReadDuration(config, "vapic.simulation.init-delay");
+        if (initDelay < TimeSpan.Zero || initDelay > MaxInitDelay)
+        {
+            throw new SettingsException("vapic.simulation.init-delay", $"must be 0 to 1s, got {initDelay}");
+        }
 
         var traceEnabled = ReadBool(config, "vapic.trace.enabled");
         var traceFile = ReadString(config, "vapic.trace.file", "must be a file name");
@@ -92,7 +98,7 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
 
         var simulation = new SimulationSettings(
             vcpus, mode, ids, boot, timerHz, tscHz,
-            duration.Ticks * NsPerTick, tick.Ticks * NsPerTick, ipiRate, seed);
+            duration.Ticks * NsPerTick, tick.Ticks * NsPerTick, ipiRate, seed, initDelay.Ticks * NsPerTick);
         return new VapicSettings(simulation, new TraceSettings(traceEnabled, traceFile, filter), logLevel, vmThreads);
     }
 

@@ -191,6 +191,10 @@ public sealed class DefaultSimulation
 
         await bsp.SendIpiAsync(ap.ApicId, LinuxApic.TriggerLevel | LinuxApic.LevelAssert | LinuxApic.DeliveryInit).ConfigureAwait(false);
         await bsp.WaitIcrIdleAsync().ConfigureAwait(false);
+        if (_settings.InitDelayNs > 0)
+        {
+            await _vm.StepClockAsync(_settings.InitDelayNs).ConfigureAwait(false); // udelay(init_udelay)
+        }
         await bsp.SendIpiAsync(ap.ApicId, LinuxApic.TriggerLevel | LinuxApic.DeliveryInit).ConfigureAwait(false);
         await bsp.WaitIcrIdleAsync().ConfigureAwait(false);
 
