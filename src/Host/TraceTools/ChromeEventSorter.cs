@@ -155,9 +155,7 @@ internal sealed class ChromeEventSorter : IDisposable
     private void WriteRun()
     {
         _held.Sort(SortableChromeEvent.Compare);
-        _spill ??= new FileStream(
-            Path.Combine(_directory, "vapic-export-" + Guid.NewGuid().ToString("N") + ".tmp"),
-            FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+        _spill ??= OpenSpill(_directory);
         var start = _spill.Position;
         Span<byte> header = stackalloc byte[HeaderSize];
         foreach (var e in _held)
@@ -175,6 +173,21 @@ internal sealed class ChromeEventSorter : IDisposable
         _runs.Add((start, _spill.Position - start));
         _held.Clear();
         _heldBytes = 0;
+    }
+
+    /// <summary>
+    /// The temporary file, deleted when closed; outside Windows its name is removed at once (the open file stays
+    /// usable), so that an export ended by Ctrl-C or a kill leaves nothing behind.
+    /// </summary>
+    internal static FileStream OpenSpill(string directory)
+    {
+        var path = Path.Combine(directory, "vapic-export-" + Guid.NewGuid().ToString("N") + ".tmp");
+        var spill = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Delete, 1 << 16, FileOptions.DeleteOnClose);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.Delete(path);
+        }
+        return spill;
     }
 
     /// <summary>Reads one run of the temporary file back, record by record.</summary>
