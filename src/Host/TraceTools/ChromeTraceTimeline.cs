@@ -34,8 +34,6 @@ public sealed class ChromeTraceTimeline : IDisposable
     private const string CategoryApic = "apic";
     private const string FlowName = "IPI";
 
-    private static readonly HashSet<string> Deliveries = ["Accepted", "Coalesced", "Dropped", "Nmi", "Smi", "Init", "Sipi", "Msi"];
-
     private readonly ChromeEventSorter _sorter;
     private readonly ArrayBufferWriter<byte> _json = new(512);
     private readonly Utf8JsonWriter _jsonWriter;
@@ -45,13 +43,12 @@ public sealed class ChromeTraceTimeline : IDisposable
     private readonly Dictionary<string, SortedSet<uint>> _apicIds = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Vm, uint ApicId), Track> _tracks = new();
 
-    // Where each APIC (service requests' too) is drawn up to, and the initial IDs each routing ID has been seen for.
+    // Where each APIC (service requests' too) is drawn up to.
     private readonly Dictionary<(string Vm, uint ApicId), long> _clocks = new();
-    private readonly Dictionary<(string Vm, uint RoutingId), SortedSet<uint>> _routingIds = new();
 
-    // IPIs sent, per sender, and which destinations took which send (send line, receiver).
-    private readonly Dictionary<(string Vm, uint ApicId), Sender> _senders = new();
-    private readonly HashSet<(int SendLine, uint Receiver)> _linked = new();
+    // IPIs sent, and where each was drawn (by send number).
+    private readonly IpiSendIndex _sendIndex = new();
+    private readonly List<Send> _sends = new();
 
     private int _traceEvents;
     private int _slices;
@@ -82,7 +79,7 @@ public sealed class ChromeTraceTimeline : IDisposable
     public int OpenInterrupts => _tracks.Values.Sum(t => t.InService.Count);
 
     /// <summary>IPI sends kept to link deliveries to.</summary>
-    public int SendsKept => _senders.Values.Sum(s => s.Sends.Count);
+    public int SendsKept => _sends.Count;
 
     /// <summary>Takes the next trace event, in the order the trace was written.</summary>
     public void Add(TraceRecord e)
@@ -93,11 +90,7 @@ public sealed class ChromeTraceTimeline : IDisposable
             throw new InvalidOperationException("the timeline has been written");
         }
         _traceEvents++;
-        AddRoutingId(e.Vm, e.ApicId, e.ApicId);
-        if (e.Event == "ModeChanged" && e.Value is ulong id && id <= uint.MaxValue)
-        {
-            AddRoutingId(e.Vm, (uint)id, e.ApicId);
-        }
+        _sendIndex.Note(e);
 
         // A service session's request is numbered in its session and outside the VM's time: not an APIC's event.
         var track = e.Event == TraceReplayer.ServiceRequestEvent ? null : TrackOf(e);
@@ -107,19 +100,18 @@ public sealed class ChromeTraceTimeline : IDisposable
         // (args.virtual_ns keeps the recorded time).
         var key = (e.Vm, e.ApicId);
         var ns = Math.Max(e.VirtualTimeNs, _clocks.GetValueOrDefault(key, long.MinValue));
-        if (e.Source is uint source && e.Register is null && e.Value is not null && Deliveries.Contains(e.Event))
+        if (e.Source is uint source && IpiSendIndex.IsMessageDelivery(e))
         {
-            if (FindSend(e, source) is not (Sender sender, int index))
+            if (_sendIndex.Find(e, source) is not int number)
             {
                 _unlinked++;
             }
             else
             {
-                var send = sender.Sends[index];
-                _linked.Add((send.Line, e.ApicId));
+                var send = _sends[number];
                 ns = Math.Max(ns, send.DrawnNs);
                 var flowId = ++_flows;
-                Add(new ChromeTraceEvent('s', FlowName, CategoryIpi, send.DrawnNs, sender.Track, send.Line, 3, FlowId: flowId,
+                Add(new ChromeTraceEvent('s', FlowName, CategoryIpi, send.DrawnNs, send.Track, send.Line, 3, FlowId: flowId,
                     Args: [new("seq", send.Seq)]));
                 Add(new ChromeTraceEvent('f', FlowName, CategoryIpi, ns, track!.Index, e.LineNumber, 3, FlowId: flowId,
                     Args: [new("seq", e.Seq)]));
@@ -127,13 +119,10 @@ public sealed class ChromeTraceTimeline : IDisposable
         }
         _clocks[key] = ns;
 
-        if (e.Event == "IpiSent")
+        if (e.Event == "IpiSent" && track is not null)
         {
-            if (!_senders.TryGetValue(key, out var sender))
-            {
-                _senders[key] = sender = new Sender(track!.Index);
-            }
-            sender.Add(new Send(e.LineNumber, e.Seq, e.Value, ns));
+            _sendIndex.AddSend(e);
+            _sends.Add(new Send(e.LineNumber, e.Seq, ns, track.Index));
         }
         if (track is not null)
         {
@@ -279,7 +268,7 @@ public sealed class ChromeTraceTimeline : IDisposable
                     EndAll(track, e.Seq, ns, "hardware disable");
                 }
                 break;
-            case var name when Deliveries.Contains(name) && e.Value is ulong packed && e.Register is null:
+            case var name when IpiSendIndex.IsMessageDelivery(e) && e.Value is ulong packed:
                 var message = PackedMessage.Unpack(packed);
                 Add(Marker(e, ns, track, DeliveryName(e, message), CategoryDelivery));
                 if (message.Mode is DeliveryMode.Nmi or DeliveryMode.Smi or DeliveryMode.Init or DeliveryMode.StartUp)
@@ -391,63 +380,6 @@ public sealed class ChromeTraceTimeline : IDisposable
 
     private static bool IsOk(string? detail) => detail is null || detail.StartsWith("0x", StringComparison.Ordinal);
 
-    /// <summary>The send <paramref name="delivery"/> took, among those read so far, or null.</summary>
-    private (Sender Sender, int Index)? FindSend(TraceRecord delivery, uint source)
-    {
-        // The sender is named by the APIC ID it had when it sent; the trace names APICs by their initial ID.
-        var senders = new List<uint> { source };
-        if (_routingIds.TryGetValue((delivery.Vm, source), out var known))
-        {
-            senders.AddRange(known.Where(k => k != source));
-        }
-        if (delivery.SourceSeq is long seq)
-        {
-            foreach (var id in senders)
-            {
-                if (_senders.TryGetValue((delivery.Vm, id), out var sender) && sender.BySeq.TryGetValue(seq, out var index)
-                    && sender.Sends[index].Value == delivery.Value)
-                {
-                    return (sender, index);
-                }
-            }
-            return null;
-        }
-        // Without the sender's Seq: the latest IPI with the same message, written before the delivery and not yet
-        // taken by this destination.
-        (Sender Sender, int Index)? best = null;
-        foreach (var id in senders)
-        {
-            if (!_senders.TryGetValue((delivery.Vm, id), out var sender))
-            {
-                continue;
-            }
-            for (var i = sender.Sends.Count - 1; i >= 0; i--)
-            {
-                var candidate = sender.Sends[i];
-                if (candidate.Line >= delivery.LineNumber || candidate.Value != delivery.Value
-                    || _linked.Contains((candidate.Line, delivery.ApicId)))
-                {
-                    continue;
-                }
-                if (best is not (Sender s, int b) || candidate.Line > s.Sends[b].Line)
-                {
-                    best = (sender, i);
-                }
-                break;
-            }
-        }
-        return best;
-    }
-
-    private void AddRoutingId(string vm, uint routingId, uint apicId)
-    {
-        if (!_routingIds.TryGetValue((vm, routingId), out var set))
-        {
-            _routingIds[(vm, routingId)] = set = new SortedSet<uint>();
-        }
-        set.Add(apicId);
-    }
-
     private static ChromeTraceEvent ServiceSlice(InService open, long endSeq, long endNs, Track track, string? endedBy)
     {
         var args = Args(open.Ack);
@@ -529,22 +461,6 @@ public sealed class ChromeTraceTimeline : IDisposable
     /// <summary>An interrupt in service: its vector, and its acknowledge as read and drawn.</summary>
     private readonly record struct InService(int Vector, TraceRecord Ack, long AckNs);
 
-    /// <summary>What linking a delivery to an IPI send needs of it.</summary>
-    private readonly record struct Send(int Line, long Seq, ulong? Value, long DrawnNs);
-
-    /// <summary>The IPIs one APIC sent, in the order it sent them, and by Seq (the first send with a Seq, should one repeat).</summary>
-    private sealed class Sender(int track)
-    {
-        public int Track { get; } = track;
-
-        public List<Send> Sends { get; } = new();
-
-        public Dictionary<long, int> BySeq { get; } = new();
-
-        public void Add(Send send)
-        {
-            BySeq.TryAdd(send.Seq, Sends.Count);
-            Sends.Add(send);
-        }
-    }
+    /// <summary>An IPI send as drawn: its line, Seq, time and track.</summary>
+    private readonly record struct Send(int Line, long Seq, long DrawnNs, int Track);
 }

@@ -33,8 +33,6 @@ public static class TraceReplayer
     /// <summary>The highest initial APIC ID an xAPIC-mode APIC can have.</summary>
     private const uint MaxXApicId = 0xFE;
 
-    private static readonly HashSet<string> Deliveries = ["Accepted", "Coalesced", "Dropped", "Nmi", "Smi", "Init", "Sipi", "Msi"];
-
     /// <summary>Replays every APIC that <paramref name="options"/> selects, reading <paramref name="events"/> once.</summary>
     public static ReplayResult Replay(IEnumerable<TraceRecord> events, ReplayOptions options)
     {
@@ -156,7 +154,7 @@ public static class TraceReplayer
                 case "Lint" when e.Register is "LINT0" or "LINT1":
                     _apic.SetLint(e.Register == "LINT0" ? 0 : 1, e.Value is not (null or 0), at, effects);
                     break;
-                case var name when Deliveries.Contains(name) && e.Register is null && e.Value is ulong packed:
+                case var name when IpiSendIndex.IsMessageDelivery(e) && e.Value is ulong packed:
                     var outcome = _apic.Accept(PackedMessage.Unpack(packed), at, effects);
                     if (e.Detail is not null && e.Detail != outcome.ToString())
                     {
