@@ -5,7 +5,7 @@ using VApicActors.Host.Scenarios;
 namespace VApicActors.Host.TraceTools;
 
 /// <summary>
-/// The trace tools on the <c>vapic</c> command line: <c>trace export</c>, <c>trace view</c>, <c>trace import-kvm</c>
+/// The trace tools on the <c>vapic</c> command line: <c>trace export</c>, <c>trace view</c>, <c>trace ipis</c>, <c>trace import-kvm</c>
 /// and <c>replay</c>. They read files only and start no actor system.
 /// </summary>
 public static class TraceCommands
@@ -18,6 +18,7 @@ public static class TraceCommands
         var trace = new Command("trace", "Tools for message traces (compact JSON, one event per line, as --trace writes them)");
         trace.Subcommands.Add(Export(output, error));
         trace.Subcommands.Add(View(output, error));
+        trace.Subcommands.Add(Ipis(output, error));
         trace.Subcommands.Add(ImportKvm(output, error));
         return trace;
     }
@@ -97,6 +98,41 @@ public static class TraceCommands
         return command;
     }
 
+    private static Command Ipis(TextWriter output, TextWriter error)
+    {
+        var file = TraceArgument();
+        var vm = new Option<string?>("--vm") { Description = "Only this VM (the trace's Vm property)", HelpName = "V" };
+        var apic = new Option<uint?>("--apic")
+        {
+            Description = "Only IPIs sent by or to the APIC with this initial APIC ID (decimal or 0x hexadecimal)",
+            HelpName = "ID",
+            CustomParser = ParseApicId,
+        };
+        var vector = new Option<int?>("--vector")
+        {
+            Description = "Only IPIs with this vector (decimal or 0x hexadecimal)",
+            HelpName = "V",
+            CustomParser = ParseVector,
+        };
+        var problems = new Option<bool>("--problems")
+        {
+            Description = "Print only the deliveries that did not end in an EOI or a delivered NMI, SMI, INIT or SIPI: dropped, lost, still pending or in service at the end, and IPIs that reached no APIC",
+        };
+        var command = new Command(
+            "ipis",
+            "Follow every IPI from its send to each destination: accepted, coalesced or dropped there, then acknowledged and EOI'd (with Seq and " +
+            "virtual time since the send), lost to an INIT, disable or restore, or still open at the end; then a summary with latencies. " +
+            "Exit 0, 1 when lines were skipped, 2 on an unreadable file");
+        command.Arguments.Add(file);
+        command.Options.Add(vm);
+        command.Options.Add(apic);
+        command.Options.Add(vector);
+        command.Options.Add(problems);
+        command.SetAction(parse => TraceIpisCommand.Run(
+            parse.GetValue(file)!, new IpiSelection(parse.GetValue(vm), parse.GetValue(apic), parse.GetValue(vector)), parse.GetValue(problems), output, error));
+        return command;
+    }
+
     private static Command ImportKvm(TextWriter output, TextWriter error)
     {
         var file = new Argument<string>("FILE") { Description = "Text output of trace-cmd report (or the ftrace trace file) with KVM APIC events" };
@@ -128,6 +164,17 @@ public static class TraceCommands
             return (uint)value;
         }
         result.AddError($"--apic: '{token}' is not an APIC ID (decimal or 0x hexadecimal, at most 0xFFFFFFFF)");
+        return null;
+    }
+
+    private static int? ParseVector(ArgumentResult result)
+    {
+        var token = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+        if (NumberSyntax.TryParse(token, out var value) && value <= 0xFF)
+        {
+            return (int)value;
+        }
+        result.AddError($"--vector: '{token}' is not a vector (0 to 0xff, decimal or 0x hexadecimal)");
         return null;
     }
 

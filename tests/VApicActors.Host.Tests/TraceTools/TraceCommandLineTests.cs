@@ -11,6 +11,7 @@ public sealed class TraceCommandLineTests
     [InlineData("trace --help")]
     [InlineData("trace export --help")]
     [InlineData("trace view --help")]
+    [InlineData("trace ipis --help")]
     [InlineData("trace import-kvm --help")]
     [InlineData("replay --help")]
     [InlineData("state --help")]
@@ -59,6 +60,16 @@ public sealed class TraceCommandLineTests
 
         var unknownFormat = await InvokeAsync("trace", "export", trace, "--format", "svg", "-o", dir.File("t.svg"));
         Assert.Equal(2, unknownFormat.Code);
+
+        var ipis = await InvokeAsync("trace", "ipis", trace, "--apic", "2", "--vector", "0x51");
+        Assert.Equal(0, ipis.Code);
+        var followed = ipis.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.EndsWith("fixed 0x51 to all-but-self -> 0x2: accepted #4 +0 ns, lost at INIT #6", followed[0].TrimEnd());
+        Assert.StartsWith("0 IPIs sent by 0x2, 1 delivery to or from it followed:", followed[1]);
+
+        var badVector = await InvokeAsync("trace", "ipis", trace, "--vector", "0x100");
+        Assert.Equal(2, badVector.Code);
+        Assert.Contains("--vector: '0x100' is not a vector", badVector.Error);
     }
 
     [Theory]

@@ -121,7 +121,7 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
         Assert.True(at[0] < at[1], "the documented lines are not in the order view prints them");
     }
 
-    private static string DocFile(string name)
+    internal static string DocFile(string name)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "VApicActors.sln")))

@@ -1,0 +1,393 @@
+using VApicActors.Registers;
+
+namespace VApicActors.Host.TraceTools;
+
+/// <summary>How one destination's part in an IPI ended.</summary>
+public enum IpiEnd
+{
+    /// <summary>Taken and EOI'd (itself, or the interrupt it coalesced into).</summary>
+    Eoi,
+
+    /// <summary>An NMI, SMI, INIT or Start-up message that did what it does (its outcome says what).</summary>
+    Delivered,
+
+    /// <summary>Discarded by an SDM rule (its outcome says which).</summary>
+    Dropped,
+
+    /// <summary>Pending or in service when the APIC was reset, hardware-disabled or had its state replaced.</summary>
+    Lost,
+
+    /// <summary>Still pending in IRR when the trace ended.</summary>
+    PendingAtEnd,
+
+    /// <summary>Acknowledged but not EOI'd when the trace ended.</summary>
+    InServiceAtEnd,
+
+    /// <summary>The IPI reached no APIC at all (no destination took it).</summary>
+    NoDestination,
+}
+
+/// <summary>An IPI as its sender's <c>IpiSent</c> event recorded it.</summary>
+/// <param name="Number">The send's number in the trace, from 0.</param>
+/// <param name="Message">The message each destination takes (a lowest-priority IPI's winner takes it as fixed).</param>
+/// <param name="Mode">The ICR's delivery mode (the event's detail).</param>
+public sealed record IpiSend(int Number, string Vm, uint Sender, long Seq, long TimeNs, InterruptMessage Message, DeliveryMode Mode, string Destination);
+
+/// <summary>
+/// One destination's part in one IPI, from the delivery to its end: the delivery's outcome, and for an interrupt that
+/// reached the IRR (or coalesced into one there), its acknowledge and EOI. For <see cref="IpiEnd.NoDestination"/> the
+/// receiver and delivery are unset.
+/// </summary>
+public sealed class IpiStory(IpiSend send, uint? receiver, long deliverySeq, long deliveryNs, string outcome)
+{
+    public IpiSend Send { get; } = send;
+    public uint? Receiver { get; } = receiver;
+    public long DeliverySeq { get; } = deliverySeq;
+    public long DeliveryNs { get; } = deliveryNs;
+
+    /// <summary>The delivery's outcome as the trace names it (<c>Accepted</c>, <c>Coalesced</c>, <c>DroppedMasked</c>, <c>InitReset</c>, …).</summary>
+    public string Outcome { get; } = outcome;
+
+    /// <summary>For a coalesced delivery: what had set the IRR bit it found set (<c>IPI 0x1 #46</c>, <c>LVTT #12</c>, <c>MSI #30</c>).</summary>
+    public string? CoalescedInto { get; internal set; }
+
+    public long? AckSeq { get; internal set; }
+    public long? AckNs { get; internal set; }
+    public long? EoiSeq { get; internal set; }
+    public long? EoiNs { get; internal set; }
+    public IpiEnd End { get; internal set; }
+
+    /// <summary>For <see cref="IpiEnd.Lost"/>: what lost it (<c>INIT #50</c>, <c>hardware disable #61</c>, <c>restore #3</c>).</summary>
+    public string? LostAt { get; internal set; }
+}
+
+/// <summary>
+/// Which IPIs to follow: those of one VM, sent by or to one APIC (named by its initial APIC ID), with one vector.
+/// Null selects all.
+/// </summary>
+public sealed record IpiSelection(string? Vm = null, uint? Apic = null, int? Vector = null)
+{
+    /// <summary>A send: of the VM, with the vector, sent by the APIC.</summary>
+    public bool Matches(IpiSend send) =>
+        (Vm is null || send.Vm == Vm) && (Vector is null || send.Message.Vector == Vector) && (Apic is null || send.Sender == Apic);
+
+    /// <summary>A destination's part: of the VM, with the vector, sent by or to the APIC.</summary>
+    public bool Matches(IpiStory story) =>
+        (Vm is null || story.Send.Vm == Vm) && (Vector is null || story.Send.Message.Vector == Vector)
+        && (Apic is null || story.Send.Sender == Apic || story.Receiver == Apic);
+}
+
+/// <summary>Counts of what became of the IPIs a trace followed, for those selected.</summary>
+public sealed class IpiFollowSummary
+{
+    /// <summary>IPIs sent (with an APIC selected: sent by it).</summary>
+    public long Sends { get; internal set; }
+
+    /// <summary>Destinations' parts in them, ended (with an APIC selected: those it sent or received).</summary>
+    public long Deliveries { get; internal set; }
+
+    public long Coalesced { get; internal set; }
+    public Dictionary<IpiEnd, long> Ends { get; } = Enum.GetValues<IpiEnd>().ToDictionary(e => e, _ => 0L);
+
+    /// <summary>Dropped deliveries by the outcome that dropped them.</summary>
+    public SortedDictionary<string, long> DroppedBy { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>IPI deliveries whose send is not in the trace (not followed).</summary>
+    public long Unlinked { get; internal set; }
+
+    /// <summary>Virtual ns from send to acceptance (accepted or coalesced) of fixed and lowest-priority deliveries.</summary>
+    public List<long> ToAcceptance { get; } = [];
+
+    /// <summary>Virtual ns from send to the EOI that ended it, of the deliveries taken to EOI.</summary>
+    public List<long> ToEoi { get; } = [];
+}
+
+/// <summary>
+/// Follows every IPI of a trace from its send to what each destination made of it: accepted into the IRR,
+/// coalesced into an interrupt already pending there, dropped by an SDM rule, or delivered as an NMI, SMI, INIT or
+/// Start-up message; then, for an interrupt in the IRR, its acknowledge and the EOI that ends it. Events are passed
+/// one at a time in the order the trace was written; a destination's story is handed on as soon as it ends.
+/// </summary>
+/// <remarks>
+/// What is kept: each APIC's interrupts pending and in service with the stories riding on them (an IRR bit carries the
+/// delivery that set it and every one that coalesced into it; an acknowledge moves them to service; the EOI, which ends
+/// the highest vector in service, ends them all), and of each send what reporting an IPI that reached nobody needs.
+/// INIT, a hardware disable and a state restore empty the APIC's IRR and ISR: what was in them is lost. An IRR bit set
+/// by the APIC's own LVTs or by an MSI is followed too, so that an IPI coalescing into it says so.
+/// </remarks>
+public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
+{
+    private readonly IpiSendIndex _index = new();
+    private readonly List<IpiSend> _sends = [];
+    private readonly List<bool> _delivered = [];
+    private readonly Dictionary<(string Vm, uint ApicId), ApicState> _apics = new();
+    private readonly Dictionary<string, string> _destinations = new(StringComparer.Ordinal);
+    private readonly IpiFollowSummary _summary = new();
+    private bool _finished;
+
+    /// <summary>Takes the next trace event, in the order the trace was written.</summary>
+    public void Add(TraceRecord e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        if (_finished)
+        {
+            throw new InvalidOperationException("the trace has been followed to its end");
+        }
+        if (e.Event == TraceReplayer.ServiceRequestEvent)
+        {
+            return;
+        }
+        _index.Note(e);
+        var apic = ApicOf(e);
+        switch (e.Event)
+        {
+            case "IpiSent" when e.Value is ulong packed:
+                _index.AddSend(e);
+                var destination = e.Destination ?? "?";
+                destination = _destinations.TryGetValue(destination, out var interned) ? interned : _destinations[destination] = destination;
+                var message = PackedMessage.Unpack(packed);
+                var mode = Enum.TryParse<DeliveryMode>(e.Detail, out var sent) && Enum.IsDefined(sent) ? sent : message.Mode;
+                _sends.Add(new IpiSend(_sends.Count, e.Vm, e.ApicId, e.Seq, e.VirtualTimeNs, message, mode, destination));
+                _delivered.Add(false);
+                break;
+            case "Acknowledged" when e.Vector is int vector:
+                var carrier = apic.Irr.Remove(vector, out var pending) ? pending : new Carrier(null);
+                foreach (var story in carrier.Riders)
+                {
+                    story.AckSeq = e.Seq;
+                    story.AckNs = e.VirtualTimeNs;
+                }
+                apic.Isr.Add((vector, carrier));
+                break;
+            case "Eoi" when e.Detail is null || e.Detail.StartsWith("0x", StringComparison.Ordinal):
+                EndHighestInService(apic, e);
+                break;
+            case "ModeChanged" when TraceDetail.Get(e.Detail, "mode") == nameof(ApicMode.Disabled):
+                LoseAll(apic, "hardware disable #" + e.Seq);
+                break;
+            case TraceReplayer.RestoredEvent:
+                LoseAll(apic, "restore #" + e.Seq);
+                break;
+            case var _ when IpiSendIndex.IsMessageDelivery(e):
+                Deliver(apic, e);
+                break;
+            case var _ when e.Register is not null && e.Vector is int local && Outcome(e) == nameof(AcceptOutcome.Accepted):
+                // One of the APIC's own LVTs set an IRR bit.
+                SetIrr(apic, local, new Carrier(e.Register + " #" + e.Seq));
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Ends the stories still open (pending, then in service, in the order of their sends) and the sends no APIC took,
+    /// handing each on; returns the counts. Call once, after the last event.
+    /// </summary>
+    public IpiFollowSummary Finish()
+    {
+        if (_finished)
+        {
+            throw new InvalidOperationException("the trace has been followed to its end");
+        }
+        _finished = true;
+        var open = new List<IpiStory>();
+        foreach (var apic in _apics.Values)
+        {
+            foreach (var carrier in apic.Irr.Values)
+            {
+                open.AddRange(carrier.Riders.Select(s => Ending(s, IpiEnd.PendingAtEnd)));
+            }
+            foreach (var (_, carrier) in apic.Isr)
+            {
+                open.AddRange(carrier.Riders.Select(s => Ending(s, IpiEnd.InServiceAtEnd)));
+            }
+        }
+        foreach (var story in open.OrderBy(s => s.Send.Number).ThenBy(s => s.Receiver))
+        {
+            Report(story);
+        }
+        for (var i = 0; i < _sends.Count; i++)
+        {
+            if (select.Matches(_sends[i]))
+            {
+                _summary.Sends++;
+            }
+            if (!_delivered[i])
+            {
+                Report(new IpiStory(_sends[i], null, 0, 0, "") { End = IpiEnd.NoDestination });
+            }
+        }
+        return _summary;
+    }
+
+    private void Deliver(ApicState apic, TraceRecord e)
+    {
+        var outcome = Outcome(e);
+        var vector = e.Vector ?? (int)(e.Value!.Value & 0xFF);
+        if (e.Source is not uint source)
+        {
+            // An MSI: not an IPI, but what it sets in the IRR can carry IPIs that coalesce into it.
+            if (outcome == nameof(AcceptOutcome.Accepted))
+            {
+                SetIrr(apic, vector, new Carrier("MSI #" + e.Seq));
+            }
+            return;
+        }
+        var number = _index.Find(e, source);
+        if (number is not int n)
+        {
+            _summary.Unlinked++;
+            if (outcome == nameof(AcceptOutcome.Accepted))
+            {
+                SetIrr(apic, vector, new Carrier("IPI from " + Hex.Of(source) + " (its send is not in the trace)"));
+            }
+            return;
+        }
+        _delivered[n] = true;
+        var send = _sends[n];
+        var story = new IpiStory(send, e.ApicId, e.Seq, e.VirtualTimeNs, outcome);
+        switch (outcome)
+        {
+            case nameof(AcceptOutcome.Accepted):
+                var carrier = new Carrier("IPI " + Hex.Of(send.Sender) + " #" + send.Seq);
+                carrier.Riders.Add(story);
+                SetIrr(apic, vector, carrier);
+                break;
+            case nameof(AcceptOutcome.Coalesced):
+                if (!apic.Irr.TryGetValue(vector, out var into))
+                {
+                    apic.Irr[vector] = into = new Carrier(null);
+                }
+                story.CoalescedInto = into.Origin ?? "an IRR bit set before the trace shows";
+                into.Riders.Add(story);
+                break;
+            default:
+                Report(Ending(story, outcome.StartsWith("Dropped", StringComparison.Ordinal) ? IpiEnd.Dropped : IpiEnd.Delivered));
+                break;
+        }
+        if (outcome == nameof(AcceptOutcome.InitReset))
+        {
+            LoseAll(apic, "INIT #" + e.Seq);
+        }
+    }
+
+    /// <summary>A new IRR bit; what the trace says was already pending there (it should not be) is lost.</summary>
+    private void SetIrr(ApicState apic, int vector, Carrier carrier)
+    {
+        if (apic.Irr.Remove(vector, out var replaced))
+        {
+            foreach (var story in replaced.Riders)
+            {
+                story.LostAt = "the IRR bit set again by " + carrier.Origin;
+                Report(Ending(story, IpiEnd.Lost));
+            }
+        }
+        apic.Irr[vector] = carrier;
+    }
+
+    /// <summary>An EOI ends the highest vector in service, as the hardware does.</summary>
+    private void EndHighestInService(ApicState apic, TraceRecord e)
+    {
+        var highest = -1;
+        for (var i = 0; i < apic.Isr.Count; i++)
+        {
+            if (highest < 0 || apic.Isr[i].Vector > apic.Isr[highest].Vector)
+            {
+                highest = i;
+            }
+        }
+        if (highest < 0)
+        {
+            return;
+        }
+        var (_, carrier) = apic.Isr[highest];
+        apic.Isr.RemoveAt(highest);
+        foreach (var story in carrier.Riders)
+        {
+            story.EoiSeq = e.Seq;
+            story.EoiNs = e.VirtualTimeNs;
+            Report(Ending(story, IpiEnd.Eoi));
+        }
+    }
+
+    private void LoseAll(ApicState apic, string at)
+    {
+        var lost = apic.Irr.Values.Concat(apic.Isr.Select(i => i.Carrier)).SelectMany(c => c.Riders).ToList();
+        apic.Irr.Clear();
+        apic.Isr.Clear();
+        foreach (var story in lost.OrderBy(s => s.Send.Number))
+        {
+            story.LostAt = at;
+            Report(Ending(story, IpiEnd.Lost));
+        }
+    }
+
+    private static IpiStory Ending(IpiStory story, IpiEnd end)
+    {
+        story.End = end;
+        return story;
+    }
+
+    private void Report(IpiStory story)
+    {
+        if (!select.Matches(story))
+        {
+            return;
+        }
+        var s = _summary;
+        if (story.End != IpiEnd.NoDestination)
+        {
+            s.Deliveries++;
+            if (story.Outcome == nameof(AcceptOutcome.Coalesced))
+            {
+                s.Coalesced++;
+            }
+            if (story.End == IpiEnd.Dropped)
+            {
+                s.DroppedBy[story.Outcome] = s.DroppedBy.GetValueOrDefault(story.Outcome) + 1;
+            }
+            if (story.Outcome is nameof(AcceptOutcome.Accepted) or nameof(AcceptOutcome.Coalesced))
+            {
+                s.ToAcceptance.Add(Math.Max(0, story.DeliveryNs - story.Send.TimeNs));
+            }
+            if (story.EoiNs is long eoi)
+            {
+                s.ToEoi.Add(Math.Max(0, eoi - story.Send.TimeNs));
+            }
+        }
+        s.Ends[story.End]++;
+        ended(story);
+    }
+
+    /// <summary>The outcome an event records: the first word of its detail (<c>Coalesced expiries=3</c> is <c>Coalesced</c>).</summary>
+    private static string Outcome(TraceRecord e)
+    {
+        var detail = e.Detail ?? e.Event;
+        var space = detail.IndexOf(' ', StringComparison.Ordinal);
+        return space < 0 ? detail : detail[..space];
+    }
+
+    private ApicState ApicOf(TraceRecord e)
+    {
+        if (!_apics.TryGetValue((e.Vm, e.ApicId), out var apic))
+        {
+            _apics[(e.Vm, e.ApicId)] = apic = new ApicState();
+        }
+        return apic;
+    }
+
+    /// <summary>One APIC's interrupts as far as the trace shows them: pending by vector, and in service in the order acknowledged.</summary>
+    private sealed class ApicState
+    {
+        public Dictionary<int, Carrier> Irr { get; } = new();
+
+        public List<(int Vector, Carrier Carrier)> Isr { get; } = new();
+    }
+
+    /// <summary>An interrupt pending or in service: what set its IRR bit (null when the trace does not show it) and the IPI deliveries riding on it.</summary>
+    private sealed class Carrier(string? origin)
+    {
+        public string? Origin { get; } = origin;
+
+        public List<IpiStory> Riders { get; } = new(1);
+    }
+}

@@ -1,0 +1,209 @@
+using VApicActors.Actors;
+using VApicActors.Host.TraceTools;
+using VApicActors.Host.Tracing;
+
+namespace VApicActors.Host.Tests.TraceTools;
+
+public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFixture<ActorSystemFixture>
+{
+    /// <summary>
+    /// Every way a destination's part can end: 0x41 accepted then again coalesced, both ended by one EOI; 0x42 to a
+    /// software-disabled APIC; 0x43 to an APIC ID nobody has; 0x44 left pending and 0x45 left in service; 0x47 lost
+    /// when an INIT resets its destination.
+    /// </summary>
+    private const string EveryEnd = """
+        vm vcpus=3
+        cpu 0
+        writel 0xfee000f0 0x1ff
+        cpu 1
+        writel 0xfee000f0 0x1ff
+        cpu 0
+        writel 0xfee00310 0x01000000
+        writel 0xfee00300 0x00004041
+        clock_step 100
+        writel 0xfee00300 0x00004041
+        clock_step 100
+        cpu 1
+        ack -> 0x41
+        clock_step 50
+        eoi
+        cpu 0
+        writel 0xfee00310 0x02000000
+        writel 0xfee00300 0x00004042
+        writel 0xfee00310 0x07000000
+        writel 0xfee00300 0x00004043
+        writel 0xfee00310 0x01000000
+        writel 0xfee00300 0x00004044
+        writel 0xfee00300 0x00004045
+        cpu 1
+        ack -> 0x45
+        cpu 2
+        writel 0xfee000f0 0x1ff
+        cpu 0
+        writel 0xfee00310 0x02000000
+        writel 0xfee00300 0x00004047
+        writel 0xfee00300 0x00004500
+        """;
+
+    [Fact]
+    public async Task Ipis_EveryWayAPartEnds_OneLineEachThenTheSummary()
+    {
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "ends", EveryEnd);
+        var vm = ClefTraceReader.ReadFile(trace).Events[0].Vm;
+
+        var (code, output, error) = Run(trace, new IpiSelection());
+
+        Assert.True(code == 0, error);
+        Assert.Equal(
+        [
+            $"  0.000000000 {vm} 0x0 #6 fixed 0x41 to physical 0x1 -> 0x1: accepted #4 +0 ns, acknowledged #6 +200 ns, EOI #7 +250 ns",
+            $"  0.000000100 {vm} 0x0 #8 fixed 0x41 to physical 0x1 -> 0x1: coalesced #5 +0 ns into IPI 0x0 #6, acknowledged #6 +100 ns, EOI #7 +150 ns",
+            $"  0.000000250 {vm} 0x0 #11 fixed 0x42 to physical 0x2 -> 0x2: DroppedSoftwareDisabled #2 +0 ns",
+            $"  0.000000250 {vm} 0x0 #24 INIT to physical 0x2 -> 0x2: InitReset #6 +0 ns",
+            $"  0.000000250 {vm} 0x0 #22 fixed 0x47 to physical 0x2 -> 0x2: accepted #5 +0 ns, lost at INIT #6",
+            $"  0.000000250 {vm} 0x0 #17 fixed 0x44 to physical 0x1 -> 0x1: accepted #8 +0 ns, still pending in IRR at the end",
+            $"  0.000000250 {vm} 0x0 #19 fixed 0x45 to physical 0x1 -> 0x1: accepted #9 +0 ns, acknowledged #10 +0 ns, still in service at the end (no EOI)",
+            $"  0.000000250 {vm} 0x0 #14 fixed 0x43 to physical 0x7: reached no APIC",
+            "8 IPIs sent, 7 deliveries followed: 2 taken to EOI (1 coalesced into an interrupt already pending), 1 NMI/SMI/INIT/SIPI delivered, " +
+                "1 dropped, 1 lost, 1 still pending, 1 still in service; 1 IPI reached no APIC",
+            "dropped: 1 DroppedSoftwareDisabled",
+            "virtual time from send to acceptance: p50 0 ns, p99 0 ns, max 0 ns; to EOI: p50 150 ns, p99 250 ns, max 250 ns",
+        ], Lines(output));
+    }
+
+    [Fact]
+    public async Task DocExample_TheTraceToolsPage_ShowsWhatIpisPrints()
+    {
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "ends", EveryEnd);
+        var (_, output, _) = Run(trace, new IpiSelection());
+        var vm = ClefTraceReader.ReadFile(trace).Events[0].Vm;
+
+        var page = File.ReadAllText(TraceViewCommandTests.DocFile("trace-tools.md")).ReplaceLineEndings("\n");
+        var section = page[page.IndexOf("## `vapic trace ipis`", StringComparison.Ordinal)..];
+        var example = section.Split("```")[1].Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Equal(Lines(output), example.Select(l => System.Text.RegularExpressions.Regex.Replace(l, @" ends-\d+ ", " " + vm + " ")));
+    }
+
+    [Fact]
+    public async Task Ipis_ProblemsForOneApic_OnlyItsPartsThatDidNotEndInAnEoi()
+    {
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "ends", EveryEnd);
+
+        var (code, output, _) = Run(trace, new IpiSelection(Apic: 2), problemsOnly: true);
+
+        Assert.Equal(0, code);
+        // The INIT to 0x2 did what it does: not a problem. The summary counts all three of 0x2's parts.
+        var lines = Lines(output);
+        Assert.Equal(5, lines.Length);
+        Assert.EndsWith("-> 0x2: DroppedSoftwareDisabled #2 +0 ns", lines[0]);
+        Assert.EndsWith("-> 0x2: accepted #5 +0 ns, lost at INIT #6", lines[1]);
+        Assert.StartsWith("0 IPIs sent by 0x2, 3 deliveries to or from it followed: 0 taken to EOI (0 coalesced into an interrupt already pending), 1 NMI/SMI/INIT/SIPI delivered, 1 dropped, 1 lost,", lines[2]);
+        Assert.Equal("dropped: 1 DroppedSoftwareDisabled", lines[3]);
+    }
+
+    [Fact]
+    public async Task Ipis_NestedInterrupts_EachEoiEndsTheHighestInService()
+    {
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline);
+
+        var (_, output, _) = Run(trace, new IpiSelection(Apic: 1));
+
+        // 0x41 is taken at 100 ns, 0x61 at 300 ns; the EOI at 400 ns ends 0x61, the one at 500 ns 0x41.
+        var lines = Lines(output);
+        Assert.Contains(lines, l => l.Contains("fixed 0x61 to physical 0x1 -> 0x1: accepted", StringComparison.Ordinal) && l.EndsWith("EOI #9 +200 ns", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("fixed 0x41 to physical 0x1 -> 0x1: accepted", StringComparison.Ordinal) && l.EndsWith("EOI #10 +500 ns", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("fixed 0x51 to all-but-self -> 0x1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Ipis_ConcurrentRun_EveryDeliveryFollowedOnceAndWhatIsLeftOpenIsWhatTheApicsHold()
+    {
+        using var dir = new TempDirectory();
+        var tracePath = dir.File("concurrent.clef");
+        var snapshots = new List<Registers.ApicSnapshot>();
+        using (var sink = SerilogTraceSink.Create(tracePath))
+        {
+            await using var vm = await VmHandle.CreateAsync(fixture.System, new VmSpec("busy", 6), sink);
+            await ConcurrentWorkload.RunAsync(fixture.System, vm, operationsPerVcpu: 300, seed: 5);
+            for (var i = 0; i < vm.VcpuCount; i++)
+            {
+                snapshots.Add(await vm.SnapshotAsync(i));
+            }
+        }
+        var events = ClefTraceReader.ReadFile(tracePath).Events;
+        var stories = new List<IpiStory>();
+
+        var follower = new IpiFollower(new IpiSelection(), stories.Add);
+        foreach (var e in events)
+        {
+            follower.Add(e);
+        }
+        var summary = follower.Finish();
+
+        Assert.Equal(0, summary.Unlinked);
+        Assert.Equal(events.Count(e => e.Source is not null), summary.Deliveries);
+        Assert.Equal(events.Count(e => e.Event == "IpiSent"), summary.Sends);
+        Assert.Contains(stories, s => s.Outcome == "Coalesced");
+        Assert.Contains(stories, s => s.End == IpiEnd.Eoi);
+        Assert.Contains(stories, s => s.Send.Mode == Registers.DeliveryMode.LowestPriority);
+        foreach (var story in stories.Where(s => s.End is IpiEnd.PendingAtEnd or IpiEnd.InServiceAtEnd))
+        {
+            var apic = snapshots.Single(s => s.Index == (int)story.Receiver!.Value);
+            var held = story.End == IpiEnd.PendingAtEnd ? apic.Irr : apic.Isr;
+            Assert.True(held.Contains(story.Send.Message.Vector), $"{TraceIpisCommand.Format(story)}: vCPU {apic.Index} IRR {apic.Irr} ISR {apic.Isr}");
+        }
+        // Each interrupt the trace shows taken to EOI was acknowledged before it, after its delivery.
+        foreach (var story in stories.Where(s => s.End == IpiEnd.Eoi))
+        {
+            Assert.True(story.DeliverySeq < story.AckSeq && story.AckSeq < story.EoiSeq, TraceIpisCommand.Format(story));
+        }
+    }
+
+    [Fact]
+    public void Ipis_DeliveryWhoseSendIsNotInTheTrace_CountedApartAndNamedByWhatCoalescesIntoIt()
+    {
+        using var dir = new TempDirectory();
+        var trace = dir.Write("cut.clef", string.Join('\n',
+            """{"Vm":"v","ApicId":1,"Event":"Accepted","Value":16449,"Vector":65,"Source":0,"VirtualTimeNs":10,"Seq":1,"SourceSeq":4,"Detail":"Accepted"}""",
+            """{"Vm":"v","ApicId":0,"Event":"IpiSent","Value":16449,"Vector":65,"Destination":"physical 0x1","VirtualTimeNs":20,"Seq":5,"Detail":"Fixed"}""",
+            """{"Vm":"v","ApicId":1,"Event":"Coalesced","Value":16449,"Vector":65,"Source":0,"VirtualTimeNs":20,"Seq":2,"SourceSeq":5,"Detail":"Coalesced"}""",
+            "not json",
+            """{"Vm":"v","ApicId":1,"Event":"Acknowledged","Vector":65,"VirtualTimeNs":30,"Seq":3,"Detail":"0x41"}""",
+            """{"Vm":"v","ApicId":1,"Event":"Eoi","VirtualTimeNs":45,"Seq":4,"Detail":"0x0"}"""));
+
+        var (code, output, error) = Run(trace, new IpiSelection());
+
+        Assert.Equal(TraceIpisCommand.SkippedLines, code);
+        Assert.Contains("cut.clef:4: error:", error);
+        var lines = Lines(output);
+        Assert.Equal("  0.000000020 v 0x0 #5 fixed 0x41 to physical 0x1 -> 0x1: coalesced #2 +0 ns into IPI from 0x0 (its send is not in the trace), acknowledged #3 +10 ns, EOI #4 +25 ns", lines[0]);
+        Assert.Equal("1 IPI deliveries have no send in the trace (not followed)", lines[^1]);
+    }
+
+    [Fact]
+    public void Ipis_MissingTrace_Exit2()
+    {
+        using var dir = new TempDirectory();
+
+        var (code, output, error) = Run(dir.File("none.clef"), new IpiSelection());
+
+        Assert.Equal(TraceIpisCommand.UsageError, code);
+        Assert.Empty(output);
+        Assert.Contains("none.clef: error: cannot read the trace", error);
+    }
+
+    private static (int Code, string Output, string Error) Run(string trace, IpiSelection selection, bool problemsOnly = false)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = TraceIpisCommand.Run(trace, selection, problemsOnly, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToArray();
+}
