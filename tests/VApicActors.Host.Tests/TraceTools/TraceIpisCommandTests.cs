@@ -165,6 +165,33 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task Ipis_HardwareDisable_LosesWhatIsPendingAndInService()
+    {
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "disable", """
+            vm vcpus=2
+            cpu 0
+            writel 0xfee000f0 0x1ff
+            cpu 1
+            writel 0xfee000f0 0x1ff
+            cpu 0
+            writel 0xfee00310 0x01000000
+            writel 0xfee00300 0x00004041
+            writel 0xfee00300 0x00004042
+            cpu 1
+            ack -> 0x42
+            wrmsr 0x1b 0xfee00000
+            """);
+
+        var (_, output, _) = Run(trace, new IpiSelection(), problemsOnly: true);
+
+        var lines = Lines(output);
+        Assert.EndsWith("fixed 0x41 to physical 0x1 -> 0x1: accepted #4 +0 ns, lost at hardware disable #8", lines[0]);
+        Assert.EndsWith("fixed 0x42 to physical 0x1 -> 0x1: accepted #5 +0 ns, acknowledged #6 +0 ns, lost at hardware disable #8", lines[1]);
+        Assert.StartsWith("2 IPIs sent, 2 deliveries followed: 0 taken to EOI", lines[2]);
+    }
+
+    [Fact]
     public void Ipis_DeliveryWhoseSendIsNotInTheTrace_CountedApartAndNamedByWhatCoalescesIntoIt()
     {
         using var dir = new TempDirectory();
