@@ -1,3 +1,3 @@
 using VApicActors.Host.Cli;
 
-return await new VapicCommandLine(Console.Out, Console.Error).InvokeAsync(args).ConfigureAwait(false);
+return await new VapicCommandLine(StandardOutput.Open(), Console.Error).InvokeAsync(args).ConfigureAwait(false);

@@ -25,7 +25,8 @@ namespace VApicActors.Host.Cli;
 /// <summary>
 /// The <c>vapic</c> command line. With no command it runs the default simulation; <c>run FILE...</c> runs
 /// scenario scripts; <c>serve</c> runs the simulation service and <c>client</c> talks to it. Exit codes: 0 success, 1 failed expectations or a failed simulation, 2 a usage,
-/// configuration or script error, or a trace that could not be written, 130 interrupted.
+/// configuration or script error, or a trace that could not be written, 130 interrupted, 141 standard output is a pipe
+/// whose reader has gone (<see cref="StandardOutput"/>).
 /// </summary>
 public sealed class VapicCommandLine
 {
@@ -115,7 +116,13 @@ public sealed class VapicCommandLine
         if (parse.Action is not AsynchronousCommandLineAction)
         {
             // A command that runs to its end at once (the trace and state tools): Ctrl-C simply ends the process.
-            return await parse.InvokeAsync(new InvocationConfiguration { Output = _output, Error = _error, ProcessTerminationTimeout = null }, cancellationToken).ConfigureAwait(false);
+            return await InvokeWritingAsync(parse, new InvocationConfiguration
+            {
+                Output = _output,
+                Error = _error,
+                ProcessTerminationTimeout = null,
+                EnableDefaultExceptionHandler = false,
+            }, cancellationToken).ConfigureAwait(false);
         }
         // The first Ctrl-C or SIGTERM cancels the command's token, and the command finishes what it owes (stress drains,
         // checks and reports; a service says goodbye to its sessions; a simulation flushes its trace) before the process
@@ -140,7 +147,7 @@ public sealed class VapicCommandLine
         };
         try
         {
-            return await parse.InvokeAsync(invocation, stop.Token).ConfigureAwait(false);
+            return await InvokeWritingAsync(parse, invocation, stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -148,7 +155,26 @@ public sealed class VapicCommandLine
             await _error.WriteLineAsync("vapic: interrupted").ConfigureAwait(false);
             return VapicHost.ExitInterrupted;
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+    }
+
+    /// <summary>
+    /// Runs the command and flushes what it printed. Standard output that turns out to be a pipe nobody reads any more
+    /// stops the command where it was: exit 141 and nothing said, on standard error either, as for <c>cat</c> in the same
+    /// place. Any other failure is reported in one line.
+    /// </summary>
+    private async Task<int> InvokeWritingAsync(ParseResult parse, InvocationConfiguration invocation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var code = await parse.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
+            await _output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            return code;
+        }
+        catch (StandardOutputClosedException)
+        {
+            return StandardOutput.ExitBrokenPipe;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             await _error.WriteLineAsync("vapic: unexpected error: " + e).ConfigureAwait(false);
             return ExitFailed;
@@ -443,7 +469,7 @@ public sealed class VapicCommandLine
             await _error.WriteLineAsync($"vapic: the actor system did not start (see the akka settings): {e.Message}").ConfigureAwait(false);
             return ExitUsage;
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not (OperationCanceledException or StandardOutputClosedException))
         {
             Log.Error(e, "vapic failed");
             await _error.WriteLineAsync($"vapic: {e.GetType().Name}: {e.Message}").ConfigureAwait(false);

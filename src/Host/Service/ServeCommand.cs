@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Sockets;
+using VApicActors.Host.Cli;
 using VApicActors.Host.Cluster;
 using VApicActors.Host.Configuration;
 
@@ -107,8 +108,17 @@ public static class ServeCommand
             VapicService service;
             try
             {
-                service = VapicService.Start(system, settings, trace, report: line => output.WriteLine(
-                    $"[{DateTime.Now.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)}] {line}"), cluster: shards);
+                service = VapicService.Start(system, settings, trace, report: line =>
+                {
+                    try
+                    {
+                        output.WriteLine($"[{DateTime.Now.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)}] {line}");
+                    }
+                    catch (StandardOutputClosedException)
+                    {
+                        // Nobody reads the status lines any more; the sessions are served all the same.
+                    }
+                }, cluster: shards);
             }
             catch (SocketException e)
             {

@@ -75,7 +75,11 @@ internal static class TraceFiles
                 $"{path}: error: cannot read the trace after {events} events: {CommandLineFiles.ReadReason(path, e)}"));
             return false;
         }
-        progress.Clear();
+        finally
+        {
+            // Also when the command stops part way (its standard output has no reader any more): no status stays behind.
+            progress.Clear();
+        }
         skippedLines = skipped;
         return true;
     }
