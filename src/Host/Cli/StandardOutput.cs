@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 
@@ -17,9 +19,18 @@ public static class StandardOutput
     public const int ExitBrokenPipe = 141;
 
     /// <summary>
+    /// How long lines written in a <see cref="Batch"/> may wait in the buffer before they are flushed anyway, so that a
+    /// reader of the pipe (<c>| less</c>) sees lines that come slowly, such as the few a narrow filter keeps.
+    /// </summary>
+    internal static readonly TimeSpan BatchLatency = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The file descriptor writers and the stream writer under each, for <see cref="Batch"/>.</summary>
+    private static readonly ConditionalWeakTable<TextWriter, StreamWriter> Buffered = [];
+
+    /// <summary>
     /// The writer for the commands' standard output: a writer on file descriptor 1 that notices a reader that has gone
     /// when standard output is a pipe, <see cref="Console.Out"/> otherwise. Each write goes out at once, as
-    /// <see cref="Console.Out"/>'s do.
+    /// <see cref="Console.Out"/>'s do, unless a command writes in a <see cref="Batch"/>.
     /// </summary>
     public static TextWriter Open()
     {
@@ -54,7 +65,23 @@ public static class StandardOutput
     internal static TextWriter Create(Stream pipe, Encoding encoding)
     {
         var writer = new StreamWriter(new ReaderCheckingStream(pipe), encoding, bufferSize: 1 << 14) { AutoFlush = true };
-        return TextWriter.Synchronized(writer);
+        var synchronized = TextWriter.Synchronized(writer);
+        Buffered.AddOrUpdate(synchronized, writer);
+        return synchronized;
+    }
+
+    /// <summary>
+    /// Lets many lines written to <paramref name="output"/> share one write until the batch is disposed: each is
+    /// flushed when the buffer is full, when <see cref="OutputBatch.Tick"/> finds that lines have waited
+    /// <see cref="BatchLatency"/>, and at the end. Nothing changes for a writer that is not the pipe
+    /// <see cref="Open"/> made (a terminal stays line by line), nor when <paramref name="inputMayWait"/>: a command that
+    /// may wait for input (standard input, fed as it comes) must not keep what it has already printed while it waits.
+    /// For a command that writes from one thread.
+    /// </summary>
+    public static OutputBatch Batch(TextWriter output, bool inputMayWait)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        return !inputMayWait && Buffered.TryGetValue(output, out var writer) ? new OutputBatch(output, writer) : new OutputBatch(null, null);
     }
 
     /// <summary>
@@ -139,6 +166,64 @@ public static class StandardOutput
                 inner.Dispose();
             }
             base.Dispose(disposing);
+        }
+    }
+}
+
+/// <summary>
+/// Lines that share writes to standard output (see <see cref="StandardOutput.Batch"/>); disposing it flushes them and
+/// makes each write go out at once again.
+/// </summary>
+public sealed class OutputBatch : IDisposable
+{
+    private static readonly long LatencyTicks = (long)(StandardOutput.BatchLatency.TotalSeconds * Stopwatch.Frequency);
+
+    private readonly TextWriter? _output;
+    private readonly StreamWriter? _writer;
+    private long _lastFlush;
+
+    internal OutputBatch(TextWriter? output, StreamWriter? writer)
+    {
+        _output = output;
+        _writer = writer;
+        if (writer is not null)
+        {
+            writer.AutoFlush = false;
+            _lastFlush = Stopwatch.GetTimestamp();
+        }
+    }
+
+    /// <summary>Whether lines are batched at all (not on a terminal, a file, or another writer).</summary>
+    public bool Active => _writer is not null;
+
+    /// <summary>
+    /// Flushes when the last flush was <see cref="StandardOutput.BatchLatency"/> ago or more; cheap enough to call for
+    /// every line read, printed or not.
+    /// </summary>
+    public void Tick()
+    {
+        if (_output is not null && Stopwatch.GetTimestamp() - _lastFlush >= LatencyTicks)
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>Writes out what the batch holds now (before a line on standard error, which is not batched).</summary>
+    public void Flush()
+    {
+        if (_output is not null)
+        {
+            _lastFlush = Stopwatch.GetTimestamp();
+            _output.Flush();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_writer is not null)
+        {
+            // Setting it flushes what the batch still holds (and throws if the reader has gone).
+            _writer.AutoFlush = true;
         }
     }
 }

@@ -17,11 +17,13 @@ internal static class TraceFiles
     /// Reads <paramref name="path"/> and passes each event to <paramref name="onEvent"/> as it is read, so that a trace
     /// of any size is read in constant memory. Each line that is not a trace event is reported as
     /// <c>FILE:LINE: error: …</c> when it is met. False (after saying why) when the file cannot be opened or reading
-    /// it fails part way; the events read before have been passed on.
+    /// it fails part way; the events read before have been passed on. What <paramref name="output"/> holds of the
+    /// lines printed for earlier events is flushed before an error is reported, so that the two keep their order when
+    /// both streams go to one place.
     /// </summary>
     public static bool TryStream(
         string path, TextReader? stdin, TextWriter stderr, TraceProgress progress, bool keepProperties, Action<TraceRecord> onEvent, out int skippedLines,
-        List<TraceReadError>? errors = null)
+        List<TraceReadError>? errors = null, OutputBatch? output = null)
     {
         skippedLines = 0;
         TextReader reader;
@@ -55,6 +57,7 @@ internal static class TraceFiles
                 {
                     skipped++;
                     errors?.Add(error);
+                    output?.Flush();
                     progress.WriteLine(stderr, error.ToString());
                 }, keepProperties);
                 foreach (var record in records)
@@ -69,6 +72,7 @@ internal static class TraceFiles
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
+            output?.Flush();
             progress.Clear();
             skippedLines = skipped;
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using VApicActors.Host.Cli;
 using VApicActors.Host.Tracing;
 
 namespace VApicActors.Host.TraceTools;
@@ -40,16 +41,24 @@ public static class TraceViewCommand
         var shown = 0L;
         var read = 0L;
         var progress = TraceProgress.ForConsole(stderr, alsoNeedsRedirectedOutput: true);
-        var complete = TraceFiles.TryStream(tracePath, stdin, stderr, progress, keepProperties: predicate is not null, e =>
+        // Lines to a pipe share writes; a trace read from standard input may wait for its next line, so each line
+        // printed before that goes out at once. A pipe whose reader has gone stops the reading at the next write.
+        bool complete;
+        int skipped;
+        using (var batch = StandardOutput.Batch(stdout, inputMayWait: tracePath == TraceFiles.StandardInput))
         {
-            read++;
-            if (predicate is not null && !predicate(logEvents.ToLogEvent(e)))
+            complete = TraceFiles.TryStream(tracePath, stdin, stderr, progress, keepProperties: predicate is not null, e =>
             {
-                return;
-            }
-            stdout.WriteLine(Format(e));
-            shown++;
-        }, out var skipped);
+                read++;
+                batch.Tick();
+                if (predicate is not null && !predicate(logEvents.ToLogEvent(e)))
+                {
+                    return;
+                }
+                stdout.WriteLine(Format(e));
+                shown++;
+            }, out skipped, output: batch);
+        }
         if (!complete && read == 0 && skipped == 0)
         {
             return UsageError;
