@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using VApicActors.Host.Cli;
 using VApicActors.Host.Stress;
 using VApicActors.Registers;
 
@@ -35,11 +36,18 @@ public static class TraceIpisCommand
         });
         var read = 0L;
         var progress = TraceProgress.ForConsole(stderr, alsoNeedsRedirectedOutput: true);
-        var complete = TraceFiles.TryStream(tracePath, stdin, stderr, progress, keepProperties: false, e =>
+        // As for view: lines to a pipe share writes, unless the trace comes from standard input and may wait.
+        bool complete;
+        int skipped;
+        using (var batch = StandardOutput.Batch(stdout, inputMayWait: tracePath == TraceFiles.StandardInput))
         {
-            read++;
-            follower.Add(e);
-        }, out var skipped);
+            complete = TraceFiles.TryStream(tracePath, stdin, stderr, progress, keepProperties: false, e =>
+            {
+                read++;
+                batch.Tick();
+                follower.Add(e);
+            }, out skipped, output: batch);
+        }
         if (!complete && read == 0 && skipped == 0)
         {
             return UsageError;
