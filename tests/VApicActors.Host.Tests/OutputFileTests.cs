@@ -207,6 +207,27 @@ public sealed class OutputFileTests
         Assert.StartsWith($"vapic stress: writing the trace to {DevFull} failed: ", error.Trim());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Stress_WithATrace_PointsToTraceIpisOnlyWhenAnInvariantIsViolated(bool lose)
+    {
+        using var dir = new TempDirectory();
+        var trace = dir.File("s.clef");
+        var settings = StressSettings.Create(StressSettings.LoadConfig()) with
+        {
+            Progress = false, Vcpus = 2, Operations = 300, Seed = 5, LoseOneIpi = lose, FaultVcpu = 1,
+            Mix = new OperationMix(new Dictionary<OperationKind, int> { [OperationKind.Fixed] = 1 }),
+        };
+        var (console, _) = TestConsole();
+
+        var (code, error) = await StandardError.CaptureAsync(() => StressCommand.RunAsync(settings, null, console, CancellationToken.None, trace));
+
+        Assert.Equal(lose ? 1 : 0, code);
+        Assert.Contains("events written to " + trace, error);
+        Assert.Equal(lose, error.Contains($"to follow the IPIs that did not end in an EOI: vapic trace ipis {trace} --problems", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Scale_JsonThatFailsAtTheEnd_PrintsTheReportThenOneLineAndExitsTwo()
     {

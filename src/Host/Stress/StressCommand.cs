@@ -250,6 +250,11 @@ public static class StressCommand
             else
             {
                 await Console.Error.WriteLineAsync($"trace: {trace.Written} events written to {Path.GetFullPath(trace.FilePath)}").ConfigureAwait(false);
+                if (!report.AllInvariantsHold)
+                {
+                    // Where the violation's sequence numbers lead: each IPI's path, the ones that did not end in an EOI.
+                    await Console.Error.WriteLineAsync($"to follow the IPIs that did not end in an EOI: vapic trace ipis {trace.FilePath} --problems").ConfigureAwait(false);
+                }
             }
         }
         if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, StressOutput.ToJson(report), CancellationToken.None).ConfigureAwait(false) is string why)
