@@ -29,13 +29,8 @@ public static class TraceCommands
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         var file = TraceArgument();
-        var vm = new Option<string?>("--vm") { Description = "Only this VM (the trace's Vm property)", HelpName = "V" };
-        var apic = new Option<uint?>("--apic")
-        {
-            Description = "Only the APIC with this initial APIC ID (decimal or 0x hexadecimal)",
-            HelpName = "ID",
-            CustomParser = ParseApicId,
-        };
+        var vm = VmOption();
+        var apic = ApicOption("Only the APIC with this initial APIC ID (decimal or 0x hexadecimal)");
         var until = new Option<long?>("--until")
         {
             Description = "Stop after the event with this Seq (each APIC numbers its own events from 1)",
@@ -101,13 +96,8 @@ public static class TraceCommands
     private static Command Ipis(TextWriter output, TextWriter error)
     {
         var file = TraceArgument();
-        var vm = new Option<string?>("--vm") { Description = "Only this VM (the trace's Vm property)", HelpName = "V" };
-        var apic = new Option<uint?>("--apic")
-        {
-            Description = "Only IPIs sent by or to the APIC with this initial APIC ID (decimal or 0x hexadecimal)",
-            HelpName = "ID",
-            CustomParser = ParseApicId,
-        };
+        var vm = VmOption();
+        var apic = ApicOption("Only IPIs sent by or to the APIC with this initial APIC ID (decimal or 0x hexadecimal)");
         var vector = new Option<int?>("--vector")
         {
             Description = "Only IPIs with this vector (decimal or 0x hexadecimal)",
@@ -153,6 +143,10 @@ public static class TraceCommands
         command.SetAction(parse => KvmTraceImportCommand.Run(parse.GetValue(file)!, parse.GetValue(to)!, parse.GetValue(vcpu), output, error));
         return command;
     }
+
+    private static Option<string?> VmOption() => new("--vm") { Description = "Only this VM (the trace's Vm property)", HelpName = "V" };
+
+    private static Option<uint?> ApicOption(string description) => new("--apic") { Description = description, HelpName = "ID", CustomParser = ParseApicId };
 
     private static Argument<string> TraceArgument() => new("TRACE") { Description = "A message trace (compact JSON, as --trace writes it); - reads standard input" };
 
