@@ -49,6 +49,7 @@ public sealed class ChromeTraceTimeline : IDisposable
     // IPIs sent, and where each was drawn (by send number).
     private readonly IpiSendIndex _sendIndex = new();
     private readonly List<Send> _sends = new();
+    private readonly TracedEois _eois = new();
 
     private int _traceEvents;
     private int _slices;
@@ -91,6 +92,7 @@ public sealed class ChromeTraceTimeline : IDisposable
         }
         _traceEvents++;
         _sendIndex.Note(e);
+        var eoi = _eois.IsEoi(e);
 
         // A service session's request is numbered in its session and outside the VM's time: not an APIC's event.
         var track = e.Event == TraceReplayer.ServiceRequestEvent ? null : TrackOf(e);
@@ -126,7 +128,7 @@ public sealed class ChromeTraceTimeline : IDisposable
         }
         if (track is not null)
         {
-            Draw(e, ns, track);
+            Draw(e, ns, track, eoi);
         }
     }
 
@@ -226,12 +228,17 @@ public sealed class ChromeTraceTimeline : IDisposable
         return track;
     }
 
-    /// <summary>Draws one APIC event (at <paramref name="ns"/>) on its track.</summary>
-    private void Draw(TraceRecord e, long ns, Track track)
+    /// <summary>Draws one APIC event (at <paramref name="ns"/>) on its track; <paramref name="eoi"/>: it ends the highest interrupt in service.</summary>
+    private void Draw(TraceRecord e, long ns, Track track, bool eoi)
     {
         track.LastSeq = e.Seq;
         track.LastNs = ns;
         var inService = track.InService;
+        if (eoi && e.Event != "Eoi")
+        {
+            // The guest wrote the EOI register: the access is drawn as every access is, and ends the interrupt.
+            EndHighest(e, ns, track, "EOI write");
+        }
         switch (e.Event)
         {
             case "Acknowledged" when e.Vector is int vector:
@@ -241,22 +248,10 @@ public sealed class ChromeTraceTimeline : IDisposable
                 Add(Instant(e, ns, track, "ack: " + (e.Detail ?? "none"), CategoryInterrupt));
                 break;
             case "Eoi":
-                var highest = -1;
-                for (var i = 0; i < inService.Count; i++)
+                if (!eoi || !EndHighest(e, ns, track, "EOI"))
                 {
-                    if (highest < 0 || inService[i].Vector > inService[highest].Vector)
-                    {
-                        highest = i;
-                    }
+                    Add(Instant(e, ns, track, inService.Count == 0 ? "EOI (nothing in service)" : "EOI: " + e.Detail, CategoryInterrupt));
                 }
-                if (highest < 0 || !IsOk(e.Detail))
-                {
-                    Add(Instant(e, ns, track, highest < 0 ? "EOI (nothing in service)" : "EOI: " + e.Detail, CategoryInterrupt));
-                    break;
-                }
-                Add(ServiceSlice(inService[highest], e.Seq, ns, track, "EOI"));
-                _slices++;
-                inService.RemoveAt(highest);
                 break;
             case "IpiSent":
                 Add(Marker(e, ns, track, "IPI " + VectorText(e) + " -> " + (e.Destination ?? "?"), CategoryIpi));
@@ -290,6 +285,28 @@ public sealed class ChromeTraceTimeline : IDisposable
                 Add(Instant(e, ns, track, OtherName(e), CategoryApic));
                 break;
         }
+    }
+
+    /// <summary>Ends the highest vector in service on <paramref name="track"/>, as an EOI does; false when nothing is in service.</summary>
+    private bool EndHighest(TraceRecord e, long ns, Track track, string endedBy)
+    {
+        var inService = track.InService;
+        var highest = -1;
+        for (var i = 0; i < inService.Count; i++)
+        {
+            if (highest < 0 || inService[i].Vector > inService[highest].Vector)
+            {
+                highest = i;
+            }
+        }
+        if (highest < 0)
+        {
+            return false;
+        }
+        Add(ServiceSlice(inService[highest], e.Seq, ns, track, endedBy));
+        _slices++;
+        inService.RemoveAt(highest);
+        return true;
     }
 
     /// <summary>Ends every interrupt in service on <paramref name="track"/> at the event with <paramref name="endSeq"/>, drawn at <paramref name="endNs"/>.</summary>
@@ -377,8 +394,6 @@ public sealed class ChromeTraceTimeline : IDisposable
 
     /// <summary>Virtual nanoseconds as microseconds, exactly (three decimals).</summary>
     private static decimal Microseconds(long ns) => ns / 1000m;
-
-    private static bool IsOk(string? detail) => detail is null || detail.StartsWith("0x", StringComparison.Ordinal);
 
     private static ChromeTraceEvent ServiceSlice(InService open, long endSeq, long endNs, Track track, string? endedBy)
     {

@@ -118,6 +118,7 @@ public sealed class IpiFollowSummary
 public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
 {
     private readonly IpiSendIndex _index = new();
+    private readonly TracedEois _eois = new();
     private readonly List<IpiSend> _sends = [];
     private readonly List<bool> _delivered = [];
     private readonly Dictionary<(string Vm, uint ApicId), ApicState> _apics = new();
@@ -139,6 +140,12 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
         }
         _index.Note(e);
         var apic = ApicOf(e);
+        if (_eois.IsEoi(e))
+        {
+            // An EOI request, or the guest's write to the EOI register.
+            EndHighestInService(apic, e);
+            return;
+        }
         switch (e.Event)
         {
             case "IpiSent" when e.Value is ulong packed:
@@ -158,9 +165,6 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
                     story.AckNs = e.VirtualTimeNs;
                 }
                 apic.Isr.Add((vector, carrier));
-                break;
-            case "Eoi" when e.Detail is null || e.Detail.StartsWith("0x", StringComparison.Ordinal):
-                EndHighestInService(apic, e);
                 break;
             case "ModeChanged" when TraceDetail.Get(e.Detail, "mode") == nameof(ApicMode.Disabled):
                 LoseAll(apic, "hardware disable #" + e.Seq);

@@ -112,6 +112,28 @@ public sealed class ChromeTraceExporterTests(ActorSystemFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task Export_EoiRegisterWrites_EndTheSliceOnlyWhereTheyReachTheRegister()
+    {
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "eoi-writes", TraceIpisCommandTests.EoiByRegisterWrites);
+        var events = ClefTraceReader.ReadFile(trace).Events.Where(e => e.ApicId == 1).ToList();
+        var output = dir.File("eoi.json");
+        ChromeTraceExportSummary summary;
+        using (var stream = File.Create(output))
+        {
+            summary = ChromeTraceExporter.Export(ClefTraceReader.ReadFile(trace).Events, stream);
+        }
+
+        var slices = ChromeTraceFile.Load(output).Phase("X").Where(x => x.GetProperty("cat").GetString() == "interrupt").ToList();
+        Assert.Equal(0, summary.OpenAtEnd);
+        var x42 = Assert.Single(slices, s => Name(s) == "IRQ 0x42");
+        var x41 = Assert.Single(slices, s => Name(s) == "IRQ 0x41");
+        Assert.Equal("EOI write", x42.GetProperty("args").GetProperty("ended_by").GetString());
+        Assert.Equal(events.First(e => e.Event == "MmioWrite" && e.Register == "EOI").Seq, x42.GetProperty("args").GetProperty("end_seq").GetInt64());
+        Assert.Equal(events.Single(e => e.Event == "MsrWrite" && e.Register == "EOI" && e.Value == 0).Seq, x41.GetProperty("args").GetProperty("end_seq").GetInt64());
+    }
+
+    [Fact]
     public void Export_DeliveryWithoutItsSend_HasNoArrow()
     {
         var lines = new[]

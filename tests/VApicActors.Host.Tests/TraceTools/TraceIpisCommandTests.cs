@@ -191,6 +191,50 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
         Assert.StartsWith("2 IPIs sent, 2 deliveries followed: 0 taken to EOI", lines[2]);
     }
 
+    /// <summary>
+    /// Guests end interrupts by writing the EOI register: 0x42 by an xAPIC MMIO write, 0x41 by WRMSR 0x80B in x2APIC
+    /// mode, after an MMIO write in x2APIC mode (the page does not answer) and a WRMSR of 1 (#GP) that end nothing.
+    /// </summary>
+    internal const string EoiByRegisterWrites = """
+        vm vcpus=2
+        cpu 0
+        writel 0xfee000f0 0x1ff
+        cpu 1
+        writel 0xfee000f0 0x1ff
+        cpu 0
+        writel 0xfee00310 0x01000000
+        writel 0xfee00300 0x00004041
+        writel 0xfee00300 0x00004042
+        cpu 1
+        ack -> 0x42
+        writel 0xfee000b0 0
+        ack -> 0x41
+        wrmsr 0x1b 0xfee00c00
+        writel 0xfee000b0 0
+        isr -> 0x41
+        wrmsr 0x80b 1 -> #GP
+        isr -> 0x41
+        wrmsr 0x80b 0
+        isr -> none
+        """;
+
+    [Fact]
+    public async Task Ipis_EoiRegisterWrites_EndTheInterruptOnlyWhereTheyReachTheRegister()
+    {
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "eoi-writes", EoiByRegisterWrites);
+        var events = ClefTraceReader.ReadFile(trace).Events.Where(e => e.ApicId == 1).ToList();
+        var mmioEoi = events.First(e => e.Event == "MmioWrite" && e.Register == "EOI").Seq;
+        var msrEoi = events.Single(e => e.Event == "MsrWrite" && e.Register == "EOI" && e.Value == 0).Seq;
+
+        var (_, output, _) = Run(trace, new IpiSelection());
+
+        var lines = Lines(output);
+        Assert.EndsWith($"fixed 0x42 to physical 0x1 -> 0x1: accepted #5 +0 ns, acknowledged #6 +0 ns, EOI #{mmioEoi} +0 ns", lines[0]);
+        Assert.EndsWith($"fixed 0x41 to physical 0x1 -> 0x1: accepted #4 +0 ns, acknowledged #8 +0 ns, EOI #{msrEoi} +0 ns", lines[1]);
+        Assert.StartsWith("2 IPIs sent, 2 deliveries followed: 2 taken to EOI", lines[2]);
+    }
+
     [Fact]
     public void Ipis_DeliveryWhoseSendIsNotInTheTrace_CountedApartAndNamedByWhatCoalescesIntoIt()
     {
