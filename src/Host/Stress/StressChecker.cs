@@ -80,9 +80,9 @@ internal sealed class StressChecker
     }
 
     /// <summary>
-    /// Pairs the fixed IPIs each sender sent to vCPU <paramref name="target"/> with the messages the target received
-    /// from that sender, in order (messages between two APICs arrive in the order sent), and names the first send
-    /// left without a delivery.
+    /// Names, for each sender, the first fixed IPI it sent to vCPU <paramref name="target"/> that the target never
+    /// received. A delivery carries the <c>Seq</c> of the send it came from (<c>SourceSeq</c>), so each send is matched
+    /// with its own delivery, however many IPIs with the same vector the sender sent.
     /// </summary>
     private string Locate(int v, int target)
     {
@@ -99,9 +99,15 @@ internal sealed class StressChecker
         for (var s = 0; s < vm.Cpus.Length && found.Count < MaxNamed; s++)
         {
             var senderId = vm.World.Settings.ApicIdOf(s);
-            var fromSender = received.Where(r => r.Kind == TraceRecordKind.Received && r.Source == table[s].ApicId
-                && StressWorld.FixedVectors.Contains(r.Vector)).ToList();
-            var k = 0;
+            var fromSender = new Dictionary<long, TraceRecord>();
+            foreach (var r in received)
+            {
+                if (r.Kind == TraceRecordKind.Received && r.Source == table[s].ApicId && StressWorld.FixedVectors.Contains(r.Vector))
+                {
+                    fromSender.TryAdd(r.SourceSeq, r);
+                }
+            }
+            TraceRecord? previous = null;
             foreach (var sent in _recorder.Of(vm.Name, senderId))
             {
                 if (sent.Kind != TraceRecordKind.FixedSent || !StressWorld.FixedVectors.Contains(sent.Vector))
@@ -113,15 +119,16 @@ internal sealed class StressChecker
                 {
                     continue;
                 }
-                if (k < fromSender.Count && fromSender[k].Vector == sent.Vector)
+                if (fromSender.TryGetValue(sent.Seq, out var delivery))
                 {
-                    k++;
+                    previous = delivery;
                     continue;
                 }
+                var next = fromSender.Values.Where(r => r.SourceSeq > sent.Seq).OrderBy(r => r.SourceSeq).FirstOrDefault();
                 found.Add("first unmatched: vector 0x" + sent.Vector.ToString("X2", CultureInfo.InvariantCulture) + " sent by "
                     + Name(v, s) + " at trace seq " + sent.Seq + " (" + sent.Destination + ")"
-                    + (k > 0 ? ", after the delivery at trace seq " + fromSender[k - 1].Seq + " of " + Name(v, target) : ", before any delivery from it")
-                    + (k < fromSender.Count ? "; next delivery from it at trace seq " + fromSender[k].Seq : ""));
+                    + (previous is { } p ? ", after the delivery at trace seq " + p.Seq + " of " + Name(v, target) : ", before any delivery from it")
+                    + (next.SourceSeq > 0 ? "; next delivery from it at trace seq " + next.Seq : ""));
                 break;
             }
         }

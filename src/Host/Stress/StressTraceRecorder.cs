@@ -51,7 +51,7 @@ internal sealed class StressTraceRecorder : ITraceSink
             Volatile.Write(ref _truncated, 1);
             return;
         }
-        list.Add(new TraceRecord(e.Seq, kind, (byte)(e.Vector ?? 0), e.Source ?? 0, e.Destination, e.Event));
+        list.Add(new TraceRecord(e.Seq, kind, (byte)(e.Vector ?? 0), e.Source ?? 0, e.Destination, e.Event, e.SourceSeq ?? 0));
     }
 
     /// <summary>The records of one APIC (read after the run, once every actor is quiet).</summary>
@@ -65,5 +65,8 @@ internal enum TraceRecordKind : byte
     Received,
 }
 
-/// <summary>One kept trace event: its sequence number, vector, the sender's APIC ID (received) or the destination (sent).</summary>
-internal readonly record struct TraceRecord(long Seq, TraceRecordKind Kind, byte Vector, uint Source, string? Destination, string Event);
+/// <summary>
+/// One kept trace event: its sequence number, vector, the sender's APIC ID and the <c>Seq</c> of the sender's
+/// <c>IpiSent</c> (received), or the destination (sent).
+/// </summary>
+internal readonly record struct TraceRecord(long Seq, TraceRecordKind Kind, byte Vector, uint Source, string? Destination, string Event, long SourceSeq = 0);

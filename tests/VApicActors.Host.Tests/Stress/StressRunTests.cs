@@ -110,6 +110,39 @@ public sealed class StressRunTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Run_WithOneOfManyLikeIpisLost_CheckerNamesTheSendThatWasLost()
+    {
+        // vCPU 1 sends only reschedule IPIs (0xFD) to vCPU 0, one of which is lost: pairing sends with deliveries in
+        // order would take every later delivery for the one before it and name the last send instead.
+        var fixedOnly = new OperationMix(new Dictionary<OperationKind, int> { [OperationKind.Fixed] = 1 });
+        var settings = Defaults() with { Vcpus = 2, Operations = 200, Mix = fixedOnly, Sequential = true, LoseOneIpi = true, FaultVcpu = 1, Seed = 3 };
+        var trace = new RecordingSink();
+
+        var report = await new StressEngine(_system, settings, trace).RunAsync();
+
+        var events = trace.Events;
+        var delivered = events.Where(e => e.ApicId == 0 && e.Source == 1 && e.SourceSeq is not null).Select(e => e.SourceSeq!.Value).ToHashSet();
+        var sends = events.Where(e => e.ApicId == 1 && e.Event == "IpiSent").Select(e => e.Seq).ToList();
+        var lost = Assert.Single(sends, seq => !delivered.Contains(seq));
+        Assert.True(lost != sends[^1], "the last send was lost: the case is not exercised");
+        var accounting = Assert.Single(report.Invariants, i => i.Name == "fixed-interrupts-accounted");
+        Assert.False(accounting.Holds);
+        Assert.Contains("sent by vCPU 1 (APIC 0x1) at trace seq " + lost + " (physical 0x0)", accounting.Detail);
+    }
+
+    /// <summary>Keeps every trace event written.</summary>
+    private sealed class RecordingSink : VApicActors.Actors.ITraceSink
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<VApicActors.Actors.TraceEvent> _events = new();
+
+        public bool Enabled => true;
+
+        public IReadOnlyList<VApicActors.Actors.TraceEvent> Events => [.. _events];
+
+        public void Write(in VApicActors.Actors.TraceEvent traceEvent) => _events.Enqueue(traceEvent);
+    }
+
+    [Fact]
     public async Task Sequential_SameSeed_GivesIdenticalReports()
     {
         var settings = Defaults() with { Vcpus = 6, X2Apic = true, Operations = 3_000, Sequential = true, Seed = 42 };
