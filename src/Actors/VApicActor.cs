@@ -702,6 +702,10 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
             identity = _apic.Identity;
             identityChanged = identity != _reportedIdentity;
         }
+        if (_toLose > 0 && _sent.Count > 0)
+        {
+            DropLostIpis();
+        }
         if (_sent.Count > 0 && !identityChanged)
         {
             DeliverDirectly();
@@ -1040,6 +1044,29 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     private static readonly double NanosecondsPerTick = 1e9 / Stopwatch.Frequency;
 
     /// <summary>
+    /// Fault injection (<see cref="LoseFixedIpis"/>): takes the next fixed IPIs out of the call's, tracing and counting
+    /// each as sent, before they go anywhere, whether they would have gone directly or through the router.
+    /// </summary>
+    private void DropLostIpis()
+    {
+        var kept = 0;
+        for (var i = 0; i < _sent.Count; i++)
+        {
+            var request = _sent[i];
+            if (_toLose > 0 && request.Mode == DeliveryMode.Fixed)
+            {
+                _toLose--;
+                _lost++;
+                TraceSent(request);
+                _fixedSent++;
+                continue;
+            }
+            _sent[kept++] = request;
+        }
+        _sent.RemoveRange(kept, _sent.Count - kept);
+    }
+
+    /// <summary>
     /// Delivers the call's fixed IPIs to their targets through the published route table, tracing and counting
     /// each, and leaves the rest (other delivery modes, or everything while no table is published) for the router.
     /// Keeps the order of the IPIs: either all of them go directly or none does.
@@ -1064,12 +1091,6 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         {
             TraceSent(request);
             _fixedSent++;
-            if (_toLose > 0)
-            {
-                _toLose--;
-                _lost++;
-                continue;
-            }
             targets.Clear();
             routes.Table.Resolve(request, _index, targets);
             if (targets.Count == 0)

@@ -130,6 +130,21 @@ public sealed class StressRunTests : IAsyncLifetime
         Assert.Contains("sent by vCPU 1 (APIC 0x1) at trace seq " + lost + " (physical 0x0)", accounting.Detail);
     }
 
+    [Fact]
+    public async Task Run_WhereTheFaultVcpuSendsOneIpi_LosesIt()
+    {
+        // vCPU 0's only IPI is the VM's first after setting the APICs up, which goes through the router.
+        var fixedOnly = new OperationMix(new Dictionary<OperationKind, int> { [OperationKind.Fixed] = 1 });
+        var settings = Defaults() with { Vcpus = 2, Operations = 2, Mix = fixedOnly, Sequential = true, LoseOneIpi = true, FaultVcpu = 0, Seed = 1 };
+
+        var report = await new StressEngine(_system, settings).RunAsync();
+
+        var accounting = Assert.Single(report.Invariants, i => i.Name == "fixed-interrupts-accounted");
+        Assert.False(accounting.Holds);
+        Assert.Contains("fault injection lost 1 IPI", accounting.Detail);
+        Assert.Contains("vCPU 1 (APIC 0x1): 1 sent to it, 0 accounted for", accounting.Detail);
+    }
+
     /// <summary>Keeps every trace event written.</summary>
     private sealed class RecordingSink : VApicActors.Actors.ITraceSink
     {
