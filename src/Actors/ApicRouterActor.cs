@@ -47,6 +47,14 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
     private readonly VmClock _clock;
     private bool _routing;
 
+    /// <summary>
+    /// What arrived during a round, with its sender, in order: taken up where the round ends, before anything the
+    /// mailbox holds. (Kept here rather than in the stash: unstashing puts every waiting message back through the
+    /// mailbox, and a round would start again for the first only to stash the rest once more.)
+    /// </summary>
+    private readonly Queue<(object Message, IActorRef Sender)> _waiting = new();
+    private bool _inRound;
+
     public ApicRouterActor(int vcpuCount, IActorRef vm, RouteSnapshot routes, VmClock clock)
     {
         _clock = clock;
@@ -106,9 +114,9 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
     private void Routing()
     {
         Receive<IdentityChanged>(OnIdentityChanged);
-        Receive<RouteInterrupt>(m => Route(m.SourceIndex, m.Request, m.Then, m.SentAt, m.SourceSeq, m.VirtualNs));
+        Receive<RouteInterrupt>(OnRouteInterrupt);
         Receive<RouteMsi>(OnMsi);
-        Receive<DispatchToApic>(OnDispatch);
+        Receive<DispatchToApic>(m => OnDispatch(m, Sender));
     }
 
     /// <summary>Waiting for the answers of a round: only identities and those answers are taken; the rest waits in order.</summary>
@@ -117,7 +125,32 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         Receive<IdentityChanged>(OnIdentityChanged);
         Receive<BidPlaced>(OnBid);
         Receive<DeliveryApplied>(OnDeliveryApplied);
-        ReceiveAny(_ => Stash.Stash());
+        ReceiveAny(m => _waiting.Enqueue((m, Sender)));
+    }
+
+    private void OnRouteInterrupt(RouteInterrupt m) => Route(m.SourceIndex, m.Request, m.Then, m.SentAt, m.SourceSeq, m.VirtualNs);
+
+    /// <summary>Takes up what waited during the round just ended, in order, until it is all done or another round starts.</summary>
+    private void TakeUpWaiting()
+    {
+        while (!_inRound && _waiting.TryDequeue(out var waiting))
+        {
+            switch (waiting.Message)
+            {
+                case RouteInterrupt m:
+                    OnRouteInterrupt(m);
+                    break;
+                case RouteMsi m:
+                    OnMsi(m);
+                    break;
+                case DispatchToApic m:
+                    OnDispatch(m, waiting.Sender);
+                    break;
+                default:
+                    Unhandled(waiting.Message);
+                    break;
+            }
+        }
     }
 
     private void OnIdentityChanged(IdentityChanged m)
@@ -153,7 +186,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         Route(-1, request, then, virtualNs: _clock.Now);
     }
 
-    private void OnDispatch(DispatchToApic m)
+    private void OnDispatch(DispatchToApic m, IActorRef sender)
     {
         var index = Table.IndexOf(m.ApicId);
         if (index < 0)
@@ -161,7 +194,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
             m.Request.ReplyTo.Tell(new Status.Failure(new ArgumentException("no APIC has ID 0x" + m.ApicId.ToString("X"), nameof(m.ApicId))));
             return;
         }
-        _apics[index].Forward(m.Request);
+        _apics[index].Tell(m.Request, sender);
     }
 
     private void Route(int sourceIndex, in InterruptRequest request, ReplyObligation? then, long sentAt = -1, long sourceSeq = 0, long virtualNs = -1)
@@ -213,6 +246,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         _roundRequest = request;
         _roundSource = source;
         _roundThen = then;
+        _inRound = true;
         Become(InRound);
     }
 
@@ -274,8 +308,9 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         _roundThen = null;
         _roundRequest = default;
         Complete(then);
+        _inRound = false;
         Become(Routing);
-        Stash.UnstashAll();
+        TakeUpWaiting();
     }
 
     private static void Complete(ReplyObligation? then)

@@ -1,3 +1,5 @@
+using Akka.Actor;
+using VApicActors.Actors.Protocol;
 using VApicActors.Registers;
 using Xunit;
 using Xunit.Abstractions;
@@ -19,6 +21,41 @@ public sealed class LowestPrioritySpecs : VmSpecBase
         for (var cpu = 0; cpu < Vm.VcpuCount; cpu++)
         {
             await W(cpu, Ldr, (1u << cpu) << 24);
+        }
+    }
+
+    [Fact]
+    public async Task H14_ManyRoundsAtOnce_EveryIpiReachesOneTarget_AndWhatWaitedIsAnswered()
+    {
+        // Every vCPU sends lowest-priority IPIs without waiting, with MSIs and exits addressed by APIC ID among them:
+        // most arrive at the router while a round is in progress, wait, and are taken up in order once it ends.
+        await StartVm(8, x2Apic: true);
+        await EnableAll();
+        var pending = new List<Task>();
+        var vector = 0x40;
+        for (var k = 0; k < 8; k++)
+        {
+            for (var cpu = 0; cpu < 8; cpu++)
+            {
+                pending.Add(Vm.WriteMsrAsync(cpu, ApicMsrs.X2ApicIcr, (0xFFul << 32) | LowestLogical | (uint)vector++));
+            }
+            pending.Add(Vm.SendMsiAsync(Values.DefaultBase | ((ulong)k << 12), 0xC0u + (uint)k));
+            var reader = k;
+            pending.Add(Vm.Router.Ask<ApicProtocol.AccessCompleted>(
+                r => new RouterProtocol.DispatchToApic((uint)reader, new ApicProtocol.ReadMsr(reader, ApicOffsets.ToMsr(Id), 0, r)),
+                TimeSpan.FromSeconds(10), CancellationToken.None).ContinueWith(t => Assert.Equal((ulong)reader, t.Result.Result.Value)));
+        }
+        await Task.WhenAll(pending);
+        await Settle();
+
+        var accepted = Trace.Events.Where(e => e.Event == "Accepted" && e.Source is not null).ToList();
+        for (var v = 0x40; v < vector; v++)
+        {
+            Assert.Single(accepted, e => e.Vector == v);
+        }
+        for (var k = 0; k < 8; k++)
+        {
+            Assert.Single(Trace.Events, e => e.Event == "Msi" && e.Vector == 0xC0 + k && e.ApicId == (uint)k);
         }
     }
 
