@@ -207,6 +207,20 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData("--vcpus: an xapic VM has at most 255 vCPUs (IDs 0 to 0xFE); use --mode x2apic", "stress", "--vcpus", "300")]
+    [InlineData("--vcpus: an xapic VM has at most 255 vCPUs (IDs 0 to 0xFE); use --mode x2apic", "stress", "--mode", "xapic", "--vcpus", "256")]
+    [InlineData("--vcpus: must be 1 to 4096, not 0", "stress", "--vcpus", "0")]
+    [InlineData("--apic-ids: sparse xapic IDs (3 apart) fit at most 85 vCPUs", "stress", "--vcpus", "100", "--apic-ids", "sparse")]
+    [InlineData("--vms: must be 1 to", "stress", "--vms", "0")]
+    public async Task StressValueFromTheCommandLine_RefusedNamingTheOption(string message, params string[] args)
+    {
+        var (code, error) = await StandardError.CaptureAsync(async () => (await InvokeAsync(args)).Code);
+        Assert.Equal(2, code);
+        Assert.Contains("vapic stress: invalid configuration: " + message, error);
+        Assert.DoesNotContain("vapic.stress.", error);
+    }
+
+    [Theory]
     [InlineData("--vcpus: 'abc' is not a whole number", "--vcpus", "abc")]
     [InlineData("--seed: '1.5' is not a whole number", "--seed", "1.5")]
     [InlineData("--timer-hz: 'fast' is not a whole number", "--timer-hz", "fast")]

@@ -183,9 +183,31 @@ public static class StressCommand
             Mix = newMix,
             Sequential = sequential || s.Sequential,
         };
-        result.Validate();
+        try
+        {
+            result.Validate();
+        }
+        catch (StressSettingsException e) when (GivenOption(e.Key, vcpus, vms, mode, ids, operations) is string option)
+        {
+            // A value from the command line is named as it was given, with the remedy in the same words.
+            throw new StressSettingsException(option, e.Problem.Replace("use mode = x2apic", "use --mode x2apic", StringComparison.Ordinal), e);
+        }
         return result;
     }
+
+    /// <summary>The command-line option that set the value a settings key names, when one did.</summary>
+    private static string? GivenOption(string key, int? vcpus, int? vms, string? mode, string? ids, long? operations) =>
+        key[(key.LastIndexOf('.') + 1)..] switch
+        {
+            "vcpus" when vcpus is not null => "--vcpus",
+            "vcpus" when mode is not null => "--mode",
+            "vms" when vms is not null => "--vms",
+            "apic-ids" when ids is not null => "--apic-ids",
+            "apic-ids" when vcpus is not null => "--vcpus",
+            "operations" when operations is not null => "--operations",
+            "fault-vcpu" when vcpus is not null => "--vcpus",
+            _ => null,
+        };
 
     /// <summary>
     /// Runs, prints (with progress when the console is interactive), writes the JSON; returns the exit code. A trace
