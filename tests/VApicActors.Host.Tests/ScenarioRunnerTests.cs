@@ -88,6 +88,19 @@ public sealed class ScenarioRunnerTests(ActorSystemFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task Run_NumberOfMillionsOfDigits_IsABadNumberNotACrash()
+    {
+        using var dir = new TempDirectory();
+        var zeros = new string('0', 8_000_000);
+        var file = dir.Write("long.vapic", $"clock -> 0\nreadl 0x{zeros}fee00030 -> 0x{zeros}01060014\nreadl 1{zeros}\nclock -> 0\n");
+        var (summary, output, error) = await RunAsync(file);
+
+        Assert.Equal(2, summary.ExitCode);
+        Assert.StartsWith($"{file}:3: error: bad number '1000", error);
+        Assert.Equal("2 passed, 0 failed", output.Trim());
+    }
+
+    [Fact]
     public async Task Run_XApicVmOf255Vcpus_UsesEveryIdUpTo0xFE()
     {
         using var dir = new TempDirectory();

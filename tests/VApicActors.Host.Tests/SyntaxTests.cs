@@ -11,6 +11,9 @@ public sealed class SyntaxTests
     [InlineData("0x0000_0001_0000_4055", 0x0000_0001_0000_4055UL)]
     [InlineData("1_000_000", 1_000_000UL)]
     [InlineData("0xffffffffffffffff", ulong.MaxValue)]
+    [InlineData("18446744073709551615", ulong.MaxValue)]
+    [InlineData("0x0000000000000000000000000000000000000001", 1UL)]
+    [InlineData("0x0_0_a", 0xaUL)]
     public void TryParse_ValidNumber_GivesValue(string token, ulong expected)
     {
         Assert.True(NumberSyntax.TryParse(token, out var value));
@@ -28,7 +31,19 @@ public sealed class SyntaxTests
     [InlineData("0xfg")]
     [InlineData("-1")]
     [InlineData("0x1_0000_0000_0000_0000")]
+    [InlineData("18446744073709551616")]
+    [InlineData("99999999999999999999x")]
+    [InlineData("0x\u0661")]
+    [InlineData("\uff11")]
     public void TryParse_InvalidNumber_Fails(string token) => Assert.False(NumberSyntax.TryParse(token, out _));
+
+    [Fact]
+    public void TryParse_MillionsOfDigits_ReadsThemWithoutRunningOutOfStack()
+    {
+        Assert.True(NumberSyntax.TryParse("0x" + new string('0', 8_000_000) + "41", out var value));
+        Assert.Equal(0x41UL, value);
+        Assert.False(NumberSyntax.TryParse(new string('1', 8_000_000), out _));
+    }
 
     [Fact]
     public void Parse_CommentAfterCommand_IsDropped()

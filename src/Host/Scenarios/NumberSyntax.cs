@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace VApicActors.Host.Scenarios;
 
 /// <summary>
@@ -11,6 +9,10 @@ public static class NumberSyntax
     /// <summary>True when the token is meant as a number (it starts with a digit), valid or not.</summary>
     public static bool LooksNumeric(string token) => token.Length > 0 && char.IsAsciiDigit(token[0]);
 
+    /// <summary>
+    /// Reads the number digit by digit, in constant memory whatever the token's length (a script line may be megabytes
+    /// long). False for anything but a valid number that fits in 64 bits.
+    /// </summary>
     public static bool TryParse(string token, out ulong value)
     {
         value = 0;
@@ -21,8 +23,8 @@ public static class NumberSyntax
             return false;
         }
 
-        Span<char> clean = stackalloc char[digits.Length];
-        var length = 0;
+        var radix = hex ? 16UL : 10UL;
+        ulong result = 0;
         for (var i = 0; i < digits.Length; i++)
         {
             var c = digits[i];
@@ -31,13 +33,26 @@ public static class NumberSyntax
                 if (digits[i - 1] == '_') return false;
                 continue;
             }
-            var ok = hex ? char.IsAsciiHexDigit(c) : char.IsAsciiDigit(c);
-            if (!ok) return false;
-            clean[length++] = c;
+            int digit;
+            if (char.IsAsciiDigit(c))
+            {
+                digit = c - '0';
+            }
+            else if (hex && char.IsAsciiHexDigit(c))
+            {
+                digit = (c | 0x20) - 'a' + 10;
+            }
+            else
+            {
+                return false;
+            }
+            if (result > (ulong.MaxValue - (ulong)digit) / radix)
+            {
+                return false;
+            }
+            result = result * radix + (ulong)digit;
         }
-
-        return hex
-            ? ulong.TryParse(clean[..length], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value)
-            : ulong.TryParse(clean[..length], NumberStyles.None, CultureInfo.InvariantCulture, out value);
+        value = result;
+        return true;
     }
 }
