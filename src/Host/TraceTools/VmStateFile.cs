@@ -89,12 +89,19 @@ public static class VmStateFile
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(json);
+            // A key given twice is refused here: a JSON object reads its keys only when first used, and then throws.
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
             throw new InvalidDataException("not a JSON document: " + e.Message, e);
         }
+        catch (InvalidOperationException)
+        {
+            // A key that is not text (see CheckText) met while looking for keys given twice: say which it is.
+            root = JsonNode.Parse(json);
+        }
+        CheckText(root, "");
         if (root is not JsonObject document)
         {
             throw new InvalidDataException("not a VM state: the document is not a JSON object");
@@ -250,6 +257,52 @@ public static class VmStateFile
         var model = new LocalApic(config);
         model.Restore(apic, state.VirtualTimeNs, NullApicEffects.Instance);
         return model;
+    }
+
+    /// <summary>
+    /// Every string of the document, keys included, is text that .NET can hold: JSON lets an escaped surrogate stand
+    /// alone (<c>"\ud800"</c>), which reads as no string at all. Checked first, so that the fields are read as text.
+    /// </summary>
+    private static void CheckText(JsonNode? node, string path)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                List<KeyValuePair<string, JsonNode?>> items;
+                try
+                {
+                    items = [.. o];
+                }
+                catch (InvalidOperationException)
+                {
+                    throw new InvalidDataException($"{(path.Length == 0 ? "the document" : path)} has a key that is not text: it holds a lone surrogate such as \\ud800");
+                }
+                catch (ArgumentException)
+                {
+                    throw new InvalidDataException($"{(path.Length == 0 ? "the document" : path)} has a key twice");
+                }
+                foreach (var (name, child) in items)
+                {
+                    CheckText(child, path.Length == 0 ? name : path + "." + name);
+                }
+                break;
+            case JsonArray a:
+                for (var i = 0; i < a.Count; i++)
+                {
+                    CheckText(a[i], path + "[" + i.ToString(CultureInfo.InvariantCulture) + "]");
+                }
+                break;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                try
+                {
+                    _ = v.GetValue<string>();
+                }
+                catch (InvalidOperationException)
+                {
+                    throw new InvalidDataException($"{(path.Length == 0 ? "the document" : path)} is not text: it holds a lone surrogate such as \\ud800");
+                }
+                break;
+        }
     }
 
     /// <summary>An initial APIC ID a VM of that mode can have: at most 0xFE in xAPIC mode, never the x2APIC broadcast ID.</summary>

@@ -180,6 +180,48 @@ public sealed class SaveRestoreTests(ActorSystemFixture fixture) : IClassFixture
         Assert.Contains(reason, e.Message);
     }
 
+    [Theory]
+    [InlineData("\"format\": \"vapic-vm-state\",", "\"format\": \"vapic-vm-state\", \"format\": \"vapic-vm-state\",", "'format'")]
+    [InlineData("\"lint0\": false,", "\"lint0\": false, \"lint0\": true,", "'lint0'")]
+    [InlineData("\"name\": \"two\"", "\"name\": \"\\ud800\"", "vm.name is not text: it holds a lone surrogate")]
+    [InlineData("\"lint0\": false", "\"lint0\": \"\\udc00x\"", "apics[0].lint0 is not text: it holds a lone surrogate")]
+    [InlineData("\"lint0\": false", "\"\\ud800\": false", "apics[0] has a key that is not text")]
+    public void StateFile_KeyTwiceOrLoneSurrogate_RefusedNamingTheField(string field, string replacement, string reason)
+    {
+        var json = TwoVcpuStateJson();
+        Assert.Contains(field, json);
+
+        var e = Assert.Throws<InvalidDataException>(() => VmStateFile.FromJson(json.Replace(field, replacement, StringComparison.Ordinal)));
+
+        Assert.Contains(reason, e.Message);
+    }
+
+    [Fact]
+    public void StateFile_KeyThatIsNotTextBeforeAKeyTwice_RefusedForTheKeyTwice()
+    {
+        var json = TwoVcpuStateJson()
+            .Replace("\"name\": \"two\"", "\"\\ud800\": \"two\"", StringComparison.Ordinal)
+            .Replace("\"virtualTimeNs\": 0,", "\"virtualTimeNs\": 0, \"virtualTimeNs\": 0,", StringComparison.Ordinal);
+
+        var e = Assert.Throws<InvalidDataException>(() => VmStateFile.FromJson(json));
+
+        Assert.Equal("the document has a key twice", e.Message);
+    }
+
+    [Fact]
+    public async Task Restore_StateWithAKeyTwice_IsTheLinesErrorNotTheSimulators()
+    {
+        using var dir = new TempDirectory();
+        dir.Write("twice.json", TwoVcpuStateJson().Replace("\"version\": 1,", "\"version\": 1, \"version\": 1,", StringComparison.Ordinal));
+        await using var session = new ScenarioSession(fixture.System, "twice") { BaseDirectory = dir.Path };
+
+        var outcome = await session.ExecuteAsync("restore twice.json");
+
+        Assert.Equal(LineOutcomeKind.Error, outcome.Kind);
+        Assert.StartsWith($"restore: cannot read {dir.File("twice.json")}: not a JSON document: ", outcome.Error);
+        Assert.Contains("'version'", outcome.Error);
+    }
+
     [Fact]
     public void StateFile_XApicIdAbove0xFE_RefusedButAllowedInAnX2ApicVm()
     {
