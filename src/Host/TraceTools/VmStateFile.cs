@@ -112,7 +112,7 @@ public static class VmStateFile
         }
         if (Signed(document, "version") != Version)
         {
-            throw new InvalidDataException($"version {document["version"]} is not supported (this reader knows version {Version})");
+            throw new InvalidDataException($"version {Shown(document["version"], document.ContainsKey("version"))} is not supported (this reader knows version {Version})");
         }
 
         var vm = Object(document, "vm");
@@ -339,10 +339,11 @@ public static class VmStateFile
         throw Missing(parent, name, path, string.Create(CultureInfo.InvariantCulture, $"a number from {min} to {max}"));
     }
 
-    private static ulong Unsigned(JsonObject parent, string name, ulong max, string path) => Unsigned(parent[name], path + "." + name, max);
+    private static ulong Unsigned(JsonObject parent, string name, ulong max, string path) =>
+        Unsigned(parent[name], path + "." + name, max, parent.ContainsKey(name));
 
     /// <summary>A <c>0x</c> hexadecimal string, or a plain non-negative number.</summary>
-    private static ulong Unsigned(JsonNode? node, string path, ulong max)
+    private static ulong Unsigned(JsonNode? node, string path, ulong max, bool present = true)
     {
         if (node is JsonValue v)
         {
@@ -356,9 +357,23 @@ public static class VmStateFile
                 return n;
             }
         }
-        throw new InvalidDataException($"{path} must be a 0x hexadecimal string (or a number) up to 0x{max:x}, not {node?.ToJsonString() ?? "missing"}");
+        throw new InvalidDataException($"{path} must be a 0x hexadecimal string (or a number) up to 0x{max:x}, not {Shown(node, present)}");
     }
 
     private static InvalidDataException Missing(JsonObject parent, string name, string? path, string what) =>
-        new($"{(path is null ? "" : path + ".")}{name} must be {what}, not {parent[name]?.ToJsonString() ?? "missing"}");
+        new($"{(path is null ? "" : path + ".")}{name} must be {what}, not {Shown(parent[name], parent.ContainsKey(name))}");
+
+    /// <summary>The longest value a message quotes whole; a page, or the whole apics array, is kilobytes.</summary>
+    private const int MaxShown = 40;
+
+    /// <summary>A value as a message quotes it: its JSON, cut short past <see cref="MaxShown"/> characters; null, or missing.</summary>
+    private static string Shown(JsonNode? node, bool present)
+    {
+        if (node is null)
+        {
+            return present ? "null" : "missing";
+        }
+        var json = node.ToJsonString();
+        return json.Length <= MaxShown ? json : string.Create(CultureInfo.InvariantCulture, $"{json[..MaxShown]}... ({json.Length} characters)");
+    }
 }

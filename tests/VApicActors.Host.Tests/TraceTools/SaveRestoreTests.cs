@@ -170,6 +170,8 @@ public sealed class SaveRestoreTests(ActorSystemFixture fixture) : IClassFixture
     [InlineData("\"apicIds\": [\n      \"0x0\",\n      \"0x1\"\n    ],", "", "vm.apicIds must be an array, not missing")]
     [InlineData("\"initialApicId\": \"0x1\"", "\"initialApicId\": \"0x0\"", "apics[1].initialApicId 0x0 is also the ID of apics[0]")]
     [InlineData("\"index\": 1", "\"index\": 7", "apics[1].index must be 1 (its position in apics), not 7")]
+    [InlineData("\"nmiCount\": 0", "\"nmiCount\": null", "apics[0].nmiCount must be a number from 0 to 2147483647, not null")]
+    [InlineData("\"esrPending\": \"0x0\"", "\"esrPending\": null", "apics[0].esrPending must be a 0x hexadecimal string (or a number) up to 0xffffffff, not null")]
     public void StateFile_InconsistentField_RefusedNamingIt(string field, string replacement, string reason)
     {
         var json = TwoVcpuStateJson();
@@ -194,6 +196,17 @@ public sealed class SaveRestoreTests(ActorSystemFixture fixture) : IClassFixture
         var e = Assert.Throws<InvalidDataException>(() => VmStateFile.FromJson(json.Replace(field, replacement, StringComparison.Ordinal)));
 
         Assert.Contains(reason, e.Message);
+    }
+
+    [Fact]
+    public void StateFile_LongValueWhereItDoesNotBelong_QuotedCutShort()
+    {
+        var json = TwoVcpuStateJson();
+        var page = System.Text.RegularExpressions.Regex.Match(json, "\"page\": (\"[^\"]*\")").Groups[1].Value;
+
+        var e = Assert.Throws<InvalidDataException>(() => VmStateFile.FromJson(json.Replace("\"pendingEoiBroadcasts\": []", "\"pendingEoiBroadcasts\": " + page, StringComparison.Ordinal)));
+
+        Assert.Equal($"pendingEoiBroadcasts must be an array, not {page[..40]}... ({page.Length} characters)", e.Message);
     }
 
     [Fact]
