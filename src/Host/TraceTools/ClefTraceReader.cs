@@ -92,6 +92,13 @@ public static class ClefTraceReader
                 return false;
             }
 
+            // An escape such as \ud800 may leave half of a surrogate pair, which no string can hold.
+            if (line.Contains("\\u", StringComparison.Ordinal) && NotText(root, "") is { } notText)
+            {
+                reason = "not a trace event: " + notText + " is not text: it holds a lone surrogate such as \\ud800";
+                return false;
+            }
+
             foreach (var name in Required)
             {
                 if (!root.TryGetProperty(name, out var p) || p.ValueKind == JsonValueKind.Null)
@@ -160,6 +167,54 @@ public static class ClefTraceReader
             }
             reason = null;
             return true;
+        }
+    }
+
+    /// <summary>Where in <paramref name="element"/> a key or a string cannot be read as text, or null when every one can.</summary>
+    private static string? NotText(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var p in element.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = p.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return "a key" + (path.Length == 0 ? "" : " of " + path);
+                    }
+                    if (NotText(p.Value, path.Length == 0 ? name : path + "." + name) is { } inside)
+                    {
+                        return inside;
+                    }
+                }
+                return null;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (NotText(item, path + "[" + i++.ToString(CultureInfo.InvariantCulture) + "]") is { } inside)
+                    {
+                        return inside;
+                    }
+                }
+                return null;
+            case JsonValueKind.String:
+                try
+                {
+                    _ = element.GetString();
+                    return null;
+                }
+                catch (InvalidOperationException)
+                {
+                    return path;
+                }
+            default:
+                return null;
         }
     }
 

@@ -69,6 +69,19 @@ public sealed class ClefTraceReaderTests(ActorSystemFixture fixture) : IClassFix
         Assert.Equal(0xFFFF_FFFEu, Assert.Single(result.Events).ApicId);
     }
 
+    [Theory]
+    [InlineData("""{"Vm":"\ud800","ApicId":1,"Event":"Eoi","Seq":1,"VirtualTimeNs":0}""", "Vm")]
+    [InlineData("""{"@m":"x\udc00","Vm":"v","ApicId":1,"Event":"Eoi","Seq":1,"VirtualTimeNs":0}""", "@m")]
+    [InlineData("""{"Vm":"v","ApicId":1,"Event":"Eoi","Seq":1,"VirtualTimeNs":0,"Extra":{"List":[1,"\ud83d"]}}""", "Extra.List[1]")]
+    [InlineData("""{"Vm":"v","ApicId":1,"Event":"Eoi","Seq":1,"VirtualTimeNs":0,"\ud800":1}""", "a key")]
+    public void Read_LoneSurrogate_NotAnEventNamingWhere(string line, string where)
+    {
+        var result = ClefTraceReader.Read([line, """{"Vm":"v","ApicId":1,"Event":"Eoi","Seq":2,"VirtualTimeNs":0}"""], "t.clef");
+
+        Assert.Equal($"t.clef:1: error: not a trace event: {where} is not text: it holds a lone surrogate such as \\ud800", Assert.Single(result.Errors).ToString());
+        Assert.Equal(2, Assert.Single(result.Events).Seq);
+    }
+
     [Fact]
     public void Read_RenderedMessageOnly_KeepsItAsTheTemplate()
     {
