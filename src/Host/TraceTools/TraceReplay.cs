@@ -18,6 +18,7 @@ public sealed class TraceReplay(ReplayOptions options) : IDisposable
     private readonly Dictionary<string, SortedSet<uint>> _apicIds = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Vm, uint ApicId), TraceReplayer.ApicRun> _runs = new();
     private readonly Dictionary<(string Vm, uint ApicId), List<TraceRecord>> _kept = new();
+    private readonly List<ReplaySkippedLine> _skipped = new();
     private bool _finished;
 
     /// <summary>APICs replayed as their events come.</summary>
@@ -53,7 +54,7 @@ public sealed class TraceReplay(ReplayOptions options) : IDisposable
             }
             if (TraceReplayer.ConfigFromFirstEvent(e, e.ApicId) is ApicConfig config)
             {
-                _runs[key] = new TraceReplayer.ApicRun(e.Vm, e.ApicId, config, _options, new List<string>());
+                _runs[key] = new TraceReplayer.ApicRun(e.Vm, e.ApicId, config, _options, new List<string>(), _skipped);
             }
             else
             {
@@ -79,7 +80,7 @@ public sealed class TraceReplay(ReplayOptions options) : IDisposable
         }
         _finished = true;
         var apics = new List<ReplayedApic>();
-        var skipped = new List<ReplaySkippedLine>();
+        var skipped = new List<ReplaySkippedLine>(_skipped);
         foreach (var vm in _vms)
         {
             var ids = _apicIds[vm].ToList();

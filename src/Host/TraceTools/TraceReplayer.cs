@@ -51,7 +51,7 @@ public static class TraceReplayer
     {
         var notes = new List<string>();
         var config = ConfigFromTrace(events, apicId, notes, skipped) ?? GuessConfig(events, apicId, rank, notes);
-        using var run = new ApicRun(vm, apicId, config, options, notes);
+        using var run = new ApicRun(vm, apicId, config, options, notes, skipped);
         foreach (var e in events)
         {
             run.Feed(e);
@@ -76,11 +76,13 @@ public static class TraceReplayer
     }
 
     /// <summary>One APIC's replay: a fresh register model fed its events one at a time, in Seq order.</summary>
-    internal sealed class ApicRun(string vm, uint apicId, ApicConfig config, ReplayOptions options, List<string> notes) : IDisposable
+    /// <param name="skipped">Where the events it cannot use go (an access no guest can make), in the order they come.</param>
+    internal sealed class ApicRun(string vm, uint apicId, ApicConfig config, ReplayOptions options, List<string> notes, List<ReplaySkippedLine> skipped) : IDisposable
     {
         private readonly LocalApic _apic = new(config);
         private readonly ReplayOptions _options = options;
         private readonly List<string> _notes = notes;
+        private readonly List<ReplaySkippedLine> _skipped = skipped;
         private int _inputs;
         private int _mismatches;
         private long _lastSeq;
@@ -131,14 +133,19 @@ public static class TraceReplayer
                 case "MmioWrite" when Address(e) is (ulong address, int size) && e.Value is ulong value:
                     _apic.WriteMmio(address, size, value, at, effects);
                     break;
-                case "MsrRead" when TraceDetail.Number(e.Detail, "msr") is ulong msr:
-                    mismatch = CheckRead(e, _apic.ReadMsr((uint)msr, at, effects));
+                case "MsrRead" when Msr(e) is uint msr:
+                    mismatch = CheckRead(e, _apic.ReadMsr(msr, at, effects));
                     break;
-                case "MsrWrite" when TraceDetail.Number(e.Detail, "msr") is ulong msr && e.Value is ulong value:
-                    _apic.WriteMsr((uint)msr, value, at, effects);
+                case "MsrWrite" when Msr(e) is uint msr && e.Value is ulong value:
+                    _apic.WriteMsr(msr, value, at, effects);
                     break;
-                case "MmioRead" or "MmioWrite" or "MsrRead" or "MsrWrite":
-                    _notes.Add(string.Create(CultureInfo.InvariantCulture, $"line {e.LineNumber}: {e.Event} without its address or value: skipped"));
+                case "MmioRead" or "MmioWrite":
+                    _skipped.Add(new ReplaySkippedLine(e.LineNumber,
+                        $"{e.Event} without its address, a size of 1, 2, 4 or 8 bytes{(e.Event == "MmioWrite" ? " or its value" : "")}: skipped"));
+                    applied = false;
+                    break;
+                case "MsrRead" or "MsrWrite":
+                    _skipped.Add(new ReplaySkippedLine(e.LineNumber, $"{e.Event} without its MSR (32 bits){(e.Event == "MsrWrite" ? " or its value" : "")}: skipped"));
                     applied = false;
                     break;
                 case "Acknowledged":
@@ -222,10 +229,15 @@ public static class TraceReplayer
             : e.Event + " " + e.Register + " gave " + replayed + ", the trace says " + recorded;
     }
 
+    /// <summary>An MMIO event's address and size, when its detail has both and the size is one an access can have.</summary>
     private static (ulong Address, int Size)? Address(TraceRecord e) =>
-        TraceDetail.Number(e.Detail, "addr") is ulong address && TraceDetail.Number(e.Detail, "size") is ulong size && size <= 8
+        TraceDetail.Number(e.Detail, "addr") is ulong address && TraceDetail.Number(e.Detail, "size") is ulong size and (1 or 2 or 4 or 8)
             ? (address, (int)size)
             : null;
+
+    /// <summary>An MSR event's MSR, when its detail has one of 32 bits (RDMSR and WRMSR take ECX).</summary>
+    private static uint? Msr(TraceRecord e) =>
+        TraceDetail.Number(e.Detail, "msr") is ulong msr and <= uint.MaxValue ? (uint)msr : null;
 
     /// <summary>
     /// The configuration the vAPIC recorded in its first event, if the trace has it. An event whose configuration

@@ -195,6 +195,29 @@ public sealed class ReplayTests(ActorSystemFixture fixture) : IClassFixture<Acto
         Assert.Contains("1 inputs replayed up to seq 2", output.ToString());
     }
 
+    [Theory]
+    [InlineData("MmioRead", "addr=0xFEE00080 size=3 result=0x0", "MmioRead without its address, a size of 1, 2, 4 or 8 bytes: skipped")]
+    [InlineData("MmioWrite", "addr=0xFEE00080 size=0 result=0x0", "MmioWrite without its address, a size of 1, 2, 4 or 8 bytes or its value: skipped")]
+    [InlineData("MsrWrite", "msr=0x100000808 result=0x0", "MsrWrite without its MSR (32 bits) or its value: skipped")]
+    [InlineData("MsrRead", "msr=0x100000808 result=0x0", "MsrRead without its MSR (32 bits): skipped")]
+    public void Replay_AccessNoGuestCanMake_SkippedNamingItsLine(string access, string detail, string reason)
+    {
+        using var dir = new TempDirectory();
+        var trace = dir.Write("access.clef", string.Join('\n',
+            """{"Vm":"v","ApicId":0,"Event":"ApicCreated","Value":0,"VirtualTimeNs":0,"Seq":1,"Detail":"index=0 bsp=true x2apic=true running=true"}""",
+            $$"""{"Vm":"v","ApicId":0,"Event":"{{access}}","Register":"TPR","Value":32,"VirtualTimeNs":0,"Seq":2,"Detail":"{{detail}}"}""",
+            """{"Vm":"v","ApicId":0,"Event":"MsrWrite","Register":"TPR","Value":48,"VirtualTimeNs":0,"Seq":3,"Detail":"msr=0x808 result=0x0"}"""));
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var code = ReplayCommand.Run(trace, null, null, null, null, output, error);
+
+        Assert.Equal(ReplayCommand.Divergent, code);
+        Assert.Equal($"{trace}:2: error: {reason}", error.ToString().Trim());
+        Assert.Contains("1 inputs replayed up to seq 3", output.ToString());
+        Assert.Contains("TPR      0x00000030", output.ToString());
+    }
+
     [Fact]
     public void Replay_ServiceRequestEvents_KeptOutOfTheApicsSeq()
     {
