@@ -121,6 +121,10 @@ public sealed class SettingsTests
     [InlineData("vapic.simulation.mode = \nvapic.simulation.boot = all\n", "the '=' on line 1 has no value after it")]
     [InlineData("vapic.simulation {\n  vcpus:   # four\n}\n", "the ':' on line 2 has no value after it")]
     [InlineData("vapic.simulation.vcpus = // none", "the '=' on line 1 has no value after it")]
+    [InlineData("vapic.stress {\n  vapic.simulation.vcpus = ${?nothing}\n}\n", "the value of vapic.stress.vapic.simulation.vcpus contains itself")]
+    [InlineData("vapic.simulation.seed = ${vapic.simulation.seed}\n", "the substitution ${vapic.simulation.seed} comes back to itself")]
+    [InlineData("a = ${b}\nb = ${a}\n", "comes back to itself, so its value has no end")]
+    [InlineData("vapic.simulation.apic-ids = [0, ${?nothing}]\n", "the optional substitution on line 1 stands in a list")]
     public void Load_BadSyntax_IsNotValidHoconNamingTheFile(string text, string problem)
     {
         using var dir = new TempDirectory();
@@ -129,6 +133,33 @@ public sealed class SettingsTests
         Assert.Equal(path, e.Key);
         Assert.Contains("not valid HOCON", e.Message);
         Assert.Contains(problem, e.Message);
+    }
+
+    [Theory]
+    [InlineData(20_000, "the '{' on line 1 opens level 65: values nested more than 64 deep are not read")]
+    [InlineData(62, null)]
+    public void Load_ValuesNestedThousandsDeep_RefusedBeforeTheParserRunsOutOfStack(int depth, string? problem)
+    {
+        using var dir = new TempDirectory();
+        var braces = dir.Write("braces.hocon", "vapic.x = " + string.Concat(Enumerable.Repeat("{ a = ", depth)) + "1" + new string('}', depth) + "\n");
+        var brackets = dir.Write("brackets.hocon", "vapic.x = " + new string('[', depth) + new string(']', depth) + "\n");
+        var dots = dir.Write("dots.hocon", "vapic.x" + string.Concat(Enumerable.Repeat(".a", depth)) + " = 1\n");
+
+        if (problem is null)
+        {
+            // 64 levels in all: vapic, x and the rest.
+            HoconSettings.Load(path: braces);
+            HoconSettings.Load(path: brackets);
+            HoconSettings.Load(path: dots);
+            // Braces and dotted keys together.
+            var deeper = dir.Write("deeper.hocon", "vapic.x.y = " + string.Concat(Enumerable.Repeat("{ a = ", depth)) + "1" + new string('}', depth) + "\n");
+            Assert.Contains(": not valid HOCON: vapic.x.y.a.a.a", Assert.Throws<SettingsException>(() => HoconSettings.Load(path: deeper)).Message);
+            Assert.EndsWith(" is nested more than 64 deep: values are not read that deep", Assert.Throws<SettingsException>(() => HoconSettings.Load(path: deeper)).Message);
+            return;
+        }
+        Assert.Equal($"invalid configuration: {braces}: not valid HOCON: {problem}", Assert.Throws<SettingsException>(() => HoconSettings.Load(path: braces)).Message);
+        Assert.Contains("the '[' on line 1 opens level 65", Assert.Throws<SettingsException>(() => HoconSettings.Load(path: brackets)).Message);
+        Assert.Contains("the key on line 1 has more than 64 parts: values nested more than 64 deep are not read", Assert.Throws<SettingsException>(() => HoconSettings.Load(path: dots)).Message);
     }
 
     [Theory]

@@ -131,7 +131,16 @@ public static class HoconSettings
         including.Add(full);
         try
         {
-            return Parser.Parse(text, name => ParseInclude(path, name, including));
+            var root = Parser.Parse(text, name => ParseInclude(path, name, including));
+            if (SubstitutionLoop(root) is { } loop)
+            {
+                throw new SettingsException(path, $"not valid HOCON: the substitution ${{{loop}}} comes back to itself, so its value has no end");
+            }
+            if (Unwalkable(root.Value, "", []) is { } unwalkable)
+            {
+                throw new SettingsException(path, "not valid HOCON: " + unwalkable);
+            }
+            return root;
         }
         catch (SettingsException)
         {
@@ -145,6 +154,93 @@ public static class HoconSettings
         {
             including.Remove(full);
         }
+    }
+
+    /// <summary>
+    /// The path of a substitution whose value is, through substitutions, itself (<c>a = ${a}</c>; <c>a = ${b}</c> with
+    /// <c>b = ${a}</c>), or null. Akka's parser keeps such a value, and reading it calls itself until the stack is gone.
+    /// </summary>
+    private static string? SubstitutionLoop(HoconRoot root)
+    {
+        // Depth-first over the values a value's substitutions stand for: a value met again while still open is a loop.
+        var open = new HashSet<HoconValue>(ReferenceEqualityComparer.Instance);
+        var done = new HashSet<HoconValue>(ReferenceEqualityComparer.Instance);
+        foreach (var start in root.Substitutions)
+        {
+            if (start.ResolvedValue is not { } first || done.Contains(first))
+            {
+                continue;
+            }
+            var stack = new Stack<(HoconValue Value, IEnumerator<HoconSubstitution> Next)>();
+            open.Add(first);
+            stack.Push((first, first.Values.OfType<HoconSubstitution>().GetEnumerator()));
+            while (stack.Count > 0)
+            {
+                var (value, next) = stack.Peek();
+                if (!next.MoveNext())
+                {
+                    stack.Pop();
+                    open.Remove(value);
+                    done.Add(value);
+                    continue;
+                }
+                if (next.Current.ResolvedValue is not { } target || done.Contains(target))
+                {
+                    continue;
+                }
+                if (!open.Add(target))
+                {
+                    return next.Current.Path;
+                }
+                stack.Push((target, target.Values.OfType<HoconSubstitution>().GetEnumerator()));
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Why the parsed configuration cannot be walked to its end, or null when it can: a key whose value contains itself
+    /// (Akka's parser makes an optional substitution that finds nothing, <c>${?NAME}</c>, the whole configuration), or
+    /// a value nested deeper than <see cref="HoconSyntax.MaxDepth"/> (dotted keys nest without braces). Everything that
+    /// reads the configuration afterwards may then walk it.
+    /// </summary>
+    private static string? Unwalkable(HoconValue value, string path, List<HoconObject> ancestors)
+    {
+        if (ancestors.Count > HoconSyntax.MaxDepth)
+        {
+            return $"{path} is nested more than {HoconSyntax.MaxDepth} deep: values are not read that deep";
+        }
+        if (value.IsObject())
+        {
+            var o = value.GetObject();
+            if (ancestors.Exists(a => ReferenceEquals(a, o)))
+            {
+                return $"the value of {path} contains itself, as an optional substitution such as ${{?NAME}} that finds nothing does here: give {path} a value, or leave it out";
+            }
+            ancestors.Add(o);
+            foreach (var (name, child) in o.Items)
+            {
+                if (Unwalkable(child, path.Length == 0 ? name : path + "." + name, ancestors) is { } problem)
+                {
+                    return problem;
+                }
+            }
+            ancestors.RemoveAt(ancestors.Count - 1);
+        }
+        else if (value.IsArray())
+        {
+            var items = value.GetArray();
+            ancestors.Add(new HoconObject()); // a level of its own, which no value can be
+            for (var i = 0; i < items.Count; i++)
+            {
+                if (Unwalkable(items[i], path + "[" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "]", ancestors) is { } problem)
+                {
+                    return problem;
+                }
+            }
+            ancestors.RemoveAt(ancestors.Count - 1);
+        }
+        return null;
     }
 
     private static HoconRoot ParseInclude(string path, string name, HashSet<string> including)

@@ -3,12 +3,16 @@ namespace VApicActors.Host.Configuration;
 /// <summary>
 /// The structural checks Akka's HOCON parser leaves out: it accepts an unclosed <c>{</c> or <c>[</c>, a stray closing
 /// one, an unterminated string and a key with nothing after its <c>=</c> or <c>:</c>, and uses whatever it read up to
-/// there. Strings and comments are skipped as HOCON
+/// there; and what it cannot read at all: values nested thousands deep (its stack runs out) and an optional
+/// substitution in a list (it never finishes). Strings and comments are skipped as HOCON
 /// has them (<c>"..."</c> with backslash escapes on one line, <c>"""..."""</c> over several, <c>#</c> and <c>//</c> to
 /// the end of the line).
 /// </summary>
 public static partial class HoconSyntax
 {
+    /// <summary>The deepest a value may be nested, in braces and brackets or in the parts of a dotted key: far beyond any real setting.</summary>
+    public const int MaxDepth = 64;
+
     /// <summary>Null when braces, brackets and quotes are balanced and every separator has a value; otherwise what is wrong and on which line.</summary>
     public static string? Check(string text)
     {
@@ -16,9 +20,23 @@ public static partial class HoconSyntax
         var open = new Stack<(char Bracket, int Line)>();
         var line = 1;
         var i = 0;
+        var dots = 0;
         while (i < text.Length)
         {
             var c = text[i];
+            if (c == '.')
+            {
+                // A dotted key nests as braces do, a level per part, and Akka's parser reads each by a call of its own.
+                if (++dots == MaxDepth)
+                {
+                    return $"the key on line {line} has more than {MaxDepth} parts: values nested more than {MaxDepth} deep are not read";
+                }
+            }
+            else if (c is not '"' and not '_' and not '-' && !char.IsLetterOrDigit(c))
+            {
+                dots = 0;
+            }
+
             if (c == '\n')
             {
                 line++;
@@ -63,8 +81,18 @@ public static partial class HoconSyntax
                 // Akka's parser would take the next line's key, or an empty list, as the value.
                 return $"the '{c}' on line {line} has no value after it";
             }
+            else if (c == '$' && string.CompareOrdinal(text, i + 1, "{?", 0, 2) == 0 && open.Any(o => o.Bracket == '['))
+            {
+                // Akka's parser never finishes reading a list that holds an optional substitution.
+                return $"the optional substitution on line {line} stands in a list, where it is not read: write ${{...}} or the value itself";
+            }
             else if (c is '{' or '[')
             {
+                if (open.Count == MaxDepth)
+                {
+                    // Akka's parser reads each level by a call of its own: a few thousand levels exhaust the thread's stack.
+                    return $"the '{c}' on line {line} opens level {MaxDepth + 1}: values nested more than {MaxDepth} deep are not read";
+                }
                 open.Push((c, line));
                 i++;
             }
