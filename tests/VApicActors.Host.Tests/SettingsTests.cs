@@ -125,6 +125,8 @@ public sealed class SettingsTests
     [InlineData("vapic.simulation.seed = ${vapic.simulation.seed}\n", "the substitution ${vapic.simulation.seed} comes back to itself")]
     [InlineData("a = ${b}\nb = ${a}\n", "comes back to itself, so its value has no end")]
     [InlineData("vapic.simulation.apic-ids = [0, ${?nothing}]\n", "the optional substitution on line 1 stands in a list")]
+    [InlineData("vapic.stress.mix {\n  time\n  read = 16\n}\n", "vapic.stress.mix: \"time\" has no value (a word alone on its line runs into the key of the next line, \"read\")")]
+    [InlineData("vapic.simulation.vcpus = 2\nvapic.simulation.mode = x\\apic\n", "not valid HOCON: Unknown token on line 2, column 26")]
     public void Load_BadSyntax_IsNotValidHoconNamingTheFile(string text, string problem)
     {
         using var dir = new TempDirectory();

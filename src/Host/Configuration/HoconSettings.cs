@@ -7,7 +7,7 @@ namespace VApicActors.Host.Configuration;
 /// Loads the HOCON defaults from beside the binary (and a <c>--config</c> file over them), lays command-line
 /// overrides over that and validates the result into <see cref="VapicSettings"/>.
 /// </summary>
-public static class HoconSettings
+public static partial class HoconSettings
 {
     public const string FileName = "vapic.hocon";
 
@@ -148,13 +148,36 @@ public static class HoconSettings
         }
         catch (Exception e)
         {
-            throw new SettingsException(path, $"not valid HOCON: {e.Message}", e);
+            throw new SettingsException(path, $"not valid HOCON: {OneLine(e.Message, text)}", e);
         }
         finally
         {
             including.Remove(full);
         }
     }
+
+    /// <summary>
+    /// The parser's message in one line: its first, with "at position N" (a character offset) as a line and column. The
+    /// lines after it repeat the offending line, which may be of any length, with a caret under the position.
+    /// </summary>
+    private static string OneLine(string message, string text)
+    {
+        var first = message.Split('\n')[0].TrimEnd().TrimEnd(':');
+        return PositionInMessage().Replace(first, m =>
+        {
+            if (!int.TryParse(m.Groups[1].ValueSpan, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var position)
+                || position > text.Length)
+            {
+                return m.Value;
+            }
+            var line = text.AsSpan(0, position).Count('\n') + 1;
+            var column = position - (text.LastIndexOf('\n', Math.Max(position - 1, 0)) + 1) + 1;
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"on line {line}, column {column}");
+        });
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"at position (\d+)")]
+    private static partial System.Text.RegularExpressions.Regex PositionInMessage();
 
     /// <summary>
     /// The path of a substitution whose value is, through substitutions, itself (<c>a = ${a}</c>; <c>a = ${b}</c> with
@@ -220,6 +243,12 @@ public static class HoconSettings
             ancestors.Add(o);
             foreach (var (name, child) in o.Items)
             {
+                if (name.IndexOfAny(['\n', '\r']) >= 0)
+                {
+                    var words = name.Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    return $"{(path.Length == 0 ? "" : path + ": ")}\"{words.FirstOrDefault()}\" has no value " +
+                        $"(a word alone on its line runs into the key of the next line, \"{string.Join(' ', words.Skip(1))}\")";
+                }
                 if (Unwalkable(child, path.Length == 0 ? name : path + "." + name, ancestors) is { } problem)
                 {
                     return problem;
