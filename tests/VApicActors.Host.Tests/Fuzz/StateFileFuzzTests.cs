@@ -90,7 +90,7 @@ public sealed class StateFileFuzzTests(ActorSystemFixture fixture) : IClassFixtu
             var original = mutator.Text.Pick(originals);
             var (text, what) = mutator.Mutate(original);
             var path = dir.File($"case-{n}.json");
-            await File.WriteAllTextAsync(path, text);
+            await File.WriteAllBytesAsync(path, Encoding.UTF8.GetBytes(text));
             var problem = await CheckAsync(path, dir.File($"case-{n}.out"), what);
             if (problem == "accepted")
             {

@@ -67,7 +67,7 @@ public sealed partial class TraceFuzzTests(ActorSystemFixture fixture) : IClassF
                 what.Add(mutator.MutateTrace(lines));
             }
             var path = dir.File($"case-{n}.clef");
-            await File.WriteAllTextAsync(path, string.Join('\n', lines) + (mutator.Text.Chance(80) ? "\n" : ""));
+            await File.WriteAllBytesAsync(path, Encoding.UTF8.GetBytes(string.Join('\n', lines) + (mutator.Text.Chance(80) ? "\n" : "")));
 
             var problem = Check(path, dir.File($"case-{n}"), mutator.Text.Chance(30) ? statePath : null, mutator);
             if (problem is not null)
