@@ -73,6 +73,8 @@ public sealed class ScenarioRunnerTests(ActorSystemFixture fixture) : IClassFixt
     [InlineData("lint0 2", "0 or 1")]
     [InlineData("pending -> ", "without an expected result")]
     [InlineData("readl 0xfee00030 -> 0x14/", "VALUE/MASK")]
+    [InlineData("readl 0xfee00030 -> 0x123456789_123456789_123456789_123456789_123456789_123456789_123456789_g", "bad number '0x123456789_123456789_123456789_123456789_123456789_123456789_12... (73 characters)' in the expected result")]
+    [InlineData("frobnicatefrobnicatefrobnicatefrobnicatefrobnicatefrobnicatefrobnicate", "unknown command 'frobnicatefrobnicatefrobnicatefrobnicatefrobnicatefrobnicatefrob... (70 characters)'")]
     public async Task Run_MalformedLine_ReportsErrorStopsFileAndExitsTwo(string line, string message)
     {
         using var dir = new TempDirectory();
@@ -96,7 +98,7 @@ public sealed class ScenarioRunnerTests(ActorSystemFixture fixture) : IClassFixt
         var (summary, output, error) = await RunAsync(file);
 
         Assert.Equal(2, summary.ExitCode);
-        Assert.StartsWith($"{file}:3: error: bad number '1000", error);
+        Assert.Equal($"{file}:3: error: bad number '1{zeros[..63]}... (8000001 characters)' for address", error.Trim());
         Assert.Equal("2 passed, 0 failed", output.Trim());
     }
 

@@ -21,7 +21,7 @@ public abstract record Expectation(string Text)
             {
                 if (!NumberSyntax.LooksNumeric(t))
                 {
-                    throw new ScenarioException($"bad expected result '{text}': a list must hold only numbers");
+                    throw new ScenarioException($"bad expected result '{ScenarioException.Quote(text)}': a list must hold only numbers");
                 }
                 vectors.Add(ParseNumber(t));
             }
@@ -36,7 +36,7 @@ public abstract record Expectation(string Text)
             var mask = token[(slash + 1)..];
             if (!NumberSyntax.LooksNumeric(value) || !NumberSyntax.LooksNumeric(mask))
             {
-                throw new ScenarioException($"bad expected result '{token}': VALUE/MASK needs two numbers");
+                throw new ScenarioException($"bad expected result '{ScenarioException.Quote(token)}': VALUE/MASK needs two numbers");
             }
             return new MaskedExpectation(text, ParseNumber(value), ParseNumber(mask));
         }
@@ -58,7 +58,7 @@ public abstract record Expectation(string Text)
     };
 
     private static ulong ParseNumber(string token) =>
-        NumberSyntax.TryParse(token, out var n) ? n : throw new ScenarioException($"bad number '{token}' in the expected result");
+        NumberSyntax.TryParse(token, out var n) ? n : throw new ScenarioException($"bad number '{ScenarioException.Quote(token)}' in the expected result");
 }
 
 /// <summary><c>-&gt; 0x00050014</c>: the result equals the number (a vector list must be exactly that vector).</summary>

@@ -141,7 +141,7 @@ public sealed class ScenarioSession : IAsyncDisposable
                 var index = Number(args[0], "vCPU index");
                 if (index >= (ulong)_spec.VcpuCount)
                 {
-                    throw new ScenarioException($"no vCPU {args[0]}: the VM has {_spec.VcpuCount} (0 to {_spec.VcpuCount - 1})");
+                    throw new ScenarioException($"no vCPU {Quote(args[0])}: the VM has {_spec.VcpuCount} (0 to {_spec.VcpuCount - 1})");
                 }
                 SelectedCpu = (int)index;
                 return ScenarioResult.Ok;
@@ -191,7 +191,7 @@ public sealed class ScenarioSession : IAsyncDisposable
                 var level = Number(args[0], "level");
                 if (level > 1)
                 {
-                    throw new ScenarioException($"{verb}: LEVEL must be 0 or 1, got {args[0]}");
+                    throw new ScenarioException($"{verb}: LEVEL must be 0 or 1, got {Quote(args[0])}");
                 }
                 var vm = await VmAsync().ConfigureAwait(false);
                 await vm.SetLintAsync(SelectedCpu, verb == "lint0" ? 0 : 1, level == 1).ConfigureAwait(false);
@@ -287,7 +287,7 @@ public sealed class ScenarioSession : IAsyncDisposable
                 await RestoreAsync(args[0]).ConfigureAwait(false);
                 return ScenarioResult.Ok;
             default:
-                throw new ScenarioException($"unknown command '{command[0]}'");
+                throw new ScenarioException($"unknown command '{Quote(command[0])}'");
         }
     }
 
@@ -306,13 +306,13 @@ public sealed class ScenarioSession : IAsyncDisposable
             var eq = arg.IndexOf('=');
             if (eq <= 0 || eq == arg.Length - 1)
             {
-                throw new ScenarioException($"vm: expected KEY=VALUE, got '{arg}'");
+                throw new ScenarioException($"vm: expected KEY=VALUE, got '{Quote(arg)}'");
             }
             var key = arg[..eq].ToLowerInvariant();
             var value = arg[(eq + 1)..];
             if (!seen.Add(key))
             {
-                throw new ScenarioException($"vm: '{key}' given twice");
+                throw new ScenarioException($"vm: '{Quote(key)}' given twice");
             }
             switch (key)
             {
@@ -320,7 +320,7 @@ public sealed class ScenarioSession : IAsyncDisposable
                     var n = Number(value, "vcpus");
                     if (n < 1 || n > MaxVcpus)
                     {
-                        throw new ScenarioException($"vm: vcpus must be between 1 and {MaxVcpus}, got {value}");
+                        throw new ScenarioException($"vm: vcpus must be between 1 and {MaxVcpus}, got {Quote(value)}");
                     }
                     vcpus = (int)n;
                     break;
@@ -329,7 +329,7 @@ public sealed class ScenarioSession : IAsyncDisposable
                     {
                         "xapic" => false,
                         "x2apic" => true,
-                        _ => throw new ScenarioException($"vm: mode must be xapic or x2apic, got '{value}'"),
+                        _ => throw new ScenarioException($"vm: mode must be xapic or x2apic, got '{Quote(value)}'"),
                     };
                     break;
                 case "apic-ids":
@@ -340,7 +340,7 @@ public sealed class ScenarioSession : IAsyncDisposable
                     {
                         "all" => true,
                         "bsp" => false,
-                        _ => throw new ScenarioException($"vm: boot must be all or bsp, got '{value}'"),
+                        _ => throw new ScenarioException($"vm: boot must be all or bsp, got '{Quote(value)}'"),
                     };
                     break;
                 case "timer-hz":
@@ -350,7 +350,7 @@ public sealed class ScenarioSession : IAsyncDisposable
                     tscHz = Hz(value, key);
                     break;
                 default:
-                    throw new ScenarioException($"vm: unknown option '{key}' (known: vcpus, mode, apic-ids, boot, timer-hz, tsc-hz)");
+                    throw new ScenarioException($"vm: unknown option '{Quote(key)}' (known: vcpus, mode, apic-ids, boot, timer-hz, tsc-hz)");
             }
         }
 
@@ -386,11 +386,11 @@ public sealed class ScenarioSession : IAsyncDisposable
             var id = Number(parts[i], "APIC ID");
             if (id > max)
             {
-                throw new ScenarioException($"vm: APIC ID {parts[i]} is above 0x{max:X}, the highest in {(x2Apic ? "x2apic" : "xapic")} mode");
+                throw new ScenarioException($"vm: APIC ID {Quote(parts[i])} is above 0x{max:X}, the highest in {(x2Apic ? "x2apic" : "xapic")} mode");
             }
             if (!seen.Add((uint)id))
             {
-                throw new ScenarioException($"vm: APIC ID {parts[i]} appears twice");
+                throw new ScenarioException($"vm: APIC ID {Quote(parts[i])} appears twice");
             }
             ids[i] = (uint)id;
         }
@@ -402,7 +402,7 @@ public sealed class ScenarioSession : IAsyncDisposable
         var hz = Number(value, key);
         if (hz < 1 || hz > 1_000_000_000_000)
         {
-            throw new ScenarioException($"vm: {key} must be between 1 and 1000000000000, got {value}");
+            throw new ScenarioException($"vm: {key} must be between 1 and 1000000000000, got {Quote(value)}");
         }
         return (long)hz;
     }
@@ -498,19 +498,21 @@ public sealed class ScenarioSession : IAsyncDisposable
         if (args.Length > count)
         {
             throw new ScenarioException(count == 0
-                ? $"{verb} takes no arguments, got '{args[0]}'"
+                ? $"{verb} takes no arguments, got '{Quote(args[0])}'"
                 : $"{verb}: too many arguments (usage: {verb} {usage})");
         }
     }
 
     private static ulong Number(string token, string what) =>
-        NumberSyntax.TryParse(token, out var n) ? n : throw new ScenarioException($"bad number '{token}' for {what}");
+        NumberSyntax.TryParse(token, out var n) ? n : throw new ScenarioException($"bad number '{Quote(token)}' for {what}");
 
     private static ulong Fits(ulong value, int bits, string token) =>
-        bits >= 64 || value >> bits == 0 ? value : throw new ScenarioException($"'{token}' does not fit in {bits} bits");
+        bits >= 64 || value >> bits == 0 ? value : throw new ScenarioException($"'{Quote(token)}' does not fit in {bits} bits");
 
     private static ulong Fits(ulong value, ulong max, string token) =>
-        value <= max ? value : throw new ScenarioException($"'{token}' is too large (at most {max})");
+        value <= max ? value : throw new ScenarioException($"'{Quote(token)}' is too large (at most {max})");
+
+    private static string Quote(string word) => ScenarioException.Quote(word);
 
     private string NextVmName() => $"{_vmBaseName}-{Interlocked.Increment(ref _vmCounter)}";
 

@@ -75,7 +75,7 @@ internal static class ServiceVerbs
                     {
                         "yes" or "on" or "true" => true,
                         "no" or "off" or "false" => false,
-                        _ => throw new ScenarioException($"vm: keep must be yes or no, got '{value}'"),
+                        _ => throw new ScenarioException($"vm: keep must be yes or no, got '{ScenarioException.Quote(value)}'"),
                     };
                     break;
                 default:
@@ -116,7 +116,7 @@ internal static class ServiceVerbs
         {
             "all" => WatchMode.All,
             "off" => WatchMode.Off,
-            _ => throw new ScenarioException($"watch: expected nothing, 'all' or 'off', got '{args[0]}'"),
+            _ => throw new ScenarioException($"watch: expected nothing, 'all' or 'off', got '{ScenarioException.Quote(args[0])}'"),
         },
         _ => throw new ScenarioException("watch: too many arguments (usage: watch [all|off])"),
     };
@@ -125,7 +125,7 @@ internal static class ServiceVerbs
     {
         if (args.Length != 0)
         {
-            throw new ScenarioException($"{verb} takes no arguments, got '{args[0]}'");
+            throw new ScenarioException($"{verb} takes no arguments, got '{ScenarioException.Quote(args[0])}'");
         }
     }
 
@@ -133,7 +133,7 @@ internal static class ServiceVerbs
     {
         if (name.Length == 0 || name.Length > MaxNameLength || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
         {
-            throw new ScenarioException($"bad VM name '{name}': 1 to {MaxNameLength} letters, digits, '-' or '_'");
+            throw new ScenarioException($"bad VM name '{ScenarioException.Quote(name)}': 1 to {MaxNameLength} letters, digits, '-' or '_'");
         }
         return name;
     }

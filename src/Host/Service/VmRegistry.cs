@@ -164,7 +164,7 @@ public sealed class VmRegistry
             ThrowIfStopping();
             if (!_named.TryGetValue(name, out var vm) || vm is null)
             {
-                throw new ScenarioException($"no VM named '{name}'");
+                throw new ScenarioException($"no VM named '{ScenarioException.Quote(name)}'");
             }
             vm.Join();
             return vm;

@@ -19,6 +19,9 @@ public sealed partial class ScenarioFuzzTests(ActorSystemFixture fixture) : ICla
     /// <summary>One case in this many has a token of millions of characters (the others are fast to run).</summary>
     private const int HugeTokenEvery = 40;
 
+    /// <summary>The longest reason an error line gives after FILE:LINE: however long the line, it quotes its words cut short.</summary>
+    private const int MaxReason = 300;
+
     /// <summary>Lines run after the last mutated one: enough for a mutation's effect to show, short enough to keep each case fast.</summary>
     private const int LinesAfter = 25;
 
@@ -148,6 +151,10 @@ public sealed partial class ScenarioFuzzTests(ActorSystemFixture fixture) : ICla
             if (int.Parse(match.Groups["line"].Value, System.Globalization.CultureInfo.InvariantCulture) <= firstMutated)
             {
                 return $"an error before the first mutated line ({firstMutated + 1}): {Shorten(errLines[0])}";
+            }
+            if (errLines[0].Length > file.Length + MaxReason)
+            {
+                return $"an error of {errLines[0].Length} characters, not one readable line: {Shorten(errLines[0])}";
             }
             if (errLines[0].Contains("Exception", StringComparison.Ordinal) || errLines[0].Contains("   at ", StringComparison.Ordinal))
             {
