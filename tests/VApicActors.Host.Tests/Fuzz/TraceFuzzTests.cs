@@ -13,8 +13,8 @@ namespace VApicActors.Host.Tests.Fuzz;
 /// <summary>
 /// Real message traces (scenario runs with the trace on, a restore among them) with lines mutated: as text (cut, junk,
 /// flipped digits), as events (properties removed, retyped, out of range, <c>Detail</c> pairs changed, values swapped
-/// between lines), lines dropped, repeated and swapped, blank, NUL and torn lines. <c>trace view</c>, <c>trace export</c>
-/// and <c>replay</c> each report a bad line naming it, use every other line, and never throw.
+/// between lines), lines dropped, repeated and swapped, blank, NUL and torn lines. <c>trace view</c>, <c>trace export</c>,
+/// <c>trace ipis</c> and <c>replay</c> each report a bad line naming it, use every other line, and never throw.
 /// </summary>
 public sealed partial class TraceFuzzTests(ActorSystemFixture fixture) : IClassFixture<ActorSystemFixture>
 {
@@ -104,6 +104,7 @@ public sealed partial class TraceFuzzTests(ActorSystemFixture fixture) : IClassF
         {
             ("view", (o, e) => TraceViewCommand.Run(path, filter, o, e)),
             ("export", (o, e) => TraceExportCommand.Run(path, "chrome", outputBase + ".json", o, e)),
+            ("ipis", (o, e) => TraceIpisCommand.Run(path, new IpiSelection(Apic: mutator.Text.Chance(30) ? 1u : null), mutator.Text.Chance(50), o, e)),
             ("replay", (o, e) => ReplayCommand.Run(path, null, null, null, null, o, e, statePath)),
             ("replay -o", (o, e) => ReplayCommand.Run(path, mutator.Text.Chance(50) ? null : "fuzz", mutator.Text.Chance(50) ? 1u : null,
                 mutator.Text.Chance(30) ? mutator.Text.Next(1, 20) : null, outputBase + ".bin", o, e, statePath)),
