@@ -164,24 +164,27 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
         }
     }
 
+    /// <summary>vCPU 0 sends 0x41 and 0x42 to vCPU 1, which takes 0x42 (the higher); the script goes on as vCPU 1.</summary>
+    private const string TwoIpisOneTaken = """
+        vm vcpus=2
+        cpu 0
+        writel 0xfee000f0 0x1ff
+        cpu 1
+        writel 0xfee000f0 0x1ff
+        cpu 0
+        writel 0xfee00310 0x01000000
+        writel 0xfee00300 0x00004041
+        writel 0xfee00300 0x00004042
+        cpu 1
+        ack -> 0x42
+
+        """;
+
     [Fact]
     public async Task Ipis_HardwareDisable_LosesWhatIsPendingAndInService()
     {
         using var dir = new TempDirectory();
-        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "disable", """
-            vm vcpus=2
-            cpu 0
-            writel 0xfee000f0 0x1ff
-            cpu 1
-            writel 0xfee000f0 0x1ff
-            cpu 0
-            writel 0xfee00310 0x01000000
-            writel 0xfee00300 0x00004041
-            writel 0xfee00300 0x00004042
-            cpu 1
-            ack -> 0x42
-            wrmsr 0x1b 0xfee00000
-            """);
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "disable", TwoIpisOneTaken + "wrmsr 0x1b 0xfee00000\n");
 
         var (_, output, _) = Run(trace, new IpiSelection(), problemsOnly: true);
 
@@ -195,18 +198,7 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
     /// Guests end interrupts by writing the EOI register: 0x42 by an xAPIC MMIO write, 0x41 by WRMSR 0x80B in x2APIC
     /// mode, after an MMIO write in x2APIC mode (the page does not answer) and a WRMSR of 1 (#GP) that end nothing.
     /// </summary>
-    internal const string EoiByRegisterWrites = """
-        vm vcpus=2
-        cpu 0
-        writel 0xfee000f0 0x1ff
-        cpu 1
-        writel 0xfee000f0 0x1ff
-        cpu 0
-        writel 0xfee00310 0x01000000
-        writel 0xfee00300 0x00004041
-        writel 0xfee00300 0x00004042
-        cpu 1
-        ack -> 0x42
+    internal const string EoiByRegisterWrites = TwoIpisOneTaken + """
         writel 0xfee000b0 0
         ack -> 0x41
         wrmsr 0x1b 0xfee00c00
