@@ -66,44 +66,59 @@ internal sealed class IpiSendIndex
 
     private int? FindSend(TraceRecord delivery, uint source)
     {
-        var senders = new List<uint> { source };
-        if (_routingIds.TryGetValue((delivery.Vm, source), out var known))
-        {
-            senders.AddRange(known.Where(k => k != source));
-        }
+        // The sender by the routing ID it sent with, then by the initial IDs that routing ID has been seen for.
+        _routingIds.TryGetValue((delivery.Vm, source), out var known);
         if (delivery.SourceSeq is long seq)
         {
-            foreach (var id in senders)
+            if (BySeq(delivery, source, seq) is int exact)
             {
-                if (_senders.TryGetValue((delivery.Vm, id), out var sender) && sender.BySeq.TryGetValue(seq, out var number)
-                    && _sends[number].Value == delivery.Value)
+                return exact;
+            }
+            foreach (var id in known ?? [])
+            {
+                if (id != source && BySeq(delivery, id, seq) is int found)
                 {
-                    return number;
+                    return found;
                 }
             }
             return null;
         }
-        int? best = null;
-        foreach (var id in senders)
+        int? best = Latest(delivery, source, null);
+        foreach (var id in known ?? [])
         {
-            if (!_senders.TryGetValue((delivery.Vm, id), out var sender))
+            if (id != source)
+            {
+                best = Latest(delivery, id, best);
+            }
+        }
+        return best;
+    }
+
+    /// <summary>The send of APIC <paramref name="id"/> with that Seq, if it carried the delivery's message.</summary>
+    private int? BySeq(TraceRecord delivery, uint id, long seq) =>
+        _senders.TryGetValue((delivery.Vm, id), out var sender) && sender.BySeq.TryGetValue(seq, out var number) && _sends[number].Value == delivery.Value
+            ? number
+            : null;
+
+    /// <summary>
+    /// Without the sender's Seq: the later of <paramref name="best"/> and APIC <paramref name="id"/>'s latest send of the
+    /// same message, written before the delivery and not yet taken by its destination.
+    /// </summary>
+    private int? Latest(TraceRecord delivery, uint id, int? best)
+    {
+        if (!_senders.TryGetValue((delivery.Vm, id), out var sender))
+        {
+            return best;
+        }
+        for (var i = sender.Numbers.Count - 1; i >= 0; i--)
+        {
+            var number = sender.Numbers[i];
+            var candidate = _sends[number];
+            if (candidate.Line >= delivery.LineNumber || candidate.Value != delivery.Value || _linked.Contains((number, delivery.ApicId)))
             {
                 continue;
             }
-            for (var i = sender.Numbers.Count - 1; i >= 0; i--)
-            {
-                var number = sender.Numbers[i];
-                var candidate = _sends[number];
-                if (candidate.Line >= delivery.LineNumber || candidate.Value != delivery.Value || _linked.Contains((number, delivery.ApicId)))
-                {
-                    continue;
-                }
-                if (best is not int b || candidate.Line > _sends[b].Line)
-                {
-                    best = number;
-                }
-                break;
-            }
+            return best is int b && _sends[b].Line >= candidate.Line ? best : number;
         }
         return best;
     }
