@@ -59,6 +59,13 @@ public sealed class IpiStory(IpiSend send, uint? receiver, long deliverySeq, lon
 
     /// <summary>For <see cref="IpiEnd.Lost"/>: what lost it (<c>INIT #50</c>, <c>hardware disable #61</c>, <c>restore #3</c>).</summary>
     public string? LostAt { get; internal set; }
+
+    /// <summary>
+    /// For a drop the start-up protocol expects: why (<c>started by SIPI #40</c>). The INIT-SIPI-SIPI sequence sends a
+    /// second Start-up IPI in case the first was missed; an AP that the first one started drops it
+    /// (<c>DroppedNotWaitingForSipi</c>), as the SDM says it must.
+    /// </summary>
+    public string? ExpectedBecause { get; internal set; }
 }
 
 /// <summary>
@@ -91,6 +98,9 @@ public sealed class IpiFollowSummary
 
     /// <summary>Dropped deliveries by the outcome that dropped them.</summary>
     public SortedDictionary<string, long> DroppedBy { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Of the dropped deliveries, those the start-up protocol expects (<see cref="IpiStory.ExpectedBecause"/>).</summary>
+    public long ExpectedDrops { get; internal set; }
 
     /// <summary>IPI deliveries whose send is not in the trace (not followed).</summary>
     public long Unlinked { get; internal set; }
@@ -171,6 +181,7 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
                 break;
             case TraceReplayer.RestoredEvent:
                 LoseAll(apic, "restore #" + e.Seq);
+                apic.StartedBy = null;
                 break;
             case var _ when IpiSendIndex.IsMessageDelivery(e):
                 Deliver(apic, e);
@@ -264,6 +275,10 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
                 story.CoalescedInto = into.Origin ?? "an IRR bit set before the trace shows";
                 into.Riders.Add(story);
                 break;
+            case nameof(AcceptOutcome.DroppedNotWaitingForSipi) when apic.StartedBy is string started:
+                story.ExpectedBecause = "started by " + started;
+                Report(Ending(story, IpiEnd.Dropped));
+                break;
             default:
                 Report(Ending(story, outcome.StartsWith("Dropped", StringComparison.Ordinal) ? IpiEnd.Dropped : IpiEnd.Delivered));
                 break;
@@ -271,6 +286,11 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
         if (outcome == nameof(AcceptOutcome.InitReset))
         {
             LoseAll(apic, "INIT #" + e.Seq);
+            apic.StartedBy = null;
+        }
+        else if (outcome == nameof(AcceptOutcome.Started))
+        {
+            apic.StartedBy = "SIPI " + Hex.Of(send.Sender) + " #" + send.Seq;
         }
     }
 
@@ -348,6 +368,10 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
             if (story.End == IpiEnd.Dropped)
             {
                 s.DroppedBy[story.Outcome] = s.DroppedBy.GetValueOrDefault(story.Outcome) + 1;
+                if (story.ExpectedBecause is not null)
+                {
+                    s.ExpectedDrops++;
+                }
             }
             if (story.Outcome is nameof(AcceptOutcome.Accepted) or nameof(AcceptOutcome.Coalesced))
             {
@@ -385,6 +409,9 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
         public Dictionary<int, Carrier> Irr { get; } = new();
 
         public List<(int Vector, Carrier Carrier)> Isr { get; } = new();
+
+        /// <summary>The Start-up IPI that started the APIC since its last INIT or restore (<c>SIPI 0x0 #40</c>), if the trace shows one.</summary>
+        public string? StartedBy { get; set; }
     }
 
     /// <summary>An interrupt pending or in service: what set its IRR bit (null when the trace does not show it) and the IPI deliveries riding on it.</summary>

@@ -65,8 +65,12 @@ public static class TraceIpisCommand
         return !complete ? UsageError : skipped > 0 ? SkippedLines : Success;
     }
 
-    /// <summary>A part that did not end in an EOI or a delivered NMI, SMI, INIT or SIPI.</summary>
-    public static bool IsProblem(IpiStory story) => story.End is not (IpiEnd.Eoi or IpiEnd.Delivered);
+    /// <summary>
+    /// A part that did not end in an EOI or a delivered NMI, SMI, INIT or SIPI, and is not a drop the start-up
+    /// protocol expects (the second SIPI to an AP the first one started).
+    /// </summary>
+    public static bool IsProblem(IpiStory story) =>
+        story.End is not (IpiEnd.Eoi or IpiEnd.Delivered) && !(story.End == IpiEnd.Dropped && story.ExpectedBecause is not null);
 
     /// <summary>
     /// One destination's part in one IPI: the send (virtual time, VM, sender, Seq, mode, vector, destination), then
@@ -105,6 +109,10 @@ public static class TraceIpisCommand
         {
             sb.Append(", EOI").Append(Step(eoiSeq, story.EoiNs!.Value, send));
         }
+        if (story.ExpectedBecause is not null)
+        {
+            sb.Append(" (expected: ").Append(story.ExpectedBecause).Append(')');
+        }
         switch (story.End)
         {
             case IpiEnd.Lost:
@@ -138,7 +146,8 @@ public static class TraceIpisCommand
             $"{Count(s.Ends[IpiEnd.NoDestination], "IPI")} reached no APIC");
         if (s.DroppedBy.Count > 0)
         {
-            yield return "dropped: " + string.Join(", ", s.DroppedBy.Select(d => string.Create(inv, $"{d.Value} {d.Key}")));
+            yield return "dropped: " + string.Join(", ", s.DroppedBy.Select(d => string.Create(inv, $"{d.Value} {d.Key}")))
+                + (s.ExpectedDrops > 0 ? string.Create(inv, $" ({s.ExpectedDrops} expected: a second Start-up IPI to an AP the first one started)") : "");
         }
         if (s.ToAcceptance.Count > 0)
         {

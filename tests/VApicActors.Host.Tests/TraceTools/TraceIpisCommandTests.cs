@@ -227,6 +227,72 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
         Assert.StartsWith("2 IPIs sent, 2 deliveries followed: 2 taken to EOI", lines[2]);
     }
 
+    /// <summary>
+    /// The BSP wakes AP 1 as Linux does (INIT assert, INIT de-assert, two SIPIs: the second is dropped by the AP the
+    /// first started), then sends a SIPI to AP 2, which is running from power-on and was never started by one.
+    /// </summary>
+    private const string SecondSipi = """
+        vm vcpus=3 boot=bsp
+        cpu 2
+        state -> wait-for-sipi
+        cpu 0
+        writel 0xfee000f0 0x1ff
+        writel 0xfee00310 0x01000000
+        writel 0xfee00300 0x0000c500
+        writel 0xfee00300 0x00008500
+        writel 0xfee00300 0x00000699
+        writel 0xfee00300 0x00000699
+        cpu 1
+        state -> running
+        cpu 0
+        writel 0xfee00310 0x02000000
+        writel 0xfee00300 0x00000699
+        writel 0xfee00300 0x00000698
+        writel 0xfee00300 0x00004500
+        writel 0xfee00300 0x00000697
+        """;
+
+    [Fact]
+    public async Task Ipis_SecondSipiOfABringUp_DroppedAsExpectedAndNotAProblem()
+    {
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "sipi", SecondSipi);
+
+        var (_, all, _) = Run(trace, new IpiSelection());
+        var (_, problems, _) = Run(trace, new IpiSelection(), problemsOnly: true);
+
+        // AP 1: its second SIPI is expected. AP 2: the first SIPI starts it, the second is expected too; after an INIT
+        // it waits again, so its next SIPI starts it.
+        var lines = Lines(all);
+        Assert.Single(lines, l => l.Contains("SIPI 0x99 to physical 0x1 -> 0x1: Started", StringComparison.Ordinal));
+        var expected = lines.Where(l => l.Contains("(expected: started by SIPI 0x0 #", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, expected.Length);
+        Assert.Contains("SIPI 0x99 to physical 0x1 -> 0x1: DroppedNotWaitingForSipi", expected[0]);
+        Assert.Contains("SIPI 0x98 to physical 0x2 -> 0x2: DroppedNotWaitingForSipi", expected[1]);
+        Assert.Single(lines, l => l.Contains("SIPI 0x97 to physical 0x2 -> 0x2: Started", StringComparison.Ordinal));
+        Assert.Contains("dropped: 2 DroppedNotWaitingForSipi (2 expected: a second Start-up IPI to an AP the first one started)", lines);
+        Assert.DoesNotContain(Lines(problems), l => l.Contains(" -> ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Ipis_SipiToAnApNeverStartedBySipi_DroppedAndAProblem()
+    {
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "sipi-running", """
+            vm vcpus=2
+            cpu 0
+            writel 0xfee000f0 0x1ff
+            writel 0xfee00310 0x01000000
+            writel 0xfee00300 0x00000699
+            """);
+
+        var (_, problems, _) = Run(trace, new IpiSelection(), problemsOnly: true);
+
+        var lines = Lines(problems);
+        Assert.EndsWith("SIPI 0x99 to physical 0x1 -> 0x1: DroppedNotWaitingForSipi #2 +0 ns", lines[0]);
+        Assert.Equal("dropped: 1 DroppedNotWaitingForSipi", lines[2]);
+    }
+
     [Fact]
     public void Ipis_DeliveryWhoseSendIsNotInTheTrace_CountedApartAndNamedByWhatCoalescesIntoIt()
     {
