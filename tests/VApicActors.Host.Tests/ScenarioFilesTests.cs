@@ -2,7 +2,11 @@ using VApicActors.Host.Scenarios;
 
 namespace VApicActors.Host.Tests;
 
-/// <summary>The project's own scripts (tests/scenarios/*.vapic) run through the same runner as <c>vapic run</c>.</summary>
+/// <summary>
+/// The project's own scripts (tests/scenarios/*.vapic, and the suites in its subfolders) run through the
+/// same runner as <c>vapic run</c>. A script's test name is its path below tests/scenarios, for example
+/// <c>h-ipis.vapic</c> or <c>SUITE/NAME.vapic</c>.
+/// </summary>
 public sealed class ScenarioFilesTests(ActorSystemFixture fixture) : IClassFixture<ActorSystemFixture>
 {
     private static readonly string Directory = Path.Combine(AppContext.BaseDirectory, "scenarios");
@@ -10,12 +14,18 @@ public sealed class ScenarioFilesTests(ActorSystemFixture fixture) : IClassFixtu
     public static TheoryData<string> Files()
     {
         var data = new TheoryData<string>();
-        foreach (var file in System.IO.Directory.GetFiles(Directory, "*.vapic").Order(StringComparer.Ordinal))
+        foreach (var name in ScriptNames())
         {
-            data.Add(Path.GetFileName(file));
+            data.Add(name);
         }
         return data;
     }
+
+    /// <summary>Every script below the scenarios folder, as a path relative to it with '/' separators.</summary>
+    private static IEnumerable<string> ScriptNames() =>
+        System.IO.Directory.GetFiles(Directory, "*.vapic", SearchOption.AllDirectories)
+            .Select(file => Path.GetRelativePath(Directory, file).Replace(Path.DirectorySeparatorChar, '/'))
+            .Order(StringComparer.Ordinal);
 
     [Fact]
     public void Scripts_CoverEveryBehaviourAreaAndTheLinuxBringUp()
