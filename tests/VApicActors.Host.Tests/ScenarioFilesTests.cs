@@ -37,6 +37,21 @@ public sealed class ScenarioFilesTests(ActorSystemFixture fixture) : IClassFixtu
         }
     }
 
+    [Fact]
+    public void KvmTestSuites_HaveOneScriptPerSourceTestFile()
+    {
+        var names = ScriptNames().ToArray();
+        foreach (var script in new[]
+                 {
+                     "kvm-tests/kut-apic.vapic", "kvm-tests/kut-msr-x2apic.vapic",
+                     "kvm-tests/selftest-xapic-state.vapic", "kvm-tests/selftest-xapic-tpr.vapic",
+                     "kvm-tests/selftest-xapic-ipi.vapic", "kvm-tests/selftest-apic-bus-clock.vapic",
+                 })
+        {
+            Assert.Contains(script, names);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Files))]
     public async Task Script_EveryExpectationHolds(string name)
