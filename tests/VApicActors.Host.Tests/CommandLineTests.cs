@@ -58,6 +58,23 @@ public sealed class CommandLineTests
         Assert.Equal(2, code);
     }
 
+    [Fact]
+    public async Task Stress_OperationsZeroWithSeconds_RunsByTime()
+    {
+        // operations = 0 means "run for the duration" in the configuration; --operations 0 means the same.
+        using var dir = new TempDirectory();
+        var json = dir.File("by-time.json");
+
+        var (code, error) = await StandardError.CaptureAsync(async () =>
+            (await InvokeAsync("stress", "--operations", "0", "--seconds", "0.3", "--vcpus", "2", "--json", json)).Code);
+
+        Assert.True(code == 0, error);
+        using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal("concurrent", report.RootElement.GetProperty("run").GetString());
+        Assert.True(report.RootElement.GetProperty("elapsedSeconds").GetDouble() >= 0.3);
+        Assert.True(report.RootElement.GetProperty("operations").GetInt64() > 0);
+    }
+
     [Theory]
     [InlineData("run")]
     [InlineData("serve")]
@@ -212,6 +229,9 @@ public sealed class CommandLineTests
     [InlineData("--vcpus: must be 1 to 4096, not 0", "stress", "--vcpus", "0")]
     [InlineData("--apic-ids: sparse xapic IDs (3 apart) fit at most 85 vCPUs", "stress", "--vcpus", "100", "--apic-ids", "sparse")]
     [InlineData("--vms: must be 1 to", "stress", "--vms", "0")]
+    [InlineData("--seconds: must be more than 0 and at most 3600", "stress", "--seconds", "0")]
+    [InlineData("--seconds: must be more than 0 and at most 3600", "stress", "--seconds", "0", "--operations", "10")]
+    [InlineData("--seconds: give --seconds or a number of --operations, not both", "stress", "--seconds", "2", "--operations", "100")]
     public async Task StressValueFromTheCommandLine_RefusedNamingTheOption(string message, params string[] args)
     {
         var (code, error) = await StandardError.CaptureAsync(async () => (await InvokeAsync(args)).Code);

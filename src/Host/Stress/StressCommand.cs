@@ -54,7 +54,7 @@ public static class StressCommand
         var ids = new Option<string?>("--apic-ids") { Description = "dense or sparse APIC IDs (vapic.stress.apic-ids)" };
         ids.AcceptOnlyFromAmong("dense", "sparse");
         var seconds = new Option<double?>("--seconds") { Description = "Run for S wall-clock seconds (vapic.stress.duration)", HelpName = "S" };
-        var operations = new Option<long?>("--operations") { Description = "Run K operations in all instead (vapic.stress.operations)", HelpName = "K" };
+        var operations = new Option<long?>("--operations") { Description = "Run K operations in all instead (vapic.stress.operations); 0 runs for --seconds", HelpName = "K" };
         var seed = new Option<long?>("--seed") { Description = "Seed of the workload (vapic.stress.seed)", HelpName = "X" };
         var mix = new Option<string?>("--mix")
         {
@@ -95,17 +95,19 @@ public static class StressCommand
                 config = StressSettings.LoadConfig(parse.GetValue(configFile), Console.Error);
                 VcpuDispatcher.Validate(config);
                 settings = StressSettings.Create(config);
-                // A run is measured in one way: a time, or a number of operations (always the latter when sequential).
-                if (parse.GetValue(seconds) is not null && parse.GetValue(operations) is not null)
-                {
-                    throw new StressSettingsException("--seconds", "give --seconds or --operations, not both");
-                }
                 if (parse.GetValue(seconds) is not null && parse.GetValue(sequential))
                 {
                     throw new StressSettingsException("--seconds", "a --sequential run is a number of operations (--operations), not a time");
                 }
+                // (Each value is checked first: --seconds 0 is out of range, as a duration of 0 is in the configuration.)
                 settings = Override(settings, parse.GetValue(vcpus), parse.GetValue(vms), parse.GetValue(mode), parse.GetValue(ids),
                     parse.GetValue(seconds), parse.GetValue(operations), parse.GetValue(seed), parse.GetValue(mix), parse.GetValue(sequential));
+                // A run is measured in one way: a time, or a number of operations (always the latter when sequential).
+                // --operations 0 means "by time", as operations = 0 does in the configuration, so it goes with --seconds.
+                if (parse.GetValue(seconds) is not null && parse.GetValue(operations) is > 0)
+                {
+                    throw new StressSettingsException("--seconds", "give --seconds or a number of --operations, not both (--operations 0 runs by time)");
+                }
                 if (!inCluster)
                 {
                     foreach (var (given, name) in new[] { (nodeCount is not null, "--nodes"), (parse.GetValue(port) is not null, "--port"),
