@@ -241,6 +241,25 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData("--mix: 'bogus=3' is not name=weight with a name among fixed, logical,", "--mix", "bogus=3")]
+    [InlineData("--mix: 'fixed=-1': a weight is 0 to 1000000", "--mix", "fixed=-1")]
+    [InlineData("--mix: 'fixed=99999999999': a weight is 0 to 1000000", "--mix", "fixed=99999999999")]
+    [InlineData("--mix: at least one weight must be above 0", "--mix",
+        "fixed=0,logical=0,shorthand=0,broadcast=0,lowest=0,nmi=0,self=0,msi=0,tpr=0,callfn=0,timer=0,read=0")]
+    [InlineData("--mix: names no operation kind (NAME=W,... with NAME among fixed, logical,", "--mix", "")]
+    [InlineData("--mix: names no operation kind (NAME=W,... with NAME among fixed, logical,", "--mix", " , ")]
+    [InlineData("--vcpus: must be 1 to 4096, not 0", "--vcpus", "0")]
+    public async Task Stress_BadMixOrVcpus_IsOneLineNamingTheOptionAndExitsTwo(string message, params string[] args)
+    {
+        var (code, error) = await StandardError.CaptureAsync(async () => (await InvokeAsync(["stress", .. args])).Code);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("vapic stress: invalid configuration: " + message, error.Trim());
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.DoesNotContain("   at ", error);
+    }
+
+    [Theory]
     [InlineData("--vcpus: 'abc' is not a whole number", "--vcpus", "abc")]
     [InlineData("--seed: '1.5' is not a whole number", "--seed", "1.5")]
     [InlineData("--timer-hz: 'fast' is not a whole number", "--timer-hz", "fast")]

@@ -63,12 +63,20 @@ public sealed class OperationMix
         var weights = Enum.GetValues<OperationKind>().ToDictionary(k => k, k => Weights[(int)k]);
         var byName = Enum.GetValues<OperationKind>().ToDictionary(Key, k => k, StringComparer.OrdinalIgnoreCase);
         var given = new HashSet<OperationKind>();
-        foreach (var part in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var parts = spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0)
         {
-            // Names only (an enum would also take "0" for fixed), each once, weights in range.
+            // An empty --mix (a variable that expanded to nothing, say) would otherwise run the mix unchanged.
+            throw new FormatException("names no operation kind (NAME=W,... with NAME among " + string.Join(", ", byName.Keys) + ")");
+        }
+        foreach (var part in parts)
+        {
+            // Names only (an enum would also take "0" for fixed), each once, weights in range. A whole number too
+            // big for a weight is out of range, not malformed.
             var eq = part.IndexOf('=');
             if (eq <= 0 || !byName.TryGetValue(part[..eq].Trim(), out var kind)
-                || !int.TryParse(part[(eq + 1)..].Trim(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var weight))
+                || !System.Numerics.BigInteger.TryParse(part[(eq + 1)..].Trim(), System.Globalization.NumberStyles.AllowLeadingSign,
+                    System.Globalization.CultureInfo.InvariantCulture, out var weight))
             {
                 throw new FormatException("'" + part + "' is not name=weight with a name among " + string.Join(", ", byName.Keys));
             }
@@ -76,11 +84,11 @@ public sealed class OperationMix
             {
                 throw new FormatException("'" + Key(kind) + "' is given twice");
             }
-            if (weight is < 0 or > MaxWeight)
+            if (weight < 0 || weight > MaxWeight)
             {
                 throw new FormatException("'" + part + "': a weight is 0 to " + MaxWeight);
             }
-            weights[kind] = weight;
+            weights[kind] = (int)weight;
         }
         if (weights.Values.All(w => w == 0))
         {

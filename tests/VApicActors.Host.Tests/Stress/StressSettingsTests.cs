@@ -53,6 +53,9 @@ public sealed class StressSettingsTests
     [InlineData("fixed=1,fixed=2", "'fixed' is given twice")]
     [InlineData("fixed=-1", "a weight is 0 to 1000000")]
     [InlineData("fixed=x", "is not name=weight")]
+    [InlineData("fixed=99999999999", "'fixed=99999999999': a weight is 0 to 1000000")]
+    [InlineData("", "names no operation kind")]
+    [InlineData(",,", "names no operation kind")]
     public void Mix_Malformed_IsRefusedSayingWhy(string mix, string problem)
     {
         var e = Assert.Throws<StressSettingsException>(() =>
