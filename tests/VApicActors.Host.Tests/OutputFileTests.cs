@@ -29,7 +29,66 @@ public sealed class OutputFileTests
         Assert.Equal("kept", File.ReadAllText(existing));
 
         var blocker = dir.Write("plain-file", "x");
-        Assert.NotNull(CommandLineFiles.CannotWrite(Path.Combine(blocker, "under-a-file.json")));
+        Assert.Equal($"'{blocker}' is a file, not a folder", CommandLineFiles.CannotWrite(Path.Combine(blocker, "under-a-file.json")));
+        Assert.Equal($"'{blocker}' is a file, not a folder", CommandLineFiles.CannotWrite(Path.Combine(blocker, "deeper", "x.json")));
+    }
+
+    [Fact]
+    public void CannotWrite_IntoFoldersThatDoNotExist_SaysItCanAndLeavesNoFolderBehind()
+    {
+        // The file will be written with the folders above it created, as a trace is: the check creates and removes them.
+        using var dir = new TempDirectory();
+
+        Assert.Null(CommandLineFiles.CannotWrite(Path.Combine(dir.Path, "new", "deeper", "report.json")));
+
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "new")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dir.Path));
+    }
+
+    [Theory]
+    [InlineData("stress", "--operations", "100", "--vcpus", "2")]
+    [InlineData("bench", "--seconds", "0.1", "--warm-up", "0", "--vcpus", "2", "--designs", "direct")]
+    [InlineData("scale", "--total", "64", "--vcpus-per-vm", "32")]
+    public async Task Json_IntoFoldersThatDoNotExist_CreatesThemAsATraceDoes(params string[] args)
+    {
+        using var dir = new TempDirectory();
+        var json = Path.Combine(dir.Path, "new", "deeper", "report.json");
+
+        var (code, _, error) = await InvokeAsync([.. args, "--json", json]);
+
+        Assert.True(code == 0, error);
+        using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+    }
+
+    [Fact]
+    public async Task OutputFiles_IntoFoldersThatDoNotExist_AreWrittenThere()
+    {
+        // Every file a command writes (--output of the trace and state tools, a scenario's save) creates the folders
+        // above it, as --trace and --json do.
+        using var dir = new TempDirectory();
+        var script = dir.Write("s.vapic", "vm vcpus=1\nwritel 0xfee000f0 0x1ff\nreadl 0xfee000f0 -> 0x1ff\n");
+        var trace = Path.Combine(dir.Path, "t1", "trace.clef");
+        var kvm = dir.Write("kvm.txt", " CPU 0/KVM-4321  [002] 12345.678903: kvm_apic:             apic_write APIC_SPIV = 0x1ff\n");
+        string Under(string folder, string name) => Path.Combine(dir.Path, folder, "sub", name);
+
+        Assert.Equal(0, (await InvokeAsync("run", script, "--trace", trace)).Code);
+        foreach (var (args, written) in new (string[], string)[]
+        {
+            (["state", "save", script, "-o", Under("o1", "st.json"), "--no-trace"], Under("o1", "st.json")),
+            (["state", "restore", Under("o1", "st.json"), script, "-o", Under("o2", "st.json"), "--no-trace"], Under("o2", "st.json")),
+            (["replay", trace, "-o", Under("o3", "page.bin")], Under("o3", "page.bin")),
+            (["trace", "export", trace, "-o", Under("o4", "timeline.json")], Under("o4", "timeline.json")),
+            (["trace", "import-kvm", kvm, "-o", Under("o5", "kvm.vapic")], Under("o5", "kvm.vapic")),
+        })
+        {
+            var (code, _, error) = await InvokeAsync(args);
+
+            Assert.True(code == 0, string.Join(" ", args) + ": exit " + code + ": " + error);
+            Assert.True(File.Exists(written), written);
+        }
+        var save = dir.Write("save.vapic", "vm vcpus=1\nsave out/later/saved.json\n");
+        Assert.Equal(0, (await InvokeAsync("run", save, "--no-trace")).Code);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "out", "later", "saved.json")));
     }
 
     [Fact]

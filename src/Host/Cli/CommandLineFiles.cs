@@ -2,14 +2,37 @@ namespace VApicActors.Host.Cli;
 
 /// <summary>
 /// Files named on the command line: whether an output file can be written before any work starts, writing it at
-/// the end, and why a file could not be used, in words that name the path.
+/// the end, and why a file could not be used, in words that name the path. Every output file (a trace, a
+/// <c>--json</c> report, an <c>--output</c> file) is written the same way: the folders above it that do not exist
+/// yet are created (<see cref="CreateFolders"/>).
 /// </summary>
 public static class CommandLineFiles
 {
     /// <summary>
-    /// Null when a file can be written at <paramref name="path"/> (created, or an existing one replaced); otherwise
-    /// why not. Leaves nothing behind: an existing file is opened without being changed, and a file that did not
-    /// exist is removed again.
+    /// Creates the folders above <paramref name="path"/> that do not exist yet; returns those it created, the
+    /// outermost first (empty when the file's folder was already there). Throws what creating a folder throws (a
+    /// file where a folder should be, no permission).
+    /// </summary>
+    public static IReadOnlyList<string> CreateFolders(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var missing = new List<string>();
+        for (var folder = Path.GetDirectoryName(Path.GetFullPath(path)); !string.IsNullOrEmpty(folder) && !Directory.Exists(folder);
+            folder = Path.GetDirectoryName(folder))
+        {
+            missing.Insert(0, folder);
+        }
+        if (missing.Count > 0)
+        {
+            Directory.CreateDirectory(missing[^1]);
+        }
+        return missing;
+    }
+
+    /// <summary>
+    /// Null when a file can be written at <paramref name="path"/> (created with the folders above it that are
+    /// missing, or an existing one replaced); otherwise why not. Leaves nothing behind: an existing file is opened
+    /// without being changed, and a file or folder that did not exist is removed again.
     /// </summary>
     public static string? CannotWrite(string path)
     {
@@ -19,8 +42,10 @@ public static class CommandLineFiles
             return IsADirectory(path);
         }
         var existed = File.Exists(path);
+        IReadOnlyList<string> created = [];
         try
         {
+            created = CreateFolders(path);
             using (new FileStream(path, existed ? FileMode.Open : FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
             {
             }
@@ -34,14 +59,22 @@ public static class CommandLineFiles
         {
             return WriteReason(path, e);
         }
+        finally
+        {
+            RemoveFolders(created);
+        }
     }
 
-    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/>; null when written, otherwise why not.</summary>
+    /// <summary>
+    /// Writes <paramref name="text"/> to <paramref name="path"/>, creating the folders above it that are missing;
+    /// null when written, otherwise why not.
+    /// </summary>
     public static async Task<string?> TryWriteAllTextAsync(string path, string text, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(path);
         try
         {
+            CreateFolders(path);
             await File.WriteAllTextAsync(path, text, cancellationToken).ConfigureAwait(false);
             return null;
         }
@@ -59,8 +92,9 @@ public static class CommandLineFiles
     }
 
     /// <summary>
-    /// Why <paramref name="path"/> could not be written: a directory is named as one, a file the file system will
-    /// not create (e.g. under /proc) as such, otherwise the exception's message.
+    /// Why <paramref name="path"/> could not be written: a directory is named as one, a file where one of the folders
+    /// above it should be as such, a file the file system will not create (e.g. under /proc) as such, otherwise the
+    /// exception's message.
     /// </summary>
     public static string WriteReason(string path, Exception exception)
     {
@@ -69,7 +103,51 @@ public static class CommandLineFiles
         {
             return IsADirectory(path);
         }
+        if (FileAbove(path) is string file)
+        {
+            return $"'{file}' is a file, not a folder";
+        }
         return exception is FileNotFoundException ? $"'{path}' cannot be created" : exception.Message;
+    }
+
+    /// <summary>The nearest existing entry above <paramref name="path"/>, when it is a file rather than a folder.</summary>
+    private static string? FileAbove(string path)
+    {
+        try
+        {
+            for (var above = Path.GetDirectoryName(Path.GetFullPath(path)); !string.IsNullOrEmpty(above); above = Path.GetDirectoryName(above))
+            {
+                if (Directory.Exists(above))
+                {
+                    return null;
+                }
+                if (File.Exists(above))
+                {
+                    return above;
+                }
+            }
+        }
+        catch (Exception e) when (IsFileError(e))
+        {
+            // A path that cannot even be taken apart: the exception's own message says why.
+        }
+        return null;
+    }
+
+    /// <summary>Removes the folders <see cref="CreateFolders"/> created (innermost first) as long as they are empty.</summary>
+    private static void RemoveFolders(IReadOnlyList<string> created)
+    {
+        for (var i = created.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                Directory.Delete(created[i]);
+            }
+            catch (Exception e) when (IsFileError(e))
+            {
+                return; // not empty (something else wrote there meanwhile), or gone: leave the rest as it is
+            }
+        }
     }
 
     /// <summary>The exceptions a file named by the user may throw when it is opened, read or written.</summary>

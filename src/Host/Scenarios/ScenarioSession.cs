@@ -421,9 +421,10 @@ public sealed class ScenarioSession : IAsyncDisposable
         var path = StatePath(file);
         try
         {
+            CommandLineFiles.CreateFolders(path);
             VmStateFile.Write(state, path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
             throw new ScenarioException($"save: cannot write {path}: {CommandLineFiles.WriteReason(path, e)}");
         }

@@ -43,6 +43,7 @@ public static class KvmTraceImportCommand
         var result = KvmTraceImporter.Import(lines, defaultVcpu, inputPath);
         try
         {
+            CommandLineFiles.CreateFolders(outputPath);
             File.WriteAllText(outputPath, result.Script);
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e))

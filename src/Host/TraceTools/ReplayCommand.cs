@@ -74,6 +74,7 @@ public static class ReplayCommand
         {
             try
             {
+                CommandLineFiles.CreateFolders(pagePath);
                 File.WriteAllBytes(pagePath, [.. result.Apics[0].State.Page]);
             }
             catch (Exception e) when (CommandLineFiles.IsFileError(e))

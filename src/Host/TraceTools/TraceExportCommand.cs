@@ -52,6 +52,7 @@ public static class TraceExportCommand
 
         try
         {
+            CommandLineFiles.CreateFolders(outputPath);
             using var stream = File.Create(outputPath);
             summary = timeline.WriteTo(stream, tracePath == TraceFiles.StandardInput ? "stdin" : Path.GetFileName(tracePath));
         }

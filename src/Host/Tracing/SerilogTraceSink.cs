@@ -6,6 +6,7 @@ using Serilog.Formatting;
 using Serilog.Formatting.Compact;
 using Serilog.Parsing;
 using VApicActors.Actors;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.Tracing;
 
@@ -68,11 +69,7 @@ public sealed class SerilogTraceSink : ITraceSink, IDisposable
         }
 
         var fullPath = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(fullPath);
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
+        CommandLineFiles.CreateFolders(fullPath);
         // Truncated, not deleted and created anew: a device such as /dev/null must stay what it is. The writer
         // below buffers; the stream does not, so that closing it after a failed write cannot fail again.
         var file = new FileWriter(new FileStream(fullPath, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0), new CompactJsonFormatter());

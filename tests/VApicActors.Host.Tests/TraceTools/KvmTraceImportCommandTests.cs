@@ -77,9 +77,13 @@ public sealed class KvmTraceImportCommandTests : IDisposable
         File.WriteAllText(input, KvmTraceExcerpts.X2ApicReschedule);
         var stderr = new StringWriter();
 
-        var exit = KvmTraceImportCommand.Run(input, Path.Combine(_directory, "no-such-dir", "out.vapic"), 0, new StringWriter(), stderr);
+        // (A folder that does not exist is created, as for every output file; a file in its place cannot be.)
+        var blocker = Path.Combine(_directory, "plain-file");
+        File.WriteAllText(blocker, "x");
+
+        var exit = KvmTraceImportCommand.Run(input, Path.Combine(blocker, "out.vapic"), 0, new StringWriter(), stderr);
 
         Assert.Equal(KvmTraceImportCommand.IoFailure, exit);
-        Assert.Contains("cannot write the scenario", stderr.ToString());
+        Assert.Contains("cannot write the scenario: '" + blocker + "' is a file, not a folder", stderr.ToString());
     }
 }
