@@ -157,6 +157,8 @@ public sealed partial class ClusterStressRun
             VmCreationSeconds = settings.Sequential || reports.Count == 0 ? null : reports.Max(r => r.VmCreationSeconds ?? 0),
             WallSeconds = settings.Sequential ? null : wallSeconds,
             Nodes = nodes,
+            FaultInjection = reported.Where(v => v.Report!.Report.FaultInjection is not null)
+                .Select(v => "VM " + v.Index + ": " + v.Report!.Report.FaultInjection).FirstOrDefault(),
             PerVm = [.. vms.Select(v => new StressVmSummary(v.Index, v.Name, v.Node, v.Seed, v.Report?.Report.Operations ?? 0,
                 v.Report?.Report.Exits ?? 0, v.Report?.Report.Ipis ?? 0, v.Report?.Report.ElapsedSeconds ?? 0,
                 v.Report?.Report.AllInvariantsHold ?? false, v.Error))],

@@ -9,6 +9,12 @@ internal enum AccessKind : byte
     Eoi,
     ReadTsc,
     Msi,
+
+    /// <summary>
+    /// Fault injection, not an exit: the APIC is to lose the next fixed IPI it sends, which the guest CPU knows to be
+    /// the one it sends next, and one that reaches an APIC.
+    /// </summary>
+    LoseNextFixedIpi,
 }
 
 /// <summary>One exit (or device MSI): an MMIO address or an MSR number, and the value written.</summary>

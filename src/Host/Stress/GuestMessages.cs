@@ -15,6 +15,7 @@ internal static class GuestMessages
         AccessKind.Acknowledge => new ApicProtocol.Acknowledge(vcpu, id, replyTo),
         AccessKind.Eoi => new ApicProtocol.EndOfInterrupt(vcpu, id, replyTo),
         AccessKind.ReadTsc => new ApicProtocol.ReadTsc(vcpu, id, replyTo),
+        AccessKind.LoseNextFixedIpi => new ApicProtocol.LoseFixedIpis(vcpu, 1, id, replyTo),
         _ => new RouterProtocol.RouteMsi(a.Address, (uint)a.Value, id, replyTo),
     };
 

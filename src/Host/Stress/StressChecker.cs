@@ -42,6 +42,35 @@ internal sealed class StressChecker
         NoFailures(),
     ];
 
+    /// <summary>
+    /// What fault injection did, when it was armed (on the fault vCPU of the first VM): the fixed IPI it lost, for
+    /// the checker to find, or that the vCPU sent no fixed IPI that reached an APIC, so nothing was lost. Null when
+    /// it was not armed.
+    /// </summary>
+    public string? FaultInjection()
+    {
+        var settings = _vms[0].World.Settings;
+        if (!settings.LoseOneIpi)
+        {
+            return null;
+        }
+        var sender = settings.FaultVcpu;
+        var lost = _counters[0][sender].IpisLost;
+        var ipi = _vms[0].World.Ledger.Lost;
+        if (ipi is null || lost == 0)
+        {
+            // (The APIC loses the IPI the guest chose, so the two agree; what the APIC counted decides.)
+            return lost == 0
+                ? "armed on " + Name(0, sender) + ", which sent no fixed IPI that reached an APIC: nothing was lost, so the checker had nothing to find"
+                : "lost " + lost + " fixed IPI(s) sent by " + Name(0, sender);
+        }
+        var meant = ipi.Targets.Length <= 3
+            ? string.Join(", ", ipi.Targets.Select(t => Name(0, t)))
+            : ipi.Targets.Length + " vCPUs";
+        return "lost the fixed IPI 0x" + ipi.Vector.ToString("X2", CultureInfo.InvariantCulture) + " (" + ipi.Destination + ") that "
+            + Name(0, ipi.Sender) + " sent in its operation " + ipi.Operation + ", meant for " + meant;
+    }
+
     private InvariantResult FixedAccounted()
     {
         long sent = 0, arrived = 0, accepted = 0, coalesced = 0, lost = 0;

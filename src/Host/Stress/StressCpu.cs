@@ -32,6 +32,11 @@ internal sealed class StressCpu
     private bool _drainTpr;
     private bool _draining;
 
+    // Fault injection: armed on the fault vCPU until it sends a fixed IPI that reaches an APIC, which it then has its
+    // APIC lose (the planned operation starts with a LoseNextFixedIpi access).
+    private bool _loseNext;
+    private bool _loseThis;
+
     public StressCpu(StressWorld world, int index, long operationBudget)
     {
         _world = world;
@@ -39,6 +44,7 @@ internal sealed class StressCpu
         _budget = operationBudget <= 0 ? long.MaxValue : operationBudget;
         _random = new SplitMix64(world.Settings.Seed, world.Vm * StressSettings.MaxVcpus + index);
         _tscDelta = world.Settings.TimerPeriodNs;
+        _loseNext = world.Settings.LoseOneIpi && world.Vm == 0 && index == world.Settings.FaultVcpu;
     }
 
     public int Index { get; }
@@ -129,7 +135,7 @@ internal sealed class StressCpu
         {
             Failures++;
         }
-        if (done.Kind != AccessKind.Msi)
+        if (done.Kind is not (AccessKind.Msi or AccessKind.LoseNextFixedIpi))
         {
             Exits++;
         }
@@ -242,6 +248,17 @@ internal sealed class StressCpu
                 SetPlan(Read(offsets[_random.Next(offsets.Length)]));
                 break;
         }
+        if (_loseThis)
+        {
+            // The APIC is told to lose its next fixed IPI just before the write that sends it.
+            _loseThis = false;
+            for (var i = _planLength; i > 0; i--)
+            {
+                _plan[i] = _plan[i - 1];
+            }
+            _plan[0] = new GuestAccess(AccessKind.LoseNextFixedIpi, false, 0, 0);
+            _planLength++;
+        }
     }
 
     private static readonly uint[] ReadableOffsets = [ApicOffsets.Id, ApicOffsets.Version, ApicOffsets.Ppr, ApicOffsets.Isr0 + 7 * ApicOffsets.Stride, ApicOffsets.Irr0 + 7 * ApicOffsets.Stride];
@@ -314,6 +331,13 @@ internal sealed class StressCpu
         {
             case DeliveryMode.Fixed:
                 _world.Ledger.ExpectFixed(_targets, msi: false);
+                if (_loseNext && _targets.Count > 0)
+                {
+                    // An IPI to no APIC (all-but-self in a VM of one vCPU) would be lost without anything missing.
+                    _loseNext = false;
+                    _loseThis = true;
+                    _world.Ledger.Lose(new LostIpi(Index, Operations, vector, Destination(request), [.. _targets]));
+                }
                 break;
             case DeliveryMode.LowestPriority when _targets.Count > 0:
                 _world.Ledger.LowestPriority();
@@ -323,6 +347,15 @@ internal sealed class StressCpu
                 break;
         }
     }
+
+    /// <summary>An IPI's destination as the trace writes it: the shorthand, or the mode and the destination field.</summary>
+    private static string Destination(in InterruptRequest request) => request.Shorthand switch
+    {
+        DestinationShorthand.Self => "self",
+        DestinationShorthand.AllIncludingSelf => "all",
+        DestinationShorthand.AllExcludingSelf => "all-but-self",
+        _ => (request.Logical ? "logical 0x" : "physical 0x") + request.Destination.ToString("X", System.Globalization.CultureInfo.InvariantCulture),
+    };
 
     private void SendMsi(int target)
     {

@@ -109,11 +109,7 @@ public sealed class StressEngine
                 }
                 vms.Add(new StressVm(v, handles[v], world, cpus));
             }
-            if (_settings.LoseOneIpi)
-            {
-                await vms[0].Handle.GetApicRef(_settings.FaultVcpu).Ask<ApicProtocol.AccessCompleted>(
-                    r => new ApicProtocol.LoseFixedIpis(_settings.FaultVcpu, 1, 0, r), AskTimeout, cancellationToken).ConfigureAwait(false);
-            }
+            // (Fault injection is armed by the fault vCPU itself, before its first fixed IPI that reaches an APIC.)
 
             double elapsedSeconds;
             if (_settings.Sequential)
@@ -146,12 +142,16 @@ public sealed class StressEngine
             {
                 _finalStates.Add(await vm.Handle.SaveAsync().ConfigureAwait(false));
             }
-            var invariants = new StressChecker(vms, counters, snapshots, events, recorder).Check();
+            var checker = new StressChecker(vms, counters, snapshots, events, recorder);
+            var invariants = checker.Check();
             var all = counters.SelectMany(c => c).ToList();
             Latencies = (LatencyHistogram.Merge(all.Select(c => c.ToAcceptance)), LatencyHistogram.Merge(all.Select(c => c.ToEoi)));
             wall.Stop();
             return StressReportBuilder.Build(_settings, vms, counters, invariants, elapsedSeconds,
-                _settings.Sequential ? null : creation.Elapsed.TotalSeconds, _settings.Sequential ? null : wall.Elapsed.TotalSeconds);
+                _settings.Sequential ? null : creation.Elapsed.TotalSeconds, _settings.Sequential ? null : wall.Elapsed.TotalSeconds) with
+            {
+                FaultInjection = checker.FaultInjection(),
+            };
         }
         finally
         {

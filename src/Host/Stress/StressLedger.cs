@@ -36,6 +36,9 @@ internal sealed class StressLedger
 
     public ConcurrentQueue<CallFunctionItem>[] Queues { get; }
 
+    /// <summary>The fixed IPI fault injection had the APIC lose (written once, by the fault vCPU), or null.</summary>
+    public LostIpi? Lost { get; private set; }
+
     private long _lowestPrioritySent;
     private long _msisSent;
 
@@ -67,9 +70,17 @@ internal sealed class StressLedger
 
     public void LowestPriority() => Interlocked.Increment(ref _lowestPrioritySent);
 
+    public void Lose(LostIpi ipi) => Lost = ipi;
+
     public void Queue(int target, CallFunctionItem item)
     {
         Interlocked.Increment(ref Queued[target]);
         Queues[target].Enqueue(item);
     }
 }
+
+/// <summary>
+/// The fixed IPI that fault injection lost: its sender, the sender's operation that sent it (counted from 1), its
+/// vector, its destination as the trace writes it, and the vCPUs it was meant for.
+/// </summary>
+internal sealed record LostIpi(int Sender, long Operation, byte Vector, string Destination, int[] Targets);

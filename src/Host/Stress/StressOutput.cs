@@ -78,6 +78,10 @@ public static class StressOutput
         }
         vcpus.Caption(VcpuColumnsCaption);
         console.Write(vcpus);
+        if (report.FaultInjection is { } fault)
+        {
+            console.MarkupLine("fault injection: " + Markup.Escape(fault));
+        }
         console.MarkupLine(report.AllInvariantsHold ? "[green]every invariant holds[/]" : "[red]an invariant is violated[/]");
     }
 

@@ -150,6 +150,13 @@ public sealed record StressReport
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? WallSeconds { get; init; }
 
+    /// <summary>
+    /// What fault injection (<c>lose-one-ipi</c>) did when it was armed: the fixed IPI it lost, or that the fault vCPU
+    /// sent none that reached an APIC, so that nothing was lost.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? FaultInjection { get; init; }
+
     /// <summary>A cluster run (<c>--cluster</c>): what each node ran.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<StressNodeReport>? Nodes { get; init; }
