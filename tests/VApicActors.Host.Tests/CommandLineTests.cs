@@ -220,7 +220,8 @@ public sealed class CommandLineTests
     {
         var (code, _, error) = await InvokeAsync(args);
         Assert.Equal(2, code);
-        Assert.Contains("vapic --help", error);
+        // The usage hint names the command that was given: the root's help for its options, run's for run.
+        Assert.Contains(args[0] == "run" ? "Run 'vapic run --help'" : "Run 'vapic --help'", error);
     }
 
     [Theory]
@@ -450,6 +451,27 @@ public sealed class CommandLineTests
         Assert.Equal(2, code);
         Assert.Equal($"{state}: error: no such file", error.Trim());
         Assert.DoesNotContain("error: error:", error);
+    }
+
+    [Theory]
+    [InlineData("run", "--vcpus", "2", "a.vapic")]
+    [InlineData("run", "-q", "a.vapic")]
+    [InlineData("trace", "view", "--bogus", "t.clef")]
+    [InlineData("replay", "--bogus", "t.clef")]
+    [InlineData("state", "show", "--bogus")]
+    public async Task AnUnknownOption_IsReportedAsAnOption_NotTakenForAFileName(params string[] args)
+    {
+        var (code, output, error) = await InvokeAsync(args);
+
+        // It used to be taken for a file: "--vcpus: error: no such file", or "Unrecognized ... 't.clef'" for the real file.
+        var unknown = args.First(a => a.StartsWith('-'));
+        Assert.Equal(2, code);
+        Assert.Contains($"Unrecognized command or argument '{unknown}'", error);
+        Assert.DoesNotContain("no such file", error);
+        Assert.DoesNotContain("t.clef'", error);
+        Assert.DoesNotContain("passed", output);
+        // The hint names the command the option was given to.
+        Assert.Contains($"Run 'vapic {string.Join(' ', args.TakeWhile(a => a != unknown))} --help' for usage.", error);
     }
 
     private static Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args) => InvokeCoreAsync(args);

@@ -104,13 +104,19 @@ public sealed class VapicCommandLine
     {
         // No response files: an argument starting with '@' is a value (a filter such as "@m like '%IPI%'"), not a file to expand.
         var parse = Root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
-        if (parse.Action is ParseErrorAction)
+        var unknownOptions = UnknownOptions(parse);
+        if (parse.Action is ParseErrorAction || unknownOptions.Count > 0)
         {
-            foreach (var e in parse.Errors)
+            // An unknown option in the place of a file is the mistake; the errors that follow from it (a real file left
+            // over, "no such file" for the option) would only blame the wrong word.
+            var messages = unknownOptions.Count > 0
+                ? unknownOptions.Select(o => $"Unrecognized command or argument '{o}'")
+                : parse.Errors.Select(e => e.Message);
+            foreach (var message in messages)
             {
-                await _error.WriteLineAsync($"vapic: {e.Message}").ConfigureAwait(false);
+                await _error.WriteLineAsync($"vapic: {message}").ConfigureAwait(false);
             }
-            await _error.WriteLineAsync("Run 'vapic --help' for usage.").ConfigureAwait(false);
+            await _error.WriteLineAsync($"Run '{CommandPath(parse.CommandResult)} --help' for usage.").ConfigureAwait(false);
             return ExitUsage;
         }
         if (parse.Action is not AsynchronousCommandLineAction)
@@ -155,6 +161,31 @@ public sealed class VapicCommandLine
             await _error.WriteLineAsync("vapic: interrupted").ConfigureAwait(false);
             return VapicHost.ExitInterrupted;
         }
+    }
+
+    /// <summary>
+    /// Words the parser took for file arguments that look like options (<c>--vcpus</c>, <c>-q</c>) and name no file:
+    /// options the command does not have. A lone <c>-</c> (standard input) and an existing file are arguments.
+    /// </summary>
+    private static List<string> UnknownOptions(ParseResult parse) =>
+        parse.CommandResult.Children.OfType<ArgumentResult>()
+            .SelectMany(a => a.Tokens)
+            .Select(t => t.Value)
+            .Where(v => v.Length > 1 && v[0] == '-' && !File.Exists(v) && !Directory.Exists(v))
+            .ToList();
+
+    /// <summary>The command as typed, for the usage hint: <c>vapic trace view</c>.</summary>
+    private static string CommandPath(CommandResult command)
+    {
+        var names = new List<string>();
+        for (SymbolResult? r = command; r is CommandResult c; r = c.Parent)
+        {
+            if (c.Command is not RootCommand)
+            {
+                names.Insert(0, c.Command.Name);
+            }
+        }
+        return string.Join(' ', ["vapic", .. names]);
     }
 
     /// <summary>
