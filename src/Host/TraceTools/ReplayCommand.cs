@@ -46,7 +46,7 @@ public static class ReplayCommand
         }
         if (pagePath is not null && result.Apics.Count != 1)
         {
-            stderr.WriteLine($"vapic: -o writes one APIC's page, but {Selection(vm, apicId)} matches {result.Apics.Count}: choose one with --vm and --apic");
+            stderr.WriteLine($"vapic: -o writes one APIC's page, but {result.Apics.Count} APICs match ({Selection(vm, apicId)}): choose one with --vm and --apic");
             return UsageError;
         }
 

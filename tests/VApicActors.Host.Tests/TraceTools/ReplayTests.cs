@@ -136,6 +136,11 @@ public sealed class ReplayTests(ActorSystemFixture fixture) : IClassFixture<Acto
 
         Assert.Equal(ReplayCommand.UsageError, ReplayCommand.Run(tracePath, vmName, null, null, page, TextWriter.Null, error));
         Assert.Contains("choose one with --vm and --apic", error.ToString());
+        // How many APICs the selection matched, in words (it read "but VM x matches 4").
+        Assert.Contains($"-o writes one APIC's page, but 3 APICs match (VM {vmName}): choose one with --vm and --apic", error.ToString());
+        error = new StringWriter();
+        Assert.Equal(ReplayCommand.UsageError, ReplayCommand.Run(tracePath, null, null, null, page, TextWriter.Null, error));
+        Assert.Contains("-o writes one APIC's page, but 3 APICs match (any VM): choose one with --vm and --apic", error.ToString());
     }
 
     [Fact]
