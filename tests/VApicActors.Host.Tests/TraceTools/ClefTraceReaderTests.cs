@@ -58,6 +58,17 @@ public sealed class ClefTraceReaderTests(ActorSystemFixture fixture) : IClassFix
         Assert.Equal(ClefTraceReader.ReadFile(path).Events.Select(e => (e.Vm, e.ApicId, e.Seq)), result.Events.Select(e => (e.Vm, e.ApicId, e.Seq)));
     }
 
+    [Theory]
+    [InlineData("vm vcpus=2", "not a JSON line: 'v' is an invalid start of a value (at byte 1)")]
+    [InlineData("{\"Vm\": x}", "not a JSON line: 'x' is an invalid start of a value (at byte 8)")]
+    public void Read_NotJson_TheReasonGivesTheByteInTheLine_NotTheParsersLineZero(string line, string reason)
+    {
+        var result = ClefTraceReader.Read(["", line], "t.clef");
+
+        // The parser sees one line at a time and called it "LineNumber: 0", next to the file's line 2.
+        Assert.Equal("t.clef:2: error: " + reason, Assert.Single(result.Errors).ToString());
+    }
+
     [Fact]
     public void Read_TheBroadcastIdAsApicId_NotAnEvent()
     {
