@@ -279,6 +279,41 @@ public sealed class SettingsTests
         Assert.True(config.HasPath("vapic.service.max-sessions"), "the service defaults are part of the configuration");
     }
 
+    [Theory]
+    [InlineData("--duration 1ms", "vapic.simulation.tick-period: must be more than 0 and at most the duration (1ms), got 4ms")]
+    [InlineData("--duration 0s", "vapic.simulation.duration: must be more than 0 and at most 1h, got 0ns (set by --duration)")]
+    [InlineData("--duration 2h", "vapic.simulation.duration: must be more than 0 and at most 1h, got 2h (set by --duration)")]
+    [InlineData("--duration 1500us --tick-period 2ms", "vapic.simulation.tick-period: must be more than 0 and at most the duration (1500us), got 2ms (set by --tick-period)")]
+    [InlineData("--init-delay 1500ms", "vapic.simulation.init-delay: must be 0 to 1s, got 1500ms (set by --init-delay)")]
+    public void DurationOutOfRange_IsWrittenTheWayDurationsAreGiven_NotAsATimeSpan(string options, string message)
+    {
+        // "--duration 1ms" used to say "at most the duration (00:00:00.0010000), got 00:00:00.0040000".
+        var words = options.Split(' ');
+        var overrides = new List<SettingOverride>();
+        for (var i = 0; i < words.Length; i += 2)
+        {
+            overrides.Add(SettingOverride.Text("vapic.simulation." + words[i][2..], words[i + 1], words[i]));
+        }
+
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Load(overrides));
+
+        Assert.Equal("invalid configuration: " + message, e.Message);
+    }
+
+    [Theory]
+    [InlineData("4000us", 4_000_000)]
+    [InlineData("250ms", 250_000_000)]
+    [InlineData("4000000ns", 4_000_000)]
+    [InlineData("4000 micros", 4_000_000)]
+    [InlineData("1.5ms", 1_500_000)]
+    public void Duration_InTheUnitsTheErrorMessageShows_IsAccepted(string text, long ns)
+    {
+        // The message for a bad duration offers "1s, 250ms or 4000us"; "4000us" itself was refused with that message.
+        var settings = HoconSettings.Load([SettingOverride.Text("vapic.simulation.duration", text, "--duration"), SettingOverride.Text("vapic.simulation.tick-period", "1ms", "--tick-period")]);
+
+        Assert.Equal(ns, settings.Settings.Simulation.DurationNs);
+    }
+
     private static Config FileConfig() => ConfigurationFactory.ParseString(File.ReadAllText(HoconSettings.DefaultPath));
 
     private static void Override(string key, string value)

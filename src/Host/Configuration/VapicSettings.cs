@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using VApicActors.Host.Scenarios;
+using VApicActors.Host.Stress;
 using VApicActors.Host.Tracing;
 
 namespace VApicActors.Host.Configuration;
@@ -56,12 +57,12 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
         var duration = ReadDuration(config, "vapic.simulation.duration");
         if (duration <= TimeSpan.Zero || duration > MaxDuration)
         {
-            throw new SettingsException("vapic.simulation.duration", $"must be more than 0 and at most 1h, got {duration}");
+            throw new SettingsException("vapic.simulation.duration", $"must be more than 0 and at most 1h, got {DurationText(duration)}");
         }
         var tick = ReadDuration(config, "vapic.simulation.tick-period");
         if (tick <= TimeSpan.Zero || tick > duration)
         {
-            throw new SettingsException("vapic.simulation.tick-period", $"must be more than 0 and at most the duration ({duration}), got {tick}");
+            throw new SettingsException("vapic.simulation.tick-period", $"must be more than 0 and at most the duration ({DurationText(duration)}), got {DurationText(tick)}");
         }
 
         var ipiRate = ReadInt(config, "vapic.simulation.ipi-rate-hz");
@@ -73,7 +74,7 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
         var initDelay = ReadDuration(config, "vapic.simulation.init-delay");
         if (initDelay < TimeSpan.Zero || initDelay > MaxInitDelay)
         {
-            throw new SettingsException("vapic.simulation.init-delay", $"must be 0 to 1s, got {initDelay}");
+            throw new SettingsException("vapic.simulation.init-delay", $"must be 0 to 1s, got {DurationText(initDelay)}");
         }
 
         var traceEnabled = ReadBool(config, "vapic.trace.enabled");
@@ -162,9 +163,18 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
         };
     }
 
+    /// <summary>A duration the way the configuration and the options write one (<c>4ms</c>, <c>1500us</c>, <c>2h</c>), not as a TimeSpan.</summary>
+    internal static string DurationText(TimeSpan duration) => StressDurations.Format(duration.Ticks * NsPerTick);
+
     private static TimeSpan ReadDuration(Config config, string key)
     {
         var text = ReadString(config, key, "must be a duration such as 1s, 250ms or 4000us");
+        // A whole number and ns, us, ms, s, m or h, as everywhere else in vapic's settings; HOCON's own units
+        // (micros, 1.5ms, ...) as well. HOCON alone does not know "us".
+        if (StressDurations.TryParseNanoseconds(text, out var ns))
+        {
+            return TimeSpan.FromTicks(ns / NsPerTick);
+        }
         try
         {
             return config.GetTimeSpan(key, null, allowInfinite: false);
