@@ -20,6 +20,8 @@ namespace VApicActors.Host.Bench;
 /// </summary>
 public static class BenchCommand
 {
+    private const int RedirectedWidth = 120;
+
     /// <param name="configFile">The root command's <c>--config</c> option.</param>
     public static Command Create(Option<string?> configFile)
     {
@@ -154,7 +156,14 @@ public static class BenchCommand
 
     public static void Print(IAnsiConsole console, IReadOnlyList<BenchResult> results, int threads, BenchSettings settings)
     {
+        ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(settings);
+        // Into a file or a pipe the console is 80 columns wide, which cuts the ratio headers to "actors/l…"; the other
+        // commands' tables get a fixed width there too.
+        if (!console.Profile.Capabilities.Interactive && console.Profile.Width < RedirectedWidth)
+        {
+            console.Profile.Width = RedirectedWidth;
+        }
         var table = new Table().Title("bench: exits and IPIs per second (locks: " + threads + " threads; " + Environment.ProcessorCount + " cores; warm-up "
             + settings.WarmUp.TotalSeconds.ToString("0.##", CultureInfo.InvariantCulture) + " s per design, then "
             + (settings.Duration.TotalSeconds / 5).ToString("0.##", CultureInfo.InvariantCulture) + " s before each run; actors: "

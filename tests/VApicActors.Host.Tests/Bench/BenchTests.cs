@@ -113,4 +113,27 @@ public sealed class BenchTests(ActorSystemFixture fixture) : IClassFixture<Actor
         Assert.EndsWith(" M", row[4], StringComparison.Ordinal);
         Assert.DoesNotContain("\"locks\"", BenchCommand.ToJson(results, settings), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void ThePrintedTable_IntoAFileOrPipe_KeepsItsHeadersWhole()
+    {
+        // A console that is not a terminal is 80 columns wide: the ratio headers printed as "actors/l…" and "actors/…".
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+        var settings = BenchSettings.Create(StressSettings.LoadConfig());
+        BenchResult Result(string design) => new(design, 64, 1_000_000, 200_000, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+
+        BenchCommand.Print(console, [Result("direct"), Result("locks"), Result("actors")], 2, settings);
+
+        var text = output.ToString();
+        Assert.DoesNotContain("…", text);
+        Assert.Contains("actors/locks", text);
+        Assert.Contains("actors/direct", text);
+    }
 }
