@@ -326,6 +326,26 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
         Assert.Contains("none.clef: error: cannot read the trace", error);
     }
 
+    [Fact]
+    public async Task Ipis_AVmOrApicTheTraceDoesNotHave_IsSaid_NotJustCountedAsNothing()
+    {
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "ends", EveryEnd);
+        var vm = ClefTraceReader.ReadFile(trace).Events[0].Vm;
+
+        // A script's VM is named after its file with a number ("ends-7"): "--vm ends" used to print "0 IPIs sent" alone.
+        var (code, output, error) = Run(trace, new IpiSelection(Vm: "ends"));
+        Assert.Equal(0, code);
+        Assert.StartsWith("0 IPIs sent", output.Trim());
+        Assert.Equal($"vapic: {trace} has no events of VM ends; its VMs: {vm}", error.Trim());
+
+        (_, _, error) = Run(trace, new IpiSelection(Vm: vm, Apic: 9));
+        Assert.Equal($"vapic: {trace} has no events of APIC 0x9 (VM {vm})", error.Trim());
+
+        (_, _, error) = Run(trace, new IpiSelection(Vm: vm, Apic: 2));
+        Assert.Equal("", error);
+    }
+
     private static (int Code, string Output, string Error) Run(string trace, IpiSelection selection, bool problemsOnly = false)
     {
         var output = new StringWriter();
