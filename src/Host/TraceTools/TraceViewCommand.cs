@@ -90,7 +90,15 @@ public static class TraceViewCommand
         sb.Append(inv, $" {e.Vm} apic={Hex.Of(e.ApicId),-4} #{e.Seq,-6} {e.Event,-14} {e.Register ?? "-",-12}");
         if (e.Value is ulong value)
         {
-            sb.Append(" value=").Append(Hex.Of(value));
+            if (e.Event is "TimerArmed" or "TimerCancelled" or "TimerFired")
+            {
+                // A timer event's value is a virtual time (the expiry): written as the first column writes times.
+                sb.Append(inv, $" due={value / 1_000_000_000UL}.{value % 1_000_000_000UL:D9}");
+            }
+            else
+            {
+                sb.Append(" value=").Append(Hex.Of(value));
+            }
         }
         if (e.Vector is int vector)
         {

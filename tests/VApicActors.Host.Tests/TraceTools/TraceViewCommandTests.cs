@@ -89,6 +89,23 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
     }
 
     [Fact]
+    public void Format_TimerEvents_ShowTheirDueTimeAsATime_NotAsHexNanoseconds()
+    {
+        var events = ClefTraceReader.Read(
+            [
+                """{"Vm":"t-2","ApicId":0,"Event":"TimerArmed","Register":"LVTT","Value":160000,"VirtualTimeNs":0,"Seq":8}""",
+                """{"Vm":"t-2","ApicId":0,"Event":"TimerFired","Register":"LVTT","Value":1000160000,"Vector":239,"VirtualTimeNs":1000160000,"Seq":11,"Detail":"Accepted"}""",
+                """{"Vm":"t-2","ApicId":0,"Event":"TimerFired","Register":"LVTT","Vector":236,"VirtualTimeNs":165100,"Seq":40,"Detail":"Accepted"}""",
+            ],
+            "timer.clef").Events;
+
+        // The due time read "value=0x27100", beside a first column in decimal seconds.
+        Assert.Equal("  0.000000000 t-2 apic=0x0  #8      TimerArmed     LVTT         due=0.000160000", TraceViewCommand.Format(events[0]));
+        Assert.Equal("  1.000160000 t-2 apic=0x0  #11     TimerFired     LVTT         due=1.000160000 vector=0xef  [Accepted]", TraceViewCommand.Format(events[1]));
+        Assert.Equal("  0.000165100 t-2 apic=0x0  #40     TimerFired     LVTT         vector=0xec  [Accepted]", TraceViewCommand.Format(events[2]));
+    }
+
+    [Fact]
     public void Run_MissingFile_ExitTwo()
     {
         var (code, _, error) = Run(Path.Combine(Path.GetTempPath(), "no-such-trace-" + Guid.NewGuid().ToString("N") + ".clef"), null);
