@@ -67,22 +67,6 @@ public static class ClefTraceReader
     /// <summary>The reason given for a line with a NUL byte.</summary>
     public const string BinaryData = "binary data (a NUL byte), not trace text: the rest of the file is not read";
 
-    /// <summary>
-    /// The parser's complaint without its position, which counts lines from 0 within the one line it was given
-    /// ("LineNumber: 0 | BytePositionInLine: 4"), and with the byte of the line it stopped at, counted from 1.
-    /// </summary>
-    private static string JsonProblem(JsonException e)
-    {
-        var message = e.Message;
-        var position = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        if (position >= 0)
-        {
-            message = message[..position];
-        }
-        message = message.TrimEnd().TrimEnd('.');
-        return e.BytePositionInLine is long b ? string.Create(CultureInfo.InvariantCulture, $"{message} (at byte {b + 1})") : message;
-    }
-
     /// <summary>Parses one line; on failure <paramref name="reason"/> says why.</summary>
     public static bool TryParse(string line, int lineNumber, out TraceRecord? record, out string? reason, bool keepProperties = true)
     {
@@ -94,7 +78,7 @@ public static class ClefTraceReader
         }
         catch (JsonException e)
         {
-            reason = "not a JSON line: " + JsonProblem(e);
+            reason = "not a JSON line: " + JsonProblem.Describe(e, oneLine: true);
             return false;
         }
 

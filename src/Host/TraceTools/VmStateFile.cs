@@ -94,7 +94,7 @@ public static class VmStateFile
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException("not a JSON document: " + e.Message, e);
+            throw new InvalidDataException("not a JSON document: " + JsonProblem.Describe(e, oneLine: false), e);
         }
         catch (InvalidOperationException)
         {

@@ -150,6 +150,15 @@ public sealed class SaveRestoreTests(ActorSystemFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void StateFile_NotJson_NamesTheLineCountedFromOne()
+    {
+        // Given a trace by mistake: the parser's "LineNumber: 1 | BytePositionInLine: 0" meant the second line.
+        var e = Assert.Throws<InvalidDataException>(() => VmStateFile.FromJson("{\"Vm\":\"a\"}\n{\"Vm\":\"b\"}\n"));
+
+        Assert.Equal("not a JSON document: '{' is invalid after a single JSON value. Expected end of data (at line 2, byte 1)", e.Message);
+    }
+
+    [Fact]
     public async Task StateFile_BadField_NamesIt()
     {
         await using var session = new ScenarioSession(fixture.System, "bad");
