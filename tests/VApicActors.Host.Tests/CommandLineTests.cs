@@ -474,6 +474,20 @@ public sealed class CommandLineTests
         Assert.Contains($"Run 'vapic {string.Join(' ', args.TakeWhile(a => a != unknown))} --help' for usage.", error);
     }
 
+    [Theory]
+    [InlineData("--trace", "t.clef", "--no-trace", "--vcpus", "1", "--duration", "1ms", "--tick-period", "1ms")]
+    [InlineData("run", "a.vapic", "--no-trace", "--trace", "t.clef")]
+    [InlineData("state", "save", "a.vapic", "-o", "s.json", "--trace", "t.clef", "--no-trace")]
+    public async Task TraceAndNoTrace_Together_AreRefused(params string[] args)
+    {
+        // The default simulation ran without a trace and then said "trace: off (enable with --trace FILE ...)".
+        var (code, output, error) = await InvokeAsync(args);
+
+        Assert.Equal(2, code);
+        Assert.Contains("give --trace FILE or --no-trace, not both", error);
+        Assert.Equal("", output);
+    }
+
     private static Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args) => InvokeCoreAsync(args);
 
     private static async Task<(int Code, string Output, string Error)> InvokeCoreAsync(string[] args)

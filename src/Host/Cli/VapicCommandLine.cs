@@ -256,6 +256,17 @@ public sealed class VapicCommandLine
             command.Options.Add(_noTrace);
             command.Options.Add(_traceFilter);
         }
+        foreach (var command in new[] { root, run, Subcommand(root, "serve"), Subcommand(root, "state", "save"), Subcommand(root, "state", "restore") })
+        {
+            // One says where the trace goes, the other that there is none: which one won would be a guess.
+            command.Validators.Add(r =>
+            {
+                if (r.GetResult(_trace) is not null && r.GetResult(_noTrace) is not null)
+                {
+                    r.AddError("give --trace FILE or --no-trace, not both");
+                }
+            });
+        }
         Subcommand(root, "stress").Options.Add(_trace);
         UseNumberParsers(root);
         return root;
