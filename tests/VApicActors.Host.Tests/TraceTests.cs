@@ -108,6 +108,42 @@ public sealed class TraceTests(ActorSystemFixture fixture) : IClassFixture<Actor
     }
 
     [Fact]
+    public async Task Run_VmNames_DependOnlyOnTheScriptAndItsPlaceInTheRun()
+    {
+        using var dir = new TempDirectory();
+        Directory.CreateDirectory(dir.File("other"));
+        var x = dir.Write("x.vapic", "readl 0xfee00030\nvm vcpus=2\nreadl 0xfee00030\nvm vcpus=1\nreadl 0xfee00030\n");
+        var y = dir.Write("y.vapic", "vm vcpus=1\nreadl 0xfee00030\n");
+        var otherX = dir.Write(Path.Combine("other", "x.vapic"), "readl 0xfee00030\nvm vcpus=1\nreadl 0xfee00030\n");
+        var x2 = dir.Write("x-2.vapic", "readl 0xfee00030\n");
+
+        async Task<List<string>> VmsAsync(string name, params string[] files)
+        {
+            var path = dir.File(name);
+            using (var sink = SerilogTraceSink.Create(path))
+            {
+                var summary = await new ScenarioRunner(fixture.System, sink).RunAsync(files, TextWriter.Null, TextWriter.Null);
+                Assert.Equal(0, summary.ExitCode);
+            }
+            return ClefReader.Read(path).Select(e => e.GetProperty("Vm").GetString()!).Distinct().ToList();
+        }
+
+        // The first VM is named after the file, the later ones of that file -2, -3; a second file of the same name
+        // (or whose names could meet those of an earlier one) is told apart with #2.
+        Assert.Equal(["x", "x-2", "x-3", "y", "x#2", "x#2-2", "x-2#2"], await VmsAsync("all.clef", x, y, otherX, x2));
+        // The same script gives the same names, whatever ran before it in the process.
+        Assert.Equal(["y"], await VmsAsync("y.clef", y));
+        Assert.Equal(["x", "x-2", "x-3"], await VmsAsync("x.clef", x));
+    }
+
+    [Fact]
+    public void VmBaseNames_AreTheFileNames_MadeDistinctWithinARun()
+    {
+        Assert.Equal(["a", "b-c", "a#2", "a-2#2", "a-1", "a-02", "a#3"],
+            ScenarioRunner.VmBaseNames(["a.vapic", "dir/b c.vapic", "other/a.vapic", "a-2.vapic", "a-1.vapic", "a-02.vapic", "a.vapic"]));
+    }
+
+    [Fact]
     public void Sink_WritesEveryPropertyOfAnEvent()
     {
         using var dir = new TempDirectory();

@@ -7,7 +7,8 @@ namespace VApicActors.Host.Scenarios;
 /// <summary>
 /// <c>vapic run FILE...</c>: runs each file from a fresh VM, prints each failed expectation as
 /// <c>FILE:LINE: expected X, got Y</c> and each script error as <c>FILE:LINE: error: ...</c> (which stops
-/// that file only), then the summary line <c>N passed, M failed</c>.
+/// that file only), then the summary line <c>N passed, M failed</c>. The VMs a file creates are named after it and
+/// nothing else (<see cref="VmBaseNames"/>), so a script's trace is the same whatever was run before it.
 /// </summary>
 public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
 {
@@ -17,10 +18,11 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
         int passed = 0, failed = 0, errors = 0;
         var failures = new List<string>();
 
-        foreach (var file in files)
+        var names = VmBaseNames(files);
+        for (var i = 0; i < files.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var result = await RunFileAsync(file, output, error, failures, cancellationToken).ConfigureAwait(false);
+            var result = await RunFileAsync(files[i], names[i], output, error, failures, cancellationToken).ConfigureAwait(false);
             passed += result.Passed;
             failed += result.Failed;
             errors += result.Errors;
@@ -33,7 +35,48 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
     }
 
     /// <summary>Runs one file and returns its counts (its lines go to the writers as <see cref="RunAsync"/> prints them).</summary>
-    public async Task<ScenarioRunSummary> RunFileAsync(string file, TextWriter output, TextWriter error, List<string>? failures = null, CancellationToken cancellationToken = default)
+    public Task<ScenarioRunSummary> RunFileAsync(string file, TextWriter output, TextWriter error, List<string>? failures = null, CancellationToken cancellationToken = default) =>
+        RunFileAsync(file, VmBaseNames([file])[0], output, error, failures, cancellationToken);
+
+    /// <summary>
+    /// The base name of each file's VMs in a run of <paramref name="files"/>, in order: the file's name without its
+    /// extension (<see cref="ScenarioSession.SanitizeName"/>). A file whose VMs could share a name with those of an
+    /// earlier file in the run (the same name, or one is the other's followed by <c>-N</c>, as <c>x</c> and <c>x-2</c>)
+    /// is named <c>NAME#K</c> instead, with the smallest K from 2 not yet taken. A name depends only on the file names,
+    /// not on what the files hold.
+    /// </summary>
+    public static IReadOnlyList<string> VmBaseNames(IReadOnlyList<string> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var names = new List<string>(files.Count);
+        foreach (var file in files)
+        {
+            var name = ScenarioSession.SanitizeName(Path.GetFileNameWithoutExtension(file));
+            if (names.Any(n => MayShareVmNames(n, name)))
+            {
+                var k = 2;
+                while (names.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name}#{k}")))
+                {
+                    k++;
+                }
+                name = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name}#{k}");
+            }
+            names.Add(name);
+        }
+        return names;
+    }
+
+    /// <summary>Whether sessions named <paramref name="a"/> and <paramref name="b"/> could give two VMs one name.</summary>
+    private static bool MayShareVmNames(string a, string b) => a == b || IsLaterVmOf(a, b) || IsLaterVmOf(b, a);
+
+    /// <summary>Whether <paramref name="name"/> is <c>BASE-N</c> (N ≥ 2, no leading zero), a later VM of a session named <paramref name="baseName"/>.</summary>
+    private static bool IsLaterVmOf(string baseName, string name) =>
+        name.Length > baseName.Length + 1
+        && name.StartsWith(baseName + "-", StringComparison.Ordinal)
+        && name[(baseName.Length + 1)..] is var n && n[0] != '0' && n.All(char.IsAsciiDigit) && n != "1";
+
+    private async Task<ScenarioRunSummary> RunFileAsync(
+        string file, string vmBaseName, TextWriter output, TextWriter error, List<string>? failures, CancellationToken cancellationToken)
     {
         failures ??= [];
         string[] lines;
@@ -46,7 +89,7 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
             return Error(ReadError(file, e));
         }
 
-        await using var session = new ScenarioSession(system, Path.GetFileNameWithoutExtension(file), trace)
+        await using var session = new ScenarioSession(vmBaseName, system, trace)
         {
             BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(file)),
         };

@@ -20,7 +20,6 @@ public sealed class ScenarioSession : IAsyncDisposable
     private const ulong MaxX2ApicId = 0xFFFF_FFFE;
     private const ulong MaxLongValue = long.MaxValue;
     private const int SpuriousNone = -1;
-    private static long _vmCounter;
 
     private readonly ActorSystem _system;
     private readonly ITraceSink? _trace;
@@ -28,12 +27,26 @@ public sealed class ScenarioSession : IAsyncDisposable
     private VmHandle? _vm;
     private bool _ownsVm;
     private VmSpec _spec;
+    private int _vmsCreated;
 
+    /// <summary>
+    /// A session whose VMs are named after <paramref name="vmName"/> (characters other than letters, digits,
+    /// <c>-</c> and <c>_</c> become <c>-</c>): the first VM it creates is <c>NAME</c>, the next <c>NAME-2</c>,
+    /// <c>NAME-3</c>, … (each <c>vm</c> line or <c>restore</c> after a VM was created makes a new one). The names
+    /// depend on nothing but the session's own lines.
+    /// </summary>
     public ScenarioSession(ActorSystem system, string vmName = "scenario", ITraceSink? trace = null)
+        : this(SanitizeName(vmName ?? throw new ArgumentNullException(nameof(vmName))), system, trace)
+    {
+    }
+
+    /// <summary>A session whose VMs are named after <paramref name="vmBaseName"/> as given (a name made unique by <see cref="ScenarioRunner"/>).</summary>
+    internal ScenarioSession(string vmBaseName, ActorSystem system, ITraceSink? trace)
     {
         _system = system ?? throw new ArgumentNullException(nameof(system));
+        ArgumentException.ThrowIfNullOrEmpty(vmBaseName);
         _trace = trace;
-        _vmBaseName = SanitizeName(vmName);
+        _vmBaseName = vmBaseName;
         _spec = DefaultSpec(NextVmName());
     }
 
@@ -461,6 +474,7 @@ public sealed class ScenarioSession : IAsyncDisposable
         {
             _vm = await VmHandle.CreateAsync(_system, _spec, _trace).ConfigureAwait(false);
             _ownsVm = true;
+            _vmsCreated++;
         }
         return _vm;
     }
@@ -515,9 +529,15 @@ public sealed class ScenarioSession : IAsyncDisposable
 
     private static string Quote(string word) => ScenarioException.Quote(word);
 
-    private string NextVmName() => $"{_vmBaseName}-{Interlocked.Increment(ref _vmCounter)}";
+    /// <summary>The name of the next VM the session creates: the base name for the first, then <c>-2</c>, <c>-3</c>, ….</summary>
+    private string NextVmName() => VmName(_vmBaseName, _vmsCreated + 1);
 
-    private static string SanitizeName(string name)
+    /// <summary>The name of the <paramref name="ordinal"/>-th VM (from 1) of a session named <paramref name="baseName"/>.</summary>
+    public static string VmName(string baseName, int ordinal) =>
+        ordinal <= 1 ? baseName : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{baseName}-{ordinal}");
+
+    /// <summary>The base name of a script's VMs: its file name without the extension, with characters other than letters, digits, <c>-</c> and <c>_</c> as <c>-</c>.</summary>
+    public static string SanitizeName(string name)
     {
         var sb = new StringBuilder(name.Length);
         foreach (var c in name)

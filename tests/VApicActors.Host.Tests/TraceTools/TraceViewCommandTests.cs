@@ -16,7 +16,7 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
         Assert.Equal(File.ReadAllLines(path).Length, lines.Length);
         Assert.Contains(lines, l => l.Contains("apic=0x0", StringComparison.Ordinal) && l.Contains("IpiSent", StringComparison.Ordinal)
             && l.Contains("value=0x4041 vector=0x41 to=\"physical 0x1\"", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("  0.000000300 timeline-", StringComparison.Ordinal) && l.Contains("Acknowledged", StringComparison.Ordinal)
+        Assert.Contains(lines, l => l.StartsWith("  0.000000300 timeline ", StringComparison.Ordinal) && l.Contains("Acknowledged", StringComparison.Ordinal)
             && l.Contains("vector=0x61", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("MmioWrite", StringComparison.Ordinal) && l.Contains("LVTT", StringComparison.Ordinal)
             && l.Contains("value=0xee", StringComparison.Ordinal) && l.Contains("[addr=0xFEE00320 size=4 result=0x0]", StringComparison.Ordinal));
@@ -120,8 +120,8 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
         using var dir = new TempDirectory();
         var path = await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline);
         var (_, output, _) = Run(path, null);
-        var vm = ClefTraceReader.ReadFile(path).Events[0].Vm;
-        var printed = output.Replace(" " + vm + " ", " VM ", StringComparison.Ordinal).Split('\n').Select(l => l.TrimEnd()).ToList();
+        Assert.Equal("timeline", ClefTraceReader.ReadFile(path).Events[0].Vm);
+        var printed = output.Split('\n').Select(l => l.TrimEnd()).ToList();
 
         var page = File.ReadAllText(DocFile("trace-tools.md")).ReplaceLineEndings("\n");
         var section = page[page.IndexOf("## `vapic trace view`", StringComparison.Ordinal)..];
@@ -131,8 +131,7 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
         var at = new List<int>();
         foreach (var line in example)
         {
-            var shown = System.Text.RegularExpressions.Regex.Replace(line, @" timeline-\d+ ", " VM ").TrimEnd();
-            at.Add(printed.IndexOf(shown));
+            at.Add(printed.IndexOf(line.TrimEnd()));
             Assert.True(at[^1] >= 0, "view does not print the documented line: " + line);
         }
         Assert.True(at[0] < at[1], "the documented lines are not in the order view prints them");
