@@ -306,6 +306,50 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task Run_Dash_ReadsTheScriptFromStandardInput_NamedDashInItsLines()
+    {
+        using var dir = new TempDirectory();
+        var trace = dir.File("stdin.clef");
+        // A relative save from a script with no folder of its own lands in the current directory.
+        var saved = Path.Combine("vapic-run-stdin-" + Guid.NewGuid().ToString("N"), "state.json");
+        var script = $"vm vcpus=2\ncpu 1\nreadl 0xfee00020 -> 0x02000000\nsave {saved}\nbogus\n";
+        var output = new StringWriter();
+        var error = new StringWriter();
+        try
+        {
+            var code = await new VapicCommandLine(output, error, () => new StringReader(script)).InvokeAsync(["run", "-", "--trace", trace]);
+
+            Assert.Equal(2, code);
+            var lines = output.ToString().Trim().ReplaceLineEndings("\n").Split('\n');
+            Assert.StartsWith("-:3: expected 0x02000000, got 0x", lines[0]);
+            Assert.Equal("0 passed, 1 failed", lines[^1]);
+            Assert.Contains("-:5: error: unknown command 'bogus'", error.ToString());
+            Assert.True(File.Exists(Path.Combine(Directory.GetCurrentDirectory(), saved)), error.ToString());
+            Assert.Equal(["stdin"], ClefReader.Read(trace).Select(e => e.GetProperty("Vm").GetString()).Distinct());
+        }
+        finally
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(saved))!;
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Run_DashTwice_TheSecondIsAnError_StandardInputIsReadOnce()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = await new VapicCommandLine(output, error, () => new StringReader("clock -> 0\n")).InvokeAsync(["run", "-", "-", "--no-trace"]);
+
+        Assert.Equal(2, code);
+        Assert.Contains("-: error: standard input was read by an earlier '-' of this run", error.ToString());
+        Assert.Equal("1 passed, 0 failed", output.ToString().Trim());
+    }
+
+    [Fact]
     public async Task Run_ExitCodes_PassFailError()
     {
         using var dir = new TempDirectory();

@@ -78,7 +78,7 @@ public sealed class VapicCommandLine
 
     private readonly Argument<string[]> _files = new("FILE")
     {
-        Description = "Scenario scripts (.vapic) to run, each from a fresh VM",
+        Description = "Scenario scripts (.vapic) to run, each from a fresh VM; - reads a script from standard input",
         Arity = ArgumentArity.OneOrMore,
     };
 
@@ -87,7 +87,7 @@ public sealed class VapicCommandLine
     {
     }
 
-    /// <summary>A command line whose <c>client</c> reads scripts from <paramref name="input"/> when given no file.</summary>
+    /// <summary>A command line whose <c>client</c> (given no file) and <c>run -</c> read scripts from <paramref name="input"/>.</summary>
     public VapicCommandLine(TextWriter output, TextWriter error, Func<TextReader> input)
     {
         _output = output;
@@ -380,7 +380,7 @@ public sealed class VapicCommandLine
         var files = parse.GetValue(_files) ?? [];
         return await WithHostAsync(parse, CommonOverrides(parse), async (_, system, trace, ct) =>
         {
-            var summary = await new ScenarioRunner(system, trace).RunAsync(files, _output, _error, ct).ConfigureAwait(false);
+            var summary = await new ScenarioRunner(system, trace, files.Contains(ScenarioRunner.StandardInput) ? _input() : null).RunAsync(files, _output, _error, ct).ConfigureAwait(false);
             if (trace is not null)
             {
                 trace.Dispose();

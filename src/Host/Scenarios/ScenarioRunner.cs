@@ -8,10 +8,19 @@ namespace VApicActors.Host.Scenarios;
 /// <c>vapic run FILE...</c>: runs each file from a fresh VM, prints each failed expectation as
 /// <c>FILE:LINE: expected X, got Y</c> and each script error as <c>FILE:LINE: error: ...</c> (which stops
 /// that file only), then the summary line <c>N passed, M failed</c>. The VMs a file creates are named after it and
-/// nothing else (<see cref="VmBaseNames"/>), so a script's trace is the same whatever was run before it.
+/// nothing else (<see cref="VmBaseNames"/>), so a script's trace is the same whatever was run before it. The file
+/// <c>-</c> is the script on <paramref name="input"/> (standard input by default), read once.
 /// </summary>
-public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
+public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null, TextReader? input = null)
 {
+    /// <summary>The file name that reads a script from standard input; its lines are named <c>-:LINE:</c>, as the trace tools name it.</summary>
+    public const string StandardInput = "-";
+
+    /// <summary>The base name of the VMs of a script read from standard input.</summary>
+    public const string StandardInputVmName = "stdin";
+
+    private bool _inputRead;
+
     /// <summary>Runs the files in order. Failures go to <paramref name="output"/>, errors to <paramref name="error"/>.</summary>
     public async Task<ScenarioRunSummary> RunAsync(IReadOnlyList<string> files, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
@@ -51,7 +60,7 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
         var names = new List<string>(files.Count);
         foreach (var file in files)
         {
-            var name = ScenarioSession.SanitizeName(Path.GetFileNameWithoutExtension(file));
+            var name = file == StandardInput ? StandardInputVmName : ScenarioSession.SanitizeName(Path.GetFileNameWithoutExtension(file));
             if (names.Any(n => MayShareVmNames(n, name)))
             {
                 var k = 2;
@@ -79,19 +88,33 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
         string file, string vmBaseName, TextWriter output, TextWriter error, List<string>? failures, CancellationToken cancellationToken)
     {
         failures ??= [];
-        string[] lines;
+        IReadOnlyList<string> lines;
         try
         {
-            lines = await File.ReadAllLinesAsync(file, cancellationToken).ConfigureAwait(false);
+            if (file == StandardInput)
+            {
+                if (_inputRead)
+                {
+                    return Error($"{file}: error: standard input was read by an earlier '-' of this run");
+                }
+                _inputRead = true;
+                lines = await ReadLinesAsync(input ?? Console.In, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                lines = await File.ReadAllLinesAsync(file, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Error(ReadError(file, e));
         }
 
+        // save and restore take a relative FILE from the script's folder; a script on standard input has none, so from
+        // the current directory.
         await using var session = new ScenarioSession(vmBaseName, system, trace)
         {
-            BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(file)),
+            BaseDirectory = file == StandardInput ? null : Path.GetDirectoryName(Path.GetFullPath(file)),
         };
         return await ExecuteLinesAsync(session, file, lines, output, error, failures, cancellationToken).ConfigureAwait(false);
 
@@ -109,6 +132,10 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
     /// </summary>
     public static string? Unreadable(string file)
     {
+        if (file == StandardInput)
+        {
+            return null;
+        }
         try
         {
             using var stream = File.OpenRead(file);
@@ -120,7 +147,19 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null)
         }
     }
 
-    private static string ReadError(string file, Exception e) => e is FileNotFoundException or DirectoryNotFoundException
+    private static async Task<IReadOnlyList<string>> ReadLinesAsync(TextReader reader, CancellationToken cancellationToken)
+    {
+        var lines = new List<string>();
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            lines.Add(line);
+        }
+        return lines;
+    }
+
+    private static string ReadError(string file, Exception e) => file == StandardInput
+        ? $"{file}: error: cannot read standard input: {e.Message}"
+        : e is FileNotFoundException or DirectoryNotFoundException
         ? $"{file}: error: no such file"
         : $"{file}: error: cannot read the file: {CommandLineFiles.ReadReason(file, e)}";
 
