@@ -6,7 +6,7 @@ namespace VApicActors.Host.TraceTools;
 
 /// <summary>
 /// The trace tools on the <c>vapic</c> command line: <c>trace export</c>, <c>trace view</c>, <c>trace ipis</c>, <c>trace import-kvm</c>
-/// and <c>replay</c>. They read files only and start no actor system.
+/// and <c>replay</c> (also <c>trace replay</c>: the same command under both names). They read files only and start no actor system.
 /// </summary>
 public static class TraceCommands
 {
@@ -20,10 +20,15 @@ public static class TraceCommands
         trace.Subcommands.Add(View(output, error));
         trace.Subcommands.Add(Ipis(output, error));
         trace.Subcommands.Add(ImportKvm(output, error));
+        // Replay reads a trace like the others; it is also 'vapic replay', built by the same code.
+        trace.Subcommands.Add(CreateReplay(output, error));
         return trace;
     }
 
-    /// <summary><c>vapic replay TRACE [--vm V] [--apic ID] [--until SEQ] [-o PAGE.bin]</c>.</summary>
+    /// <summary>
+    /// <c>vapic replay TRACE [--vm V] [--apic ID] [--until SEQ] [-o PAGE.bin] [--state STATE.json]</c>, which is also
+    /// <c>vapic trace replay</c>: each call builds one more instance of the same command.
+    /// </summary>
     public static Command CreateReplay(TextWriter output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(output);

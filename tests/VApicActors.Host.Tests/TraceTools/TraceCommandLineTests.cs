@@ -14,6 +14,7 @@ public sealed class TraceCommandLineTests
     [InlineData("trace ipis --help")]
     [InlineData("trace import-kvm --help")]
     [InlineData("replay --help")]
+    [InlineData("trace replay --help")]
     [InlineData("state --help")]
     [InlineData("state save --help")]
     [InlineData("state restore --help")]
@@ -26,6 +27,29 @@ public sealed class TraceCommandLineTests
         Assert.Equal(0, code);
         Assert.Contains("Usage:", output);
         Assert.Contains(args.Replace(" --help", "", StringComparison.Ordinal), output);
+    }
+
+    [Fact]
+    public async Task TraceReplay_IsReplayUnderTheTraceTools_SameOptionsSameOutput()
+    {
+        using var dir = new TempDirectory();
+        var trace = dir.File("t.clef");
+        Assert.Equal(0, (await InvokeAsync("run", dir.Write("timeline.vapic", SimulatorTraces.Timeline), "--trace", trace)).Code);
+
+        var help = await InvokeAsync("trace", "--help");
+        Assert.Contains(help.Output.Split('\n'), l => l.TrimStart().StartsWith("replay ", StringComparison.Ordinal));
+
+        foreach (var args in new[] { new[] { trace }, [trace, "--vm", "timeline", "--apic", "0x1", "--until", "5"], [trace, "--apic", "one"], [trace, "--vm", "nothing"] })
+        {
+            var replay = await InvokeAsync(["replay", .. args]);
+            var traceReplay = await InvokeAsync(["trace", "replay", .. args]);
+            Assert.Equal(replay.Code, traceReplay.Code);
+            Assert.Equal(replay.Output, traceReplay.Output);
+            Assert.Equal(replay.Error.Replace("vapic replay", "vapic trace replay", StringComparison.Ordinal), traceReplay.Error);
+        }
+        var page = await InvokeAsync("trace", "replay", trace, "--vm", "timeline", "--apic", "0x1", "-o", dir.File("p.bin"));
+        Assert.Equal(0, page.Code);
+        Assert.Equal(4096, new FileInfo(dir.File("p.bin")).Length);
     }
 
     [Fact]
