@@ -17,10 +17,13 @@ public static class ClefTraceReader
     /// <summary>The highest initial APIC ID: 0xFFFFFFFF is the x2APIC broadcast ID, no APIC's.</summary>
     private const ulong MaxApicId = 0xFFFF_FFFE;
 
-    /// <summary>Reads the file at <paramref name="path"/>. Throws <see cref="IOException"/> and friends when it cannot be read.</summary>
+    /// <summary>
+    /// Reads the file at <paramref name="path"/>. Throws <see cref="IOException"/> and friends when it cannot be read,
+    /// <see cref="NotATraceException"/> when it is not a trace (see <see cref="Stream"/>).
+    /// </summary>
     public static TraceReadResult ReadFile(string path) => Read(File.ReadLines(path), path);
 
-    /// <summary>Reads trace lines; <paramref name="file"/> names them in errors.</summary>
+    /// <summary>Reads trace lines; <paramref name="file"/> names them in errors. Throws <see cref="NotATraceException"/> as <see cref="Stream"/> does.</summary>
     public static TraceReadResult Read(IEnumerable<string> lines, string file)
     {
         var errors = new List<TraceReadError>();
@@ -30,17 +33,23 @@ public static class ClefTraceReader
 
     /// <summary>
     /// Reads trace lines one at a time and yields each event as soon as its line is read, so that a trace of any size
-    /// is read in constant memory. Each line that is not an event goes to <paramref name="onError"/> when it is met.
-    /// A line with a NUL byte is binary data, not trace text (a file that is not a trace, or a tail of zeros left by
-    /// a crash): it is reported once and the rest of the input is not read. Without <paramref name="keepProperties"/>
-    /// the events' <see cref="TraceRecord.Properties"/> are left empty (they serve filters only), which saves most
-    /// of the memory an event takes.
+    /// is read in constant memory. Each line that is not an event goes to <paramref name="onError"/> when it is met,
+    /// except at the start of the input: until the first event, the lines that are not events are held back (at most
+    /// <see cref="NotATraceLines"/>), and given to <paramref name="onError"/> once an event or the end of the input shows
+    /// the input is a trace (or may be one). A line with a NUL byte is binary data, not trace text: after an event (the
+    /// tail of zeros a crash leaves) it is reported once and the rest of the input is not read. Before any event (a
+    /// binary file), or when the first <see cref="NotATraceLines"/> lines that are not blank are none of them events (a
+    /// script, a log), the input is not a trace: <see cref="NotATraceException"/> is thrown and nothing held back is
+    /// reported. Without <paramref name="keepProperties"/> the events' <see cref="TraceRecord.Properties"/> are left
+    /// empty (they serve filters only), which saves most of the memory an event takes.
     /// </summary>
     public static IEnumerable<TraceRecord> Stream(IEnumerable<string> lines, string file, Action<TraceReadError> onError, bool keepProperties = true)
     {
         ArgumentNullException.ThrowIfNull(lines);
         ArgumentNullException.ThrowIfNull(onError);
         var number = 0;
+        // The errors met before the first event; null once an event has been read.
+        List<TraceReadError>? beforeFirstEvent = [];
         foreach (var line in lines)
         {
             number++;
@@ -50,19 +59,41 @@ public static class ClefTraceReader
             }
             if (line.Contains('\0', StringComparison.Ordinal))
             {
+                if (beforeFirstEvent is not null)
+                {
+                    throw new NotATraceException(file, string.Create(CultureInfo.InvariantCulture, $"binary data: a NUL byte on line {number}"));
+                }
                 onError(new TraceReadError(file, number, BinaryData));
                 yield break;
             }
             if (TryParse(line, number, out var record, out var reason, keepProperties))
             {
+                if (beforeFirstEvent is not null)
+                {
+                    beforeFirstEvent.ForEach(onError);
+                    beforeFirstEvent = null;
+                }
                 yield return record!;
             }
-            else
+            else if (beforeFirstEvent is null)
             {
                 onError(new TraceReadError(file, number, reason!));
             }
+            else
+            {
+                beforeFirstEvent.Add(new TraceReadError(file, number, reason!));
+                if (beforeFirstEvent.Count == NotATraceLines)
+                {
+                    throw new NotATraceException(file, string.Create(CultureInfo.InvariantCulture, $"the first {NotATraceLines} lines are not trace events"));
+                }
+            }
         }
+        // A short input with no event: each of its lines is reported, as in a trace.
+        beforeFirstEvent?.ForEach(onError);
     }
+
+    /// <summary>How many lines that are not events, with no event before them, make an input not a trace.</summary>
+    public const int NotATraceLines = 20;
 
     /// <summary>The reason given for a line with a NUL byte.</summary>
     public const string BinaryData = "binary data (a NUL byte), not trace text: the rest of the file is not read";

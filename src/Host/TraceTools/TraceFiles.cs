@@ -16,8 +16,10 @@ internal static class TraceFiles
     /// <summary>
     /// Reads <paramref name="path"/> and passes each event to <paramref name="onEvent"/> as it is read, so that a trace
     /// of any size is read in constant memory. Each line that is not a trace event is reported as
-    /// <c>FILE:LINE: error: …</c> when it is met. False (after saying why) when the file cannot be opened or reading
-    /// it fails part way; the events read before have been passed on. What <paramref name="output"/> holds of the
+    /// <c>FILE:LINE: error: …</c> when it is met (those before the first event once it is read). False (after saying
+    /// why) when the file cannot be opened, when it is not a trace (<see cref="NotATraceException"/>: <c>FILE does not
+    /// look like a message trace (…)</c>, nothing read from it), or when reading it fails part way; the events read
+    /// before have been passed on. What <paramref name="output"/> holds of the
     /// lines printed for earlier events is flushed before an error is reported, so that the two keep their order when
     /// both streams go to one place.
     /// </summary>
@@ -69,6 +71,15 @@ internal static class TraceFiles
                     }
                 }
             }
+        }
+        catch (NotATraceException e)
+        {
+            // A script or a binary file given for a trace: one line says so, rather than an error for each of its lines.
+            output?.Flush();
+            progress.Clear();
+            skippedLines = 0;
+            stderr.WriteLine(e.Message);
+            return false;
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {

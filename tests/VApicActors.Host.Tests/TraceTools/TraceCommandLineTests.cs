@@ -52,6 +52,33 @@ public sealed class TraceCommandLineTests
         Assert.Equal(4096, new FileInfo(dir.File("p.bin")).Length);
     }
 
+    [Theory]
+    [InlineData("trace view")]
+    [InlineData("trace ipis")]
+    [InlineData("trace export --format chrome -o OUT")]
+    [InlineData("replay")]
+    [InlineData("trace replay")]
+    public async Task AScriptOrABinaryFileForATrace_OneLineSaysItIsNotATrace_Exit2(string command)
+    {
+        using var dir = new TempDirectory();
+        var script = dir.Write("timeline.vapic", SimulatorTraces.Timeline);
+        var binary = dir.File("zeros.bin");
+        await File.WriteAllBytesAsync(binary, [.. Enumerable.Repeat((byte)0, 4000), (byte)'\n', .. Enumerable.Repeat((byte)0, 10)]);
+        var timeline = dir.File("t.json");
+
+        foreach (var (input, reason) in new[] { (script, "the first 20 lines are not trace events"), (binary, "binary data: a NUL byte on line 1") })
+        {
+            var words = command.Split(' ').Select(w => w == "OUT" ? timeline : w).ToList();
+            words.Insert(command.StartsWith("trace ", StringComparison.Ordinal) ? 2 : 1, input);
+            var (code, output, error) = await InvokeAsync([.. words]);
+
+            Assert.Equal(2, code);
+            Assert.Equal($"{input} does not look like a message trace ({reason})", error.Trim());
+            Assert.Equal("", output);
+            Assert.False(File.Exists(timeline));
+        }
+    }
+
     [Fact]
     public async Task RunThenExportViewAndReplay_FromTheCommandLine()
     {

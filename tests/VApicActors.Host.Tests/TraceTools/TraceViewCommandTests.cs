@@ -220,6 +220,36 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
         Assert.DoesNotContain('\0', error);
     }
 
+    [Fact]
+    public void Run_AScriptOnStandardInput_OneLineSaysItIsNotATrace()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var code = TraceViewCommand.Run("-", null, output, error, new StringReader(SimulatorTraces.Timeline));
+
+        Assert.Equal(TraceViewCommand.UsageError, code);
+        Assert.Equal("", output.ToString());
+        Assert.Equal("- does not look like a message trace (the first 20 lines are not trace events)", error.ToString().Trim());
+    }
+
+    [Fact]
+    public async Task Run_NineteenBadLinesThenEvents_EachBadLineReported_TheEventsShown()
+    {
+        using var dir = new TempDirectory();
+        var events = File.ReadAllLines(await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline));
+        var junk = Enumerable.Range(1, 19).Select(i => $"junk {i}");
+        var path = dir.Write("junk-first.clef", string.Join('\n', junk.Concat(events)) + "\n");
+
+        var (code, output, error) = Run(path, null);
+
+        Assert.Equal(TraceViewCommand.SkippedLines, code);
+        Assert.Equal(events.Length, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        var errors = error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains(": error: ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(Enumerable.Range(1, 19).Select(i => $"{path}:{i}: error: "), errors.Select(l => l[..(l.IndexOf(": error: ", StringComparison.Ordinal) + 9)]));
+        Assert.DoesNotContain("does not look like", error);
+    }
+
     private sealed class FailingReader(IEnumerable<string> lines) : TextReader
     {
         private readonly IEnumerator<string> _lines = lines.GetEnumerator();
