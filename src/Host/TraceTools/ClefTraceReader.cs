@@ -39,7 +39,7 @@ public static class ClefTraceReader
     /// the input is a trace (or may be one). A line with a NUL byte is binary data, not trace text: after an event (the
     /// tail of zeros a crash leaves) it is reported once and the rest of the input is not read. Before any event (a
     /// binary file), or when the first <see cref="NotATraceLines"/> lines that are not blank are none of them events (a
-    /// script, a log), the input is not a trace: <see cref="NotATraceException"/> is thrown and nothing held back is
+    /// script, a log), or the input ends with two or more such lines and no event, the input is not a trace: <see cref="NotATraceException"/> is thrown and nothing held back is
     /// reported. Without <paramref name="keepProperties"/> the events' <see cref="TraceRecord.Properties"/> are left
     /// empty (they serve filters only), which saves most of the memory an event takes.
     /// </summary>
@@ -88,7 +88,12 @@ public static class ClefTraceReader
                 }
             }
         }
-        // A short input with no event: each of its lines is reported, as in a trace.
+        // An input with no event at all is not a trace either once two or more of its lines say so; a single line (a
+        // trace torn in its first write) is reported with its reason, as in a trace.
+        if (beforeFirstEvent is { Count: > 1 } none)
+        {
+            throw new NotATraceException(file, string.Create(CultureInfo.InvariantCulture, $"none of its {none.Count} lines is a trace event"));
+        }
         beforeFirstEvent?.ForEach(onError);
     }
 

@@ -250,6 +250,24 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
         Assert.DoesNotContain("does not look like", error);
     }
 
+    [Fact]
+    public void Run_AShortInputWithNoEvent_IsNotATrace_ButOneTornLineIsReportedWithItsReason()
+    {
+        using var dir = new TempDirectory();
+        var script = dir.Write("short.vapic", "vm vcpus=2\n\ncpu 1\nack -> none\n");
+        var torn = dir.Write("torn.clef", "{\"Vm\":\"v\",\"ApicId\":1,\"Ev");
+
+        var (scriptCode, scriptOutput, scriptError) = Run(script, null);
+        var (tornCode, _, tornError) = Run(torn, null);
+
+        Assert.Equal(TraceViewCommand.UsageError, scriptCode);
+        Assert.Empty(scriptOutput);
+        Assert.Equal($"{script} does not look like a message trace (none of its 3 lines is a trace event)", scriptError.Trim());
+        Assert.Equal(TraceViewCommand.SkippedLines, tornCode);
+        Assert.StartsWith($"{torn}:1: error: ", tornError);
+        Assert.DoesNotContain("does not look like", tornError);
+    }
+
     private sealed class FailingReader(IEnumerable<string> lines) : TextReader
     {
         private readonly IEnumerator<string> _lines = lines.GetEnumerator();
