@@ -261,6 +261,18 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData("--vcpus: '4,,8' has an empty entry", "--vcpus", "4,,8")]
+    [InlineData("--vcpus: '4,8,' has an empty entry", "--vcpus", "4,8,")]
+    [InlineData("--designs: 'actors,,locks' has an empty entry", "--designs", "actors,,locks")]
+    public async Task Bench_AListWithAnEmptyEntry_IsOneLineNamingTheOptionAndExitsTwo(string message, params string[] args)
+    {
+        var (code, error) = await StandardError.CaptureAsync(async () => (await InvokeAsync(["bench", .. args])).Code);
+
+        Assert.Equal(2, code);
+        Assert.Equal("vapic bench: invalid configuration: " + message, error.Trim());
+    }
+
+    [Theory]
     [InlineData("--vcpus: 'abc' is not a whole number", "--vcpus", "abc")]
     [InlineData("--seed: '1.5' is not a whole number", "--seed", "1.5")]
     [InlineData("--timer-hz: 'fast' is not a whole number", "--timer-hz", "fast")]

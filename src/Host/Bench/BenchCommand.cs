@@ -164,22 +164,43 @@ public static class BenchCommand
         {
             console.Profile.Width = RedirectedWidth;
         }
-        var table = new Table().Title("bench: exits and IPIs per second (locks: " + threads + " threads; " + Environment.ProcessorCount + " cores; warm-up "
+        // The title speaks of the lock design's threads and the actors' exits only when that design is measured.
+        var measured = settings.Designs.ToHashSet(StringComparer.Ordinal);
+        var table = new Table().Title("bench: exits and IPIs per second ("
+            + (measured.Contains("locks") ? "locks: " + threads + " threads; " : "") + Environment.ProcessorCount + " cores; warm-up "
             + settings.WarmUp.TotalSeconds.ToString("0.##", CultureInfo.InvariantCulture) + " s per design, then "
-            + (settings.Duration.TotalSeconds / 5).ToString("0.##", CultureInfo.InvariantCulture) + " s before each run; actors: "
-            + BenchSettings.Name(settings.ActorExits) + " exits)");
-        foreach (var h in new[] { "vCPUs", "direct exits/s", "locks exits/s", "actors exits/s", "actors IPIs/s", "actors/locks", "actors/direct" })
+            + (settings.Duration.TotalSeconds / 5).ToString("0.##", CultureInfo.InvariantCulture) + " s before each run"
+            + (measured.Contains("actors") ? "; actors: " + BenchSettings.Name(settings.ActorExits) + " exits" : "") + ")");
+        // Only the designs measured have columns, and a ratio only when both its designs were measured; a design that
+        // has no result at some vCPU count (an interrupted bench) shows as a dash there, and so do the ratios that need it.
+        var columns = new List<(string Header, Func<BenchResult?, BenchResult?, BenchResult?, string> Cell)>();
+        foreach (var design in BenchSettings.DesignNames.Where(measured.Contains))
         {
-            table.AddColumn(new TableColumn(h).RightAligned());
+            columns.Add((design + " exits/s", (d, l, a) => M((design switch { "direct" => d, "locks" => l, _ => a })?.ExitsPerSecond)));
+        }
+        if (measured.Contains("actors"))
+        {
+            columns.Add(("actors IPIs/s", (_, _, a) => M(a?.IpisPerSecond)));
+            if (measured.Contains("locks"))
+            {
+                columns.Add(("actors/locks", (_, l, a) => Ratio(a?.ExitsPerSecond, l?.ExitsPerSecond)));
+            }
+            if (measured.Contains("direct"))
+            {
+                columns.Add(("actors/direct", (d, _, a) => Ratio(a?.ExitsPerSecond, d?.ExitsPerSecond)));
+            }
+        }
+        table.AddColumn(new TableColumn("vCPUs").RightAligned());
+        foreach (var (header, _) in columns)
+        {
+            table.AddColumn(new TableColumn(header).RightAligned());
         }
         foreach (var group in results.GroupBy(r => r.Vcpus))
         {
-            // A design not measured shows as a dash, and so do the ratios that need it.
             var direct = group.FirstOrDefault(r => r.Design == "direct");
             var locks = group.FirstOrDefault(r => r.Design == "locks");
             var actors = group.FirstOrDefault(r => r.Design == "actors");
-            table.AddRow(group.Key.ToString(CultureInfo.InvariantCulture), M(direct?.ExitsPerSecond), M(locks?.ExitsPerSecond), M(actors?.ExitsPerSecond),
-                M(actors?.IpisPerSecond), Ratio(actors?.ExitsPerSecond, locks?.ExitsPerSecond), Ratio(actors?.ExitsPerSecond, direct?.ExitsPerSecond));
+            table.AddRow([group.Key.ToString(CultureInfo.InvariantCulture), .. columns.Select(c => c.Cell(direct, locks, actors))]);
         }
         console.Write(table);
     }

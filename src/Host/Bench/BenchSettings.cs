@@ -72,7 +72,7 @@ public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration,
     public static ImmutableArray<string> ParseDesigns(string text, string key)
     {
         var given = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var part in Entries(text, key))
         {
             var name = part.ToLowerInvariant();
             if (!DesignNames.Contains(name))
@@ -110,7 +110,7 @@ public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration,
     public static ImmutableArray<int> ParseCounts(string text, string key)
     {
         var counts = new List<int>();
-        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var part in Entries(text, key))
         {
             if (!int.TryParse(part, out var n) || n is < 2 or > 4096)
             {
@@ -123,5 +123,23 @@ public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration,
             throw new StressSettingsException(key, "needs at least one vCPU count");
         }
         return [.. counts];
+    }
+
+    /// <summary>
+    /// The entries of a comma-separated list, trimmed. A list with no entry at all is left to its caller to refuse; one
+    /// with an empty entry among others (<c>4,,8</c>, <c>4,8,</c>) is refused, not read as if the entry were not there.
+    /// </summary>
+    private static string[] Entries(string text, string key)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.All(p => p.Length == 0))
+        {
+            return [];
+        }
+        if (parts.Any(p => p.Length == 0))
+        {
+            throw new StressSettingsException(key, "'" + text + "' has an empty entry");
+        }
+        return parts;
     }
 }
