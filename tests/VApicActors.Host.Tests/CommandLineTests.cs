@@ -171,7 +171,7 @@ public sealed class CommandLineTests
         Assert.Equal(0, code);
         Assert.Contains($"vapic: warning: unknown setting vapic.simulation.vcpu in {path} (ignored)", error);
         Assert.Contains($"vapic: warning: unknown setting vapic.simulaton.vcpus in {path} (ignored)", error);
-        Assert.Contains("VM default: 1 vCPUs", output);
+        Assert.Contains("VM default: 1 vCPU, ", output);
     }
 
     [Fact]

@@ -386,7 +386,7 @@ public sealed class VapicCommandLine
                 trace.Dispose();
                 if (trace.Failure is null)
                 {
-                    await _error.WriteLineAsync($"trace: {trace.Written} events written to {trace.FilePath}").ConfigureAwait(false);
+                    await _error.WriteLineAsync($"trace: {Plural.Count(trace.Written, "event")} written to {trace.FilePath}").ConfigureAwait(false);
                 }
             }
             return summary.ExitCode;

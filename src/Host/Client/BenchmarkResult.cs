@@ -1,4 +1,5 @@
 using System.Globalization;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.Client;
 
@@ -13,5 +14,5 @@ public sealed record BenchmarkResult(int Sessions, long Requests, TimeSpan Elaps
     public double RequestsPerSecond => Requests / Elapsed.TotalSeconds;
 
     public string Text => string.Create(CultureInfo.InvariantCulture,
-        $"{Sessions} session(s): {Requests} requests in {Elapsed.TotalSeconds:0.00} s = {RequestsPerSecond:0} requests/s; round trip p50 {P50.TotalMicroseconds:0} us, p99 {P99.TotalMicroseconds:0} us");
+        $"{Plural.Count(Sessions, "session")}: {Plural.Count(Requests, "request")} in {Elapsed.TotalSeconds:0.00} s = {RequestsPerSecond:0} requests/s; round trip p50 {P50.TotalMicroseconds:0} us, p99 {P99.TotalMicroseconds:0} us");
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using VApicActors.Host.Client;
 using VApicActors.Host.Service;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.Cluster;
 
@@ -68,7 +69,7 @@ public static class ClusterCommand
         var shards = PerNode(Field("shards"));
         var vms = PerNode(Field("vms"));
         var text = new System.Text.StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"Cluster seen from {Field("self")}: {Field("members")} members, {Field("up")} up, {Field("unreachable")} unreachable\n");
+        text.Append(CultureInfo.InvariantCulture, $"Cluster seen from {Field("self")}: {Field("members")} {Plural.Noun(Field("members") == "1" ? 1 : 0, "member")}, {Field("up")} up, {Field("unreachable")} unreachable\n");
         text.Append(CultureInfo.InvariantCulture, $"{"node",-24} {"status",-12} {"shards",7} {"VMs",7}\n");
         foreach (var (node, status) in PerNode(Field("nodes")))
         {

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Akka.Actor;
 using VApicActors.Actors;
 using VApicActors.Host.Stress;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.Cluster;
 
@@ -178,17 +179,17 @@ public sealed partial class ClusterStressRun
             {
                 var summed = SumNumbers(each.Select(e => e.Result.Detail).ToList());
                 results.Add(new InvariantResult(name, true, summed is null
-                    ? "holds on all " + each.Count + " VMs"
-                    : summed + " (over " + each.Count + " VMs)"));
+                    ? (each.Count == 1 ? "holds on the 1 VM" : "holds on all " + each.Count + " VMs")
+                    : summed + " (over " + Plural.Count(each.Count, "VM") + ")"));
             }
             else
             {
-                results.Add(new InvariantResult(name, false, "violated on " + violated.Count + " of " + each.Count + " VMs: "
+                results.Add(new InvariantResult(name, false, "violated on " + violated.Count + " of " + Plural.Count(each.Count, "VM") + ": "
                     + string.Join(" | ", violated.Select(e => "VM " + e.Vm.Index + " (" + e.Vm.Name + ") on node " + e.Vm.Node + ": " + e.Result.Detail))));
             }
         }
         var missing = vms.Where(v => v.Report is null).ToList();
-        var reportedDetail = reported.Count + " of " + vms.Count + " VMs reported, from " + nodes + " node(s)";
+        var reportedDetail = reported.Count + " of " + Plural.Count(vms.Count, "VM") + " reported, from " + Plural.Count(nodes, "node");
         results.Add(new InvariantResult(EveryVmReported, missing.Count == 0, missing.Count == 0
             ? reportedDetail
             : reportedDetail + "; " + string.Join(" | ", missing.Select(v => "VM " + v.Index + " (" + v.Name + ") on node " + v.Node + ": " + v.Error))));

@@ -108,7 +108,7 @@ public static class ScaleCommand
     {
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(report);
-        var vms = new Table().Title("scale: " + report.Vms.Count + " VMs, " + N(report.TotalVcpus) + " x2APIC vCPUs, "
+        var vms = new Table().Title("scale: " + Plural.Count(report.Vms.Count, "VM") + ", " + N(report.TotalVcpus) + " x2APIC " + Plural.Noun(report.TotalVcpus, "vCPU") + ", "
             + (report.Settings.SparseApicIds ? "sparse" : "dense") + " IDs");
         foreach (var h in new[] { "VM", "vCPUs", "created in", "per 4096 vCPUs" })
         {

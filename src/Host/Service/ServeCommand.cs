@@ -140,7 +140,7 @@ public static class ServeCommand
                 }
                 await service.StopAsync().ConfigureAwait(false);
                 var stats = service.Snapshot();
-                await output.WriteLineAsync($"vapic: stopped after {stats.Requests} requests in {stats.SessionsTotal} sessions").ConfigureAwait(false);
+                await output.WriteLineAsync($"vapic: stopped after {Plural.Count(stats.Requests, "request")} in {Plural.Count(stats.SessionsTotal, "session")}").ConfigureAwait(false);
             }
             return ExitOk;
         }, cancellationToken).ConfigureAwait(false);

@@ -8,6 +8,7 @@ using Serilog;
 using VApicActors.Actors;
 
 using VApicActors.Host.Cluster;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.Service;
 
@@ -246,7 +247,7 @@ public sealed class VapicService : IAsyncDisposable
         {
             _report(string.Create(
                 System.Globalization.CultureInfo.InvariantCulture,
-                $"service: {snapshot.Sessions} sessions, {snapshot.Vms} VMs, {snapshot.Vcpus} vCPUs, {snapshot.Requests} requests ({snapshot.RequestsPerSecond:0.#}/s), {snapshot.Errors} errors, {snapshot.Failed} failed expectations"));
+                $"service: {Plural.Count(snapshot.Sessions, "session")}, {Plural.Count(snapshot.Vms, "VM")}, {Plural.Count(snapshot.Vcpus, "vCPU")}, {Plural.Count(snapshot.Requests, "request")} ({snapshot.RequestsPerSecond:0.#}/s), {Plural.Count(snapshot.Errors, "error")}, {Plural.Count(snapshot.Failed, "failed expectation")}"));
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {

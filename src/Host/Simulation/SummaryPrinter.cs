@@ -1,5 +1,6 @@
 using System.Globalization;
 using Spectre.Console;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.Simulation;
 
@@ -12,7 +13,7 @@ public static class SummaryPrinter
         var s = report.Settings;
         var mode = s.Mode == Configuration.ApicModeSetting.X2Apic ? "x2APIC" : "xAPIC";
         console.MarkupLine(Markup.Escape(
-            $"VM {report.VmName}: {s.Vcpus} vCPUs, {mode}, boot={(s.Boot == Configuration.BootSetting.Bsp ? "bsp" : "all")}, " +
+            $"VM {report.VmName}: {Plural.Count(s.Vcpus, "vCPU")}, {mode}, boot={(s.Boot == Configuration.BootSetting.Bsp ? "bsp" : "all")}, " +
             $"timer {s.TimerHz} Hz, TSC {s.TscHz} Hz"));
         console.MarkupLine(Markup.Escape(
             $"bring-up finished at {report.BringUpEndNs} ns; workload ran {s.DurationNs} ns of virtual time, to {report.EndNs} ns"));
@@ -45,6 +46,6 @@ public static class SummaryPrinter
             ? "trace: off (enable with --trace FILE or vapic.trace.enabled = on)"
             : traceError is not null
                 ? $"trace: writing {tracePath} failed: {traceError}"
-                : $"trace: {traceEvents} events written to {tracePath}"));
+                : $"trace: {Plural.Count(traceEvents, "event")} written to {tracePath}"));
     }
 }

@@ -273,7 +273,7 @@ public static class StressCommand
             }
             else
             {
-                await Console.Error.WriteLineAsync($"trace: {trace.Written} events written to {Path.GetFullPath(trace.FilePath)}").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"trace: {Plural.Count(trace.Written, "event")} written to {Path.GetFullPath(trace.FilePath)}").ConfigureAwait(false);
                 if (!report.AllInvariantsHold)
                 {
                     // Where the violation's sequence numbers lead: each IPI's path, the ones that did not end in an EOI.

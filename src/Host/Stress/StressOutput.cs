@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Spectre.Console;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.Stress;
 
@@ -23,7 +24,7 @@ public static class StressOutput
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(report);
         var unit = report.TimeBase == "virtual" ? " per virtual s" : "/s";
-        var summary = new Table().Title("stress" + (report.Nodes is { } n ? " --cluster (" + n.Count + " node(s))" : "") + ": " + report.Run + ", " + report.Vms + " VM(s) x " + report.VcpusPerVm + " vCPUs, "
+        var summary = new Table().Title("stress" + (report.Nodes is { } n ? " --cluster (" + Plural.Count(n.Count, "node") + ")" : "") + ": " + report.Run + ", " + Plural.Count(report.Vms, "VM") + " x " + Plural.Count(report.VcpusPerVm, "vCPU") + ", "
             + report.Mode + " " + report.ApicIds + " IDs, seed " + report.Seed.ToString(CultureInfo.InvariantCulture));
         summary.AddColumn("measure").AddColumn(new TableColumn("value").RightAligned());
         summary.AddRow("time (" + report.TimeBase + ")", report.ElapsedSeconds.ToString("F3", CultureInfo.InvariantCulture) + " s");

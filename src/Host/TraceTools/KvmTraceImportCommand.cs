@@ -73,8 +73,8 @@ public static class KvmTraceImportCommand
         var inv = CultureInfo.InvariantCulture;
         var lines = new List<string>
         {
-            string.Create(inv, $"{inputPath}: {report.EventsRead} events read"),
-            string.Create(inv, $"{outputPath}: {report.CommandsWritten} commands, {report.ExpectationsWritten} expectations ({report.VcpuCount} vCPUs, {(report.X2Apic ? "x2apic" : "xapic")})"),
+            string.Create(inv, $"{inputPath}: {Plural.Count(report.EventsRead, "event")} read"),
+            string.Create(inv, $"{outputPath}: {Plural.Count(report.CommandsWritten, "command")}, {Plural.Count(report.ExpectationsWritten, "expectation")} ({Plural.Count(report.VcpuCount, "vCPU")}, {(report.X2Apic ? "x2apic" : "xapic")})"),
         };
         if (report.DuplicatesMerged > 0)
         {
@@ -82,7 +82,7 @@ public static class KvmTraceImportCommand
         }
         if (report.OtherMsrAccesses > 0)
         {
-            lines.Add(string.Create(inv, $"skipped {report.OtherMsrAccesses} accesses to MSRs outside the APIC"));
+            lines.Add(string.Create(inv, $"skipped {Plural.Count(report.OtherMsrAccesses, "access", "accesses")} to MSRs outside the APIC"));
         }
         if (report.UnknownEventsSkipped > 0)
         {

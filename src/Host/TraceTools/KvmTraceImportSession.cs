@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using VApicActors.Registers;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.TraceTools;
 
@@ -385,7 +386,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
     private void WriteHeader(int vcpuCount, bool x2Apic)
     {
         _script.Comment($"Generated from a KVM trace{(sourceName is null ? string.Empty : $" ({Path.GetFileName(sourceName)})")} by vapic trace import-kvm.");
-        _script.Comment($"{_events.Count} events read from {_lines} lines; {_unknown.Values.Sum()} lines of other events skipped; torn lines: {_torn.Count}.");
+        _script.Comment($"{Plural.Count(_events.Count, "event")} read from {Plural.Count(_lines, "line")}; {Plural.Count(_unknown.Values.Sum(), "line")} of other events skipped; torn lines: {_torn.Count}.");
         _script.Comment("The trace is an excerpt of a running guest, so the script first rebuilds a starting point:");
         _script.Comment($"  - vcpus={vcpuCount}: the highest vCPU in the trace (task CPU n/KVM, apicid) plus one; vCPU n has APIC ID n.");
         _script.Comment(x2Apic

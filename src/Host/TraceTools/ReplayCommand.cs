@@ -46,7 +46,7 @@ public static class ReplayCommand
         }
         if (pagePath is not null && result.Apics.Count != 1)
         {
-            stderr.WriteLine($"vapic: -o writes one APIC's page, but {result.Apics.Count} APICs match ({Selection(vm, apicId)}): choose one with --vm and --apic");
+            stderr.WriteLine($"vapic: -o writes one APIC's page, but {result.Apics.Count} APICs match ({(vm is null && apicId is null ? "no --vm or --apic given" : Selection(vm, apicId))}): choose one with --vm and --apic");
             return UsageError;
         }
 
@@ -60,7 +60,7 @@ public static class ReplayCommand
                 stderr.WriteLine($"{tracePath}: {apic.Vm} APIC {Hex.Of(apic.ApicId)}: {note}");
             }
             stdout.WriteLine(string.Create(inv,
-                $"VM {apic.Vm} APIC {Hex.Of(apic.ApicId)} (vCPU {apic.Config.Index}): {apic.Inputs} inputs replayed up to seq {apic.LastSeq}, at {apic.NowNs} ns"));
+                $"VM {apic.Vm} APIC {Hex.Of(apic.ApicId)} (vCPU {apic.Config.Index}): {Plural.Count(apic.Inputs, "input")} replayed up to seq {apic.LastSeq}, at {apic.NowNs} ns"));
             if (pagePath is null)
             {
                 foreach (var line in RegisterDump.Lines(apic.State, apic.Snapshot))
@@ -87,6 +87,12 @@ public static class ReplayCommand
         return skippedLines > 0 || result.SkippedLines.Count > 0 || mismatches > 0 ? Divergent : Success;
     }
 
-    private static string Selection(string? vm, uint? apicId) =>
-        (vm is null ? "any VM" : "VM " + vm) + (apicId is uint id ? ", APIC " + Hex.Of(id) : "");
+    /// <summary>What --vm and --apic select, as <c>trace ipis</c> names it: <c>APIC 0x7</c>, <c>VM boot-2</c>, <c>APIC 0x7 (VM boot-2)</c>.</summary>
+    private static string Selection(string? vm, uint? apicId) => (vm, apicId) switch
+    {
+        (null, null) => "any APIC",
+        (null, uint id) => "APIC " + Hex.Of(id),
+        (string v, null) => "VM " + v,
+        (string v, uint id) => "APIC " + Hex.Of(id) + " (VM " + v + ")",
+    };
 }

@@ -157,7 +157,7 @@ public static class StateCommands
         }
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine(string.Create(inv,
-            $"VM {state.Spec.Name}: {state.Spec.VcpuCount} vCPUs at {state.VirtualTimeNs} ns, timer {state.Spec.TimerHz} Hz, TSC {state.Spec.TscHz} Hz, pending EOI broadcasts {(state.PendingEoiBroadcasts.IsEmpty ? "none" : string.Join(' ', state.PendingEoiBroadcasts.Select(v => Hex.Of(v))))}"));
+            $"VM {state.Spec.Name}: {Plural.Count(state.Spec.VcpuCount, "vCPU")} at {state.VirtualTimeNs} ns, timer {state.Spec.TimerHz} Hz, TSC {state.Spec.TscHz} Hz, pending EOI broadcasts {(state.PendingEoiBroadcasts.IsEmpty ? "none" : string.Join(' ', state.PendingEoiBroadcasts.Select(v => Hex.Of(v))))}"));
         foreach (var apic in state.Apics)
         {
             using var model = VmStateFile.Model(state, apic);
@@ -184,7 +184,7 @@ public static class StateCommands
             {
                 File.WriteAllBytes(Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"vcpu-{i}.lapic")), regs[i]);
             }
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{folder}: {regs.Count} files of {LocalApic.KvmLapicStateSize} bytes (vcpu-N.lapic)"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{folder}: {Plural.Count(regs.Count, "file")} of {LocalApic.KvmLapicStateSize} bytes (vcpu-N.lapic)"));
             return Success;
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e))

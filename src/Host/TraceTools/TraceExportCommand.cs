@@ -68,14 +68,14 @@ public static class TraceExportCommand
         }
 
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{outputPath}: {summary.ChromeEvents} timeline events from {summary.TraceEvents} trace events: {summary.Apics} APIC tracks, {summary.InterruptSlices} interrupt slices ({summary.OpenAtEnd} still in service at the end), {summary.Flows} IPI arrows"));
+            $"{outputPath}: {Plural.Count(summary.ChromeEvents, "timeline event")} from {Plural.Count(summary.TraceEvents, "trace event")}: {Plural.Count(summary.Apics, "APIC track")}, {Plural.Count(summary.InterruptSlices, "interrupt slice")} ({summary.OpenAtEnd} still in service at the end), {Plural.Count(summary.Flows, "IPI arrow")}"));
         if (summary.UnlinkedDeliveries > 0)
         {
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{summary.UnlinkedDeliveries} IPI deliveries have no send in the trace (no arrow)"));
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Plural.Count(summary.UnlinkedDeliveries, "IPI delivery", "IPI deliveries")} {Plural.Noun(summary.UnlinkedDeliveries, "has", "have")} no send in the trace (no arrow)"));
         }
         if (skippedLines > 0)
         {
-            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{skippedLines} lines skipped"));
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Plural.Count(skippedLines, "line")} skipped"));
             return SkippedLines;
         }
         return Success;

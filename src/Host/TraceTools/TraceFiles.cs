@@ -87,7 +87,7 @@ internal static class TraceFiles
             progress.Clear();
             skippedLines = skipped;
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{path}: error: cannot read the trace after {events} events: {CommandLineFiles.ReadReason(path, e)}"));
+                $"{path}: error: cannot read the trace after {Plural.Count(events, "event")}: {CommandLineFiles.ReadReason(path, e)}"));
             return false;
         }
         finally
@@ -103,8 +103,8 @@ internal static class TraceFiles
     {
         var inv = CultureInfo.InvariantCulture;
         return size > 0 && file is not null
-            ? string.Create(inv, $"reading {path}: {events:N0} events, {100.0 * Math.Min(file.Position, size) / size:F0}% of {size / (1024.0 * 1024.0):F0} MiB")
-            : string.Create(inv, $"reading {path}: {events:N0} events");
+            ? string.Create(inv, $"reading {path}: {Plural.Count(events, "event", format: "N0")}, {100.0 * Math.Min(file.Position, size) / size:F0}% of {size / (1024.0 * 1024.0):F0} MiB")
+            : string.Create(inv, $"reading {path}: {Plural.Count(events, "event", format: "N0")}");
     }
 
     private static IEnumerable<string> Lines(TextReader reader)

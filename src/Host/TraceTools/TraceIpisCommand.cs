@@ -89,7 +89,7 @@ public static class TraceIpisCommand
         if (skipped > 0 || !complete)
         {
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{read} events followed{(skipped > 0 ? $", {skipped} lines skipped" : "")}{(complete ? "" : " before the read failed")}"));
+                $"{Plural.Count(read, "event")} followed{(skipped > 0 ? $", {Plural.Count(skipped, "line")} skipped" : "")}{(complete ? "" : " before the read failed")}"));
         }
         return !complete ? UsageError : skipped > 0 ? SkippedLines : Success;
     }
@@ -166,13 +166,13 @@ public static class TraceIpisCommand
         ArgumentNullException.ThrowIfNull(s);
         ArgumentNullException.ThrowIfNull(selection);
         var inv = CultureInfo.InvariantCulture;
-        var sent = Count(s.Sends, "IPI") + " sent" + (selection.Apic is uint apic ? " by " + Hex.Of(apic) : "");
-        var followed = Count(s.Deliveries, "delivery", "deliveries") + (selection.Apic is null ? "" : " to or from it") + " followed";
+        var sent = Plural.Count(s.Sends, "IPI") + " sent" + (selection.Apic is uint apic ? " by " + Hex.Of(apic) : "");
+        var followed = Plural.Count(s.Deliveries, "delivery", "deliveries") + (selection.Apic is null ? "" : " to or from it") + " followed";
         yield return string.Create(inv,
             $"{sent}, {followed}: {s.Ends[IpiEnd.Eoi]} taken to EOI ({s.Coalesced} coalesced into an interrupt already pending), " +
             $"{s.Ends[IpiEnd.Delivered]} NMI/SMI/INIT/SIPI delivered, {s.Ends[IpiEnd.Dropped]} dropped, {s.Ends[IpiEnd.Lost]} lost, " +
             $"{s.Ends[IpiEnd.PendingAtEnd]} still pending, {s.Ends[IpiEnd.InServiceAtEnd]} still in service; " +
-            $"{Count(s.Ends[IpiEnd.NoDestination], "IPI")} reached no APIC");
+            $"{Plural.Count(s.Ends[IpiEnd.NoDestination], "IPI")} reached no APIC");
         if (s.DroppedBy.Count > 0)
         {
             yield return "dropped: " + string.Join(", ", s.DroppedBy.Select(d => string.Create(inv, $"{d.Value} {d.Key}")))
@@ -185,12 +185,9 @@ public static class TraceIpisCommand
         }
         if (s.Unlinked > 0)
         {
-            yield return string.Create(inv, $"{s.Unlinked} IPI deliveries have no send in the trace (not followed)");
+            yield return string.Create(inv, $"{Plural.Count(s.Unlinked, "IPI delivery", "IPI deliveries")} {Plural.Noun(s.Unlinked, "has", "have")} no send in the trace (not followed)");
         }
     }
-
-    private static string Count(long n, string one, string? many = null) =>
-        n.ToString(CultureInfo.InvariantCulture) + " " + (n == 1 ? one : many ?? one + "s");
 
     private static string What(DeliveryMode mode, byte vector) => mode switch
     {

@@ -64,7 +64,7 @@ public static class TraceViewCommand
             return UsageError;
         }
         stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{shown} of {read} events shown{(skipped > 0 ? $", {skipped} lines skipped" : "")}{(complete ? "" : " before the read failed")}"));
+            $"{shown} of {Plural.Count(read, "event")} shown{(skipped > 0 ? $", {Plural.Count(skipped, "line")} skipped" : "")}{(complete ? "" : " before the read failed")}"));
         return !complete ? UsageError : skipped > 0 ? SkippedLines : Success;
     }
 

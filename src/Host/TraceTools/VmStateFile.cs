@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using VApicActors.Actors;
 using VApicActors.Registers;
+using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.TraceTools;
 
@@ -126,12 +127,12 @@ public static class VmStateFile
         var apicNodes = Array(document, "apics");
         if (apicNodes.Count != vcpus)
         {
-            throw new InvalidDataException($"apics: {apicNodes.Count} entries for {vcpus} vCPUs");
+            throw new InvalidDataException($"apics: {Plural.Count(apicNodes.Count, "entry", "entries")} for {Plural.Count(vcpus, "vCPU")}");
         }
         var idNodes = Array(vm, "apicIds", "vm");
         if (idNodes.Count != vcpus)
         {
-            throw new InvalidDataException($"vm.apicIds: {idNodes.Count} entries for {vcpus} vCPUs");
+            throw new InvalidDataException($"vm.apicIds: {Plural.Count(idNodes.Count, "entry", "entries")} for {Plural.Count(vcpus, "vCPU")}");
         }
         var apics = ImmutableArray.CreateBuilder<ApicState>(vcpus);
         var seen = new Dictionary<uint, int>();

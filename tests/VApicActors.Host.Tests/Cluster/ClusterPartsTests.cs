@@ -187,6 +187,13 @@ public sealed class ClusterPartsTests : IAsyncLifetime
     }
 
     [Fact]
+    public void TheClusterTable_OfOneNode_SaysOneMember()
+    {
+        var table = ClusterCommand.Render("self=127.0.0.1:4053 members=1 up=1 unreachable=0 nodes=127.0.0.1:4053:up shards=127.0.0.1:4053:1 vms=127.0.0.1:4053:1");
+        Assert.Equal("Cluster seen from 127.0.0.1:4053: 1 member, 1 up, 0 unreachable", table.Split('\n')[0]);
+    }
+
+    [Fact]
     public void TheClusterTable_ListsEveryMemberWithItsShardsAndVms()
     {
         var table = ClusterCommand.Render(

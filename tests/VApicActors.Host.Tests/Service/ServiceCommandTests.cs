@@ -28,7 +28,7 @@ public sealed partial class ServiceCommandTests(ServiceFixture fixture) : IClass
         Assert.Equal("BYE shutting down", await client.ReadLineAsync());
         Assert.Null(await client.ReadLineAsync());
         Assert.Equal(0, await serving);
-        Assert.Contains("stopped after 2 requests in 1 sessions", output.Text);
+        Assert.Contains("stopped after 2 requests in 1 session", output.Text);
     }
 
     [Theory]

@@ -244,7 +244,7 @@ public sealed class ServiceProtocolTests(ServiceFixture fixture) : IClassFixture
         Assert.Equal("ERR unknown command 'frob'", await client.RequestAsync("frob"));
 
         await WaitUntilAsync(() => !lines.IsEmpty);
-        Assert.Matches(@"^service: 1 sessions, 1 VMs, 3 vCPUs, 2 requests \([\d.]+/s\), 1 errors, 0 failed expectations$", lines.First());
+        Assert.Matches(@"^service: 1 session, 1 VM, 3 vCPUs, 2 requests \([\d.]+/s\), 1 error, 0 failed expectations$", lines.First());
     }
 
     internal static async Task<ScenarioRunSummary> RunOverSocketAsync(VapicService service, string file)

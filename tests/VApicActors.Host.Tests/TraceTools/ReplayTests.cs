@@ -140,7 +140,15 @@ public sealed class ReplayTests(ActorSystemFixture fixture) : IClassFixture<Acto
         Assert.Contains($"-o writes one APIC's page, but 3 APICs match (VM {vmName}): choose one with --vm and --apic", error.ToString());
         error = new StringWriter();
         Assert.Equal(ReplayCommand.UsageError, ReplayCommand.Run(tracePath, null, null, null, page, TextWriter.Null, error));
-        Assert.Contains("-o writes one APIC's page, but 3 APICs match (any VM): choose one with --vm and --apic", error.ToString());
+        Assert.Contains("-o writes one APIC's page, but 3 APICs match (no --vm or --apic given): choose one with --vm and --apic", error.ToString());
+
+        // A selection that names nothing in the trace, said as trace ipis says it (it read "of any VM, APIC 0x7").
+        foreach (var (vm, apic, what) in new (string?, uint?, string)[] { (null, 7, "APIC 0x7"), (vmName, 7, $"APIC 0x7 (VM {vmName})"), ("nope", null, "VM nope") })
+        {
+            error = new StringWriter();
+            Assert.Equal(ReplayCommand.UsageError, ReplayCommand.Run(tracePath, vm, apic, null, null, TextWriter.Null, error));
+            Assert.Equal($"vapic: {tracePath} has no events of {what}", error.ToString().Trim());
+        }
     }
 
     [Fact]
@@ -197,7 +205,7 @@ public sealed class ReplayTests(ActorSystemFixture fixture) : IClassFixture<Acto
         Assert.Equal(ReplayCommand.Divergent, code);
         Assert.Contains($"{trace}:1: error: ApicCreated: {reason}: skipped", error.ToString());
         Assert.Contains("ApicCreated not usable: assumed vCPU 0 (BSP)", error.ToString());
-        Assert.Contains("1 inputs replayed up to seq 2", output.ToString());
+        Assert.Contains("1 input replayed up to seq 2", output.ToString());
     }
 
     [Theory]
@@ -219,7 +227,7 @@ public sealed class ReplayTests(ActorSystemFixture fixture) : IClassFixture<Acto
 
         Assert.Equal(ReplayCommand.Divergent, code);
         Assert.Equal($"{trace}:2: error: {reason}", error.ToString().Trim());
-        Assert.Contains("1 inputs replayed up to seq 3", output.ToString());
+        Assert.Contains("1 input replayed up to seq 3", output.ToString());
         Assert.Contains("TPR      0x00000030", output.ToString());
     }
 

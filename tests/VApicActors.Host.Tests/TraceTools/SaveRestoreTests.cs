@@ -175,7 +175,7 @@ public sealed class SaveRestoreTests(ActorSystemFixture fixture) : IClassFixture
     [InlineData("\"apicBase\": \"0xfee00900\"", "\"apicBase\": \"0xfee00500\"", "apics[0].apicBase 0xfee00500 is not a valid IA32_APIC_BASE: EXTD (bit 10, x2APIC mode) is set without EN (bit 11)")]
     [InlineData("\"apicBase\": \"0xfee00800\"", "\"apicBase\": \"0xfee00a00\"", "apics[1].apicBase 0xfee00a00 is not a valid IA32_APIC_BASE: reserved bits 0x200 are set")]
     [InlineData("\"apicIds\": [\n      \"0x0\",\n      \"0x1\"", "\"apicIds\": [\n      \"0x0\",\n      \"0x7\"", "vm.apicIds[1] is 0x7, but apics[1].initialApicId is 0x1")]
-    [InlineData("\"apicIds\": [\n      \"0x0\",\n      \"0x1\"\n    ]", "\"apicIds\": [\n      \"0x0\"\n    ]", "vm.apicIds: 1 entries for 2 vCPUs")]
+    [InlineData("\"apicIds\": [\n      \"0x0\",\n      \"0x1\"\n    ]", "\"apicIds\": [\n      \"0x0\"\n    ]", "vm.apicIds: 1 entry for 2 vCPUs")]
     [InlineData("\"apicIds\": [\n      \"0x0\",\n      \"0x1\"\n    ],", "", "vm.apicIds must be an array, not missing")]
     [InlineData("\"initialApicId\": \"0x1\"", "\"initialApicId\": \"0x0\"", "apics[1].initialApicId 0x0 is also the ID of apics[0]")]
     [InlineData("\"index\": 1", "\"index\": 7", "apics[1].index must be 1 (its position in apics), not 7")]

@@ -312,7 +312,7 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
         Assert.Contains("cut.clef:4: error:", error);
         var lines = Lines(output);
         Assert.Equal("  0.000000020 v 0x0 #5 fixed 0x41 to physical 0x1 -> 0x1: coalesced #2 +0 ns into IPI from 0x0 (its send is not in the trace), acknowledged #3 +10 ns, EOI #4 +25 ns", lines[0]);
-        Assert.Equal("1 IPI deliveries have no send in the trace (not followed)", lines[^1]);
+        Assert.Equal("1 IPI delivery has no send in the trace (not followed)", lines[^1]);
     }
 
     [Fact]
