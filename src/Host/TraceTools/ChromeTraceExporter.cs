@@ -21,6 +21,13 @@ public static class ChromeTraceExporter
     /// <summary>Width of the slices that flow arrows bind to: one virtual nanosecond.</summary>
     public const long MarkerNs = 1;
 
+    /// <summary>
+    /// The width a slice of <paramref name="lengthNs"/> virtual nanoseconds is drawn with: its length, and at least
+    /// <see cref="MarkerNs"/>, so that a slice of no length (an IPI's send or delivery, an interrupt acknowledged and
+    /// EOI'd at one virtual time) shows in a viewer as more than a line.
+    /// </summary>
+    public static long VisibleNs(long lengthNs) => Math.Max(lengthNs, MarkerNs);
+
     /// <summary>Writes the timeline of <paramref name="events"/> to <paramref name="output"/>.</summary>
     /// <remarks>The events are read once, in order, and not kept: see <see cref="ChromeTraceTimeline"/>.</remarks>
     public static ChromeTraceExportSummary Export(IEnumerable<TraceRecord> events, Stream output, string? sourceName = null)

@@ -150,6 +150,7 @@ public sealed class ChromeTraceTimeline : IDisposable
         {
             openAtEnd += track.InService.Count;
             EndAll(track, track.LastSeq, track.LastNs, null);
+            Settle(track, widen: true);
         }
 
         // Process ids 1..V, thread ids after them, unique over the whole file (some viewers key threads by tid alone).
@@ -231,6 +232,11 @@ public sealed class ChromeTraceTimeline : IDisposable
     /// <summary>Draws one APIC event (at <paramref name="ns"/>) on its track; <paramref name="eoi"/>: it ends the highest interrupt in service.</summary>
     private void Draw(TraceRecord e, long ns, Track track, bool eoi)
     {
+        if (ns > track.LastNs)
+        {
+            // Time has moved on at this APIC: slices that ended at its last time have room to be drawn visible.
+            Settle(track, widen: true);
+        }
         track.LastSeq = e.Seq;
         track.LastNs = ns;
         var inService = track.InService;
@@ -242,6 +248,7 @@ public sealed class ChromeTraceTimeline : IDisposable
         switch (e.Event)
         {
             case "Acknowledged" when e.Vector is int vector:
+                Settle(track, widen: false);
                 inService.Add(new InService(vector, e, ns));
                 break;
             case "Acknowledged":
@@ -254,6 +261,7 @@ public sealed class ChromeTraceTimeline : IDisposable
                 }
                 break;
             case "IpiSent":
+                Settle(track, widen: false);
                 Add(Marker(e, ns, track, "IPI " + VectorText(e) + " -> " + (e.Destination ?? "?"), CategoryIpi));
                 break;
             case "ModeChanged":
@@ -265,14 +273,15 @@ public sealed class ChromeTraceTimeline : IDisposable
                 break;
             case var name when IpiSendIndex.IsMessageDelivery(e) && e.Value is ulong packed:
                 var message = PackedMessage.Unpack(packed);
+                if (name == "Init" && e.Detail == nameof(AcceptOutcome.InitReset))
+                {
+                    EndAll(track, e.Seq, ns, "INIT");
+                }
+                Settle(track, widen: false);
                 Add(Marker(e, ns, track, DeliveryName(e, message), CategoryDelivery));
                 if (message.Mode is DeliveryMode.Nmi or DeliveryMode.Smi or DeliveryMode.Init or DeliveryMode.StartUp)
                 {
                     Add(Instant(e, ns, track, InitSipiNmiName(message, e.Detail), CategoryInitSipiNmi, part: 2));
-                }
-                if (name == "Init" && e.Detail == nameof(AcceptOutcome.InitReset))
-                {
-                    EndAll(track, e.Seq, ns, "INIT");
                 }
                 break;
             case "MmioRead" or "MmioWrite" or "MsrRead" or "MsrWrite":
@@ -303,7 +312,7 @@ public sealed class ChromeTraceTimeline : IDisposable
         {
             return false;
         }
-        Add(ServiceSlice(inService[highest], e.Seq, ns, track, endedBy));
+        End(track, ServiceSlice(inService[highest], e.Seq, ns, track, endedBy));
         _slices++;
         inService.RemoveAt(highest);
         return true;
@@ -314,10 +323,59 @@ public sealed class ChromeTraceTimeline : IDisposable
     {
         foreach (var open in track.InService)
         {
-            Add(ServiceSlice(open, endSeq, endNs, track, reason));
+            End(track, ServiceSlice(open, endSeq, endNs, track, reason));
         }
         _slices += track.InService.Count;
         track.InService.Clear();
+    }
+
+    /// <summary>
+    /// An interrupt's slice, ending at its APIC's present time. One of no length is drawn <see
+    /// cref="ChromeTraceExporter.VisibleNs"/> wide, as IPI slices are, if nothing else starts on the track at the time
+    /// it ends: it waits with the others that end then (<see cref="Track.Ended"/>) for the APIC's next event to
+    /// tell (see <see cref="Settle"/>). A slice that some of them end inside waits with them, since it must enclose
+    /// them however wide they are drawn.
+    /// </summary>
+    private void End(Track track, ChromeTraceEvent slice)
+    {
+        if (slice.DurationNs > 0 && track.Ended.Count == 0)
+        {
+            Add(slice);
+            return;
+        }
+        track.Ended.Add(slice);
+    }
+
+    /// <summary>
+    /// Draws the slices that ended at the track's last time. <paramref name="widen"/>: the APIC's time has moved on
+    /// (or the trace has ended), so a slice of no length takes <see cref="ChromeTraceExporter.VisibleNs"/> and a slice
+    /// ends no earlier than those inside it; otherwise another slice starts at that time on the track, after they
+    /// ended, and they keep their length so as not to overlap it.
+    /// </summary>
+    private void Settle(Track track, bool widen)
+    {
+        var ended = track.Ended;
+        var ends = new long[ended.Count];
+        for (var i = 0; i < ended.Count; i++)
+        {
+            var slice = ended[i];
+            var length = slice.DurationNs!.Value;
+            if (widen)
+            {
+                length = ChromeTraceExporter.VisibleNs(length);
+                // Those that ended before it and started no earlier are inside it (an EOI ends the highest vector first).
+                for (var j = 0; j < i; j++)
+                {
+                    if (ended[j].TimeNs >= slice.TimeNs)
+                    {
+                        length = Math.Max(length, ends[j] - slice.TimeNs);
+                    }
+                }
+            }
+            ends[i] = slice.TimeNs + length;
+            Add(length == slice.DurationNs ? slice : slice with { DurationNs = length });
+        }
+        ended.Clear();
     }
 
     /// <summary>Makes the event's JSON (without its process and thread ids) and hands it to the sorter.</summary>
@@ -384,6 +442,9 @@ public sealed class ChromeTraceTimeline : IDisposable
                 case int i:
                     w.WriteNumber(name, i);
                     break;
+                case ulong u:
+                    w.WriteNumber(name, u);
+                    break;
                 default:
                     w.WriteString(name, Convert.ToString(value, CultureInfo.InvariantCulture));
                     break;
@@ -405,7 +466,7 @@ public sealed class ChromeTraceTimeline : IDisposable
     }
 
     private static ChromeTraceEvent Marker(TraceRecord e, long ns, Track track, string name, string category) =>
-        new('X', name, category, ns, track.Index, e.LineNumber, 1, DurationNs: ChromeTraceExporter.MarkerNs, Args: Args(e));
+        new('X', name, category, ns, track.Index, e.LineNumber, 1, DurationNs: ChromeTraceExporter.VisibleNs(0), Args: Args(e));
 
     private static ChromeTraceEvent Instant(TraceRecord e, long ns, Track track, string name, string category, int part = 1) =>
         new('i', name, category, ns, track.Index, e.LineNumber, part, Args: Args(e));
@@ -415,6 +476,8 @@ public sealed class ChromeTraceTimeline : IDisposable
         var args = new List<KeyValuePair<string, object>> { new("seq", e.Seq), new("event", e.Event), new("virtual_ns", e.VirtualTimeNs) };
         if (e.Register is not null) args.Add(new("register", e.Register));
         if (e.Value is ulong value) args.Add(new("value", Hex.Of(value)));
+        // A timer event's value is a virtual time, its expiry: also given in decimal nanoseconds, as virtual_ns is.
+        if (e.Value is ulong due && e.Event is "TimerArmed" or "TimerCancelled" or "TimerFired") args.Add(new("due_ns", due));
         if (e.Vector is int vector) args.Add(new("vector", Hex.Of((ulong)vector)));
         if (e.Source is uint source) args.Add(new("source", Hex.Of(source)));
         if (e.SourceSeq is long sourceSeq) args.Add(new("source_seq", sourceSeq));
@@ -467,6 +530,9 @@ public sealed class ChromeTraceTimeline : IDisposable
         public int Index { get; } = index;
 
         public List<InService> InService { get; } = new();
+
+        /// <summary>Slices that ended at <see cref="LastNs"/> and wait to be drawn, in the order they ended.</summary>
+        public List<ChromeTraceEvent> Ended { get; } = new();
 
         public long LastSeq { get; set; }
 

@@ -39,6 +39,72 @@ public sealed class ChromeTraceExporterTests(ActorSystemFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task Export_AnInterruptAcknowledgedAndEoidAtOneTime_IsDrawnAsWideAsAnIpiSlice()
+    {
+        var (file, _) = await ExportTimelineAsync();
+
+        // 0x51 is taken and EOI'd at 500 ns: a slice of no length, drawn 1 ns wide as the IPI slices are.
+        var x51 = Assert.Single(file.Phase("X"), s => Name(s) == "IRQ 0x51");
+        Assert.Equal(0.5m, Ts(x51));
+        Assert.Equal(ChromeTraceExporter.MarkerNs / 1000m, Dur(x51));
+        Assert.Equal(0.001m, Dur(Assert.Single(file.Phase("X"), s => Name(s) == "IPI 0x51 -> all-but-self")));
+    }
+
+    [Fact]
+    public void Export_SlicesOfNoLength_StayInsideTheirOuterSliceAndOffTheNextOne()
+    {
+        var seq = 0L;
+        var line = 0;
+        TraceRecord At(long ns, string name, int? vector = null) => Record(++line, 1, ++seq, name, ns, vector: vector, detail: vector is null ? null : "0x" + vector.Value.ToString("x2"));
+        var trace = new[]
+        {
+            // 0x41 from 10 ns; 0x61 inside it, taken and EOI'd at 20 ns, then 0x41 EOI'd at 20 ns too.
+            At(10, "Acknowledged", 0x41), At(20, "Acknowledged", 0x61), At(20, "Eoi"), At(20, "Eoi"),
+            // 0x42 and 0x43 one after the other at 30 ns: the first has no room, the second has.
+            At(30, "Acknowledged", 0x42), At(30, "Eoi"), At(30, "Acknowledged", 0x43), At(30, "Eoi"),
+            // 0x44 at 40 ns, then an IPI sent at 40 ns: 0x44 keeps its length, not to take in the IPI's slice.
+            At(40, "Acknowledged", 0x44), At(40, "Eoi"),
+            Record(++line, 1, ++seq, "IpiSent", 40, value: 0x4045, vector: 0x45, destination: "self", detail: "Fixed"),
+            // 0x46 at 50 ns, the trace's end.
+            At(50, "Acknowledged", 0x46), At(50, "Eoi"),
+        };
+        using var dir = new TempDirectory();
+        var output = dir.File("zero.json");
+        using (var stream = File.Create(output))
+        {
+            ChromeTraceExporter.Export(trace, stream);
+        }
+
+        // (Load checks that the slices of a track nest.)
+        var slices = ChromeTraceFile.Load(output).Phase("X").Where(x => x.GetProperty("cat").GetString() == "interrupt")
+            .ToDictionary(Name, x => (Ts: Ts(x) * 1000, End: (Ts(x) + Dur(x)) * 1000));
+        Assert.Equal((10m, 21m), slices["IRQ 0x41"]);
+        Assert.Equal((20m, 21m), slices["IRQ 0x61"]);
+        Assert.Equal((30m, 30m), slices["IRQ 0x42"]);
+        Assert.Equal((30m, 31m), slices["IRQ 0x43"]);
+        Assert.Equal((40m, 40m), slices["IRQ 0x44"]);
+        Assert.Equal((50m, 51m), slices["IRQ 0x46"]);
+    }
+
+    [Fact]
+    public async Task Export_TimerEvents_GiveTheirDueTimeInDecimalNanoseconds()
+    {
+        var (file, _) = await ExportTimelineAsync();
+
+        var timers = file.Phase("i").Where(i => i.GetProperty("cat").GetString() == "timer" && i.GetProperty("args").TryGetProperty("value", out _)).ToList();
+        Assert.Contains(timers, t => Name(t) == "timer armed");
+        Assert.Contains(timers, t => Name(t) == "timer fired 0xee");
+        foreach (var timer in timers)
+        {
+            var args = timer.GetProperty("args");
+            Assert.Equal(Convert.ToUInt64(args.GetProperty("value").GetString(), 16), args.GetProperty("due_ns").GetUInt64());
+        }
+        // The timer of APIC 1 was armed at 500 ns for 100 ticks of 2 ns (TDCR's reset value divides by 2): due at 700 ns.
+        Assert.Equal(700UL, timers.First(t => Name(t) == "timer fired 0xee").GetProperty("args").GetProperty("due_ns").GetUInt64());
+        Assert.DoesNotContain(file.Phase("i"), i => i.GetProperty("args").TryGetProperty("due_ns", out _) && i.GetProperty("cat").GetString() != "timer");
+    }
+
+    [Fact]
     public async Task Export_Ipis_ArrowFromTheIcrWriteToEveryDestination()
     {
         var (file, _) = await ExportTimelineAsync();
