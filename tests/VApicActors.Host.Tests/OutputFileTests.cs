@@ -239,7 +239,7 @@ public sealed class OutputFileTests
     {
         using var dir = new TempDirectory();
         var settings = StressSettings.Create(StressSettings.LoadConfig()) with { Progress = false, Vcpus = 2, Operations = 200, Seed = 5 };
-        var (console, printed) = TestConsole();
+        var (console, printed) = TestConsoles.Plain();
 
         var (code, error) = await StandardError.CaptureAsync(() => StressCommand.RunAsync(settings, dir.Path, console, CancellationToken.None));
 
@@ -256,7 +256,7 @@ public sealed class OutputFileTests
             return;
         }
         var settings = StressSettings.Create(StressSettings.LoadConfig()) with { Progress = false, Vcpus = 2, Operations = 200, Seed = 5 };
-        var (console, printed) = TestConsole();
+        var (console, printed) = TestConsoles.Plain();
 
         var (code, error) = await StandardError.CaptureAsync(() => StressCommand.RunAsync(settings, null, console, CancellationToken.None, DevFull));
 
@@ -278,7 +278,7 @@ public sealed class OutputFileTests
             Progress = false, Vcpus = 2, Operations = 300, Seed = 5, LoseOneIpi = lose, FaultVcpu = 1,
             Mix = new OperationMix(new Dictionary<OperationKind, int> { [OperationKind.Fixed] = 1 }),
         };
-        var (console, _) = TestConsole();
+        var (console, _) = TestConsoles.Plain();
 
         var (code, error) = await StandardError.CaptureAsync(() => StressCommand.RunAsync(settings, null, console, CancellationToken.None, trace));
 
@@ -291,7 +291,7 @@ public sealed class OutputFileTests
     public async Task Scale_JsonThatFailsAtTheEnd_PrintsTheReportThenOneLineAndExitsTwo()
     {
         using var dir = new TempDirectory();
-        var (console, printed) = TestConsole();
+        var (console, printed) = TestConsoles.Plain();
 
         var (code, error) = await StandardError.CaptureAsync(() =>
             ScaleCommand.RunAsync(new ScaleSettings(Total: 64, VcpusPerVm: 32), dir.Path, console, CancellationToken.None));
@@ -313,19 +313,6 @@ public sealed class OutputFileTests
         Assert.Equal(2, code);
         Assert.StartsWith($"vapic bench: --json: cannot write {DevFull}: ", error.Trim());
         Assert.DoesNotContain("   at ", error);
-    }
-
-    private static (IAnsiConsole Console, StringWriter Printed) TestConsole()
-    {
-        var printed = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(printed),
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
-        return (console, printed);
     }
 
     private static async Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args)

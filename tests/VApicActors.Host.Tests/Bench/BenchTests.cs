@@ -77,7 +77,7 @@ public sealed class BenchTests(ActorSystemFixture fixture) : IClassFixture<Actor
         var settings = BenchSettings.Create(StressSettings.LoadConfig()) with { Vcpus = [Vcpus], Duration = TimeSpan.FromMinutes(10) };
         using var interrupted = new CancellationTokenSource();
         await interrupted.CancelAsync();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, Out = new AnsiConsoleOutput(new StringWriter()) });
+        var (console, _) = TestConsoles.Plain();
 
         var results = await BenchCommand.RunAsync(settings, console, cancellationToken: interrupted.Token);
 
@@ -94,14 +94,7 @@ public sealed class BenchTests(ActorSystemFixture fixture) : IClassFixture<Actor
             WarmUp = TimeSpan.Zero,
             Designs = ["actors"],
         };
-        var output = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Out = new AnsiConsoleOutput(output),
-        });
-        console.Profile.Width = 200;
+        var (console, output) = TestConsoles.Plain(width: 200);
 
         var results = await BenchCommand.RunAsync(settings, console);
 
@@ -126,14 +119,7 @@ public sealed class BenchTests(ActorSystemFixture fixture) : IClassFixture<Actor
     [InlineData("direct,locks,actors", "vCPUs|direct exits/s|locks exits/s|actors exits/s|actors IPIs/s|actors/locks|actors/direct")]
     public void ThePrintedTable_HasTheColumnsOfTheDesignsMeasuredOnly(string designs, string headers)
     {
-        var output = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Out = new AnsiConsoleOutput(output),
-        });
-        console.Profile.Width = 200;
+        var (console, output) = TestConsoles.Plain(width: 200);
         var settings = BenchSettings.Create(StressSettings.LoadConfig()) with { Designs = BenchSettings.ParseDesigns(designs, "--designs") };
         BenchResult Result(string design) => new(design, 64, 1_000_000, 200_000, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
 
@@ -159,14 +145,7 @@ public sealed class BenchTests(ActorSystemFixture fixture) : IClassFixture<Actor
     public void ThePrintedTable_IntoAFileOrPipe_KeepsItsHeadersWhole()
     {
         // A console that is not a terminal is 80 columns wide: the ratio headers printed as "actors/l…" and "actors/…".
-        var output = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(output),
-        });
+        var (console, output) = TestConsoles.Plain();
         var settings = BenchSettings.Create(StressSettings.LoadConfig());
         BenchResult Result(string design) => new(design, 64, 1_000_000, 200_000, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
 

@@ -94,14 +94,7 @@ public sealed class StressFaultInjectionTests
     {
         using var dir = new TempDirectory();
         var jsonFile = dir.File("report.json");
-        var printed = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(printed),
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
+        var (console, printed) = TestConsoles.Plain();
 
         var (code, error) = await StandardError.CaptureAsync(() =>
             StressCommand.RunAsync(settings, jsonFile, console, CancellationToken.None, dir.File("trace.clef")));
