@@ -249,7 +249,12 @@ public sealed class StressEngine
         {
             try
             {
-                await Task.Delay(_settings.Duration, cancellationToken).ConfigureAwait(false);
+                // A timer may fire a little before its time (it counts in coarser ticks than the stopwatch): wait out
+                // the rest, so that a run by time lasts at least the time asked for.
+                for (var left = _settings.Duration; left > TimeSpan.Zero; left = _settings.Duration - watch.Elapsed)
+                {
+                    await Task.Delay(left, cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException)
             {
