@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using VApicActors.Host.Scenarios;
 
 namespace VApicActors.Host.TraceTools;
 
@@ -114,11 +115,11 @@ internal static partial class KvmTraceLineParser
         var m = ApicFields().Match(fields);
         if (!m.Success)
         {
-            return Torn($"{ApicEvent} fields do not parse ('{fields}')");
+            return Torn($"{ApicEvent} fields do not parse ('{Quote(fields)}')");
         }
         if (!KvmApicRegisterNames.TryParse(m.Groups["reg"].Value, out var offset))
         {
-            return Torn($"{ApicEvent}: unknown register '{m.Groups["reg"].Value}'");
+            return Torn($"{ApicEvent}: unknown register '{Quote(m.Groups["reg"].Value)}'");
         }
         var value = uint.Parse(m.Groups["val"].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
         return Parsed(new ApicAccessEvent(origin, m.Groups["rw"].Value == "write", offset, value));
@@ -129,7 +130,7 @@ internal static partial class KvmTraceLineParser
         var m = MsrFields().Match(fields);
         if (!m.Success)
         {
-            return Torn($"{MsrEvent} fields do not parse ('{fields}')");
+            return Torn($"{MsrEvent} fields do not parse ('{Quote(fields)}')");
         }
         var msr = uint.Parse(m.Groups["msr"].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
         var value = ulong.Parse(m.Groups["val"].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
@@ -144,7 +145,7 @@ internal static partial class KvmTraceLineParser
             || !IcrFields.TryParseDeliveryMode(m.Groups["dm"].Value, out var mode)
             || !IcrFields.TryParseShorthand(m.Groups["sh"].Value, out var shorthand))
         {
-            return Torn($"{IpiEventName} fields do not parse ('{fields}')");
+            return Torn($"{IpiEventName} fields do not parse ('{Quote(fields)}')");
         }
         var low = vector | (mode << IcrFields.DeliveryModeShift) | (shorthand << IcrFields.ShorthandShift);
         if (m.Groups["dmode"].Value == "logical") low |= IcrFields.DestinationLogical;
@@ -159,7 +160,7 @@ internal static partial class KvmTraceLineParser
         var m = AcceptFields().Match(fields);
         if (!m.Success || !TryVector(m, out var vector) || !IcrFields.TryParseDeliveryMode(m.Groups["dm"].Value, out var mode))
         {
-            return Torn($"{AcceptEventName} fields do not parse ('{fields}')");
+            return Torn($"{AcceptEventName} fields do not parse ('{Quote(fields)}')");
         }
         var apicId = uint.Parse(m.Groups["id"].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
         return Parsed(new AcceptEvent(origin, apicId, (byte)vector, mode, m.Groups["trig"].Value == "level"));
@@ -171,7 +172,7 @@ internal static partial class KvmTraceLineParser
         var vector = m.Success ? int.Parse(m.Groups["vec"].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) : 0;
         if (!m.Success || vector > IcrFields.VectorMask)
         {
-            return Torn($"{EoiEventName} fields do not parse ('{fields}')");
+            return Torn($"{EoiEventName} fields do not parse ('{Quote(fields)}')");
         }
         var apicId = uint.Parse(m.Groups["id"].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
         return Parsed(new EoiEvent(origin, apicId, vector));
@@ -183,4 +184,7 @@ internal static partial class KvmTraceLineParser
     private static TraceLineParse Parsed(KvmTraceEvent e) => new(TraceLineKind.Event, e);
 
     private static TraceLineParse Torn(string reason) => new(TraceLineKind.Torn, Reason: reason);
+
+    /// <summary>Input quoted in a reason: whole when short, else its start and its length, so that a reason stays one short line.</summary>
+    private static string Quote(string text) => ScenarioException.Quote(text);
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using VApicActors.Host.TraceTools;
 using Xunit;
 using static VApicActors.Host.Tests.TraceTools.ScriptLines;
@@ -333,6 +334,24 @@ public sealed class KvmTraceImporterTests
     public void Parse_DamagedLine_IsTorn(string line)
     {
         Assert.Equal(TraceLineKind.Torn, KvmTraceLineParser.Parse(line, 1).Kind);
+    }
+
+    [Theory]
+    [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_apic: apic_write APIC_ICR = 0x{0}")]
+    [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_apic: apic_write APIC_{0} = 0x1")]
+    [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_msr: msr_write 830 = 0x{0}")]
+    [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_apic_ipi: dst {0} vec 253 (Fixed|physical|de-assert|edge|dst)")]
+    [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_apic_accept_irq: apicid {0} vec 253 (Fixed|edge)")]
+    [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_eoi: apicid 1 vector {0}")]
+    public void Parse_FieldOfAMillionDigits_IsTornWithAShortReason(string format)
+    {
+        var line = string.Format(CultureInfo.InvariantCulture, format, new string('f', 1_000_000));
+
+        var parse = KvmTraceLineParser.Parse(line, 1);
+
+        Assert.Equal(TraceLineKind.Torn, parse.Kind);
+        Assert.InRange(parse.Reason!.Length, 1, 200);
+        Assert.Contains(" characters)", parse.Reason);
     }
 
     [Fact]
