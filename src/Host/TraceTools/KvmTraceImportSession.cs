@@ -385,7 +385,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
 
     private void WriteHeader(int vcpuCount, bool x2Apic)
     {
-        _script.Comment($"Generated from a KVM trace{(sourceName is null ? string.Empty : $" ({Path.GetFileName(sourceName)})")} by vapic trace import-kvm.");
+        _script.Comment($"Generated from a KVM trace{(sourceName is null ? string.Empty : $" ({OneLine(Path.GetFileName(sourceName))})")} by vapic trace import-kvm.");
         _script.Comment($"{Plural.Count(_events.Count, "event")} read from {Plural.Count(_lines, "line")}; {Plural.Count(_unknown.Values.Sum(), "line")} of other events skipped; torn lines: {_torn.Count}.");
         _script.Comment("The trace is an excerpt of a running guest, so the script first rebuilds a starting point:");
         _script.Comment($"  - vcpus={vcpuCount}: the highest vCPU in the trace (task CPU n/KVM, apicid) plus one; vCPU n has APIC ID n.");
@@ -409,6 +409,19 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         _script.Comment("  - an access that faulted in KVM expects #GP. Virtual time never advances: simulated timers never fire.");
         _script.Blank();
     }
+
+    /// <summary>
+    /// <paramref name="text"/> fit for a comment: control characters and line separators, which would end the comment and
+    /// make the rest of the file's name a script line, become '?'.
+    /// </summary>
+    private static string OneLine(string text) =>
+        string.Create(text.Length, text, static (chars, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                chars[i] = char.IsControl(source[i]) || source[i] is '\u2028' or '\u2029' ? '?' : source[i];
+            }
+        });
 
     private void WriteStart(int vcpuCount, bool x2Apic)
     {

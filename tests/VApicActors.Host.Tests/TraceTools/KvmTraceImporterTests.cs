@@ -311,6 +311,21 @@ public sealed class KvmTraceImporterTests
     }
 
     [Theory]
+    [InlineData("trace\nvm vcpus=0\n.txt")]
+    [InlineData("trace\r.txt")]
+    [InlineData("trace\r\nack -> 0x1.txt")]
+    [InlineData("trace\u0085\u2028\u2029\f\v.txt")]
+    public void Import_SourceNameWithLineBreaks_StaysInTheHeaderComment(string name)
+    {
+        var plain = KvmTraceImporter.Import(KvmTraceExcerpts.X2ApicReschedule).Script;
+
+        var named = KvmTraceImporter.Import(KvmTraceExcerpts.X2ApicReschedule, 0, Path.Combine("traces", name)).Script;
+
+        Assert.Equal(Commands(plain), Commands(named.ReplaceLineEndings("\n")));
+        Assert.Contains("(trace", named.Split('\n')[0]);
+    }
+
+    [Theory]
     [InlineData("CPU 0/KVM-4321  [002] 12345.678901: kvm_apic:             apic_write APIC_ICR = 0x4041", 0x300u, 0x4041u)]
     [InlineData("           <...>-4321  [002] d..1. 12345.678901: kvm_apic: apic_write APIC_TASKPRI = 0x10", 0x080u, 0x10u)]
     [InlineData("CPU 3/KVM-99 (     90) [000] .... 1.5: kvm_apic: apic_read 0x210 = 0x2", 0x210u, 0x2u)]
