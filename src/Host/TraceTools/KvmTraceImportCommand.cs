@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text;
 using VApicActors.Host.Cli;
+using VApicActors.Host.Scenarios;
 
 namespace VApicActors.Host.TraceTools;
 
@@ -10,6 +12,9 @@ namespace VApicActors.Host.TraceTools;
 /// </summary>
 public static class KvmTraceImportCommand
 {
+    /// <summary>How long a list of the report (torn lines, unknown events) may grow on its line before the rest is counted.</summary>
+    private const int MaxListLine = 160;
+
     /// <summary>The scenario was written.</summary>
     public const int Success = 0;
 
@@ -86,13 +91,32 @@ public static class KvmTraceImportCommand
         }
         if (report.UnknownEventsSkipped > 0)
         {
-            lines.Add("skipped unknown events: " + string.Join(", ", report.UnknownEvents.Select(kv => string.Create(inv, $"{kv.Key} {kv.Value}"))));
+            lines.Add(List("skipped unknown events: ", report.UnknownEvents.Select(kv => string.Create(inv, $"{ScenarioException.Quote(kv.Key)} {kv.Value}")).ToList()));
         }
         if (report.TornLines.Count > 0)
         {
-            lines.Add("torn lines: " + string.Join(", ", report.TornLines.Select(t => t.LineNumber.ToString(inv))));
+            lines.Add(List("torn lines: ", report.TornLines.Select(t => t.LineNumber.ToString(inv)).ToList()));
         }
         lines.AddRange(report.Notes.Select(n => "note: " + n));
         return string.Join(Environment.NewLine, lines);
+    }
+
+    /// <summary>
+    /// <paramref name="head"/> and the items, as many as fit in <see cref="MaxListLine"/> characters (the first always), then
+    /// <c>and N more</c>: a binary file's thousands of torn lines still give one short line.
+    /// </summary>
+    private static string List(string head, IReadOnlyList<string> items)
+    {
+        var line = new StringBuilder(head);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = i == 0 ? items[i] : ", " + items[i];
+            if (i > 0 && line.Length + item.Length > MaxListLine)
+            {
+                return line.Append(CultureInfo.InvariantCulture, $" and {items.Count - i} more").ToString();
+            }
+            line.Append(item);
+        }
+        return line.ToString();
     }
 }

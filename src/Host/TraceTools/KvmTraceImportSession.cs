@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using VApicActors.Host.Scenarios;
 using VApicActors.Registers;
 using VApicActors.Host.Cli;
 
@@ -461,7 +462,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         }
         if (_actor[i] is not int vcpu)
         {
-            Note(e, $"printed by task '{e.Origin.Task}', which is not a vCPU thread: skipped");
+            Note(e, $"printed by task '{ScenarioException.Quote(e.Origin.Task ?? string.Empty)}', which is not a vCPU thread: skipped");
             return;
         }
         switch (e)

@@ -57,6 +57,27 @@ public sealed class KvmTraceImportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Run_ThousandsOfBadLinesAndLongNames_EveryReportLineStaysShort()
+    {
+        var input = Path.Combine(_directory, "noise.txt");
+        var output = Path.Combine(_directory, "noise.vapic");
+        File.WriteAllLines(input, Enumerable.Range(0, 1000).Select(i => $"not a trace line {i}")
+            .Concat(Enumerable.Range(0, 100).Select(i => $"kvm_event_{i}: x"))
+            .Append("kvm_" + new string('a', 1_000_000) + ": x")
+            .Append(new string('t', 1_000_000) + "-5  [000] 1.0: kvm_apic: apic_write APIC_EOI = 0x0"));
+        var stdout = new StringWriter();
+
+        var exit = KvmTraceImportCommand.Run(input, output, 0, stdout, new StringWriter());
+
+        Assert.Equal(KvmTraceImportCommand.Success, exit);
+        var printed = stdout.ToString().Replace(input, "FILE", StringComparison.Ordinal).Replace(output, "OUT", StringComparison.Ordinal).Split(Environment.NewLine);
+        Assert.All(printed, line => Assert.InRange(line.Length, 0, 200));
+        Assert.Contains(printed, line => line.StartsWith("torn lines: 1, 2, 3, ", StringComparison.Ordinal) && line.EndsWith(" more", StringComparison.Ordinal));
+        Assert.Contains(printed, line => line.StartsWith("skipped unknown events: kvm_aaa", StringComparison.Ordinal) && line.EndsWith(" more", StringComparison.Ordinal));
+        Assert.Contains(printed, line => line.StartsWith("note: line 1102: printed by task 'ttt", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Run_MissingInput_ReturnsTwoAndWritesNothing()
     {
         var input = Path.Combine(_directory, "absent.txt");
