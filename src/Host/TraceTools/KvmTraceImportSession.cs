@@ -55,7 +55,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
     private int _otherMsrs;
     private int _lines;
 
-    [GeneratedRegex(@"^CPU (?<n>\d+)/KVM$")]
+    [GeneratedRegex(@"^CPU (?<n>[0-9]+)/KVM$")]
     private static partial Regex VcpuThread();
 
     public KvmTraceImportResult Run(IEnumerable<string> lines)

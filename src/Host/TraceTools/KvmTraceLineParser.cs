@@ -22,7 +22,8 @@ internal sealed record TraceLineParse(TraceLineKind Kind, KvmTraceEvent? Event =
 /// <summary>
 /// Splits the text output of <c>trace-cmd report</c> or the ftrace <c>trace</c> file into events. A line is
 /// <c>TASK-PID [CPU] FLAGS TIMESTAMP: EVENT: FIELDS</c>; the flags column (<c>d..1.</c>), a tgid column and the
-/// whole task prefix are optional, since excerpts pasted into mails often lose them.
+/// whole task prefix are optional, since excerpts pasted into mails often lose them. The format is ASCII: a digit is
+/// 0-9 (a regular expression's <c>\d</c> would take any Unicode digit, which no number parser reads).
 /// </summary>
 internal static partial class KvmTraceLineParser
 {
@@ -32,16 +33,16 @@ internal static partial class KvmTraceLineParser
     public const string AcceptEventName = "kvm_apic_accept_irq";
     public const string EoiEventName = "kvm_eoi";
 
-    [GeneratedRegex(@"^\s*(?<task>\S[^\[\]]*?)-(?<pid>\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(?<cpu>\d+)\]\s+(?:[A-Za-z.0-9]{4,5}\s+)?(?<ts>\d+\.\d+):\s*(?<rest>.*)$")]
+    [GeneratedRegex(@"^\s*(?<task>\S[^\[\]]*?)-(?<pid>[0-9]+)\s+(?:\(\s*(?:[0-9]+|-+)\)\s+)?\[(?<cpu>[0-9]+)\]\s+(?:[A-Za-z.0-9]{4,5}\s+)?(?<ts>[0-9]+\.[0-9]+):\s*(?<rest>.*)$")]
     private static partial Regex WithTask();
 
-    [GeneratedRegex(@"^\s*(?:\[\d+\]\s+)?(?:[A-Za-z.0-9]{4,5}\s+)?(?:(?<ts>\d+\.\d+):\s+)?(?<rest>[a-z_][a-z0-9_]*:.*)$")]
+    [GeneratedRegex(@"^\s*(?:\[[0-9]+\]\s+)?(?:[A-Za-z.0-9]{4,5}\s+)?(?:(?<ts>[0-9]+\.[0-9]+):\s+)?(?<rest>[a-z_][a-z0-9_]*:.*)$")]
     private static partial Regex WithoutTask();
 
     [GeneratedRegex(@"^(?:[a-z_][a-z0-9_]*:)?(?<event>[a-z_][a-z0-9_]*):(?:\s+(?<fields>.*?))?\s*$")]
     private static partial Regex EventAndFields();
 
-    [GeneratedRegex(@"^(?:version = \d+|cpus=\d+|CPU ?\d+ is empty|CPU\d+ data recorded at offset=.*)\s*$")]
+    [GeneratedRegex(@"^(?:version = [0-9]+|cpus=[0-9]+|CPU ?[0-9]+ is empty|CPU[0-9]+ data recorded at offset=.*)\s*$")]
     private static partial Regex Preamble();
 
     [GeneratedRegex(@"^apic_(?<rw>read|write)\s+(?<reg>\S+)\s+=\s+0x(?<val>[0-9a-fA-F]{1,8})$")]
@@ -50,13 +51,13 @@ internal static partial class KvmTraceLineParser
     [GeneratedRegex(@"^msr_(?<rw>read|write)\s+(?<msr>[0-9a-fA-F]{1,8})\s+=\s+0x(?<val>[0-9a-fA-F]{1,16})(?<gp>\s*\(#GP\))?$")]
     private static partial Regex MsrFields();
 
-    [GeneratedRegex(@"^dst\s+(?<dst>[0-9a-fA-F]{1,8})\s+vec\s+(?<vec>\d{1,3})\s+\((?<dm>[A-Za-z0-9]+)\|(?<dmode>logical|physical)\|(?<level>assert|de-assert)\|(?<trig>level|edge)\|(?<sh>dst|self|all|all-but-self)\)$")]
+    [GeneratedRegex(@"^dst\s+(?<dst>[0-9a-fA-F]{1,8})\s+vec\s+(?<vec>[0-9]{1,3})\s+\((?<dm>[A-Za-z0-9]+)\|(?<dmode>logical|physical)\|(?<level>assert|de-assert)\|(?<trig>level|edge)\|(?<sh>dst|self|all|all-but-self)\)$")]
     private static partial Regex IpiFields();
 
-    [GeneratedRegex(@"^apicid\s+(?<id>[0-9a-fA-F]{1,8})\s+vec\s+(?<vec>\d{1,3})\s+\((?<dm>[A-Za-z0-9]+)\|(?<trig>level|edge)\)(?:\s*\(coalesced\))?$")]
+    [GeneratedRegex(@"^apicid\s+(?<id>[0-9a-fA-F]{1,8})\s+vec\s+(?<vec>[0-9]{1,3})\s+\((?<dm>[A-Za-z0-9]+)\|(?<trig>level|edge)\)(?:\s*\(coalesced\))?$")]
     private static partial Regex AcceptFields();
 
-    [GeneratedRegex(@"^apicid\s+(?<id>[0-9a-fA-F]{1,8})\s+vector\s+(?<vec>-1|\d{1,3})$")]
+    [GeneratedRegex(@"^apicid\s+(?<id>[0-9a-fA-F]{1,8})\s+vector\s+(?<vec>-1|[0-9]{1,3})$")]
     private static partial Regex EoiFields();
 
     public static TraceLineParse Parse(string text, int lineNumber)
@@ -169,8 +170,10 @@ internal static partial class KvmTraceLineParser
     private static TraceLineParse ParseEoi(TraceOrigin origin, string fields)
     {
         var m = EoiFields().Match(fields);
-        var vector = m.Success ? int.Parse(m.Groups["vec"].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) : 0;
-        if (!m.Success || vector > IcrFields.VectorMask)
+        var vector = 0;
+        if (!m.Success
+            || !int.TryParse(m.Groups["vec"].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out vector)
+            || vector > IcrFields.VectorMask)
         {
             return Torn($"{EoiEventName} fields do not parse ('{Quote(fields)}')");
         }

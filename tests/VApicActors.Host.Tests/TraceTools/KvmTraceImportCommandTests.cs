@@ -78,6 +78,20 @@ public sealed class KvmTraceImportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Run_EoiVectorInDigitsOtherThanAscii_IsATornLine()
+    {
+        var input = Path.Combine(_directory, "digits.txt");
+        var output = Path.Combine(_directory, "digits.vapic");
+        File.WriteAllText(input, "kvm_eoi: apicid 1 vector \u0661\n");
+        var stderr = new StringWriter();
+
+        var exit = KvmTraceImportCommand.Run(input, output, 0, new StringWriter(), stderr);
+
+        Assert.Equal(KvmTraceImportCommand.NothingImported, exit);
+        Assert.Contains($"{input}:1: torn line: kvm_eoi fields do not parse", stderr.ToString());
+    }
+
+    [Fact]
     public void Run_MissingInput_ReturnsTwoAndWritesNothing()
     {
         var input = Path.Combine(_directory, "absent.txt");

@@ -369,6 +369,18 @@ public sealed class KvmTraceImporterTests
         Assert.Contains(" characters)", parse.Reason);
     }
 
+    [Theory]
+    [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_eoi: apicid 1 vector \u0661")]
+    [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_eoi: apicid 1 vector 2\uff15\uff13")]
+    [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_apic_ipi: dst 1 vec \u0967 (Fixed|physical|de-assert|edge|dst)")]
+    [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_apic_accept_irq: apicid 1 vec 6\u0665 (Fixed|edge)")]
+    public void Parse_DigitsOtherThanAscii_AreTorn(string line)
+    {
+        var parse = KvmTraceLineParser.Parse(line, 1);
+
+        Assert.Equal(TraceLineKind.Torn, parse.Kind);
+    }
+
     [Fact]
     public void Parse_FieldsOfTheOtherTracepoints_AreDecoded()
     {
