@@ -39,7 +39,9 @@ internal static partial class KvmTraceLineParser
     [GeneratedRegex(@"^\s*(?:\[[0-9]+\]\s+)?(?:[A-Za-z.0-9]{4,5}\s+)?(?:(?<ts>[0-9]+\.[0-9]+):\s+)?(?<rest>[a-z_][a-z0-9_]*:.*)$")]
     private static partial Regex WithoutTask();
 
-    [GeneratedRegex(@"^(?:[a-z_][a-z0-9_]*:)?(?<event>[a-z_][a-z0-9_]*):(?:\s+(?<fields>.*?))?\s*$")]
+    // The fields are taken whole and trimmed in code: a lazy (?<fields>.*?) before \s*$ backtracked over every blank of
+    // the line at every position, which took time quadratic in the line's length.
+    [GeneratedRegex(@"^(?:[a-z_][a-z0-9_]*:)?(?<event>[a-z_][a-z0-9_]*):(?:\s(?<fields>.*))?$")]
     private static partial Regex EventAndFields();
 
     [GeneratedRegex(@"^(?:version = [0-9]+|cpus=[0-9]+|CPU ?[0-9]+ is empty|CPU[0-9]+ data recorded at offset=.*)\s*$")]
@@ -97,7 +99,7 @@ internal static partial class KvmTraceLineParser
             return Torn("the event name is cut off");
         }
         var name = eventMatch.Groups["event"].Value;
-        var fields = eventMatch.Groups["fields"].Value;
+        var fields = eventMatch.Groups["fields"].Value.Trim();
         var origin = new TraceOrigin(lineNumber, task, pid, timestamp);
 
         return name switch

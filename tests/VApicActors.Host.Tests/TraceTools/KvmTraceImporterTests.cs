@@ -370,6 +370,22 @@ public sealed class KvmTraceImporterTests
     }
 
     [Theory]
+    [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_exit: a{0}x", "Unknown")]
+    [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_apic: apic_write{0}x", "Torn")]
+    [InlineData("kvm_msr: msr_write 830{0}= 0x1", "Event")]
+    [InlineData("kvm_apic_ipi: dst 1 vec 253{0}(Fixed|physical|de-assert|edge|dst)", "Event")]
+    [InlineData("kvm_eoi:{0}apicid 1 vector 253{0}", "Event")]
+    public async Task Parse_LineWithAMegabyteOfBlanks_TakesLinearTime(string format, string kind)
+    {
+        var line = string.Format(CultureInfo.InvariantCulture, format, new string(' ', 1_000_000));
+
+        // Backtracking over the blanks took time quadratic in their number: hours for a megabyte.
+        var parse = await Task.Run(() => KvmTraceLineParser.Parse(line, 1)).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(kind, parse.Kind.ToString());
+    }
+
+    [Theory]
     [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_eoi: apicid 1 vector \u0661")]
     [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_eoi: apicid 1 vector 2\uff15\uff13")]
     [InlineData("CPU 0/KVM-1  [000] 1.0: kvm_apic_ipi: dst 1 vec \u0967 (Fixed|physical|de-assert|edge|dst)")]
