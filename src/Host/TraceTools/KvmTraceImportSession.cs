@@ -40,7 +40,8 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
     private readonly List<TornTraceLine> _torn = [];
     private readonly SortedDictionary<string, int> _unknown = new(StringComparer.Ordinal);
     private readonly List<string> _notes = [];
-    private readonly Dictionary<int, int> _vcpuByPid = [];
+    /// <summary>The vCPU number (as printed in its task's name) of each thread id seen in a <c>CPU n/KVM</c> task.</summary>
+    private readonly Dictionary<int, string> _vcpuByPid = [];
     private readonly HashSet<int> _uncertainVectors = [];
     private readonly ScenarioScriptBuilder _script = new();
 
@@ -120,37 +121,40 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
 
     private void LearnThread(TraceOrigin origin)
     {
-        if (origin.Pid is int pid && ThreadVcpu(origin.Task) is int vcpu)
+        if (origin.Pid is int pid && VcpuNumber(origin.Task) is { } number)
         {
-            _vcpuByPid[pid] = vcpu;
+            _vcpuByPid[pid] = number;
         }
     }
 
-    private static int? ThreadVcpu(string? task)
-    {
-        var m = task is null ? Match.Empty : VcpuThread().Match(task);
-        return m.Success && int.TryParse(m.Groups["n"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
-    }
+    /// <summary>The vCPU number a <c>CPU n/KVM</c> task names, as printed; null for any other task.</summary>
+    private static string? VcpuNumber(string? task) =>
+        task is not null && VcpuThread().Match(task) is { Success: true } m ? m.Groups["n"].Value : null;
+
+    /// <summary>The vCPU a printed number names; a number past int's range is past any VM too.</summary>
+    private static int Vcpu(string number) =>
+        int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : int.MaxValue;
 
     /// <summary>
     /// The vCPU whose thread printed each line: <c>CPU n/KVM</c> is vCPU n; a thread shown as <c>&lt;...&gt;</c> is
     /// known by its thread id from its other lines; a line without a task belongs to the default vCPU. A kvm_eoi
-    /// line names its vCPU itself.
+    /// line names its vCPU itself. A vCPU beyond the VM's is skipped, however many digits it has.
     /// </summary>
     private void ResolveActors()
     {
         for (var i = 0; i < _events.Count; i++)
         {
             var e = _events[i];
-            int? actor = e switch
+            var number = e switch
             {
-                EoiEvent eoi => (int)Math.Min(eoi.ApicId, int.MaxValue),
-                _ when !e.Origin.HasTask => defaultVcpu,
-                _ => ThreadVcpu(e.Origin.Task) ?? (e.Origin.Pid is int pid && _vcpuByPid.TryGetValue(pid, out var v) ? v : null),
+                EoiEvent eoi => eoi.ApicId.ToString(CultureInfo.InvariantCulture),
+                _ when !e.Origin.HasTask => defaultVcpu.ToString(CultureInfo.InvariantCulture),
+                _ => VcpuNumber(e.Origin.Task) ?? (e.Origin.Pid is int pid && _vcpuByPid.TryGetValue(pid, out var v) ? v : null),
             };
+            int? actor = number is null ? null : Vcpu(number);
             if (actor >= MaxVcpus)
             {
-                Note(e, $"vCPU {actor} is beyond the {MaxVcpus} vCPUs a generated VM may have: skipped");
+                Note(e, $"vCPU {ScenarioException.Quote(number!)} is beyond the {MaxVcpus} vCPUs a generated VM may have: skipped");
                 _done[i] = true;
                 actor = null;
             }

@@ -311,6 +311,26 @@ public sealed class KvmTraceImporterTests
     }
 
     [Theory]
+    [InlineData("255")]
+    [InlineData("2147483648")]
+    [InlineData("99999999999999999999999")]
+    public void Import_VcpuThreadBeyondTheVm_IsSkippedAndNotedAsSuch(string n)
+    {
+        var trace = $"""
+             CPU 0/KVM-7  [000] 5.000001: kvm_apic: apic_write APIC_TASKPRI = 0x10
+             CPU {n}/KVM-7  [000] 5.000002: kvm_apic: apic_write APIC_TASKPRI = 0x20
+             CPU {n}/KVM-8  [000] 5.000003: kvm_apic: apic_write APIC_TASKPRI = 0x30
+            """;
+
+        var result = KvmTraceImporter.Import(trace);
+
+        Assert.Equal(["vm vcpus=1 mode=xapic", "writel 0xfee000f0 0x1ff", "writel 0xfee00080 0x10"], Commands(result.Script));
+        Assert.Equal(
+            [$"line 2: vCPU {n} is beyond the 255 vCPUs a generated VM may have: skipped", $"line 3: vCPU {n} is beyond the 255 vCPUs a generated VM may have: skipped"],
+            result.Report.Notes);
+    }
+
+    [Theory]
     [InlineData("trace\nvm vcpus=0\n.txt")]
     [InlineData("trace\r.txt")]
     [InlineData("trace\r\nack -> 0x1.txt")]
