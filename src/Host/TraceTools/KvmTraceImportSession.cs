@@ -615,10 +615,10 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
                     : $"writel {Hex.Of(t.Base + a.Offset)} {Hex.Of(a.Value)}", origin);
                 break;
             case ApicAccessEvent a:
-                WriteIcr(t, a.Value, ipi, origin, rebuilt: false);
+                WriteIcr(t, a.Value, ipi, SoleAccept(g, a.Value), origin, rebuilt: false);
                 break;
             default:
-                WriteIcr(t, ipi!.IcrLow, ipi, $"{origin}: the ICR write is not in the excerpt, rebuilt from kvm_apic_ipi", rebuilt: true);
+                WriteIcr(t, ipi!.IcrLow, ipi, null, $"{origin}: the ICR write is not in the excerpt, rebuilt from kvm_apic_ipi", rebuilt: true);
                 break;
         }
 
@@ -637,16 +637,36 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         }
     }
 
-    /// <summary>An ICR write: one 64-bit WRMSR in x2APIC mode; in xAPIC mode ICR2 first when the excerpt lacks it.</summary>
-    private void WriteIcr(TrackedVcpu t, uint low, IpiEvent? ipi, string origin, bool rebuilt)
+    /// <summary>
+    /// The one accept of an IPI sent to a single APIC by ID (physical, no shorthand) whose group has exactly one accept:
+    /// it tells where the IPI went when neither the ICR2 write nor a kvm_apic_ipi line does. Null otherwise.
+    /// </summary>
+    private AcceptEvent? SoleAccept(IpiGroup g, uint low) =>
+        g.Accepts.Count == 1
+        && (low & IcrFields.DestinationLogical) == 0
+        && ((low >> IcrFields.ShorthandShift) & IcrFields.ShorthandMask) == IcrFields.ShorthandNone
+        && _events[g.Accepts[0]] is AcceptEvent { ApicId: < MaxVcpus } accept
+            ? accept
+            : null;
+
+    /// <summary>
+    /// An ICR write: one 64-bit WRMSR in x2APIC mode; in xAPIC mode ICR2 first when the excerpt lacks it. The destination
+    /// comes from the write itself, else from the kvm_apic_ipi line, else from the IPI's sole accept.
+    /// </summary>
+    private void WriteIcr(TrackedVcpu t, uint low, IpiEvent? ipi, AcceptEvent? accept, string origin, bool rebuilt)
     {
         if (t.IsX2Apic)
         {
-            if (ipi is null)
+            var destination = ipi?.Destination ?? accept?.ApicId;
+            if (destination is null)
             {
-                _notes.Add($"{origin}: kvm_apic shows only the low half of the x2APIC ICR and no kvm_apic_ipi line gives the destination; destination 0 assumed");
+                _notes.Add($"{origin}: kvm_apic shows only the low half of the x2APIC ICR and neither a kvm_apic_ipi line nor an accept gives the destination; destination 0 assumed");
             }
-            var value = ((ulong)(ipi?.Destination ?? 0) << X2ApicDestinationShift) | low;
+            else if (ipi is null)
+            {
+                origin = $"{origin}: destination {Hex.Of(destination.Value)} from line {accept!.LineNumber} (kvm_apic_accept_irq)";
+            }
+            var value = ((ulong)(destination ?? 0) << X2ApicDestinationShift) | low;
             _script.On(t.Index, $"wrmsr {Hex.Of(ApicMsrs.X2ApicIcr)} {Hex.Of(value)}", origin);
             t.ApplyWrite(ApicOffsets.IcrLow, value);
             return;
@@ -654,20 +674,32 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
 
         if (ipi is { Shorthand: IcrFields.ShorthandNone })
         {
-            var high = (ulong)(ipi.Destination << IcrFields.XApicDestinationShift);
-            if (t.Written(ApicOffsets.IcrHigh) != high)
-            {
-                _script.On(t.Index, $"writel {Hex.Of(t.Base + ApicOffsets.IcrHigh)} {Hex.Of(high)}",
-                    $"line {ipi.LineNumber}: ICR2 is not in the excerpt, destination {Hex.Of(ipi.Destination)} from kvm_apic_ipi");
-                t.ApplyWrite(ApicOffsets.IcrHigh, high);
-            }
+            WriteIcr2(t, ipi.Destination, $"line {ipi.LineNumber}: ICR2 is not in the excerpt, destination {Hex.Of(ipi.Destination)} from kvm_apic_ipi");
         }
         else if (ipi is null && t.Written(ApicOffsets.IcrHigh) is null && !rebuilt)
         {
-            _notes.Add($"{origin}: neither the ICR2 write nor a kvm_apic_ipi line gives the destination; the simulator's ICR2 is used");
+            if (accept is not null)
+            {
+                WriteIcr2(t, accept.ApicId, $"line {accept.LineNumber}: ICR2 is not in the excerpt, destination {Hex.Of(accept.ApicId)} from kvm_apic_accept_irq");
+            }
+            else
+            {
+                _notes.Add($"{origin}: neither the ICR2 write, a kvm_apic_ipi line nor an accept gives the destination; the simulator's ICR2 is used");
+            }
         }
         _script.On(t.Index, $"writel {Hex.Of(t.Base + ApicOffsets.IcrLow)} {Hex.Of(low)}", origin);
         t.ApplyWrite(ApicOffsets.IcrLow, low);
+    }
+
+    /// <summary>Writes ICR2 with <paramref name="destination"/> in xAPIC mode, unless it holds it already.</summary>
+    private void WriteIcr2(TrackedVcpu t, uint destination, string origin)
+    {
+        var high = ((ulong)destination << IcrFields.XApicDestinationShift) & IcrFields.XApicDestinationMask;
+        if (t.Written(ApicOffsets.IcrHigh) != high)
+        {
+            _script.On(t.Index, $"writel {Hex.Of(t.Base + ApicOffsets.IcrHigh)} {Hex.Of(high)}", origin);
+            t.ApplyWrite(ApicOffsets.IcrHigh, high);
+        }
     }
 
     /// <summary>An accepted interrupt that no IPI of the excerpt explains: a timer, a device or an I/O APIC sent it.</summary>

@@ -138,5 +138,48 @@ internal static class KvmTraceExcerpts
          CPU 1/KVM-101   [001] 1.000106: kvm_msr: msr_read 802 = 0x1
          CPU 1/KVM-101   [001] 1.000107: kvm_msr: msr_read 1b = 0xfee00c00
         """;
-}
 
+    /// <summary>
+    /// <see cref="XApicBringUp"/>'s start with the accept line of the INIT torn: what the INIT did to vCPU 1 is not in
+    /// the excerpt (it left its APIC software-disabled, so the fixed IPI that follows is discarded).
+    /// </summary>
+    public const string XApicInitAcceptTorn = """
+         CPU 0/KVM-100   [000] 1.000001: kvm_apic: apic_write APIC_ICR2 = 0x1000000
+         CPU 0/KVM-100   [000] 1.000002: kvm_apic: apic_write APIC_ICR = 0xc500
+         CPU 0/KVM-100   [000] 1.000002: kvm_apic_ipi: dst 1 vec 0 (INIT|physical|assert|level|dst)
+         CPU 0/KVM-100   [000] 1.000002: kvm_apic_accept_irq: apicid 1 vec 0 (IN
+         CPU 0/KVM-100   [000] 1.000101: kvm_apic_ipi: dst 1 vec 65 (Fixed|physical|de-assert|edge|dst)
+         CPU 0/KVM-100   [000] 1.000101: kvm_apic_accept_irq: apicid 1 vec 65 (Fixed|edge)
+         CPU 0/KVM-100   [000] 1.000101: kvm_apic: apic_write APIC_ICR = 0x41
+        """;
+
+    /// <summary><see cref="MailedWithoutTasks"/> without its ICR2 write and its kvm_apic_ipi line: only the accept says where the IPI went.</summary>
+    public const string MailedDestinationInTheAcceptOnly = """
+        kvm_apic: apic_write APIC_ICR = 0x40f6
+        kvm_apic_accept_irq: apicid 2 vec 246 (Fixed|edge)
+        kvm_eoi: apicid 2 vector 246
+        """;
+
+    /// <summary>
+    /// An x2APIC ICR write whose kvm_msr line (the 64 bits, destination included) and kvm_apic_ipi line fell outside
+    /// the excerpt: the kvm_apic line has the low half only, and the accept says where the IPI went.
+    /// </summary>
+    public const string X2ApicDestinationInTheAcceptOnly = """
+         CPU 0/KVM-4321  [002] 12345.678903: kvm_apic_accept_irq:  apicid 1 vec 253 (Fixed|edge)
+         CPU 0/KVM-4321  [002] 12345.678903: kvm_apic:             apic_write APIC_ICR = 0xfd
+         CPU 1/KVM-4322  [005] 12345.678950: kvm_apic:             apic_write APIC_EOI = 0x0
+         CPU 1/KVM-4322  [005] 12345.678950: kvm_eoi:              apicid 1 vector 253
+         CPU 1/KVM-4322  [005] 12345.678951: kvm_msr:              msr_write 80b = 0x0
+        """;
+
+    /// <summary>
+    /// An x2APIC ICR write with neither its kvm_msr line, nor its kvm_apic_ipi line, nor an accept: where it went and
+    /// what it did are unknown, while a timer interrupt is taken and ended on vCPU 0.
+    /// </summary>
+    public const string X2ApicIcrWriteAlone = """
+                 <idle>-0        [002] 200.000100: kvm_apic_accept_irq: apicid 0 vec 236 (Fixed|edge)
+         CPU 0/KVM-4321  [002] 200.000110: kvm_apic: apic_write APIC_ICR = 0xf6
+         CPU 0/KVM-4321  [002] 200.000120: kvm_eoi: apicid 0 vector 236
+         CPU 0/KVM-4321  [002] 200.000121: kvm_msr: msr_write 80b = 0x0
+        """;
+}

@@ -292,6 +292,27 @@ public sealed class KvmTraceImporterTests
     }
 
     [Fact]
+    public void Import_XApicIcrWriteWithoutIcr2OrIpiLine_TakesTheDestinationFromItsAccept()
+    {
+        var result = KvmTraceImporter.Import(KvmTraceExcerpts.MailedDestinationInTheAcceptOnly);
+        var commands = Commands(result.Script);
+
+        ContainsRun(commands, "writel 0xfee00310 0x2000000", "writel 0xfee00300 0x40f6", "cpu 2", "readl 0xfee00270 -> 0x400000/0x400000", "ack -> 0xf6");
+        Assert.Contains("destination 0x2 from kvm_apic_accept_irq", CommentOf(result.Script, "writel 0xfee00310 0x2000000"));
+    }
+
+    [Fact]
+    public void Import_X2ApicIcrWriteWithoutItsMsrOrIpiLine_TakesTheDestinationFromItsAccept()
+    {
+        var result = KvmTraceImporter.Import(KvmTraceExcerpts.X2ApicDestinationInTheAcceptOnly);
+        var commands = Commands(result.Script);
+
+        ContainsRun(commands, "wrmsr 0x830 0x1000000fd", "cpu 1", "rdmsr 0x827 -> 0x20000000/0x20000000", "ack -> 0xfd");
+        Assert.Contains("destination 0x1 from line 1 (kvm_apic_accept_irq)", CommentOf(result.Script, "wrmsr 0x830 0x1000000fd"));
+        Assert.DoesNotContain(result.Report.Notes, n => n.Contains("destination 0 assumed", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Import_LowestPriorityIpi_DeliversWithoutCheckingWhere()
     {
         const string trace = """

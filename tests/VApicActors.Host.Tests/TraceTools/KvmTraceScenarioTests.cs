@@ -31,6 +31,8 @@ public sealed class KvmTraceScenarioTests : IAsyncLifetime
         { nameof(KvmTraceExcerpts.MailedWithoutTasks), 1 },
         { nameof(KvmTraceExcerpts.X2ApicQuirks), 0 },
         { nameof(KvmTraceExcerpts.XApicBringUp), 0 },
+        { nameof(KvmTraceExcerpts.MailedDestinationInTheAcceptOnly), 0 },
+        { nameof(KvmTraceExcerpts.X2ApicDestinationInTheAcceptOnly), 0 },
     };
 
     [Theory]
