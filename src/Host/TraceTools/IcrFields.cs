@@ -36,6 +36,7 @@ internal static class IcrFields
 
     public const uint ShorthandNone = 0;
     public const uint ShorthandSelf = 1;
+    public const uint ShorthandAll = 2;
 
     private static readonly string[] ModeNames = ["Fixed", "LowPrio", "SMI", "Res3", "NMI", "INIT", "SIPI", "ExtINT"];
     private static readonly string[] ShorthandNames = ["dst", "self", "all", "all-but-self"];

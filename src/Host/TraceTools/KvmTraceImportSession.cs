@@ -501,7 +501,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
             var write = $"{(msrForm ? "wrmsr" : "writel")} {where} {Hex.Of(value)}";
             if (faulted)
             {
-                _script.Expect(t.Index, write, "#GP", origin);
+                Expect(t, write, "#GP", origin);
                 return;
             }
             _script.On(t.Index, write, origin);
@@ -512,7 +512,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         var read = $"{(msrForm ? "rdmsr" : "readl")} {where}";
         if (faulted)
         {
-            _script.Expect(t.Index, read, "#GP", origin);
+            Expect(t, read, "#GP", origin);
             return;
         }
         var predicted = t.Running ? ReadbackRules.Predict(t, offset) : null;
@@ -529,7 +529,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
     {
         if (p.Agrees(observed))
         {
-            _script.Expect(t.Index, read, Expected(observed, p.Mask), origin);
+            Expect(t, read, Expected(observed, p.Mask), origin);
             return;
         }
         var why = $"KVM read {Hex.Of(observed)}, the excerpt and the profile give {Expected(p.Value, p.Mask)}: not checked";
@@ -550,7 +550,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
             var write = $"wrmsr {Hex.Of(ApicMsrs.ApicBase)} {Hex.Of(m.Value)}";
             if (m.Faulted)
             {
-                _script.Expect(t.Index, write, "#GP", origin);
+                Expect(t, write, "#GP", origin);
                 return;
             }
             _script.On(t.Index, write, origin);
@@ -560,7 +560,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         var read = $"rdmsr {Hex.Of(ApicMsrs.ApicBase)}";
         if (m.Faulted)
         {
-            _script.Expect(t.Index, read, "#GP", origin);
+            Expect(t, read, "#GP", origin);
             return;
         }
         if (!t.Running)
@@ -576,7 +576,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         var command = m.IsWrite ? $"wrmsr {Hex.Of(m.Msr)} {Hex.Of(m.Value)}" : $"rdmsr {Hex.Of(m.Msr)}";
         if (m.Faulted)
         {
-            _script.Expect(t.Index, command, "#GP", m.Describe());
+            Expect(t, command, "#GP", m.Describe());
         }
         else
         {
@@ -597,6 +597,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         var write = g.Write is int w ? _events[w] : null;
         var origin = string.Join("; ", new[] { write?.Describe(), ipi?.Describe() }.OfType<string>());
         var isIcr = true;
+        var destinationKnown = true;
 
         switch (write)
         {
@@ -615,11 +616,16 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
                     : $"writel {Hex.Of(t.Base + a.Offset)} {Hex.Of(a.Value)}", origin);
                 break;
             case ApicAccessEvent a:
-                WriteIcr(t, a.Value, ipi, SoleAccept(g, a.Value), origin, rebuilt: false);
+                destinationKnown = WriteIcr(t, a.Value, ipi, SoleAccept(g, a.Value), origin, rebuilt: false);
                 break;
             default:
                 WriteIcr(t, ipi!.IcrLow, ipi, null, $"{origin}: the ICR write is not in the excerpt, rebuilt from kvm_apic_ipi", rebuilt: true);
                 break;
+        }
+        var unknown = Unknown(g, t, write, ipi, destinationKnown);
+        if (unknown is not null)
+        {
+            Uncertain(g, t, write, ipi, unknown, origin);
         }
 
         if (ipi is not null && isIcr && t.Running)
@@ -627,14 +633,103 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
             var p = ReadbackRules.Predict(t, ApicOffsets.IcrLow)!.Value;
             var read = t.IsX2Apic ? $"rdmsr {Hex.Of(ApicMsrs.X2ApicIcr)}" : $"readl {Hex.Of(t.Base + ApicOffsets.IcrLow)}";
             var mask = t.IsX2Apic ? p.Mask : p.Mask & Low32;
-            _script.Expect(t.Index, read, Expected(p.Value, mask), $"line {ipi.LineNumber}: the ICR holds the IPI KVM sent, idle");
+            Expect(t, read, Expected(p.Value, mask), $"line {ipi.LineNumber}: the ICR holds the IPI KVM sent, idle");
         }
 
         var lowestPriority = ipi?.DeliveryMode == IcrFields.LowestPriority;
         foreach (var a in g.Accepts)
         {
-            EmitDelivery((AcceptEvent)_events[a], lowestPriority, ipi);
+            EmitDelivery((AcceptEvent)_events[a], lowestPriority, ipi, destinationKnown ? null : "the simulator sent the IPI elsewhere (its destination is not in the excerpt)");
         }
+    }
+
+    /// <summary>
+    /// What the excerpt leaves unknown about an IPI it replays, or null when its lines tell it all: where it went (no ICR2,
+    /// kvm_apic_ipi or accept gives the destination), or what it did (no accept line, though it reaches a vCPU of the
+    /// VM: KVM prints one for every APIC it delivers to, so the line was torn or fell outside the excerpt).
+    /// </summary>
+    private string? Unknown(IpiGroup g, TrackedVcpu sender, KvmTraceEvent? write, IpiEvent? ipi, bool destinationKnown)
+    {
+        if (!destinationKnown)
+        {
+            return "its destination is not in the excerpt";
+        }
+        if (g.Accepts.Count == 0 && _acceptsTraced && Reach(sender, write, ipi).Any())
+        {
+            return "no accept line of it is in the excerpt";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The vCPUs the simulator delivers an IPI to, as far as the importer can tell: by shorthand, or by physical
+    /// destination; every vCPU for a logical destination (the importer does not follow logical IDs) or a broadcast.
+    /// </summary>
+    private IEnumerable<TrackedVcpu> Reach(TrackedVcpu sender, KvmTraceEvent? write, IpiEvent? ipi)
+    {
+        var low = write is null ? ipi!.IcrLow : IcrLowOf(write) ?? 0;
+        var shorthand = (low >> IcrFields.ShorthandShift) & IcrFields.ShorthandMask;
+        if (shorthand == IcrFields.ShorthandSelf)
+        {
+            return [sender];
+        }
+        if (shorthand != IcrFields.ShorthandNone)
+        {
+            return _vcpus.Where(v => shorthand == IcrFields.ShorthandAll || v != sender);
+        }
+        ulong? destination = sender.IsX2Apic
+            ? sender.Written(ApicOffsets.IcrLow) is { } icr ? icr >> X2ApicDestinationShift : null
+            : (sender.Written(ApicOffsets.IcrHigh) ?? 0) >> IcrFields.XApicDestinationShift;
+        if ((low & IcrFields.DestinationLogical) != 0 || destination is null
+            || destination == (sender.IsX2Apic ? ApicId.X2ApicBroadcast : ApicId.XApicBroadcast))
+        {
+            return _vcpus;
+        }
+        return destination < (ulong)_vcpus.Length ? [_vcpus[(int)destination]] : [];
+    }
+
+    /// <summary>
+    /// An IPI whose destination or effect the excerpt does not show: a fixed vector counts as uncertain (later ack checks
+    /// it could disturb are dropped, as for lowest priority); any other delivery mode (INIT, SIPI, NMI, SMI) may have
+    /// changed the vCPUs it reaches in ways the importer cannot follow, so their checks are dropped from here on.
+    /// </summary>
+    private void Uncertain(IpiGroup g, TrackedVcpu sender, KvmTraceEvent? write, IpiEvent? ipi, string unknown, string origin)
+    {
+        var low = write is null ? ipi!.IcrLow : IcrLowOf(write) ?? 0;
+        var mode = (low >> IcrFields.DeliveryModeShift) & IcrFields.DeliveryModeMask;
+        if (mode is IcrFields.Fixed or IcrFields.LowestPriority)
+        {
+            _uncertainVectors.Add((int)(low & IcrFields.VectorMask));
+            _notes.Add($"{origin}: {unknown}; later ack checks its vector could disturb are dropped");
+            return;
+        }
+        var reached = Reach(sender, write, ipi)
+            .Concat(g.Accepts.Select(a => (AcceptEvent)_events[a]).Where(a => a.ApicId < _vcpus.Length).Select(a => _vcpus[(int)a.ApicId]))
+            .Where(v => v.Unchecked is null)
+            .Distinct()
+            .ToList();
+        foreach (var v in reached)
+        {
+            v.Unchecked = $"{origin.Split(':')[0]}: {unknown}, and it may have changed vCPU {v.Index}";
+        }
+        if (reached.Count > 0)
+        {
+            _notes.Add($"{origin}: {unknown}; vCPU {string.Join(", ", reached.Select(v => v.Index))} not checked from here on");
+        }
+    }
+
+    /// <summary>
+    /// An expectation on <paramref name="t"/>; just the command when an IPI the excerpt does not show in full may have
+    /// changed it (<see cref="TrackedVcpu.Unchecked"/>).
+    /// </summary>
+    private void Expect(TrackedVcpu t, string command, string expected, string note)
+    {
+        if (t.Unchecked is { } why)
+        {
+            _script.On(t.Index, command, $"{note}; not checked ({why})");
+            return;
+        }
+        _script.Expect(t.Index, command, expected, note);
     }
 
     /// <summary>
@@ -653,30 +748,32 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
     /// An ICR write: one 64-bit WRMSR in x2APIC mode; in xAPIC mode ICR2 first when the excerpt lacks it. The destination
     /// comes from the write itself, else from the kvm_apic_ipi line, else from the IPI's sole accept.
     /// </summary>
-    private void WriteIcr(TrackedVcpu t, uint low, IpiEvent? ipi, AcceptEvent? accept, string origin, bool rebuilt)
+    private bool WriteIcr(TrackedVcpu t, uint low, IpiEvent? ipi, AcceptEvent? accept, string origin, bool rebuilt)
     {
+        var shorthand = ((low >> IcrFields.ShorthandShift) & IcrFields.ShorthandMask) != IcrFields.ShorthandNone;
         if (t.IsX2Apic)
         {
             var destination = ipi?.Destination ?? accept?.ApicId;
-            if (destination is null)
+            if (destination is null && !shorthand)
             {
                 _notes.Add($"{origin}: kvm_apic shows only the low half of the x2APIC ICR and neither a kvm_apic_ipi line nor an accept gives the destination; destination 0 assumed");
             }
-            else if (ipi is null)
+            else if (ipi is null && accept is not null)
             {
-                origin = $"{origin}: destination {Hex.Of(destination.Value)} from line {accept!.LineNumber} (kvm_apic_accept_irq)";
+                origin = $"{origin}: destination {Hex.Of(accept.ApicId)} from line {accept.LineNumber} (kvm_apic_accept_irq)";
             }
             var value = ((ulong)(destination ?? 0) << X2ApicDestinationShift) | low;
             _script.On(t.Index, $"wrmsr {Hex.Of(ApicMsrs.X2ApicIcr)} {Hex.Of(value)}", origin);
             t.ApplyWrite(ApicOffsets.IcrLow, value);
-            return;
+            return destination is not null || shorthand;
         }
 
         if (ipi is { Shorthand: IcrFields.ShorthandNone })
         {
             WriteIcr2(t, ipi.Destination, $"line {ipi.LineNumber}: ICR2 is not in the excerpt, destination {Hex.Of(ipi.Destination)} from kvm_apic_ipi");
         }
-        else if (ipi is null && t.Written(ApicOffsets.IcrHigh) is null && !rebuilt)
+        var known = true;
+        if (ipi is null && t.Written(ApicOffsets.IcrHigh) is null && !rebuilt && !shorthand)
         {
             if (accept is not null)
             {
@@ -685,10 +782,12 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
             else
             {
                 _notes.Add($"{origin}: neither the ICR2 write, a kvm_apic_ipi line nor an accept gives the destination; the simulator's ICR2 is used");
+                known = false;
             }
         }
         _script.On(t.Index, $"writel {Hex.Of(t.Base + ApicOffsets.IcrLow)} {Hex.Of(low)}", origin);
         t.ApplyWrite(ApicOffsets.IcrLow, low);
+        return known;
     }
 
     /// <summary>Writes ICR2 with <paramref name="destination"/> in xAPIC mode, unless it holds it already.</summary>
@@ -719,7 +818,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         EmitDelivery(a, lowestPriority: false, ipi: null);
     }
 
-    private void EmitDelivery(AcceptEvent a, bool lowestPriority, IpiEvent? ipi)
+    private void EmitDelivery(AcceptEvent a, bool lowestPriority, IpiEvent? ipi, string? elsewhere = null)
     {
         var origin = a.Describe();
         if (a.ApicId >= _vcpus.Length)
@@ -748,10 +847,10 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
                     return;
                 }
                 t.Irr.Add(a.Vector);
-                if (lowestPriority)
+                if (lowestPriority || elsewhere is not null)
                 {
                     _uncertainVectors.Add(a.Vector);
-                    _script.Comment($"{origin}: lowest priority, the simulator picks the destination by its own rules; not checked");
+                    _script.Comment($"{origin}: {elsewhere ?? "lowest priority, the simulator picks the destination by its own rules"}; not checked");
                     return;
                 }
                 if (t.Running)
@@ -771,7 +870,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
                 }
                 var nmi = a.DeliveryMode == IcrFields.Nmi;
                 var count = nmi ? ++t.Nmis : ++t.Smis;
-                _script.Expect(t.Index, nmi ? "nmi" : "smi", count.ToString(CultureInfo.InvariantCulture), $"{origin}: delivered");
+                Expect(t, nmi ? "nmi" : "smi", count.ToString(CultureInfo.InvariantCulture), $"{origin}: delivered");
                 return;
             case IcrFields.Init:
                 if (ipi?.IsLevelDeassert == true)
@@ -780,7 +879,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
                     return;
                 }
                 t.Init();
-                _script.Expect(t.Index, "state", t.Running ? "running" : "wait-for-sipi", $"{origin}: INIT");
+                Expect(t, "state", t.Running ? "running" : "wait-for-sipi", $"{origin}: INIT");
                 return;
             case IcrFields.StartUp:
                 if (!t.Running)
@@ -788,10 +887,10 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
                     t.Running = true;
                     t.LastSipi = a.Vector;
                 }
-                _script.Expect(t.Index, "state", "running", $"{origin}: SIPI");
+                Expect(t, "state", "running", $"{origin}: SIPI");
                 if (t.LastSipi is int sipi)
                 {
-                    _script.Expect(t.Index, "sipi", Hex.Of((ulong)sipi), $"{origin}: the start-up vector");
+                    Expect(t, "sipi", Hex.Of((ulong)sipi), $"{origin}: the start-up vector");
                 }
                 return;
             default:
@@ -805,7 +904,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         var offset = firstWord + ApicOffsets.Stride * (uint)(vector >> VectorWordShift);
         var bit = 1UL << (vector & VectorBitMask);
         var read = t.IsX2Apic ? $"rdmsr {Hex.Of(ApicOffsets.ToMsr(offset))}" : $"readl {Hex.Of(t.Base + offset)}";
-        _script.Expect(t.Index, read, $"{Hex.Of(set ? bit : 0)}/{Hex.Of(bit)}", origin);
+        Expect(t, read, $"{Hex.Of(set ? bit : 0)}/{Hex.Of(bit)}", origin);
     }
 
     // ---------------------------------------------------------------- EOIs
@@ -852,13 +951,13 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
             var predicted = t.PredictAck();
             if (predicted == v && !_uncertainVectors.Any(u => u >= v))
             {
-                _script.Expect(t.Index, "ack", Hex.Of((ulong)v), taken);
+                Expect(t, "ack", Hex.Of((ulong)v), taken);
             }
             else
             {
                 var why = predicted switch
                 {
-                    int p when p == v => "a lowest-priority delivery may be pending too; not checked",
+                    int p when p == v => "a lowest-priority IPI, or one whose lines are not all in the excerpt, may be pending too; not checked",
                     int p => $"the simulator has {Hex.Of((ulong)p)} to present first (its state differs from KVM's here); not checked",
                     _ => "the simulator has nothing it may present here (its state differs from KVM's); not checked",
                 };

@@ -42,6 +42,12 @@ internal sealed class TrackedVcpu(int index, TrackedMode mode)
     public int Smis { get; set; }
     public int? LastSipi { get; set; }
 
+    /// <summary>
+    /// Why nothing more is checked on this vCPU: an IPI whose lines are not all in the excerpt may have changed it in ways
+    /// the importer cannot follow (an INIT, say). Null while its checks are sound.
+    /// </summary>
+    public string? Unchecked { get; set; }
+
     /// <summary>Fixed interrupts reach the IRR only with the APIC hardware- and software-enabled.</summary>
     public bool AcceptsFixed => Mode != TrackedMode.Disabled && SoftwareEnabled;
 

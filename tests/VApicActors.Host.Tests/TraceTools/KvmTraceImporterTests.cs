@@ -313,6 +313,26 @@ public sealed class KvmTraceImporterTests
     }
 
     [Fact]
+    public void Import_InitWhoseAcceptLineIsTorn_LeavesItsTargetUncheckedFromThere()
+    {
+        var result = KvmTraceImporter.Import(KvmTraceExcerpts.XApicInitAcceptTorn);
+        var commands = Commands(result.Script);
+
+        ContainsRun(commands, "writel 0xfee00300 0x41", "readl 0xfee00300 -> 0x41/0xcdfff", "cpu 1", "readl 0xfee00220");
+        Assert.Contains(result.Report.Notes, n => n.StartsWith("line 2: ", StringComparison.Ordinal) && n.EndsWith("no accept line of it is in the excerpt; vCPU 1 not checked from here on", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Import_IcrWriteWhoseDestinationAndEffectAreUnknown_DropsTheAckItCouldDisturb()
+    {
+        var result = KvmTraceImporter.Import(KvmTraceExcerpts.X2ApicIcrWriteAlone);
+        var commands = Commands(result.Script);
+
+        ContainsRun(commands, "wrmsr 0x830 0xf6", "ack", "eoi", "rdmsr 0x817 -> 0x0/0x1000");
+        Assert.Contains(result.Report.Notes, n => n.StartsWith("line 2: ", StringComparison.Ordinal) && n.Contains("its destination is not in the excerpt", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Import_LowestPriorityIpi_DeliversWithoutCheckingWhere()
     {
         const string trace = """

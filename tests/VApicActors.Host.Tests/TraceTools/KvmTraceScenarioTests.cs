@@ -33,6 +33,8 @@ public sealed class KvmTraceScenarioTests : IAsyncLifetime
         { nameof(KvmTraceExcerpts.XApicBringUp), 0 },
         { nameof(KvmTraceExcerpts.MailedDestinationInTheAcceptOnly), 0 },
         { nameof(KvmTraceExcerpts.X2ApicDestinationInTheAcceptOnly), 0 },
+        { nameof(KvmTraceExcerpts.XApicInitAcceptTorn), 0 },
+        { nameof(KvmTraceExcerpts.X2ApicIcrWriteAlone), 0 },
     };
 
     [Theory]
