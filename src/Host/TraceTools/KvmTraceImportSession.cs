@@ -639,7 +639,8 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         var lowestPriority = ipi?.DeliveryMode == IcrFields.LowestPriority;
         foreach (var a in g.Accepts)
         {
-            EmitDelivery((AcceptEvent)_events[a], lowestPriority, ipi, destinationKnown ? null : "the simulator sent the IPI elsewhere (its destination is not in the excerpt)");
+            EmitDelivery((AcceptEvent)_events[a], lowestPriority, ipi, fromIpi: true,
+                destinationKnown ? null : "the simulator sent the IPI elsewhere (its destination is not in the excerpt)");
         }
     }
 
@@ -815,10 +816,11 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         var address = MsiAddressBase | (a.ApicId << MsiDestinationShift);
         var data = a.Vector | (mode << IcrFields.DeliveryModeShift) | (a.Level ? MsiLevelAssert : 0);
         _script.Global($"msi {Hex.Of(address)} {Hex.Of(data)}", $"{origin}: no IPI of the excerpt sent it (timer, device): injected");
-        EmitDelivery(a, lowestPriority: false, ipi: null);
+        EmitDelivery(a, lowestPriority: false, ipi: null, fromIpi: false);
     }
 
-    private void EmitDelivery(AcceptEvent a, bool lowestPriority, IpiEvent? ipi, string? elsewhere = null)
+    /// <param name="fromIpi">An IPI delivered it (else an MSI the script injected).</param>
+    private void EmitDelivery(AcceptEvent a, bool lowestPriority, IpiEvent? ipi, bool fromIpi, string? elsewhere = null)
     {
         var origin = a.Describe();
         if (a.ApicId >= _vcpus.Length)
@@ -856,7 +858,12 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
                 if (t.Running)
                 {
                     ExpectVectorBit(t, ApicOffsets.Irr0, a.Vector, set: true, $"{origin}: pending in IRR");
-                    if (a.Level)
+                    if (a.Level && fromIpi)
+                    {
+                        // KVM keeps a fixed IPI's level; the profile, like Pentium 4 and later processors, sends it edge-triggered.
+                        _script.Comment($"{origin}: level-triggered for KVM, but fixed IPIs are edge-triggered in the profile; TMR not checked");
+                    }
+                    else if (a.Level)
                     {
                         ExpectVectorBit(t, ApicOffsets.Tmr0, a.Vector, set: true, $"{origin}: level-triggered, TMR set");
                     }

@@ -182,4 +182,15 @@ internal static class KvmTraceExcerpts
          CPU 0/KVM-4321  [002] 200.000120: kvm_eoi: apicid 0 vector 236
          CPU 0/KVM-4321  [002] 200.000121: kvm_msr: msr_write 80b = 0x0
         """;
+
+    /// <summary>
+    /// A level-triggered fixed IPI (Linux sends none, but the ICR allows it): KVM keeps the level and sets the TMR bit;
+    /// the profile sends every fixed IPI edge-triggered, as Pentium 4 and later processors do.
+    /// </summary>
+    public const string XApicLevelTriggeredFixedIpi = """
+         CPU 0/KVM-7  [000] 5.000001: kvm_apic: apic_write APIC_ICR2 = 0x1000000
+         CPU 0/KVM-7  [000] 5.000002: kvm_apic: apic_write APIC_ICR = 0xc041
+         CPU 0/KVM-7  [000] 5.000002: kvm_apic_ipi: dst 1 vec 65 (Fixed|physical|assert|level|dst)
+         CPU 0/KVM-7  [000] 5.000002: kvm_apic_accept_irq: apicid 1 vec 65 (Fixed|level)
+        """;
 }

@@ -333,6 +333,17 @@ public sealed class KvmTraceImporterTests
     }
 
     [Fact]
+    public void Import_LevelTriggeredFixedIpi_ChecksTheIrrButNotTheTmr()
+    {
+        var result = KvmTraceImporter.Import(KvmTraceExcerpts.XApicLevelTriggeredFixedIpi);
+        var commands = Commands(result.Script);
+
+        ContainsRun(commands, "cpu 1", "readl 0xfee00220 -> 0x2/0x2");
+        Assert.DoesNotContain(commands, c => c.StartsWith("readl 0xfee001a0", StringComparison.Ordinal));
+        Assert.Contains("fixed IPIs are edge-triggered in the profile", result.Script);
+    }
+
+    [Fact]
     public void Import_LowestPriorityIpi_DeliversWithoutCheckingWhere()
     {
         const string trace = """

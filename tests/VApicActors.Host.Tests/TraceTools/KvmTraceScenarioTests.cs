@@ -35,6 +35,7 @@ public sealed class KvmTraceScenarioTests : IAsyncLifetime
         { nameof(KvmTraceExcerpts.X2ApicDestinationInTheAcceptOnly), 0 },
         { nameof(KvmTraceExcerpts.XApicInitAcceptTorn), 0 },
         { nameof(KvmTraceExcerpts.X2ApicIcrWriteAlone), 0 },
+        { nameof(KvmTraceExcerpts.XApicLevelTriggeredFixedIpi), 0 },
     };
 
     [Theory]
