@@ -622,10 +622,9 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
                 WriteIcr(t, ipi!.IcrLow, ipi, null, $"{origin}: the ICR write is not in the excerpt, rebuilt from kvm_apic_ipi", rebuilt: true);
                 break;
         }
-        var unknown = Unknown(g, t, write, ipi, destinationKnown);
-        if (unknown is not null)
+        if (Unknown(g, t, write, ipi, destinationKnown) is var (unknown, affected))
         {
-            Uncertain(g, t, write, ipi, unknown, origin);
+            Uncertain(write, ipi, unknown, affected, origin);
         }
 
         if (ipi is not null && isIcr && t.Running)
@@ -645,56 +644,69 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
     }
 
     /// <summary>
-    /// What the excerpt leaves unknown about an IPI it replays, or null when its lines tell it all: where it went (no ICR2,
-    /// kvm_apic_ipi or accept gives the destination), or what it did (no accept line, though it reaches a vCPU of the
-    /// VM: KVM prints one for every APIC it delivers to, so the line was torn or fell outside the excerpt).
+    /// What the excerpt leaves unknown about an IPI it replays, and the vCPUs that may differ from what the importer
+    /// follows because of it; null when the IPI's lines tell it all. Unknown are where it went (no ICR2, kvm_apic_ipi
+    /// or accept gives the destination) and what it did to a vCPU it reaches without an accept line for it (KVM prints
+    /// one for every APIC it delivers to, so the line was torn or fell outside the excerpt).
     /// </summary>
-    private string? Unknown(IpiGroup g, TrackedVcpu sender, KvmTraceEvent? write, IpiEvent? ipi, bool destinationKnown)
+    private (string Reason, List<TrackedVcpu> Affected)? Unknown(IpiGroup g, TrackedVcpu sender, KvmTraceEvent? write, IpiEvent? ipi, bool destinationKnown)
     {
+        var (reach, exact) = Reach(sender, write, ipi);
+        var accepted = g.Accepts.Select(a => ((AcceptEvent)_events[a]).ApicId).Where(id => id < _vcpus.Length).Select(id => _vcpus[(int)id]).ToList();
         if (!destinationKnown)
         {
-            return "its destination is not in the excerpt";
+            return ("its destination is not in the excerpt", reach.Concat(accepted).Distinct().ToList());
         }
-        if (g.Accepts.Count == 0 && _acceptsTraced && Reach(sender, write, ipi).Any())
+        if (!_acceptsTraced)
         {
-            return "no accept line of it is in the excerpt";
+            return null;
         }
-        return null;
+        if (accepted.Count == 0 && g.Accepts.Count == 0 && reach.Count > 0)
+        {
+            return ("no accept line of it is in the excerpt", reach);
+        }
+        var missing = exact ? reach.Where(v => v.Mode != TrackedMode.Disabled && !accepted.Contains(v)).ToList() : [];
+        return missing.Count > 0 ? ($"the excerpt has no accept line of it for vCPU {string.Join(", ", missing.Select(v => v.Index))}", missing) : null;
     }
 
     /// <summary>
-    /// The vCPUs the simulator delivers an IPI to, as far as the importer can tell: by shorthand, or by physical
-    /// destination; every vCPU for a logical destination (the importer does not follow logical IDs) or a broadcast.
+    /// The vCPUs the simulator delivers an IPI to, as far as the importer can tell, and whether that is exact: by
+    /// shorthand or physical destination it is; for a logical destination (the importer does not follow logical IDs)
+    /// or one it does not know, every vCPU may be.
     /// </summary>
-    private IEnumerable<TrackedVcpu> Reach(TrackedVcpu sender, KvmTraceEvent? write, IpiEvent? ipi)
+    private (List<TrackedVcpu> Vcpus, bool Exact) Reach(TrackedVcpu sender, KvmTraceEvent? write, IpiEvent? ipi)
     {
         var low = write is null ? ipi!.IcrLow : IcrLowOf(write) ?? 0;
         var shorthand = (low >> IcrFields.ShorthandShift) & IcrFields.ShorthandMask;
         if (shorthand == IcrFields.ShorthandSelf)
         {
-            return [sender];
+            return ([sender], true);
         }
         if (shorthand != IcrFields.ShorthandNone)
         {
-            return _vcpus.Where(v => shorthand == IcrFields.ShorthandAll || v != sender);
+            return (_vcpus.Where(v => shorthand == IcrFields.ShorthandAll || v != sender).ToList(), true);
         }
         ulong? destination = sender.IsX2Apic
             ? sender.Written(ApicOffsets.IcrLow) is { } icr ? icr >> X2ApicDestinationShift : null
             : (sender.Written(ApicOffsets.IcrHigh) ?? 0) >> IcrFields.XApicDestinationShift;
-        if ((low & IcrFields.DestinationLogical) != 0 || destination is null
-            || destination == (sender.IsX2Apic ? ApicId.X2ApicBroadcast : ApicId.XApicBroadcast))
+        if ((low & IcrFields.DestinationLogical) != 0 || destination is null)
         {
-            return _vcpus;
+            return ([.. _vcpus], false);
         }
-        return destination < (ulong)_vcpus.Length ? [_vcpus[(int)destination]] : [];
+        if (destination == (sender.IsX2Apic ? ApicId.X2ApicBroadcast : ApicId.XApicBroadcast))
+        {
+            return ([.. _vcpus], true);
+        }
+        return (destination < (ulong)_vcpus.Length ? [_vcpus[(int)destination]] : [], true);
     }
 
     /// <summary>
-    /// An IPI whose destination or effect the excerpt does not show: a fixed vector counts as uncertain (later ack checks
-    /// it could disturb are dropped, as for lowest priority); any other delivery mode (INIT, SIPI, NMI, SMI) may have
-    /// changed the vCPUs it reaches in ways the importer cannot follow, so their checks are dropped from here on.
+    /// An IPI whose destination or effect the excerpt does not show in full: a fixed vector counts as uncertain (later ack
+    /// checks it could disturb are dropped, as for lowest priority); any other delivery mode (INIT, SIPI, NMI, SMI) may
+    /// have changed the <paramref name="affected"/> vCPUs in ways the importer cannot follow, so their checks are dropped
+    /// from here on.
     /// </summary>
-    private void Uncertain(IpiGroup g, TrackedVcpu sender, KvmTraceEvent? write, IpiEvent? ipi, string unknown, string origin)
+    private void Uncertain(KvmTraceEvent? write, IpiEvent? ipi, string unknown, List<TrackedVcpu> affected, string origin)
     {
         var low = write is null ? ipi!.IcrLow : IcrLowOf(write) ?? 0;
         var mode = (low >> IcrFields.DeliveryModeShift) & IcrFields.DeliveryModeMask;
@@ -704,18 +716,14 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
             _notes.Add($"{origin}: {unknown}; later ack checks its vector could disturb are dropped");
             return;
         }
-        var reached = Reach(sender, write, ipi)
-            .Concat(g.Accepts.Select(a => (AcceptEvent)_events[a]).Where(a => a.ApicId < _vcpus.Length).Select(a => _vcpus[(int)a.ApicId]))
-            .Where(v => v.Unchecked is null)
-            .Distinct()
-            .ToList();
-        foreach (var v in reached)
+        var newly = affected.Where(v => v.Unchecked is null).ToList();
+        foreach (var v in newly)
         {
             v.Unchecked = $"{origin.Split(':')[0]}: {unknown}, and it may have changed vCPU {v.Index}";
         }
-        if (reached.Count > 0)
+        if (newly.Count > 0)
         {
-            _notes.Add($"{origin}: {unknown}; vCPU {string.Join(", ", reached.Select(v => v.Index))} not checked from here on");
+            _notes.Add($"{origin}: {unknown}; vCPU {string.Join(", ", newly.Select(v => v.Index))} not checked from here on");
         }
     }
 

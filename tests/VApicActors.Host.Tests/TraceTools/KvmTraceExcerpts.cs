@@ -193,4 +193,17 @@ internal static class KvmTraceExcerpts
          CPU 0/KVM-7  [000] 5.000002: kvm_apic_ipi: dst 1 vec 65 (Fixed|physical|assert|level|dst)
          CPU 0/KVM-7  [000] 5.000002: kvm_apic_accept_irq: apicid 1 vec 65 (Fixed|level)
         """;
+
+    /// <summary>
+    /// A fixed IPI to all but the sender whose accept line for vCPU 2 is torn; vCPU 2 then takes and ends a device
+    /// interrupt of a lower vector, with the IPI's vector still pending in the simulator.
+    /// </summary>
+    public const string XApicBroadcastAcceptTorn = """
+         CPU 0/KVM-4321  [002] 300.000010: kvm_apic: apic_write APIC_ICR = 0xc0041
+         CPU 0/KVM-4321  [002] 300.000010: kvm_apic_ipi: dst 0 vec 65 (Fixed|physical|de-assert|edge|all-but-self)
+         CPU 0/KVM-4321  [002] 300.000010: kvm_apic_accept_irq: apicid 1 vec 65 (Fixed|edge)
+         CPU 0/KVM-4321  [002] 300.000010: kvm_apic_accept_irq: apicid 2 vec 65 (Fi
+         qemu-system-x86-4300  [000] 300.000021: kvm_apic_accept_irq: apicid 2 vec 48 (Fixed|edge)
+         CPU 2/KVM-4323  [001] 300.000030: kvm_eoi: apicid 2 vector 48
+        """;
 }
