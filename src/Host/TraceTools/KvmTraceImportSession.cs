@@ -666,7 +666,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
             return ("no accept line of it is in the excerpt", reach);
         }
         var missing = exact ? reach.Where(v => v.Mode != TrackedMode.Disabled && !accepted.Contains(v)).ToList() : [];
-        return missing.Count > 0 ? ($"the excerpt has no accept line of it for vCPU {string.Join(", ", missing.Select(v => v.Index))}", missing) : null;
+        return missing.Count > 0 ? ($"the excerpt has no accept line of it for {Listed(missing)}", missing) : null;
     }
 
     /// <summary>
@@ -723,8 +723,18 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         }
         if (newly.Count > 0)
         {
-            _notes.Add($"{origin}: {unknown}; vCPU {string.Join(", ", newly.Select(v => v.Index))} not checked from here on");
+            _notes.Add($"{origin}: {unknown}; {Listed(newly)} not checked from here on");
         }
+    }
+
+    /// <summary>A few vCPUs by number (<c>vCPU 1, 2</c>), or the first of many and how many (<c>vCPUs 1, 2, 3 and 250 more</c>).</summary>
+    private static string Listed(List<TrackedVcpu> vcpus)
+    {
+        const int Shown = 3;
+        var first = string.Join(", ", vcpus.Take(Shown).Select(v => v.Index.ToString(CultureInfo.InvariantCulture)));
+        return vcpus.Count <= Shown
+            ? $"vCPU {first}"
+            : string.Create(CultureInfo.InvariantCulture, $"vCPUs {first} and {vcpus.Count - Shown} more");
     }
 
     /// <summary>

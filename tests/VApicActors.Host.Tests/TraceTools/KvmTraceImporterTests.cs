@@ -344,6 +344,22 @@ public sealed class KvmTraceImporterTests
     }
 
     [Fact]
+    public void Import_BroadcastInitMissingMostAccepts_NotesTheVcpusInOneShortLine()
+    {
+        const string trace = """
+             CPU 254/KVM-9  [000] 1.000001: kvm_apic: apic_write APIC_ICR = 0xc4500
+             CPU 254/KVM-9  [000] 1.000001: kvm_apic_ipi: dst 0 vec 0 (INIT|physical|assert|edge|all-but-self)
+             CPU 254/KVM-9  [000] 1.000001: kvm_apic_accept_irq: apicid 0 vec 0 (INIT|edge)
+            """;
+
+        var result = KvmTraceImporter.Import(trace);
+
+        var note = Assert.Single(result.Report.Notes);
+        Assert.InRange(note.Length, 1, 200);
+        Assert.EndsWith("for vCPUs 1, 2, 3 and 250 more; vCPUs 1, 2, 3 and 250 more not checked from here on", note);
+    }
+
+    [Fact]
     public void Import_LowestPriorityIpi_DeliversWithoutCheckingWhere()
     {
         const string trace = """
