@@ -96,7 +96,7 @@ public sealed partial class ScenarioFuzzTests(ActorSystemFixture fixture) : ICla
             var before = Encoding.UTF8.GetBytes(string.Concat(lines.Take(first).Select(l => l + newline)));
             var after = Encoding.UTF8.GetBytes(string.Join(newline, lines.Skip(first)) + newline);
             // Bytes that are not UTF-8 at the start of the first mutated line, now and then.
-            byte[] bytes = mutator.Chance(5) ? [.. before, 0xff, 0xc0, 0x80, 0xed, 0xa0, 0x80, .. after] : [.. before, .. after];
+            byte[] bytes = mutator.Chance(5) ? [.. before, .. TextMutator.NotUtf8, .. after] : [.. before, .. after];
             await File.WriteAllBytesAsync(file, bytes);
 
             var problem = await CheckAsync(file, first, lines.Take(first).Count(HasExpectation));

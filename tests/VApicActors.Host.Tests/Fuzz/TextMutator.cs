@@ -22,6 +22,9 @@ internal sealed class TextMutator(int seed)
         "\ud800", "\udc00", "null", "true", "{}", "[]", "{", "}", "[", "]", "\"\"",
     ];
 
+    /// <summary>Bytes that are not UTF-8: a byte no UTF-8 text holds, an overlong encoding, an encoded lone surrogate.</summary>
+    public static readonly byte[] NotUtf8 = [0xff, 0xc0, 0x80, 0xed, 0xa0, 0x80];
+
     private static readonly string[] Whitespace = ["\t", "  ", "\t\t", " \t ", "\v", "\f", "\u00a0", "\u3000", "\r", "\u2028", "\u0085"];
 
     private readonly Random _random = new(seed);
@@ -46,6 +49,17 @@ internal sealed class TextMutator(int seed)
         6 => "0x" + new string('0', _random.Next(1, 40)) + "1",
         _ => "-" + new string('9', _random.Next(1, 25)),
     };
+
+    /// <summary>A number of a million digits or more, decimal or <c>0x</c> hexadecimal, or the same with a minus sign.</summary>
+    public string MillionDigits() => (Chance(20) ? "-" : "") + (Chance(50) ? "0x" : "") + "1" + new string(Pick(['0', '9', 'f']), 1_000_000 + _random.Next(10));
+
+    /// <summary><paramref name="count"/> random bytes: a binary file.</summary>
+    public byte[] RandomBytes(int count)
+    {
+        var bytes = new byte[count];
+        _random.NextBytes(bytes);
+        return bytes;
+    }
 
     /// <summary>One mutation of <paramref name="line"/>; <paramref name="donors"/> are other lines of the same input.</summary>
     public string Mutate(string line, IReadOnlyList<string> donors)
