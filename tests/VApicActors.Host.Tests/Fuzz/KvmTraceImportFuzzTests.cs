@@ -435,14 +435,11 @@ internal sealed partial class KvmTraceMutator(int seed)
             return "a line added to an empty trace";
         }
         var at = Text.Next(lines.Count);
-        switch (Text.Next(24))
+        var choice = Text.Next(24);
+        switch (choice)
         {
-            case 0:
-                lines.RemoveAt(at);
-                return $"line {at + 1} removed";
-            case 1:
-                lines.Insert(at, lines[Text.Next(lines.Count)]);
-                return $"a line repeated at {at + 1}";
+            case 0 or 1:
+                return Text.RemoveOrRepeatLine(lines, at, remove: choice == 0);
             case 2:
                 var from = Text.Next(lines.Count);
                 var moved = lines[from];

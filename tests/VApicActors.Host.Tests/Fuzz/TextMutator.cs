@@ -35,6 +35,21 @@ internal sealed class TextMutator(int seed)
 
     public T Pick<T>(IReadOnlyList<T> items) => items[_random.Next(items.Count)];
 
+    /// <summary>
+    /// The mutations of a list of lines every input has: removes the line at <paramref name="at"/>, or inserts there a copy
+    /// of a line picked from the list; returns what was done.
+    /// </summary>
+    public string RemoveOrRepeatLine(List<string> lines, int at, bool remove)
+    {
+        if (remove)
+        {
+            lines.RemoveAt(at);
+            return $"line {at + 1} removed";
+        }
+        lines.Insert(at, lines[_random.Next(lines.Count)]);
+        return $"a line repeated at {at + 1}";
+    }
+
     public bool Chance(int percent) => _random.Next(100) < percent;
 
     /// <summary>A number at the edges of the 64-bit range, or just past them, in decimal or hexadecimal.</summary>

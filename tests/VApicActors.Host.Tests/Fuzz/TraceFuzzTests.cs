@@ -250,14 +250,11 @@ internal sealed class TraceLineMutator(int seed)
             return "an empty trace got {}";
         }
         var at = Text.Next(lines.Count);
-        switch (Text.Next(20))
+        var choice = Text.Next(20);
+        switch (choice)
         {
-            case 0:
-                lines.RemoveAt(at);
-                return $"line {at + 1} removed";
-            case 1:
-                lines.Insert(at, lines[Text.Next(lines.Count)]);
-                return $"a line repeated at {at + 1}";
+            case 0 or 1:
+                return Text.RemoveOrRepeatLine(lines, at, remove: choice == 0);
             case 2:
                 var other = Text.Next(lines.Count);
                 (lines[at], lines[other]) = (lines[other], lines[at]);
