@@ -50,6 +50,8 @@ public static class ClefTraceReader
         var number = 0;
         // The errors met before the first event; null once an event has been read.
         List<TraceReadError>? beforeFirstEvent = [];
+        // How many of those are lines of a KVM trace as trace-cmd report prints them: a common mix-up, named in the refusal.
+        var kvmLines = 0;
         foreach (var line in lines)
         {
             number++;
@@ -82,9 +84,10 @@ public static class ClefTraceReader
             else
             {
                 beforeFirstEvent.Add(new TraceReadError(file, number, reason!));
+                kvmLines += KvmTraceLineParser.Parse(line, number).Kind is TraceLineKind.Event or TraceLineKind.Unknown ? 1 : 0;
                 if (beforeFirstEvent.Count == NotATraceLines)
                 {
-                    throw new NotATraceException(file, string.Create(CultureInfo.InvariantCulture, $"the first {NotATraceLines} lines are not trace events"));
+                    throw new NotATraceException(file, string.Create(CultureInfo.InvariantCulture, $"the first {NotATraceLines} lines are not trace events") + KvmHint(kvmLines));
                 }
             }
         }
@@ -92,10 +95,14 @@ public static class ClefTraceReader
         // trace torn in its first write) is reported with its reason, as in a trace.
         if (beforeFirstEvent is { Count: > 1 } none)
         {
-            throw new NotATraceException(file, string.Create(CultureInfo.InvariantCulture, $"none of its {none.Count} lines is a trace event"));
+            throw new NotATraceException(file, string.Create(CultureInfo.InvariantCulture, $"none of its {none.Count} lines is a trace event") + KvmHint(kvmLines));
         }
         beforeFirstEvent?.ForEach(onError);
     }
+
+    /// <summary>What to do instead, when the lines that are not events are those of a KVM trace.</summary>
+    private static string KvmHint(int kvmLines) =>
+        kvmLines == 0 ? "" : "; it looks like a KVM trace from trace-cmd report: vapic trace import-kvm turns one into a scenario";
 
     /// <summary>How many lines that are not events, with no event before them, make an input not a trace.</summary>
     public const int NotATraceLines = 20;

@@ -8,7 +8,9 @@ namespace VApicActors.Host.TraceTools;
 /// <summary>
 /// <c>vapic trace import-kvm FILE -o OUT.vapic [--vcpu N]</c>: imports a KVM trace, writes the scenario and prints
 /// the report. Torn lines go to the error stream as <c>FILE:LINE: torn line: REASON</c> and do not stop the import;
-/// a file without a single KVM APIC event is said to be one (exit 1).
+/// a file without a single KVM APIC event is said to be one (exit 1). An input that is not a KVM trace in text at all
+/// (trace-cmd's binary trace.dat, another binary file, a message trace, a script) is refused in one line, and nothing
+/// is written (exit 2).
 /// </summary>
 public static class KvmTraceImportCommand
 {
@@ -21,7 +23,7 @@ public static class KvmTraceImportCommand
     /// <summary>The input held no KVM APIC event at all (not a KVM trace?): the scenario was written, with nothing to do.</summary>
     public const int NothingImported = 1;
 
-    /// <summary>The input could not be read, or the output could not be written.</summary>
+    /// <summary>The input could not be read or is not a KVM trace in text (nothing written), or the output could not be written.</summary>
     public const int IoFailure = 2;
 
     public static int Run(string inputPath, string outputPath, int defaultVcpu, TextWriter stdout, TextWriter stderr)
@@ -34,6 +36,11 @@ public static class KvmTraceImportCommand
             return IoFailure;
         }
 
+        if (KvmTraceInputCheck.IsTraceDatFile(inputPath))
+        {
+            stderr.WriteLine(KvmTraceInputCheck.TraceDatMessage(inputPath));
+            return IoFailure;
+        }
         string[] lines;
         try
         {
@@ -42,6 +49,12 @@ public static class KvmTraceImportCommand
         catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
             stderr.WriteLine($"{inputPath}: error: cannot read the trace: {CommandLineFiles.ReadReason(inputPath, e)}");
+            return IoFailure;
+        }
+        if (KvmTraceInputCheck.NotATraceReason(lines) is { } reason)
+        {
+            // A binary file or a script given for a trace: one line says so, rather than a torn line for each of its lines.
+            stderr.WriteLine($"{inputPath} does not look like a KVM trace ({reason})");
             return IoFailure;
         }
 

@@ -13,7 +13,7 @@ namespace VApicActors.Host.Tests.Fuzz;
 /// thread ids, numbers of a million digits, vCPUs past any range, event and register names, colons, NULs, runs of
 /// blanks of a megabyte), lines dropped, repeated, moved and run together, and files written with CRLF or CR, a BOM,
 /// bytes that are not UTF-8, or nothing but binary, or empty. <c>trace import-kvm</c> never throws, exits 0 or 1 (1 exactly
-/// when no KVM APIC event was read), names each torn line in one short line, a torn line loses only itself, and the
+/// when no KVM APIC event was read) or refuses an input that is no KVM trace in text in one line, writing nothing (2), names each torn line in one short line, a torn line loses only itself, and the
 /// scenario it writes runs: <c>vapic run</c> exits 0 or 1, never 2.
 /// </summary>
 public sealed partial class KvmTraceImportFuzzTests(ActorSystemFixture fixture) : IClassFixture<ActorSystemFixture>
@@ -122,7 +122,7 @@ public sealed partial class KvmTraceImportFuzzTests(ActorSystemFixture fixture) 
 
         Assert.True(problems.Count == 0, $"{problems.Count} of {Cases} mutated KVM traces broke the contract:\n{string.Join("\n", problems.Take(10))}");
         // The mutations reach both sides (traces with events and without), and most scripts' checks still hold.
-        Assert.True(exits[0] > Cases / 2 && exits[1] > 0, $"exit statuses 0/1: {exits[0]}/{exits[1]}");
+        Assert.True(exits[0] > Cases / 2 && exits[1] > 0 && exits[2] > 0, $"exit statuses 0/1/2: {exits[0]}/{exits[1]}/{exits[2]}");
         Assert.True(scripts[0] > Cases / 2, $"vapic run exit statuses 0/1: {scripts[0]}/{scripts[1]}");
     }
 
@@ -214,6 +214,30 @@ public sealed partial class KvmTraceImportFuzzTests(ActorSystemFixture fixture) 
     }
 
     /// <summary>Null when the import of <paramref name="path"/> and the run of its scenario keep the contract; else what broke.</summary>
+    /// <summary>
+    /// An input refused as no KVM trace in text: one line says so, nothing is printed or written, and the refusal lost
+    /// no KVM APIC event (unless binary data came first: a file with a NUL byte before its first trace line is binary).
+    /// </summary>
+    private static string? Refused(string path, string output, int defaultVcpu, string stdout, string stderr, int[] exits)
+    {
+        exits[KvmTraceImportCommand.IoFailure]++;
+        var lines = stderr.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        if (lines.Length != 1 || !lines[0].StartsWith(path + " does not look like a KVM trace (", StringComparison.Ordinal) || stdout.Length != 0)
+        {
+            return $"refused, but not in one line: {Shorten(stderr)} / {Shorten(stdout)}";
+        }
+        if (File.Exists(output))
+        {
+            return "refused, but the scenario was written";
+        }
+        if (!lines[0].Contains("(binary data: a NUL byte on line ", StringComparison.Ordinal)
+            && KvmTraceImporter.Import(File.ReadAllLines(path), defaultVcpu, path).Report.EventsRead > 0)
+        {
+            return "refused a trace with KVM APIC events: " + Shorten(lines[0]);
+        }
+        return null;
+    }
+
     private async Task<string?> CheckAsync(string path, string output, int defaultVcpu, IReadOnlyList<string> original, int[] exits, int[] scripts)
     {
         var stdout = new StringWriter();
@@ -226,6 +250,10 @@ public sealed partial class KvmTraceImportFuzzTests(ActorSystemFixture fixture) 
         catch (Exception e)
         {
             return "the command threw " + Shorten(e.ToString());
+        }
+        if (code == KvmTraceImportCommand.IoFailure)
+        {
+            return Refused(path, output, defaultVcpu, stdout.ToString(), stderr.ToString(), exits);
         }
         if (code is not (KvmTraceImportCommand.Success or KvmTraceImportCommand.NothingImported))
         {

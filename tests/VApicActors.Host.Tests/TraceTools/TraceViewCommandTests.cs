@@ -234,6 +234,21 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
     }
 
     [Fact]
+    public void Run_AKvmTraceForAMessageTrace_TheRefusalNamesTheImport()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var code = TraceViewCommand.Run("-", null, output, error, new StringReader(KvmTraceExcerpts.X2ApicReschedule));
+
+        Assert.Equal(TraceViewCommand.UsageError, code);
+        Assert.Equal("", output.ToString());
+        var line = Assert.Single(error.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("- does not look like a message trace (", line, StringComparison.Ordinal);
+        Assert.EndsWith("; it looks like a KVM trace from trace-cmd report: vapic trace import-kvm turns one into a scenario)", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_NineteenBadLinesThenEvents_EachBadLineReported_TheEventsShown()
     {
         using var dir = new TempDirectory();
