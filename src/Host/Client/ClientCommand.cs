@@ -31,6 +31,7 @@ public static class ClientCommand
             DefaultValueFactory = _ => DefaultEndpoint,
         };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only failures, errors and the summary, as 'vapic run' does" };
+        var echo = new Option<bool>("--echo", "-e") { Description = "Print each request, as '> LINE', before its answer: a transcript of the session" };
         var timeout = new Option<int>("--timeout")
         {
             Description = "Seconds to wait for each answer (1 to 3600)",
@@ -73,7 +74,7 @@ public static class ClientCommand
         };
 
         var command = new Command("client", "Send a scenario script to a running 'vapic serve' and print the answers; exit 0 all expectations held, 1 a failure, 2 a script or connection error");
-        foreach (var option in new Option[] { connect, quiet, timeout, bench, sessions, requests })
+        foreach (var option in new Option[] { connect, quiet, echo, timeout, bench, sessions, requests })
         {
             command.Options.Add(option);
         }
@@ -86,17 +87,23 @@ public static class ClientCommand
                 await error.WriteLineAsync($"vapic: --connect: {(endpoint is null ? problem : "the port must not be 0")}").ConfigureAwait(false);
                 return ScenarioRunSummary.ExitError;
             }
+            if (parse.GetValue(echo) && (parse.GetValue(quiet) || parse.GetValue(bench)))
+            {
+                await error.WriteLineAsync($"vapic: --echo prints every request with its answer: it cannot go with {(parse.GetValue(quiet) ? "--quiet" : "--bench")}").ConfigureAwait(false);
+                return ScenarioRunSummary.ExitError;
+            }
             if (parse.GetValue(bench))
             {
                 var counts = parse.GetValue(sessions) is int n ? [n] : DefaultBenchSessions;
                 return await BenchAsync(endpoint, counts, parse.GetValue(requests), output, error, ct).ConfigureAwait(false);
             }
-            return await RunScriptAsync(endpoint, parse.GetValue(file), parse.GetValue(quiet), TimeSpan.FromSeconds(parse.GetValue(timeout)), output, error, input, ct).ConfigureAwait(false);
+            var printing = parse.GetValue(quiet) ? ServiceClient.Printing.Quiet : parse.GetValue(echo) ? ServiceClient.Printing.Transcript : ServiceClient.Printing.Answers;
+            return await RunScriptAsync(endpoint, parse.GetValue(file), printing, TimeSpan.FromSeconds(parse.GetValue(timeout)), output, error, input, ct).ConfigureAwait(false);
         });
         return command;
     }
 
-    private static async Task<int> RunScriptAsync(HostPort endpoint, string? file, bool quiet, TimeSpan timeout, TextWriter output, TextWriter error, Func<TextReader> input, CancellationToken cancellationToken)
+    private static async Task<int> RunScriptAsync(HostPort endpoint, string? file, ServiceClient.Printing printing, TimeSpan timeout, TextWriter output, TextWriter error, Func<TextReader> input, CancellationToken cancellationToken)
     {
         string label;
         string[] lines;
@@ -130,7 +137,7 @@ public static class ClientCommand
             }
         }
 
-        var summary = await new ServiceClient(endpoint, timeout).RunAsync(lines, label, output, error, quiet, cancellationToken).ConfigureAwait(false);
+        var summary = await new ServiceClient(endpoint, timeout).RunAsync(lines, label, output, error, printing, cancellationToken).ConfigureAwait(false);
         return summary.ExitCode;
     }
 

@@ -15,15 +15,28 @@ public sealed class ServiceClient(HostPort endpoint, TimeSpan requestTimeout)
 {
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>What <see cref="RunAsync"/> prints of the session besides failures, errors and the summary.</summary>
+    public enum Printing
+    {
+        /// <summary>Every answer and interrupt line as it arrives.</summary>
+        Answers,
+        /// <summary>Also each request before its answer, as <c>&gt; LINE</c>: a transcript.</summary>
+        Transcript,
+        /// <summary>Nothing else; failures go to the output, as <c>vapic run</c> prints them.</summary>
+        Quiet,
+    }
+
+
     /// <summary>
-    /// Runs <paramref name="lines"/> (named <paramref name="label"/> in messages). Unless <paramref name="quiet"/>,
-    /// every answer and interrupt line is printed to <paramref name="output"/> as it arrives, and failures go to
-    /// <paramref name="error"/>; when quiet, only failures (to <paramref name="output"/>, as <c>vapic run</c> prints
-    /// them), errors and the summary are printed.
+    /// Runs <paramref name="lines"/> (named <paramref name="label"/> in messages). Unless quiet, every answer and
+    /// interrupt line is printed to <paramref name="output"/> as it arrives (in a transcript, each request first, as
+    /// <c>&gt; LINE</c>), and failures go to <paramref name="error"/>; when quiet, only failures (to
+    /// <paramref name="output"/>, as <c>vapic run</c> prints them), errors and the summary are printed.
     /// </summary>
-    public async Task<ScenarioRunSummary> RunAsync(IReadOnlyList<string> lines, string label, TextWriter output, TextWriter error, bool quiet, CancellationToken cancellationToken = default)
+    public async Task<ScenarioRunSummary> RunAsync(IReadOnlyList<string> lines, string label, TextWriter output, TextWriter error, Printing printing, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lines);
+        var quiet = printing == Printing.Quiet;
         var failures = new List<string>();
         int passed = 0, failed = 0;
 
@@ -62,6 +75,10 @@ public sealed class ServiceClient(HostPort endpoint, TimeSpan requestTimeout)
                     hasExpectation = false;
                 }
 
+                if (printing == Printing.Transcript)
+                {
+                    await output.WriteLineAsync("> " + line).ConfigureAwait(false);
+                }
                 string? answer;
                 try
                 {

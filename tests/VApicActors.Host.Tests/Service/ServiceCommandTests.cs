@@ -74,6 +74,52 @@ public sealed partial class ServiceCommandTests(ServiceFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task Client_Echo_PrintsEachRequestBeforeItsAnswer_AndInterruptsWhereTheyCame()
+    {
+        await using var service = fixture.Start();
+        var output = new StringWriter();
+        var input = new StringReader("""
+            # vCPU 0 sends vector 0x41 to APIC 1, which is watched
+            vm vcpus=2
+            cpu 1
+            writel 0xfee000f0 0x1ff
+            watch
+            cpu 0
+            writel 0xfee000f0 0x1ff
+            writel 0xfee00310 0x01000000
+            writel 0xfee00300 0x4041
+            readl 0xfee00030 -> 0x1060014
+            """);
+
+        var code = await new VapicCommandLine(output, TextWriter.Null, () => input).InvokeAsync(["client", "--connect", $"127.0.0.1:{service.LocalEndpoint.Port}", "--echo"]);
+
+        Assert.Equal(ScenarioRunSummary.ExitPassed, code);
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal("1 passed, 0 failed", lines[^1]);
+        // Blank and comment lines are not sent, so not echoed; every request is followed by its answer. Interrupt lines
+        // come when the service sends them, between any two lines, after the request that raised the interrupt.
+        var transcript = lines[..^1].Where(l => !l.StartsWith("IRQ ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(
+            ["> vm vcpus=2", "OK", "> cpu 1", "OK", "> writel 0xfee000f0 0x1ff", "OK", "> watch", "OK", "> cpu 0", "OK",
+             "> writel 0xfee000f0 0x1ff", "OK", "> writel 0xfee00310 0x01000000", "OK", "> writel 0xfee00300 0x4041", "OK",
+             "> readl 0xfee00030 -> 0x1060014", "OK"],
+            transcript);
+        var irq = Array.IndexOf(lines, "IRQ raise 1 0x41");
+        Assert.True(irq > Array.IndexOf(lines, "> writel 0xfee00300 0x4041"), string.Join(" | ", lines));
+    }
+
+    [Theory]
+    [InlineData("--quiet")]
+    [InlineData("--bench")]
+    public async Task Client_EchoWithQuietOrBench_IsRefused(string other)
+    {
+        var error = new StringWriter();
+        var code = await new VapicCommandLine(TextWriter.Null, error, () => new StringReader("irr\n")).InvokeAsync(["client", "--echo", other]);
+        Assert.Equal(ScenarioRunSummary.ExitError, code);
+        Assert.Contains($"--echo prints every request with its answer: it cannot go with {other}", error.ToString());
+    }
+
+    [Fact]
     public async Task Client_NothingListening_ExitsTwo()
     {
         int port;

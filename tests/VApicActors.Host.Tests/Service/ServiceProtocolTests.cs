@@ -251,7 +251,7 @@ public sealed class ServiceProtocolTests(ServiceFixture fixture) : IClassFixture
     {
         var endpoint = new HostPort("127.0.0.1", service.LocalEndpoint.Port);
         var lines = await File.ReadAllLinesAsync(file);
-        return await new ServiceClient(endpoint, TimeSpan.FromSeconds(30)).RunAsync(lines, file, TextWriter.Null, TextWriter.Null, quiet: true);
+        return await new ServiceClient(endpoint, TimeSpan.FromSeconds(30)).RunAsync(lines, file, TextWriter.Null, TextWriter.Null, ServiceClient.Printing.Quiet);
     }
 
     internal static async Task WaitUntilAsync(Func<bool> condition)
