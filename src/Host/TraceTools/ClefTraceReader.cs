@@ -102,7 +102,7 @@ public static class ClefTraceReader
 
     /// <summary>What to do instead, when the lines that are not events are those of a KVM trace.</summary>
     private static string KvmHint(int kvmLines) =>
-        kvmLines == 0 ? "" : "; it looks like a KVM trace from trace-cmd report: vapic trace import-kvm turns one into a scenario";
+        kvmLines == 0 ? "" : "; it looks like a KVM trace (trace-cmd report, perf script): vapic trace import-kvm turns one into a scenario";
 
     /// <summary>How many lines that are not events, with no event before them, make an input not a trace.</summary>
     public const int NotATraceLines = 20;

@@ -79,7 +79,7 @@ internal static class KvmTraceInputCheck
         {
             return "; it is a message trace of this simulator: vapic trace view, trace ipis and replay read those";
         }
-        return "; import-kvm reads the text of trace-cmd report or of the ftrace trace file";
+        return "; import-kvm reads the text of trace-cmd report, perf script or the ftrace trace file";
     }
 
     /// <summary>The one line that refuses a trace.dat, with the command that makes the text the importer reads.</summary>

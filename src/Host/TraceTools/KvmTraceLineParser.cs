@@ -20,8 +20,8 @@ internal enum TraceLineKind
 internal sealed record TraceLineParse(TraceLineKind Kind, KvmTraceEvent? Event = null, string? EventName = null, string? Reason = null);
 
 /// <summary>
-/// Splits the text output of <c>trace-cmd report</c> or the ftrace <c>trace</c> file into events. A line is
-/// <c>TASK-PID [CPU] FLAGS TIMESTAMP: EVENT: FIELDS</c>; the flags column (<c>d..1.</c>), a tgid column and the
+/// Splits the text output of <c>trace-cmd report</c>, the ftrace <c>trace</c> file or <c>perf script</c> into events. A
+/// line is <c>TASK-PID [CPU] FLAGS TIMESTAMP: EVENT: FIELDS</c> (perf script: <c>TASK TID [CPU] TIMESTAMP: EVENT: FIELDS</c>); the flags column (<c>d..1.</c>), a tgid column and the
 /// whole task prefix are optional, since excerpts pasted into mails often lose them. The format is ASCII: a digit is
 /// 0-9 (a regular expression's <c>\d</c> would take any Unicode digit, which no number parser reads).
 /// </summary>
@@ -82,12 +82,17 @@ internal static partial class KvmTraceLineParser
             timestamp = withTask.Groups["ts"].Value;
             rest = withTask.Groups["rest"].Value;
         }
+        else if (TryPerfScript(text, out task, out pid, out timestamp, out rest))
+        {
+            // perf script's form: the task, its thread id and the CPU separated by blanks.
+        }
         else
         {
             var withoutTask = WithoutTask().Match(text);
             if (!withoutTask.Success)
             {
-                return Torn("not a trace line (no EVENT: FIELDS part)");
+                // (Tried last: a task named in hexadecimal digits could look like a frame's address.)
+                return IsCallchainFrame(text, trimmed) ? new TraceLineParse(TraceLineKind.Ignored) : Torn("not a trace line (no EVENT: FIELDS part)");
             }
             timestamp = withoutTask.Groups["ts"].Success ? withoutTask.Groups["ts"].Value : null;
             rest = withoutTask.Groups["rest"].Value;
@@ -112,6 +117,78 @@ internal static partial class KvmTraceLineParser
             _ => new TraceLineParse(TraceLineKind.Unknown, EventName: name),
         };
     }
+
+    /// <summary>
+    /// A line as <c>perf script</c> prints a tracepoint: <c>TASK TID [CPU] SECONDS.FRACTION: SYSTEM:EVENT: FIELDS</c>,
+    /// the task right-aligned in 16 columns (a vCPU thread's name, <c>CPU 0/KVM</c>, has a blank in it), the thread id
+    /// alone or as <c>PID/TID</c>, and the event name right-aligned to the longest one. Read by hand, in one pass: a
+    /// regular expression with a lazy task followed by blanks and digits backtracks quadratically on long blank runs.
+    /// </summary>
+    private static bool TryPerfScript(string text, out string? task, out int? pid, out string? timestamp, out string rest)
+    {
+        task = null;
+        pid = null;
+        timestamp = null;
+        rest = "";
+        var open = text.IndexOf('[', StringComparison.Ordinal);
+        var close = open < 0 ? -1 : text.IndexOf(']', open);
+        if (close < 0 || !IsDigits(text.AsSpan(open + 1, close - open - 1)))
+        {
+            return false;
+        }
+        // Before the CPU: TASK, blanks, the thread id (or PID/TID), blanks.
+        var head = text.AsSpan(0, open).TrimEnd();
+        if (head.Length == open || head.Length == 0)
+        {
+            return false;
+        }
+        var idStart = head.LastIndexOfAny(' ', '\t') + 1;
+        var id = head[idStart..];
+        var slash = id.IndexOf('/');
+        var thread = slash < 0 ? id : id[(slash + 1)..];
+        if (!IsDigits(thread) || (slash >= 0 && !IsDigits(id[..slash])))
+        {
+            return false;
+        }
+        var name = head[..idStart].Trim();
+        if (name.IsEmpty || name.IndexOfAny('[', ']') >= 0)
+        {
+            return false;
+        }
+        // After it: blanks, SECONDS.FRACTION, a colon, the event.
+        var after = text.AsSpan(close + 1);
+        var trimmed = after.TrimStart();
+        if (trimmed.Length == after.Length)
+        {
+            return false;
+        }
+        var colon = trimmed.IndexOf(':');
+        var dot = colon < 0 ? -1 : trimmed[..colon].IndexOf('.');
+        if (dot <= 0 || !IsDigits(trimmed[..dot]) || !IsDigits(trimmed[(dot + 1)..colon]))
+        {
+            return false;
+        }
+        task = name.ToString();
+        pid = int.TryParse(thread, NumberStyles.None, CultureInfo.InvariantCulture, out var t) ? t : null;
+        timestamp = trimmed[..colon].ToString();
+        rest = trimmed[(colon + 1)..].TrimStart().ToString();
+        return true;
+    }
+
+    /// <summary>
+    /// A frame of the callchain <c>perf script</c> prints under an event recorded with <c>-g</c>: indented, an address
+    /// in hexadecimal, the symbol and the object in brackets (<c>ffffffff81060bd4 kvm_apic_send_ipi+0x2e ([kernel.kallsyms])</c>).
+    /// </summary>
+    private static bool IsCallchainFrame(string text, string trimmed)
+    {
+        var blank = trimmed.IndexOfAny([' ', '\t']);
+        return text.Length > 0 && char.IsWhiteSpace(text[0])
+            && blank > 0 && blank <= 16 && !trimmed.AsSpan(0, blank).ContainsAnyExcept("0123456789abcdef")
+            && trimmed[^1] == ')' && trimmed.LastIndexOf('(') > blank;
+    }
+
+    /// <summary>One or more ASCII digits.</summary>
+    private static bool IsDigits(ReadOnlySpan<char> text) => !text.IsEmpty && !text.ContainsAnyExceptInRange('0', '9');
 
     private static TraceLineParse ParseApic(TraceOrigin origin, string fields)
     {

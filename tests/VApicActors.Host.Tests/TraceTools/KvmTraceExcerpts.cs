@@ -1,7 +1,7 @@
 namespace VApicActors.Host.Tests.TraceTools;
 
 /// <summary>
-/// Trace excerpts in the text format of <c>trace-cmd report</c> and the ftrace <c>trace</c> file, written for these
+/// Trace excerpts in the text format of <c>trace-cmd report</c>, the ftrace <c>trace</c> file and <c>perf script</c>, written for these
 /// tests from the tracepoint formats of arch/x86/kvm/trace.h.
 /// </summary>
 internal static class KvmTraceExcerpts
@@ -30,6 +30,31 @@ internal static class KvmTraceExcerpts
          CPU 0/KVM-4321  [002] 12345.679060: kvm_apic:             apic_write APIC_EOI = 0x0
          CPU 0/KVM-4321  [002] 12345.679060: kvm_eoi:              apicid 0 vector 251
          CPU 0/KVM-4321  [002] 12345.679061: kvm_msr:              msr_write 80b = 0x0
+        """;
+
+    /// <summary>
+    /// <see cref="X2ApicReschedule"/> as <c>perf script</c> prints it after <c>perf record -e 'kvm:*'</c>: the task
+    /// right-aligned in 16 columns and its thread id apart, no flags, the event with its system and right-aligned to
+    /// the longest name, a callchain frame under one line, and lines of events the importer does not read.
+    /// </summary>
+    public const string PerfScriptReschedule = """
+               CPU 0/KVM    4321 [002] 12345.678900:             kvm:kvm_exit: vcpu 0 reason MSR_WRITE rip 0xffffffff8107a1b4 info1 0x0 info2 0x0
+               CPU 0/KVM    4321 [002] 12345.678903:         kvm:kvm_apic_ipi: dst 1 vec 253 (Fixed|physical|de-assert|edge|dst)
+               CPU 0/KVM    4321 [002] 12345.678903:  kvm:kvm_apic_accept_irq: apicid 1 vec 253 (Fixed|edge)
+            	ffffffffc0a1b2c3 __apic_accept_irq+0x1f3 ([kernel.kallsyms])
+               CPU 0/KVM    4321 [002] 12345.678903:             kvm:kvm_apic: apic_write APIC_ICR = 0xfd
+               CPU 0/KVM    4321 [002] 12345.678904:              kvm:kvm_msr: msr_write 830 = 0x1000000fd
+               CPU 0/KVM    4321 [002] 12345.678905:            kvm:kvm_entry: vcpu 0, rip 0xffffffff8107a1b6
+               CPU 1/KVM    4322 [005] 12345.678950:             kvm:kvm_apic: apic_write APIC_EOI = 0x0
+               CPU 1/KVM    4322 [005] 12345.678950:              kvm:kvm_eoi: apicid 1 vector 253
+               CPU 1/KVM    4322 [005] 12345.678951:              kvm:kvm_msr: msr_write 80b = 0x0
+               CPU 1/KVM    4322 [005] 12345.679010:         kvm:kvm_apic_ipi: dst 0 vec 251 (Fixed|physical|de-assert|edge|dst)
+               CPU 1/KVM    4322 [005] 12345.679010:  kvm:kvm_apic_accept_irq: apicid 0 vec 251 (Fixed|edge)
+               CPU 1/KVM    4322 [005] 12345.679010:             kvm:kvm_apic: apic_write APIC_ICR = 0xfb
+               CPU 1/KVM    4322 [005] 12345.679011:              kvm:kvm_msr: msr_write 830 = 0xfb
+               CPU 0/KVM    4321 [002] 12345.679060:             kvm:kvm_apic: apic_write APIC_EOI = 0x0
+               CPU 0/KVM    4321 [002] 12345.679060:              kvm:kvm_eoi: apicid 0 vector 251
+               CPU 0/KVM    4321 [002] 12345.679061:              kvm:kvm_msr: msr_write 80b = 0x0
         """;
 
     /// <summary>

@@ -419,6 +419,8 @@ public sealed class KvmTraceImporterTests
     [InlineData("CPU 3/KVM-99 (     90) [000] .... 1.5: kvm_apic: apic_read 0x210 = 0x2", 0x210u, 0x2u)]
     [InlineData("kvm_apic: apic_write SPIV = 0x1ff", 0x0F0u, 0x1FFu)]
     [InlineData("12345.678901: kvm:kvm_apic: apic_read APIC_LVT0 = 0x700", 0x350u, 0x700u)]
+    [InlineData("       CPU 0/KVM    4321 [002] 12345.678901:      kvm:kvm_apic: apic_write APIC_ICR = 0x4041", 0x300u, 0x4041u)]
+    [InlineData("qemu-system-x86 4300/4321 [002] 1.500000000: kvm:kvm_apic: apic_read 0x210 = 0x2", 0x210u, 0x2u)]
     public void Parse_TraceLineForms_YieldTheAccess(string line, uint offset, uint value)
     {
         var parse = KvmTraceLineParser.Parse(line, 1);
@@ -426,6 +428,47 @@ public sealed class KvmTraceImporterTests
         var access = Assert.IsType<ApicAccessEvent>(parse.Event);
         Assert.Equal(offset, access.Offset);
         Assert.Equal(value, access.Value);
+    }
+
+    [Theory]
+    [InlineData("       CPU 3/KVM    4321 [002] 12345.678901:      kvm:kvm_eoi: apicid 3 vector 253", "CPU 3/KVM", 4321)]
+    [InlineData("qemu-system-x86 4300/4321 [002] 1.5: kvm:kvm_eoi: apicid 3 vector 253", "qemu-system-x86", 4321)]
+    public void Parse_PerfScriptLine_TakesTheTaskAndItsThreadId(string line, string task, int thread)
+    {
+        var eoi = Assert.IsType<EoiEvent>(KvmTraceLineParser.Parse(line, 7).Event);
+
+        Assert.Equal(new TraceOrigin(7, task, thread, line.Contains("1.5:", StringComparison.Ordinal) ? "1.5" : "12345.678901"), eoi.Origin);
+        Assert.Equal(253, eoi.Vector);
+    }
+
+    [Fact]
+    public void Parse_PerfScriptLineOfATaskNamedInHexDigits_IsAnEventNotACallchainFrame()
+    {
+        var line = "            cafe    4321 [002] 1.5: kvm:kvm_apic_ipi: dst 1 vec 253 (Fixed|physical|de-assert|edge|dst)";
+
+        var ipi = Assert.IsType<IpiEvent>(KvmTraceLineParser.Parse(line, 1).Event);
+
+        Assert.Equal("cafe", ipi.Origin.Task);
+    }
+
+    [Theory]
+    [InlineData("\tffffffffc0a1b2c3 __apic_accept_irq+0x1f3 ([kernel.kallsyms])")]
+    [InlineData("            7fb5c2a3e8f1 ioctl+0xb (/usr/lib/x86_64-linux-gnu/libc.so.6)")]
+    public void Parse_PerfCallchainFrame_IsIgnored(string line)
+    {
+        Assert.Equal(TraceLineKind.Ignored, KvmTraceLineParser.Parse(line, 1).Kind);
+    }
+
+    [Fact]
+    public void Import_PerfScriptOutput_GivesTheScriptOfTheSameTraceFromTraceCmd()
+    {
+        var fromPerf = KvmTraceImporter.Import(KvmTraceExcerpts.PerfScriptReschedule);
+        var fromTraceCmd = KvmTraceImporter.Import(KvmTraceExcerpts.X2ApicReschedule);
+
+        Assert.Equal(Commands(fromTraceCmd.Script), Commands(fromPerf.Script));
+        Assert.Equal(fromTraceCmd.Report.EventsRead, fromPerf.Report.EventsRead);
+        Assert.Empty(fromPerf.Report.TornLines);
+        Assert.Equal(2, fromPerf.Report.UnknownEventsSkipped);
     }
 
     [Theory]
@@ -463,6 +506,10 @@ public sealed class KvmTraceImporterTests
     [InlineData("kvm_msr: msr_write 830{0}= 0x1", "Event")]
     [InlineData("kvm_apic_ipi: dst 1 vec 253{0}(Fixed|physical|de-assert|edge|dst)", "Event")]
     [InlineData("kvm_eoi:{0}apicid 1 vector 253{0}", "Event")]
+    [InlineData("CPU 0/KVM{0}1 [000] 1.0: kvm:kvm_eoi: apicid 1 vector 253", "Event")]
+    [InlineData("a{0}1{0}[000]{0}1.0:{0}kvm:kvm_exit: x", "Unknown")]
+    [InlineData("a{0}1{0}[000]{0}1.0{0}kvm:kvm_exit: x", "Torn")]
+    [InlineData("\tffffffff81060bd4{0}x{0}(", "Torn")]
     public async Task Parse_LineWithAMegabyteOfBlanks_TakesLinearTime(string format, string kind)
     {
         var line = string.Format(CultureInfo.InvariantCulture, format, new string(' ', 1_000_000));

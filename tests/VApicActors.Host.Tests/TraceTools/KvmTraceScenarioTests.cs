@@ -27,6 +27,7 @@ public sealed class KvmTraceScenarioTests : IAsyncLifetime
     public static TheoryData<string, int> Excerpts => new()
     {
         { nameof(KvmTraceExcerpts.X2ApicReschedule), 0 },
+        { nameof(KvmTraceExcerpts.PerfScriptReschedule), 0 },
         { nameof(KvmTraceExcerpts.XApicQuirks), 0 },
         { nameof(KvmTraceExcerpts.MailedWithoutTasks), 1 },
         { nameof(KvmTraceExcerpts.X2ApicQuirks), 0 },

@@ -245,7 +245,7 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
         Assert.Equal("", output.ToString());
         var line = Assert.Single(error.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("- does not look like a message trace (", line, StringComparison.Ordinal);
-        Assert.EndsWith("; it looks like a KVM trace from trace-cmd report: vapic trace import-kvm turns one into a scenario)", line, StringComparison.Ordinal);
+        Assert.EndsWith("; it looks like a KVM trace (trace-cmd report, perf script): vapic trace import-kvm turns one into a scenario)", line, StringComparison.Ordinal);
     }
 
     [Fact]
