@@ -128,4 +128,56 @@ public sealed partial class LocalApic
         }
         return regs;
     }
+
+    /// <summary>
+    /// The state of an APIC rebuilt from what <c>KVM_GET_LAPIC</c> returned for it (<paramref name="regs"/>, the 1 KiB of
+    /// <c>struct kvm_lapic_state</c>), at virtual time 0: the inverse of <see cref="ToKvmLapicState"/>. The registers are
+    /// taken as KVM gave them, except what this model owns: the version register (LVR) is the model's, PPR follows
+    /// from TPR and ISR, and TMCCT is not kept in the page — a counting timer (one-shot or periodic, TMICT and TMCCT both
+    /// non-zero) goes on from TMCCT at the divide value of TDCR, as after a TDCR write, and reloads TMICT if periodic.
+    /// The ID is KVM's <c>id &lt;&lt; 24</c>; in x2APIC mode a value whose low 24 bits are not all zero is a full 32-bit
+    /// ID (<c>KVM_X2APIC_API_USE_32BIT_IDS</c>). What the structure does not hold is as at power-on: IA32_APIC_BASE at
+    /// 0xFEE00000, enabled, BSP for index 0, x2APIC per <paramref name="x2Apic"/>; running; TSC deadline 0; LINT pins
+    /// low; no NMI, SMI or SIPI latched; no error pending beyond what ESR reads.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="regs"/> is not <see cref="KvmLapicStateSize"/> bytes.</exception>
+    public static ApicState StateFromKvmLapicState(int index, ReadOnlySpan<byte> regs, bool x2Apic, long timerHz = ApicConfig.DefaultHz)
+    {
+        if (regs.Length != KvmLapicStateSize)
+        {
+            throw new ArgumentException($"struct kvm_lapic_state is {KvmLapicStateSize} bytes, not {regs.Length}", nameof(regs));
+        }
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(timerHz);
+        var idWord = BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.Id..]);
+        var id = x2Apic && (idWord & 0x00FF_FFFF) != 0 ? idWord : idWord >> (int)ApicBits.XApicIdShift;
+
+        // The power-on page of this APIC supplies what the model owns; the rest of the first 1 KiB is KVM's.
+        using var fresh = new LocalApic(new ApicConfig(index, id, index == 0, x2Apic, TimerHz: timerHz));
+        var page = fresh._page.Bytes.ToArray();
+        var version = fresh._page[ApicOffsets.Version];
+        regs.CopyTo(page);
+        var words = page.AsSpan();
+        BinaryPrimitives.WriteUInt32LittleEndian(words[(int)ApicOffsets.Version..], version);
+        BinaryPrimitives.WriteUInt32LittleEndian(words[(int)ApicOffsets.Id..], x2Apic ? id : (id & 0xFF) << (int)ApicBits.XApicIdShift);
+        BinaryPrimitives.WriteUInt32LittleEndian(words[(int)ApicOffsets.TimerCurrentCount..], 0);
+
+        var lvtt = BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.LvtTimer..]);
+        var mode = (lvtt >> ApicBits.TimerModeShift) & ApicBits.TimerModeMask;
+        var initial = BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.TimerInitialCount..]);
+        var current = BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.TimerCurrentCount..]);
+        var divisor = DivisorOf(BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.TimerDivide..]));
+        var counting = mode is ApicBits.TimerModeOneShot or ApicBits.TimerModePeriodic && initial != 0 && current != 0;
+        var firstTicks = counting ? (ulong)current * divisor : 0;
+        var due = ((UInt128)firstTicks * NanosecondsPerSecond + (ulong)timerHz - 1) / (ulong)timerHz;
+        // (An expiry past the last ns virtual time can reach never comes: not armed, as when a TMICT write computes it.)
+        var dueInNs = counting && due <= long.MaxValue ? (long)due : NotArmed;
+
+        var apicBase = ApicBits.BaseDefaultAddress | ApicBits.BaseEnable | (index == 0 ? ApicBits.BaseBsp : 0) | (x2Apic ? ApicBits.BaseExtd : 0);
+        return new ApicState(
+            index, id, ImmutableArray.Create(page), apicBase, VcpuRunState.Running, EsrPending: 0, Lint0: false, Lint1: false,
+            TscDeadline: 0, TimerRunning: counting, TimerElapsedNs: 0, TimerFirstTicks: firstTicks,
+            TimerPeriodTicks: counting ? (ulong)initial * divisor : 0, TimerExpiries: 0, TimerDueInNs: dueInNs,
+            NmiCount: 0, SmiCount: 0, SipiVector: -1);
+    }
 }

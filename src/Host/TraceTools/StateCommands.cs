@@ -34,11 +34,12 @@ public static class StateCommands
         ArgumentNullException.ThrowIfNull(runHost);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        var command = new Command("state", "Save and restore a VM's APIC state (JSON, see docs/state-format.md), show it, export it for KVM");
+        var command = new Command("state", "Save and restore a VM's APIC state (JSON, see docs/state-format.md), show it, export it for KVM or import it from KVM");
         command.Subcommands.Add(Save(runHost, output, error));
         command.Subcommands.Add(Restore(runHost, output, error));
         command.Subcommands.Add(Show(output, error));
         command.Subcommands.Add(ExportKvm(output, error));
+        command.Subcommands.Add(ImportKvm(output, error));
         return command;
     }
 
@@ -90,6 +91,77 @@ public static class StateCommands
         command.Options.Add(to);
         command.SetAction(parse => ExportKvmFiles(parse.GetValue(state)!, parse.GetValue(to)!, output, error));
         return command;
+    }
+
+    private static Command ImportKvm(TextWriter output, TextWriter error)
+    {
+        var folder = new Argument<string>("DIR") { Description = "Folder of vcpu-N.lapic files, one 1 KiB struct kvm_lapic_state (KVM_GET_LAPIC) per vCPU, from vcpu-0.lapic on" };
+        var to = new Option<string>("--output", "-o") { Description = "The state file to write", HelpName = "STATE.json", Required = true };
+        var mode = new Option<string>("--mode") { Description = "The APICs' mode, which the structure does not hold: xapic or x2apic", DefaultValueFactory = _ => "xapic" };
+        mode.AcceptOnlyFromAmong("xapic", "x2apic");
+        var timerHz = HzOption("--timer-hz", "APIC timer input clock of the VM the states come from, in Hz");
+        var tscHz = HzOption("--tsc-hz", "TSC frequency of that VM, in Hz");
+        var command = new Command(
+            "import-kvm",
+            "Build a state file from the APIC states KVM_GET_LAPIC returned (DIR/vcpu-N.lapic, as export-kvm writes them), at virtual time 0; restore it with 'state restore' or a script's 'restore'");
+        command.Arguments.Add(folder);
+        foreach (var option in new Option[] { to, mode, timerHz, tscHz })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction(parse => ImportKvmFiles(
+            parse.GetValue(folder)!, parse.GetValue(to)!, parse.GetValue(mode) == "x2apic", parse.GetValue(timerHz), parse.GetValue(tscHz), output, error));
+        return command;
+    }
+
+    private static Option<long> HzOption(string name, string description)
+    {
+        var option = new Option<long>(name) { Description = description, HelpName = "HZ", DefaultValueFactory = _ => ApicConfig.DefaultHz };
+        option.Validators.Add(r =>
+        {
+            if (r.Tokens.Count == 1 && (!long.TryParse(r.Tokens[0].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var hz) || hz < 1 || hz > MaxHz))
+            {
+                r.AddError($"{name} must be a whole number of Hz from 1 to {MaxHz}");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>The fastest clock a state takes (as a script's <c>vm timer-hz=</c> and <c>tsc-hz=</c>).</summary>
+    private const long MaxHz = 1_000_000_000_000;
+
+    private static int ImportKvmFiles(string folder, string path, bool x2Apic, long timerHz, long tscHz, TextWriter output, TextWriter error)
+    {
+        VmState state;
+        try
+        {
+            state = KvmLapicImport.Read(folder, x2Apic, timerHz, tscHz);
+        }
+        catch (InvalidDataException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return UsageError;
+        }
+        catch (Exception e) when (CommandLineFiles.IsFileError(e))
+        {
+            error.WriteLine($"{folder}: error: cannot read it: {CommandLineFiles.ReadReason(folder, e)}");
+            return UsageError;
+        }
+        try
+        {
+            CommandLineFiles.CreateFolders(path);
+            VmStateFile.Write(state, path);
+        }
+        catch (Exception e) when (CommandLineFiles.IsFileError(e))
+        {
+            error.WriteLine($"{path}: error: cannot write the state: {CommandLineFiles.WriteReason(path, e)}");
+            return UsageError;
+        }
+        var inv = CultureInfo.InvariantCulture;
+        var ids = string.Join(' ', state.Apics.Take(8).Select(a => Hex.Of(a.InitialApicId))) + (state.Apics.Length > 8 ? " ..." : "");
+        output.WriteLine(string.Create(inv, $"{path}: {Plural.Count(state.Apics.Length, "vCPU")} from {folder} ({(x2Apic ? "x2apic" : "xapic")}, APIC IDs {ids}), at virtual time 0"));
+        output.WriteLine("not in the KVM states, as at power-on: IA32_APIC_BASE 0xfee00000 enabled, every vCPU running, TSC deadline 0, LINT pins low, no NMI, SMI or SIPI latched");
+        return Success;
     }
 
     /// <summary>Runs a script (after restoring <paramref name="statePath"/>, if given) and saves to <paramref name="savePath"/>, if given.</summary>

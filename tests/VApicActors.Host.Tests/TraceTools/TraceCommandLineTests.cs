@@ -20,6 +20,7 @@ public sealed class TraceCommandLineTests
     [InlineData("state restore --help")]
     [InlineData("state show --help")]
     [InlineData("state export-kvm --help")]
+    [InlineData("state import-kvm --help")]
     public async Task Help_OnEveryTraceAndStateCommand_PrintsUsage(string args)
     {
         var (code, output, _) = await InvokeAsync(args.Split(' '));
@@ -166,6 +167,75 @@ public sealed class TraceCommandLineTests
         var broken = await InvokeAsync("state", "show", dir.Write("bad.json", "{}"));
         Assert.Equal(2, broken.Code);
         Assert.Contains("format", broken.Error);
+    }
+
+    [Theory]
+    [InlineData("xapic")]
+    [InlineData("x2apic")]
+    public async Task StateImportKvm_WhatExportKvmWrote_RestoresToTheSameRegisters_AndRunsOn(string mode)
+    {
+        using var dir = new TempDirectory();
+        // A TPR, an interrupt in service and one pending at vCPU 1, a periodic timer at divide 16 half-way through its count.
+        string Write(uint offset, uint value) => mode == "x2apic" ? $"wrmsr 0x{0x800 + (offset >> 4):x} 0x{value:x}" : $"writel 0x{0xFEE00000 + offset:x} 0x{value:x}";
+        var setUp = dir.Write("busy.vapic", string.Join('\n',
+            $"vm vcpus=3 mode={mode} apic-ids=0,2,5", "cpu 1", Write(0xF0, 0x1FF), "cpu 0", Write(0xF0, 0x1FF), Write(0x80, 0x20),
+            Write(0x3E0, 0x3), Write(0x320, 0x200EC), Write(0x380, 100_000), "msi 0xfee02000 0x4061", "msi 0xfee02000 0x4051",
+            "cpu 1", "ack -> 0x61", "clock_step 700000") + "\n");
+        var state = dir.File("busy.json");
+        Assert.Equal(0, (await InvokeAsync("state", "save", setUp, "-o", state, "--no-trace")).Code);
+        Assert.Equal(0, (await InvokeAsync("state", "export-kvm", state, "-o", dir.File("kvm"))).Code);
+
+        var import = await InvokeAsync("state", "import-kvm", dir.File("kvm"), "-o", dir.File("back.json"), "--mode", mode);
+
+        Assert.True(import.Code == 0, import.Error);
+        Assert.StartsWith($"{dir.File("back.json")}: 3 vCPUs from {dir.File("kvm")} ({mode}, APIC IDs 0x0 0x2 0x5), at virtual time 0", import.Output);
+        // The registers are the same; only the time (0 now) and the timer's due time with it differ.
+        var before = (await InvokeAsync("state", "show", state)).Output.Split('\n').Skip(1).Where(l => !l.Contains("timer due at", StringComparison.Ordinal));
+        var after = (await InvokeAsync("state", "show", dir.File("back.json"))).Output.Split('\n').Skip(1).Where(l => !l.Contains("timer due at", StringComparison.Ordinal));
+        Assert.Equal(before, after);
+        // 700 us into 100000 counts at divide 16 (1.6 ms): 56250 counts left, and the tick 900 us after the import.
+        var current = mode == "x2apic" ? "rdmsr 0x839" : "readl 0xfee00390";
+        var goOn = dir.Write("go-on.vapic", $"cpu 0\n{current} -> 56250\nclock_step 899999\nirr -> none\nclock_step 1\nirr -> 0xec\ncpu 1\nisr -> 0x61\nirr -> 0x51\n");
+        var restore = await InvokeAsync("state", "restore", dir.File("back.json"), goOn, "--no-trace");
+        Assert.True(restore.Code == 0, restore.Output + restore.Error);
+        Assert.Contains("5 passed, 0 failed", restore.Output);
+    }
+
+    [Fact]
+    public async Task StateImportKvm_AFolderThatIsNoSetOfKvmStates_IsRefusedNamingTheFile_AndWritesNothing()
+    {
+        using var dir = new TempDirectory();
+        var empty = dir.File("empty");
+        Directory.CreateDirectory(empty);
+        var gap = dir.File("gap");
+        Directory.CreateDirectory(gap);
+        File.WriteAllBytes(Path.Combine(gap, "vcpu-0.lapic"), new byte[1024]);
+        File.WriteAllBytes(Path.Combine(gap, "vcpu-2.lapic"), new byte[1024]);
+        var shortFile = dir.File("short");
+        Directory.CreateDirectory(shortFile);
+        File.WriteAllBytes(Path.Combine(shortFile, "vcpu-0.lapic"), new byte[1000]);
+        var twins = dir.File("twins");
+        Directory.CreateDirectory(twins);
+        File.WriteAllBytes(Path.Combine(twins, "vcpu-0.lapic"), new byte[1024]);
+        File.WriteAllBytes(Path.Combine(twins, "vcpu-1.lapic"), new byte[1024]);
+
+        foreach (var (folder, message) in new[]
+        {
+            (empty, $"error: {empty}: no vcpu-N.lapic file in it"),
+            (gap, $"error: {Path.Combine(gap, "vcpu-1.lapic")}: missing (the vCPUs go up to vcpu-2.lapic)"),
+            (shortFile, $"error: {Path.Combine(shortFile, "vcpu-0.lapic")}: 1000 bytes, not the 1024 of a struct kvm_lapic_state"),
+            (twins, $"error: {Path.Combine(twins, "vcpu-1.lapic")}: APIC ID 0x0 is vCPU 0's as well"),
+            (dir.File("absent"), $"{dir.File("absent")}: error: cannot read it: "),
+        })
+        {
+            var result = await InvokeAsync("state", "import-kvm", folder, "-o", dir.File("out.json"));
+            Assert.True(result.Code == 2, $"{folder}: exit {result.Code}");
+            Assert.StartsWith(message, result.Error.Trim(), StringComparison.Ordinal);
+        }
+        Assert.False(File.Exists(dir.File("out.json")));
+        var badHz = await InvokeAsync("state", "import-kvm", gap, "-o", dir.File("out.json"), "--timer-hz", "0");
+        Assert.Equal(2, badHz.Code);
+        Assert.Contains("--timer-hz must be a whole number of Hz from 1 to", badHz.Error);
     }
 
     [Fact]

@@ -1,0 +1,75 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using VApicActors.Actors;
+using VApicActors.Host.Cli;
+using VApicActors.Registers;
+
+namespace VApicActors.Host.TraceTools;
+
+/// <summary>
+/// <c>vapic state import-kvm DIR -o STATE.json</c>: a VM state built from one <c>struct kvm_lapic_state</c> per vCPU
+/// (<c>DIR/vcpu-N.lapic</c>, 1 KiB each, as <c>KVM_GET_LAPIC</c> returns it and <c>state export-kvm</c> writes it), so
+/// that the local APICs of a real VM — from a VMM's snapshot, say — can be restored into the simulator and run on.
+/// </summary>
+public static class KvmLapicImport
+{
+    /// <summary>The file of vCPU <paramref name="index"/> in a folder of KVM APIC states.</summary>
+    public static string FileName(int index) => string.Create(CultureInfo.InvariantCulture, $"vcpu-{index}.lapic");
+
+    /// <summary>
+    /// Reads <c>vcpu-0.lapic</c>, <c>vcpu-1.lapic</c>, … from <paramref name="folder"/> (every one up to the highest
+    /// there, none missing) and builds the VM's state at virtual time 0 (see <see cref="LocalApic.StateFromKvmLapicState"/>).
+    /// Throws <see cref="InvalidDataException"/> naming the file when the folder does not hold such a set.
+    /// </summary>
+    public static VmState Read(string folder, bool x2Apic, long timerHz, long tscHz)
+    {
+        var numbers = new SortedSet<int>();
+        foreach (var path in Directory.EnumerateFiles(folder, "vcpu-*.lapic"))
+        {
+            var name = Path.GetFileNameWithoutExtension(path)["vcpu-".Length..];
+            if (int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && FileName(n) == Path.GetFileName(path))
+            {
+                numbers.Add(n);
+            }
+        }
+        if (numbers.Count == 0)
+        {
+            throw new InvalidDataException($"{folder}: no vcpu-N.lapic file in it (one struct kvm_lapic_state per vCPU, from vcpu-0.lapic on)");
+        }
+        if (numbers.Max + 1 != numbers.Count)
+        {
+            var missing = Enumerable.Range(0, numbers.Max + 1).First(i => !numbers.Contains(i));
+            throw new InvalidDataException($"{Path.Combine(folder, FileName(missing))}: missing (the vCPUs go up to vcpu-{numbers.Max}.lapic)");
+        }
+
+        var apics = ImmutableArray.CreateBuilder<ApicState>(numbers.Count);
+        var owners = new Dictionary<uint, int>();
+        for (var i = 0; i < numbers.Count; i++)
+        {
+            var path = Path.Combine(folder, FileName(i));
+            var bytes = File.ReadAllBytes(path);
+            if (bytes.Length != LocalApic.KvmLapicStateSize)
+            {
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"{path}: {Plural.Count(bytes.Length, "byte")}, not the {LocalApic.KvmLapicStateSize} of a struct kvm_lapic_state"));
+            }
+            var state = LocalApic.StateFromKvmLapicState(i, bytes, x2Apic, timerHz);
+            if (owners.TryGetValue(state.InitialApicId, out var other))
+            {
+                throw new InvalidDataException($"{path}: APIC ID {Hex.Of(state.InitialApicId)} is vCPU {other}'s as well");
+            }
+            if (!x2Apic && state.InitialApicId > 0xFE)
+            {
+                throw new InvalidDataException($"{path}: APIC ID {Hex.Of(state.InitialApicId)} is the xAPIC broadcast ID; an xAPIC VM's IDs go up to 0xfe");
+            }
+            owners[state.InitialApicId] = i;
+            apics.Add(state);
+        }
+        var ids = apics.Select(a => a.InitialApicId).ToArray();
+        var spec = new VmSpec(Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))), ids.Length, x2Apic, ids,
+            BootAll: true, TimerHz: timerHz, TscHz: tscHz);
+        var vm = new VmState(spec, 0, [], apics.MoveToImmutable());
+        // Through the state file's own checks, so that what is written is what restore takes.
+        return VmStateFile.FromJson(VmStateFile.ToJson(vm));
+    }
+}
