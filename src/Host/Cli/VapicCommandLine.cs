@@ -76,6 +76,12 @@ public sealed class VapicCommandLine
     private readonly Option<int?> _ipiRate = new("--ipi-rate") { Description = "IPIs per virtual second over the VM (vapic.simulation.ipi-rate-hz)", HelpName = "HZ" };
     private readonly Option<int?> _seed = new("--seed") { Description = "Seed of the workload's pseudo-random choices (vapic.simulation.seed)", HelpName = "N" };
 
+    private readonly Option<string?> _junit = new("--junit")
+    {
+        Description = "Also write the results as a JUnit XML report to FILE, for CI: a testsuite per script, a testcase per expectation",
+        HelpName = "FILE",
+    };
+
     private readonly Argument<string[]> _files = new("FILE")
     {
         Description = "Scenario scripts (.vapic) to run, each from a fresh VM; - reads a script from standard input",
@@ -229,6 +235,7 @@ public sealed class VapicCommandLine
 
         var run = new Command("run", "Run scenario scripts (.vapic): prints each failed expectation and 'N passed, M failed'; exit 0 all held, 1 a failure, 2 a script error");
         run.Arguments.Add(_files);
+        run.Options.Add(_junit);
         run.SetAction((parse, ct) => RunScriptsAsync(parse, ct));
         root.Subcommands.Add(run);
 
@@ -378,9 +385,13 @@ public sealed class VapicCommandLine
     private async Task<int> RunScriptsAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         var files = parse.GetValue(_files) ?? [];
+        var junit = parse.GetValue(_junit);
         return await WithHostAsync(parse, CommonOverrides(parse), async (_, system, trace, ct) =>
         {
-            var summary = await new ScenarioRunner(system, trace, files.Contains(ScenarioRunner.StandardInput) ? _input() : null).RunAsync(files, _output, _error, ct).ConfigureAwait(false);
+            var results = junit is null ? null : new List<ScenarioFileResult>();
+            var runner = new ScenarioRunner(system, trace, files.Contains(ScenarioRunner.StandardInput) ? _input() : null) { Results = results };
+            var summary = await runner.RunAsync(files, _output, _error, ct).ConfigureAwait(false);
+            var exit = summary.ExitCode;
             if (trace is not null)
             {
                 trace.Dispose();
@@ -389,9 +400,15 @@ public sealed class VapicCommandLine
                     await _error.WriteLineAsync($"trace: {Plural.Count(trace.Written, "event")} written to {trace.FilePath}").ConfigureAwait(false);
                 }
             }
-            return summary.ExitCode;
+            return await WriteJUnitAsync(junit, results, ct).ConfigureAwait(false) ? exit : ExitUsage;
         }, cancellationToken, beforeTrace: async () =>
         {
+            // A report that cannot be written stops the run before anything runs, as a trace file that cannot be.
+            if (junit is not null && CommandLineFiles.CannotWrite(junit) is { } why)
+            {
+                await _error.WriteLineAsync($"{junit}: error: cannot write the report: {why}").ConfigureAwait(false);
+                return ExitUsage;
+            }
             var unreadable = files.Select(ScenarioRunner.Unreadable).ToList();
             if (files.Length == 0 || unreadable.Any(e => e is null))
             {
@@ -403,8 +420,26 @@ public sealed class VapicCommandLine
                 await _error.WriteLineAsync(line).ConfigureAwait(false);
             }
             await _output.WriteLineAsync(new ScenarioRunSummary(0, 0, files.Length, []).SummaryLine).ConfigureAwait(false);
+            var results = files.Zip(unreadable, (file, line) => new ScenarioFileResult(
+                file, [new ScenarioCase(0, "", LineOutcomeKind.Error, line![(file.Length + 2)..])], TimeSpan.Zero)).ToList();
+            await WriteJUnitAsync(junit, results, cancellationToken).ConfigureAwait(false);
             return ExitUsage;
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the JUnit report, if one was asked for; false (after saying why) when it could not be written.</summary>
+    private async Task<bool> WriteJUnitAsync(string? path, List<ScenarioFileResult>? results, CancellationToken cancellationToken)
+    {
+        if (path is null || results is null)
+        {
+            return true;
+        }
+        if (await CommandLineFiles.TryWriteAllTextAsync(path, JUnitReport.ToXml(results), cancellationToken).ConfigureAwait(false) is { } why)
+        {
+            await _error.WriteLineAsync($"{path}: error: cannot write the report: {why}").ConfigureAwait(false);
+            return false;
+        }
+        return true;
     }
 
     /// <summary>A service runs for long: it writes the message trace only when --trace names a file.</summary>

@@ -21,6 +21,9 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
 
     private bool _inputRead;
 
+    /// <summary>When set, each script's checked lines are added to it as the script ends (for <see cref="JUnitReport"/>).</summary>
+    public List<ScenarioFileResult>? Results { get; init; }
+
     /// <summary>Runs the files in order. Failures go to <paramref name="output"/>, errors to <paramref name="error"/>.</summary>
     public async Task<ScenarioRunSummary> RunAsync(IReadOnlyList<string> files, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
@@ -88,6 +91,7 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
         string file, string vmBaseName, TextWriter output, TextWriter error, List<string>? failures, CancellationToken cancellationToken)
     {
         failures ??= [];
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         IReadOnlyList<string> lines;
         try
         {
@@ -116,12 +120,18 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
         {
             BaseDirectory = file == StandardInput ? null : Path.GetDirectoryName(Path.GetFullPath(file)),
         };
-        return await ExecuteLinesAsync(session, file, lines, output, error, failures, cancellationToken).ConfigureAwait(false);
+        var cases = Results is null ? null : new List<ScenarioCase>();
+        var summary = await ExecuteLinesAsync(session, file, lines, output, error, failures, cancellationToken, cases).ConfigureAwait(false);
+        Results?.Add(new ScenarioFileResult(file, cases!, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
+        return summary;
 
         ScenarioRunSummary Error(string message)
         {
             failures.Add(message);
             error.WriteLine(message);
+            var prefix = file + ": ";
+            Results?.Add(new ScenarioFileResult(file, [new ScenarioCase(0, "", LineOutcomeKind.Error, message.StartsWith(prefix, StringComparison.Ordinal) ? message[prefix.Length..] : message)],
+                System.Diagnostics.Stopwatch.GetElapsedTime(started)));
             return new ScenarioRunSummary(0, 0, 1, failures);
         }
     }
@@ -168,15 +178,21 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
     /// <c>FILE:LINE: expected X, got Y</c>; a script error goes to <paramref name="error"/> as
     /// <c>FILE:LINE: error: ...</c> and stops the script.
     /// </summary>
+    /// <param name="cases">When given, every expectation (held or failed) and the line that stopped the script are added to it.</param>
     public static async Task<ScenarioRunSummary> ExecuteLinesAsync(
         ScenarioSession session, string file, IReadOnlyList<string> lines, TextWriter output, TextWriter error,
-        List<string> failures, CancellationToken cancellationToken = default)
+        List<string> failures, CancellationToken cancellationToken = default, List<ScenarioCase>? cases = null)
     {
         int passed = 0, failed = 0;
         for (var i = 0; i < lines.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var outcome = await session.ExecuteAsync(lines[i]).ConfigureAwait(false);
+            if (cases is not null && outcome.Kind is LineOutcomeKind.Passed or LineOutcomeKind.Failed or LineOutcomeKind.Error)
+            {
+                cases.Add(new ScenarioCase(i + 1, WithoutComment(lines[i]), outcome.Kind,
+                    outcome.Kind == LineOutcomeKind.Passed ? null : outcome.Describe()));
+            }
             switch (outcome.Kind)
             {
                 case LineOutcomeKind.Passed:
@@ -196,5 +212,19 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
             }
         }
         return new ScenarioRunSummary(passed, failed, 0, failures);
+    }
+
+    /// <summary>A script line as its words, without its comment, to name it in a report; a line that does not parse as it is.</summary>
+    private static string WithoutComment(string line)
+    {
+        try
+        {
+            var parsed = ScenarioLine.Parse(line);
+            return string.Join(' ', parsed.Command) + (parsed.Expected is { } expected ? " " + ScenarioLine.Arrow + " " + string.Join(' ', expected) : "");
+        }
+        catch (ScenarioException)
+        {
+            return line.Trim();
+        }
     }
 }
