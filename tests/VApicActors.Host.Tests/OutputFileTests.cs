@@ -79,6 +79,9 @@ public sealed class OutputFileTests
             (["replay", trace, "-o", Under("o3", "page.bin")], Under("o3", "page.bin")),
             (["trace", "export", trace, "-o", Under("o4", "timeline.json")], Under("o4", "timeline.json")),
             (["trace", "import-kvm", kvm, "-o", Under("o5", "kvm.vapic")], Under("o5", "kvm.vapic")),
+            (["state", "export-kvm", Under("o1", "st.json"), "-o", Under("o6", "lapic")], Path.Combine(Under("o6", "lapic"), "vcpu-0.lapic")),
+            (["state", "import-kvm", Under("o6", "lapic"), "-o", Under("o7", "st.json")], Under("o7", "st.json")),
+            (["run", script, "--no-trace", "--junit", Under("o8", "run.xml")], Under("o8", "run.xml")),
         })
         {
             var (code, _, error) = await InvokeAsync(args);
