@@ -122,6 +122,44 @@ public sealed class KvmLapicStateTests
         Assert.Equal(500u, apic.Snapshot(0).TimerInitialCount);
     }
 
+    [Fact]
+    public void RandomStructures_ImportRestoreAndRun_WithoutAnException()
+    {
+        // What a VMM hands over may be anything: every bit pattern must give an APIC that restores and runs on.
+        var random = new Random(0x1a91c);
+        var regs = new byte[LocalApic.KvmLapicStateSize];
+        for (var n = 0; n < 400; n++)
+        {
+            random.NextBytes(regs);
+            var x2Apic = n % 2 == 1;
+            var state = LocalApic.StateFromKvmLapicState(n % 7, regs, x2Apic, timerHz: 1 + random.NextInt64(2_000_000_000));
+            using var apic = new LocalApic(new ApicConfig(n % 7, state.InitialApicId, n % 7 == 0, x2Apic, TimerHz: 1 + random.NextInt64(2_000_000_000)));
+            var fx = new RecordingEffects();
+            apic.Restore(state, 0, fx);
+            var now = 0L;
+            for (var step = 0; step < 20; step++)
+            {
+                now += random.Next(1, 5_000_000);
+                apic.ExpireTimers(now, fx);
+                if (apic.Acknowledge(now, fx).IsOk)
+                {
+                    apic.Eoi(now, fx);
+                }
+                apic.Accept(InterruptMessage.Fixed((byte)random.Next(256)), now, fx);
+                var offset = (uint)random.Next(0x40) << 4;
+                if (x2Apic)
+                {
+                    apic.ReadMsr(ApicOffsets.ToMsr(offset), now, fx);
+                }
+                else
+                {
+                    apic.ReadMmio(Consts.DefaultBase + offset, 4, now, fx);
+                }
+            }
+            Assert.Equal(regs.Length, apic.ToKvmLapicState(now).Length);
+        }
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1023)]
