@@ -120,6 +120,74 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Run_X2Apic_EachCpuEnablesX2ApicItselfBeforeSetup()
+    {
+        var (_, settings) = HoconSettings.Load(
+        [
+            SettingOverride.Text("vapic.simulation.mode", "x2apic", "--mode"),
+            SettingOverride.Number("vapic.simulation.vcpus", 3, "--vcpus"),
+            SettingOverride.Text("vapic.simulation.duration", "10ms", "--duration"),
+        ]);
+        var s = settings.Simulation;
+        Assert.False(DefaultSimulation.Spec("x", s).X2Apic);
+        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
+        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-x2apic-enable", s), sink);
+        var report = await new DefaultSimulation(vm, s).RunAsync();
+
+        Assert.True(report.AllRunning);
+        // __x2apic_enable: RDMSR IA32_APIC_BASE, then WRMSR it with EXTD (bit 10) set, before any APIC register access.
+        for (uint id = 0; id < 3; id++)
+        {
+            var accesses = sink.Events
+                .Where(e => e.ApicId == id && e.Event is "MsrRead" or "MsrWrite" or "MmioRead" or "MmioWrite")
+                .Take(3).Select(e => (e.Event, e.Register, e.Value)).ToList();
+            var xApicBase = id == 0 ? 0xFEE0_0900UL : 0xFEE0_0800UL;
+            Assert.Equal(
+                [("MsrRead", "APIC_BASE", xApicBase), ("MsrWrite", "APIC_BASE", xApicBase | 0x400), ("MsrRead", "SVR", 0xFFUL)],
+                accesses.Select(a => (a.Event, a.Register, a.Value ?? 0)));
+        }
+    }
+
+    [Fact]
+    public async Task Run_X2ApicWithAnIdAboveTheXApicRange_FirmwareHasEnabledIt_TheKernelOnlyReadsTheBase()
+    {
+        var (_, settings) = HoconSettings.Load(
+        [
+            SettingOverride.Text("vapic.simulation.mode", "x2apic", "--mode"),
+            SettingOverride.Number("vapic.simulation.vcpus", 2, "--vcpus"),
+            SettingOverride.List("vapic.simulation.apic-ids", ["0x0", "0x100"], "--apic-ids"),
+            SettingOverride.Text("vapic.simulation.duration", "10ms", "--duration"),
+        ]);
+        var s = settings.Simulation;
+        Assert.True(DefaultSimulation.Spec("x", s).X2Apic);
+        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
+        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-x2apic-firmware", s), sink);
+        var report = await new DefaultSimulation(vm, s).RunAsync();
+
+        Assert.True(report.AllRunning);
+        Assert.Equal([0xFEE0_0D00UL, 0xFEE0_0C00UL], sink.Named("MsrRead").Where(e => e.Register == "APIC_BASE").OrderBy(e => e.ApicId).Select(e => e.Value ?? 0));
+        Assert.DoesNotContain(sink.Named("MsrWrite"), e => e.Register == "APIC_BASE");
+    }
+
+    [Fact]
+    public async Task Run_XApic_TheBspChecksItsBspBitFirst()
+    {
+        var (_, settings) = HoconSettings.Load(
+        [
+            SettingOverride.Number("vapic.simulation.vcpus", 2, "--vcpus"),
+            SettingOverride.Text("vapic.simulation.duration", "10ms", "--duration"),
+        ]);
+        var s = settings.Simulation;
+        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
+        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-xapic-base", s), sink);
+        await new DefaultSimulation(vm, s).RunAsync();
+
+        var first = sink.Events.First(e => e.ApicId == 0 && e.Event is "MsrRead" or "MmioRead" or "MmioWrite");
+        Assert.Equal(("MsrRead", "APIC_BASE", 0xFEE0_0900UL), (first.Event, first.Register, first.Value ?? 0));
+        Assert.DoesNotContain(sink.Named("MsrWrite"), e => e.Register == "APIC_BASE");
+    }
+
+    [Fact]
     public async Task Run_SameSeed_SameCounts()
     {
         var (_, settings) = HoconSettings.Load([SettingOverride.Text("vapic.simulation.duration", "50ms", "--duration")]);

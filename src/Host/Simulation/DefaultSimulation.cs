@@ -42,15 +42,23 @@ public sealed class DefaultSimulation
         _tickTsc = Math.Max(1UL, (ulong)((UInt128)(ulong)settings.TickPeriodNs * (ulong)settings.TscHz / (ulong)NsPerSecond));
     }
 
-    /// <summary>The VM the default simulation creates.</summary>
+    /// <summary>
+    /// The VM the default simulation creates. Its APICs start in xAPIC mode, as firmware leaves them, and in x2APIC mode
+    /// the kernel enables x2APIC on each CPU itself; only when an APIC ID does not fit an xAPIC (above 0xFE) does the
+    /// firmware hand the machine over in x2APIC mode already.
+    /// </summary>
     public static VmSpec Spec(string name, SimulationSettings s) => new(
         name,
         s.Vcpus,
-        s.Mode == ApicModeSetting.X2Apic,
+        FirmwareEnablesX2Apic(s),
         s.ApicIds.Count > 0 ? s.ApicIds : null,
         s.Boot == BootSetting.All,
         s.TimerHz,
         s.TscHz);
+
+    /// <summary>True when the firmware must start the APICs in x2APIC mode: an APIC ID above the xAPIC range.</summary>
+    public static bool FirmwareEnablesX2Apic(SimulationSettings s) =>
+        s.Mode == ApicModeSetting.X2Apic && s.EffectiveApicIds.Any(id => id > LinuxApic.MaxXApicId);
 
     /// <summary>Brings the VM up, runs the workload and reports what every vCPU did.</summary>
     public async Task<SimulationReport> RunAsync(CancellationToken cancellationToken = default)
@@ -97,10 +105,25 @@ public sealed class DefaultSimulation
         }
     }
 
-    /// <summary>setup_local_APIC() and end_local_APIC_setup() on one CPU, then the TSC-deadline timer mode.</summary>
+    /// <summary>
+    /// The APIC mode (x2apic_setup / __x2apic_enable), setup_local_APIC() and end_local_APIC_setup() on one CPU, then
+    /// the TSC-deadline timer mode.
+    /// </summary>
     private async Task SetupLocalApicAsync(GuestCpu cpu)
     {
         var isBsp = cpu.Index == 0;
+
+        // The kernel reads IA32_APIC_BASE before it touches the APIC: the boot CPU must carry the BSP bit
+        // (check_for_real_bsp), and in x2APIC mode every CPU sets EXTD unless the firmware already did (__x2apic_enable).
+        var apicBase = await cpu.ReadApicBaseAsync().ConfigureAwait(false);
+        if (isBsp && (apicBase & LinuxApic.ApicBaseBsp) == 0)
+        {
+            throw new SimulationException($"Enumerated BSP APIC {cpu.ApicId:X} is not marked in APICBASE MSR (0x{apicBase:X})");
+        }
+        if (cpu.X2Apic && (apicBase & LinuxApic.ApicBaseX2ApicEnable) == 0)
+        {
+            await cpu.WriteApicBaseAsync(apicBase | LinuxApic.ApicBaseX2ApicEnable).ConfigureAwait(false);
+        }
 
         var svr = await cpu.ReadAsync(ApicOffsets.Svr).ConfigureAwait(false);
         await cpu.WriteAsync(ApicOffsets.Svr, svr & ~LinuxApic.SvrSoftwareEnable).ConfigureAwait(false);

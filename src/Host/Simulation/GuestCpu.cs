@@ -89,6 +89,25 @@ internal sealed class GuestCpu(VmHandle vm, int index, uint apicId, bool x2Apic)
         throw new SimulationException($"vCPU {Index}: the ICR stayed busy");
     }
 
+    public async Task<ulong> ReadApicBaseAsync()
+    {
+        var r = await vm.ReadMsrAsync(Index, ApicMsrs.ApicBase).ConfigureAwait(false);
+        if (r.Status != AccessStatus.Ok)
+        {
+            throw new SimulationException($"vCPU {Index}: RDMSR IA32_APIC_BASE gave {r}");
+        }
+        return r.Value;
+    }
+
+    public async Task WriteApicBaseAsync(ulong value)
+    {
+        var r = await vm.WriteMsrAsync(Index, ApicMsrs.ApicBase, value).ConfigureAwait(false);
+        if (r.Status != AccessStatus.Ok)
+        {
+            throw new SimulationException($"vCPU {Index}: WRMSR IA32_APIC_BASE = 0x{value:X} gave {r}");
+        }
+    }
+
     public async Task<ulong> ReadTscAsync()
     {
         var r = await vm.ReadTscAsync(Index).ConfigureAwait(false);

@@ -9,6 +9,14 @@ internal static class LinuxApic
     /// <summary>Default xAPIC page address (IA32_APIC_BASE bits 51:12 at reset).</summary>
     public const ulong DefaultBase = 0xFEE0_0000;
 
+    /// <summary>IA32_APIC_BASE bit 8: this processor is the BSP.</summary>
+    public const ulong ApicBaseBsp = 0x100;
+    /// <summary>IA32_APIC_BASE bit 10 (EXTD): x2APIC mode (X2APIC_ENABLE).</summary>
+    public const ulong ApicBaseX2ApicEnable = 0x400;
+    /// <summary>The highest APIC ID an xAPIC can hold (0xFF is the broadcast address); firmware hands a machine with a
+    /// higher ID over in x2APIC mode.</summary>
+    public const uint MaxXApicId = 0xFE;
+
     public const int SpuriousVector = 0xFF;
     public const uint ErrorVector = 0xFE;
     public const int LocalTimerVector = 0xEC;
