@@ -187,6 +187,39 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
         Assert.DoesNotContain(sink.Named("MsrWrite"), e => e.Register == "APIC_BASE");
     }
 
+    [Theory]
+    [InlineData(4_000_000, 1_000_000_000, 4_000_000)]          // 500000 clockevent units of 8 cycles
+    [InlineData(4_000_000, 2_999_999_999, 11_999_992)]         // tsc_khz 2999999: 1499999 units, a multiple of 8
+    [InlineData(1, 1_000_000_000, 0xF * 8)]                     // below the minimum delta 0xF
+    public void TickTscDelta_IsWholeClockeventUnitsOfEightTscCycles(long periodNs, long tscHz, long expected)
+    {
+        Assert.Equal((ulong)expected, DefaultSimulation.TickTscDelta(periodNs, tscHz));
+    }
+
+    [Fact]
+    public async Task Run_TscNotAMultipleOfEight_EveryDeadlineIsTheTscPlusWholeUnitsOfEight()
+    {
+        var (_, settings) = HoconSettings.Load(
+        [
+            SettingOverride.Number("vapic.simulation.vcpus", 2, "--vcpus"),
+            SettingOverride.Number("vapic.simulation.tsc-hz", 2_999_999_999, "--tsc-hz"),
+            SettingOverride.Number("vapic.simulation.ipi-rate-hz", 0, "--ipi-rate"),
+            SettingOverride.Text("vapic.simulation.duration", "20ms", "--duration"),
+        ]);
+        var s = settings.Simulation;
+        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
+        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-tsc-delta", s), sink);
+        await new DefaultSimulation(vm, s).RunAsync();
+
+        var writes = sink.Named("MsrWrite").Where(e => e.Register == "TSC_DEADLINE").ToList();
+        Assert.NotEmpty(writes);
+        Assert.All(writes, e =>
+        {
+            var tsc = (ulong)((UInt128)(ulong)e.VirtualTimeNs * 2_999_999_999UL / 1_000_000_000UL);
+            Assert.Equal(11_999_992UL, e.Value!.Value - tsc);
+        });
+    }
+
     [Fact]
     public async Task Run_SameSeed_SameCounts()
     {

@@ -39,7 +39,7 @@ public sealed class DefaultSimulation
         _x2ApicLogicalIds = new uint[settings.Vcpus];
         _counters = Enumerable.Range(0, settings.Vcpus).Select(_ => new Counters()).ToArray();
         _timerDue = Enumerable.Repeat(long.MaxValue, settings.Vcpus).ToArray();
-        _tickTsc = Math.Max(1UL, (ulong)((UInt128)(ulong)settings.TickPeriodNs * (ulong)settings.TscHz / (ulong)NsPerSecond));
+        _tickTsc = TickTscDelta(settings.TickPeriodNs, settings.TscHz);
     }
 
     /// <summary>
@@ -398,7 +398,18 @@ public sealed class DefaultSimulation
         throw new SimulationException($"vCPU {cpu.Index}: interrupts kept coming ({LinuxApic.PollLimit} in a row)");
     }
 
-    /// <summary>lapic_next_deadline: IA32_TSC_DEADLINE = TSC + one tick.</summary>
+    /// <summary>
+    /// One tick in TSC cycles as the TSC-deadline clockevent programs it: the period in clockevent units (frequency
+    /// tsc_khz * 1000 / TSC_DIVISOR, at least the minimum delta 0xF), times TSC_DIVISOR, as lapic_next_deadline writes it.
+    /// </summary>
+    internal static ulong TickTscDelta(long periodNs, long tscHz)
+    {
+        var clockeventHz = (ulong)tscHz / 1000 * (1000 / LinuxApic.TscDivisor);
+        var delta = (ulong)((UInt128)(ulong)periodNs * clockeventHz / (ulong)NsPerSecond);
+        return Math.Max(delta, LinuxApic.TscDeadlineMinDelta) * LinuxApic.TscDivisor;
+    }
+
+    /// <summary>lapic_next_deadline: IA32_TSC_DEADLINE = TSC + delta * TSC_DIVISOR.</summary>
     private async Task ArmTickAsync(GuestCpu cpu)
     {
         var deadline = await cpu.ReadTscAsync().ConfigureAwait(false) + _tickTsc;

@@ -67,6 +67,10 @@ internal static class LinuxApic
     public const int TrampolineVector = 0x9A;
     /// <summary>udelay(10) around each Start-up IPI.</summary>
     public const long StartupDelayNs = 10_000;
+    /// <summary>TSC_DIVISOR: the TSC-deadline clockevent counts in units of 8 TSC cycles.</summary>
+    public const ulong TscDivisor = 8;
+    /// <summary>The TSC-deadline clockevent's minimum delta, in its own units.</summary>
+    public const ulong TscDeadlineMinDelta = 0xF;
     public const int VectorsPerRegister = 32;
     public const int VectorRegisters = 8;
     public const int PollLimit = 1000;
