@@ -221,6 +221,29 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Run_EsrSequences_ReadLvrFirstForMaxLvt()
+    {
+        var (_, settings) = HoconSettings.Load(
+        [
+            SettingOverride.Number("vapic.simulation.vcpus", 2, "--vcpus"),
+            SettingOverride.Text("vapic.simulation.duration", "4ms", "--duration"),
+        ]);
+        var s = settings.Simulation;
+        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
+        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-esr", s), sink);
+        await new DefaultSimulation(vm, s).RunAsync();
+
+        // lapic_setup_esr and wakeup_secondary_cpu_via_init call lapic_get_maxlvt (LVR) before the ESR writes that
+        // only a maxlvt above 3 allows (this model's LVR has maxlvt 6).
+        var bsp = sink.Events.Where(e => e.ApicId == 0 && e.Event is "MmioRead" or "MmioWrite")
+            .Select(e => $"{(e.Event == "MmioRead" ? "R" : "W")} {e.Register}").ToList();
+        var lvt1 = bsp.IndexOf("W LVT1");
+        Assert.Equal(
+            ["R LVR", "W ESR", "R ESR", "W LVTERR", "W ESR", "R ESR", "W LVTT", "R LVR", "W ESR", "R ESR", "W ICR2", "W ICR"],
+            bsp.Skip(lvt1 + 1).Take(12));
+    }
+
+    [Fact]
     public async Task Run_SameSeed_SameCounts()
     {
         var (_, settings) = HoconSettings.Load([SettingOverride.Text("vapic.simulation.duration", "50ms", "--duration")]);

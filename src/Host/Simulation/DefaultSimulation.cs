@@ -159,9 +159,10 @@ public sealed class DefaultSimulation
         await cpu.WriteAsync(ApicOffsets.LvtLint1, isBsp ? LinuxApic.DeliveryNmi : LinuxApic.DeliveryNmi | LinuxApic.LvtMasked).ConfigureAwait(false);
 
         // lapic_setup_esr
-        await ClearErrorsAsync(cpu).ConfigureAwait(false);
+        var esrPreWrite = await EsrPreWriteAsync(cpu).ConfigureAwait(false);
+        await ClearErrorsAsync(cpu, esrPreWrite).ConfigureAwait(false);
         await cpu.WriteAsync(ApicOffsets.LvtError, LinuxApic.ErrorVector).ConfigureAwait(false);
-        var esr = await ClearErrorsAsync(cpu).ConfigureAwait(false);
+        var esr = await ClearErrorsAsync(cpu, esrPreWrite).ConfigureAwait(false);
         if (esr != 0)
         {
             throw new SimulationException($"vCPU {cpu.Index}: ESR reads 0x{esr:X} after setup");
@@ -200,17 +201,28 @@ public sealed class DefaultSimulation
         throw new SimulationException($"vCPU {cpu.Index}: IRR/ISR did not clear after {LinuxApic.PendingClearRounds} rounds");
     }
 
-    /// <summary>Write ESR (latching errors), read it.</summary>
-    private static async Task<uint> ClearErrorsAsync(GuestCpu cpu)
+    /// <summary>Write ESR (latching errors) when <paramref name="preWrite"/>, then read it.</summary>
+    private static async Task<uint> ClearErrorsAsync(GuestCpu cpu, bool preWrite)
     {
-        await cpu.WriteAsync(ApicOffsets.Esr, 0).ConfigureAwait(false);
+        if (preWrite)
+        {
+            await cpu.WriteAsync(ApicOffsets.Esr, 0).ConfigureAwait(false);
+        }
         return await cpu.ReadAsync(ApicOffsets.Esr).ConfigureAwait(false);
+    }
+
+    /// <summary>lapic_get_maxlvt: reads LVR; the ESR is written before each read only when maxlvt &gt; 3.</summary>
+    private static async Task<bool> EsrPreWriteAsync(GuestCpu cpu)
+    {
+        var lvr = await cpu.ReadAsync(ApicOffsets.Version).ConfigureAwait(false);
+        return ((lvr >> LinuxApic.MaxLvtShift) & LinuxApic.MaxLvtMask) > LinuxApic.EsrPreWriteMinMaxLvt;
     }
 
     /// <summary>wakeup_secondary_cpu_via_init: INIT assert, INIT de-assert, two Start-up IPIs with ESR checks.</summary>
     private async Task WakeSecondaryCpuAsync(GuestCpu bsp, GuestCpu ap)
     {
-        await ClearErrorsAsync(bsp).ConfigureAwait(false);
+        var esrPreWrite = await EsrPreWriteAsync(bsp).ConfigureAwait(false);
+        await ClearErrorsAsync(bsp, esrPreWrite).ConfigureAwait(false);
 
         await bsp.SendIpiAsync(ap.ApicId, LinuxApic.TriggerLevel | LinuxApic.LevelAssert | LinuxApic.DeliveryInit).ConfigureAwait(false);
         await bsp.WaitIcrIdleAsync().ConfigureAwait(false);
@@ -223,12 +235,12 @@ public sealed class DefaultSimulation
 
         for (var start = 0; start < 2; start++)
         {
-            await ClearErrorsAsync(bsp).ConfigureAwait(false);
+            await ClearErrorsAsync(bsp, esrPreWrite).ConfigureAwait(false);
             await bsp.SendIpiAsync(ap.ApicId, LinuxApic.DeliveryStartup | LinuxApic.TrampolineVector).ConfigureAwait(false);
             await _vm.StepClockAsync(LinuxApic.StartupDelayNs).ConfigureAwait(false);
             await bsp.WaitIcrIdleAsync().ConfigureAwait(false);
             await _vm.StepClockAsync(LinuxApic.StartupDelayNs).ConfigureAwait(false);
-            var accept = await ClearErrorsAsync(bsp).ConfigureAwait(false) & LinuxApic.EsrAcceptMask;
+            var accept = await ClearErrorsAsync(bsp, esrPreWrite).ConfigureAwait(false) & LinuxApic.EsrAcceptMask;
             if (accept != 0)
             {
                 throw new SimulationException($"APIC delivery error 0x{accept:X} starting vCPU {ap.Index}");

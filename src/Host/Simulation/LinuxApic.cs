@@ -61,6 +61,11 @@ internal static class LinuxApic
     public const uint EsrAcceptMask = 0xEF;
     /// <summary>The flat logical model addresses at most eight CPUs; more use physical destinations.</summary>
     public const int MaxFlatCpus = 8;
+    /// <summary>LVR bits 23:16: the index of the highest LVT entry.</summary>
+    public const int MaxLvtShift = 16;
+    public const uint MaxLvtMask = 0xFF;
+    /// <summary>Linux writes ESR before reading it only when maxlvt is above this (Pentium erratum 3AP).</summary>
+    public const uint EsrPreWriteMinMaxLvt = 3;
     /// <summary>apic_pending_intr_clear gives up after this many rounds.</summary>
     public const int PendingClearRounds = 512;
     /// <summary>Real-mode trampoline page 0x9A000, as a Start-up IPI vector.</summary>
