@@ -223,6 +223,49 @@ public sealed class IcrTests
         Assert.True(target.Apic.Isr.IsEmpty);
     }
 
+    // Profile, "IPIs": NMI, SMI and SIPI ignore trigger and level (unlike INIT, whose level de-assert is dropped).
+    [Theory]
+    [InlineData(IcrSmi)]
+    [InlineData(IcrLevel | IcrSmi)]
+    [InlineData(IcrLevel | IcrAssert | IcrSmi)]
+    public void WriteIcrLow_SmiWithAnyTriggerAndLevel_DeliversOneSmi(uint low)
+    {
+        using var sender = ApicHarness.XApic();
+        using var target = ApicHarness.XApic(1, bsp: false);
+        sender.W(ApicOffsets.IcrHigh, 0x0100_0000);
+
+        sender.W(ApicOffsets.IcrLow, low);
+
+        var request = Assert.Single(sender.Fx.Sent);
+        Assert.Equal(DeliveryMode.Smi, request.Mode);
+        Assert.Equal(AcceptOutcome.SmiDelivered, target.Accept(request.Message));
+        Assert.Equal(1, target.Apic.SmiCount);
+        Assert.True(target.Apic.Irr.IsEmpty);
+        Assert.True(target.Apic.Isr.IsEmpty);
+        Assert.Equal(0u, sender.LatchEsr());
+    }
+
+    [Theory]
+    [InlineData(IcrStartUp | 0x9A)]
+    [InlineData(IcrLevel | IcrStartUp | 0x9A)]
+    [InlineData(IcrLevel | IcrAssert | IcrStartUp | 0x9A)]
+    public void WriteIcrLow_StartUpWithAnyTriggerAndLevel_StartsAVcpuWaitingForSipi(uint low)
+    {
+        using var sender = ApicHarness.XApic();
+        using var target = ApicHarness.PowerOn(1, bsp: false, running: false);
+        sender.W(ApicOffsets.IcrHigh, 0x0100_0000);
+
+        sender.W(ApicOffsets.IcrLow, low);
+
+        var request = Assert.Single(sender.Fx.Sent);
+        Assert.Equal(DeliveryMode.StartUp, request.Mode);
+        Assert.Equal(AcceptOutcome.Started, target.Accept(request.Message));
+        Assert.Equal(VcpuRunState.Running, target.Apic.RunState);
+        Assert.Equal(0x9A, target.Apic.SipiVector);
+        Assert.True(target.Apic.Irr.IsEmpty);
+        Assert.Equal(0u, sender.LatchEsr());
+    }
+
     [Fact]
     public void WriteIcrLow_SelfFixed_LandsInOwnIrrAfterRouting()
     {
