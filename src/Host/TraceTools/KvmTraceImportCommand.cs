@@ -44,11 +44,11 @@ public static class KvmTraceImportCommand
         string[] lines;
         try
         {
-            lines = File.ReadAllLines(inputPath);
+            lines = TraceInput.ReadAllLines(inputPath);
         }
-        catch (Exception e) when (CommandLineFiles.IsFileError(e))
+        catch (Exception e) when (TraceInput.IsReadError(e))
         {
-            stderr.WriteLine($"{inputPath}: error: cannot read the trace: {CommandLineFiles.ReadReason(inputPath, e)}");
+            stderr.WriteLine($"{inputPath}: error: cannot read the trace: {TraceInput.Reason(inputPath, e)}");
             return IoFailure;
         }
         if (KvmTraceInputCheck.NotATraceReason(lines) is { } reason)

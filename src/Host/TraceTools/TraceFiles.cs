@@ -38,8 +38,7 @@ internal static class TraceFiles
             }
             else
             {
-                file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan);
-                reader = new StreamReader(file, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16);
+                (file, reader) = TraceInput.Open(path);
             }
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e))
@@ -81,13 +80,13 @@ internal static class TraceFiles
             stderr.WriteLine(e.Message);
             return false;
         }
-        catch (Exception e) when (CommandLineFiles.IsFileError(e))
+        catch (Exception e) when (TraceInput.IsReadError(e))
         {
             output?.Flush();
             progress.Clear();
             skippedLines = skipped;
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{path}: error: cannot read the trace after {Plural.Count(events, "event")}: {CommandLineFiles.ReadReason(path, e)}"));
+                $"{path}: error: cannot read the trace after {Plural.Count(events, "event")}: {TraceInput.Reason(path, e)}"));
             return false;
         }
         finally
