@@ -544,13 +544,5 @@ public sealed class CommandLineTests
         Assert.Equal("", output);
     }
 
-    private static Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args) => InvokeCoreAsync(args);
-
-    private static async Task<(int Code, string Output, string Error)> InvokeCoreAsync(string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await new VapicCommandLine(output, error).InvokeAsync(args);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args) => Vapic.InvokeAsync(args);
 }

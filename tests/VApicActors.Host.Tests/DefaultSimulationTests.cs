@@ -96,17 +96,12 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
     [Fact]
     public async Task Run_X2Apic_SendsIpisLogicalToTheTargetsCluster()
     {
-        var (_, settings) = HoconSettings.Load(
-        [
+        var (report, sink) = await RecordAsync(
+            "sim-x2apic-cluster",
             SettingOverride.Text("vapic.simulation.mode", "x2apic", "--mode"),
             SettingOverride.Number("vapic.simulation.vcpus", 3, "--vcpus"),
             SettingOverride.List("vapic.simulation.apic-ids", ["0x0", "0x11", "0x25"], "--apic-ids"),
-            SettingOverride.Text("vapic.simulation.duration", "40ms", "--duration"),
-        ]);
-        var s = settings.Simulation;
-        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
-        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-x2apic-cluster", s), sink);
-        var report = await new DefaultSimulation(vm, s).RunAsync();
+            SettingOverride.Text("vapic.simulation.duration", "40ms", "--duration"));
 
         Assert.True(report.AllRunning);
         Assert.Equal(report.Vcpus.Sum(v => v.IpisSent), report.Vcpus.Sum(v => v.IpisReceived));
@@ -122,17 +117,14 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
     [Fact]
     public async Task Run_X2Apic_EachCpuEnablesX2ApicItselfBeforeSetup()
     {
-        var (_, settings) = HoconSettings.Load(
+        SettingOverride[] overrides =
         [
             SettingOverride.Text("vapic.simulation.mode", "x2apic", "--mode"),
             SettingOverride.Number("vapic.simulation.vcpus", 3, "--vcpus"),
             SettingOverride.Text("vapic.simulation.duration", "10ms", "--duration"),
-        ]);
-        var s = settings.Simulation;
-        Assert.False(DefaultSimulation.Spec("x", s).X2Apic);
-        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
-        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-x2apic-enable", s), sink);
-        var report = await new DefaultSimulation(vm, s).RunAsync();
+        ];
+        Assert.False(DefaultSimulation.Spec("x", SettingsOf(overrides)).X2Apic);
+        var (report, sink) = await RecordAsync("sim-x2apic-enable", overrides);
 
         Assert.True(report.AllRunning);
         // __x2apic_enable: RDMSR IA32_APIC_BASE, then WRMSR it with EXTD (bit 10) set, before any APIC register access.
@@ -172,15 +164,10 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
     [Fact]
     public async Task Run_XApic_TheBspChecksItsBspBitFirst()
     {
-        var (_, settings) = HoconSettings.Load(
-        [
+        var (_, sink) = await RecordAsync(
+            "sim-xapic-base",
             SettingOverride.Number("vapic.simulation.vcpus", 2, "--vcpus"),
-            SettingOverride.Text("vapic.simulation.duration", "10ms", "--duration"),
-        ]);
-        var s = settings.Simulation;
-        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
-        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-xapic-base", s), sink);
-        await new DefaultSimulation(vm, s).RunAsync();
+            SettingOverride.Text("vapic.simulation.duration", "10ms", "--duration"));
 
         var first = sink.Events.First(e => e.ApicId == 0 && e.Event is "MsrRead" or "MmioRead" or "MmioWrite");
         Assert.Equal(("MsrRead", "APIC_BASE", 0xFEE0_0900UL), (first.Event, first.Register, first.Value ?? 0));
@@ -199,17 +186,12 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
     [Fact]
     public async Task Run_TscNotAMultipleOfEight_EveryDeadlineIsTheTscPlusWholeUnitsOfEight()
     {
-        var (_, settings) = HoconSettings.Load(
-        [
+        var (_, sink) = await RecordAsync(
+            "sim-tsc-delta",
             SettingOverride.Number("vapic.simulation.vcpus", 2, "--vcpus"),
             SettingOverride.Number("vapic.simulation.tsc-hz", 2_999_999_999, "--tsc-hz"),
             SettingOverride.Number("vapic.simulation.ipi-rate-hz", 0, "--ipi-rate"),
-            SettingOverride.Text("vapic.simulation.duration", "20ms", "--duration"),
-        ]);
-        var s = settings.Simulation;
-        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
-        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-tsc-delta", s), sink);
-        await new DefaultSimulation(vm, s).RunAsync();
+            SettingOverride.Text("vapic.simulation.duration", "20ms", "--duration"));
 
         var writes = sink.Named("MsrWrite").Where(e => e.Register == "TSC_DEADLINE").ToList();
         Assert.NotEmpty(writes);
@@ -223,15 +205,10 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
     [Fact]
     public async Task Run_EsrSequences_ReadLvrFirstForMaxLvt()
     {
-        var (_, settings) = HoconSettings.Load(
-        [
+        var (_, sink) = await RecordAsync(
+            "sim-esr",
             SettingOverride.Number("vapic.simulation.vcpus", 2, "--vcpus"),
-            SettingOverride.Text("vapic.simulation.duration", "4ms", "--duration"),
-        ]);
-        var s = settings.Simulation;
-        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
-        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec("sim-esr", s), sink);
-        await new DefaultSimulation(vm, s).RunAsync();
+            SettingOverride.Text("vapic.simulation.duration", "4ms", "--duration"));
 
         // lapic_setup_esr and wakeup_secondary_cpu_via_init call lapic_get_maxlvt (LVR) before the ESR writes that
         // only a maxlvt above 3 allows (this model's LVR has maxlvt 6).
@@ -260,4 +237,15 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
         await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec(name, s));
         return await new DefaultSimulation(vm, s).RunAsync();
     }
+
+    /// <summary>Runs the default simulation with the given settings on a VM of its own, recording its trace.</summary>
+    private async Task<(SimulationReport Report, VApicActors.Actors.Tests.RecordingTraceSink Sink)> RecordAsync(string name, params SettingOverride[] overrides)
+    {
+        var s = SettingsOf(overrides);
+        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
+        await using var vm = await VmHandle.CreateAsync(fixture.System, DefaultSimulation.Spec(name, s), sink);
+        return (await new DefaultSimulation(vm, s).RunAsync(), sink);
+    }
+
+    private static SimulationSettings SettingsOf(params SettingOverride[] overrides) => HoconSettings.Load(overrides).Item2.Simulation;
 }

@@ -1,5 +1,4 @@
 using System.Xml.Linq;
-using VApicActors.Host.Cli;
 
 namespace VApicActors.Host.Tests;
 
@@ -104,11 +103,5 @@ public sealed class JUnitReportTests
         Assert.Contains('\uFFFD', (string)error.Parent!.Attribute("name")!);
     }
 
-    private static async Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await new VapicCommandLine(output, error).InvokeAsync(args);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args) => Vapic.InvokeAsync(args);
 }

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using VApicActors.Actors;
-using VApicActors.Host.Cli;
 using VApicActors.Host.Scenarios;
 using VApicActors.Host.TraceTools;
 
@@ -170,13 +169,7 @@ public sealed class StateFileFuzzTests(ActorSystemFixture fixture) : IClassFixtu
         "elapsedNs", "firstTicks", "periodTicks", "expiries", "dueInNs", "nmiCount", "smiCount", "sipiVector", "page", "JSON", "the document",
     ];
 
-    private static async Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await new VapicCommandLine(output, error).InvokeAsync(args);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args) => Vapic.InvokeAsync(args);
 
     private static string Shorten(string text) => text.Length <= 400 ? text : text[..400] + $"... ({text.Length} characters)";
 }

@@ -1,4 +1,3 @@
-using VApicActors.Host.Cli;
 using VApicActors.Host.TraceTools;
 
 namespace VApicActors.Host.Tests.TraceTools;
@@ -305,11 +304,5 @@ public sealed class TraceCommandLineTests
         Assert.Equal(250000u, BitConverter.ToUInt32(File.ReadAllBytes(Path.Combine(dir.File("kvm"), "vcpu-0.lapic")), 0x390));
     }
 
-    private static async Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await new VapicCommandLine(output, error).InvokeAsync(args);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args) => Vapic.InvokeAsync(args);
 }
