@@ -267,7 +267,8 @@ public sealed partial class LocalApic
     /// <summary>
     /// A local source raises its interrupt through its LVT: Thermal, performance counter and CMCI events
     /// (the timer, the LINT pins and errors have entry points of their own, but may come here too).
-    /// An Intel PMI masks the PMC LVT once delivered (SDM 10.5.1).
+    /// An Intel PMI masks an unmasked PMC LVT when it is signalled, whether or not its vector is taken (SDM 10.5.1;
+    /// docs/decisions.md, 14).
     /// </summary>
     public AcceptOutcome RaiseLocal(LvtSource source, long now, IApicEffects effects)
     {
