@@ -217,6 +217,20 @@ public sealed class LintTests
     }
 
     [Fact]
+    public void RaiseLocal_PerformanceCounterWithAnIllegalVector_IsRefusedWithEsrBit6_AndStillMasksItsLvt()
+    {
+        // docs/decisions.md, 14: the PMI masks the entry when it is signalled, whether or not its vector is taken.
+        using var h = ApicHarness.XApic();
+        h.W(ApicOffsets.LvtPmc, 0x0A);
+
+        Assert.Equal(AcceptOutcome.DroppedIllegalVector, h.Apic.RaiseLocal(LvtSource.PerformanceCounter, 0, h.Fx));
+
+        Assert.Equal(0x0001_000Au, h.R(ApicOffsets.LvtPmc));
+        Assert.Equal(0x40u, h.LatchEsr());
+        Assert.True(h.Apic.Irr.IsEmpty);
+    }
+
+    [Fact]
     public void RaiseLocal_ThermalSmiMode_DeliversSmi()
     {
         using var h = ApicHarness.XApic();
