@@ -130,6 +130,17 @@ public sealed partial class LocalApic
     }
 
     /// <summary>
+    /// The APIC ID a <c>struct kvm_lapic_state</c> (<paramref name="regs"/>) holds: KVM's <c>id &lt;&lt; 24</c>, or in x2APIC
+    /// mode a full 32-bit ID when its low 24 bits are not all zero (<c>KVM_X2APIC_API_USE_32BIT_IDS</c>). It may be one
+    /// no APIC can have (above 0xFE in xAPIC mode, the x2APIC broadcast ID): the caller checks.
+    /// </summary>
+    public static uint ApicIdOfKvmLapicState(ReadOnlySpan<byte> regs, bool x2Apic)
+    {
+        var idWord = BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.Id..]);
+        return x2Apic && (idWord & 0x00FF_FFFF) != 0 ? idWord : idWord >> (int)ApicBits.XApicIdShift;
+    }
+
+    /// <summary>
     /// The state of an APIC rebuilt from what <c>KVM_GET_LAPIC</c> returned for it (<paramref name="regs"/>, the 1 KiB of
     /// <c>struct kvm_lapic_state</c>), at virtual time 0: the inverse of <see cref="ToKvmLapicState"/>. The registers are
     /// taken as KVM gave them, except what this model owns: the version register (LVR) is the model's, PPR follows
@@ -149,8 +160,7 @@ public sealed partial class LocalApic
         }
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(timerHz);
-        var idWord = BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.Id..]);
-        var id = x2Apic && (idWord & 0x00FF_FFFF) != 0 ? idWord : idWord >> (int)ApicBits.XApicIdShift;
+        var id = ApicIdOfKvmLapicState(regs, x2Apic);
 
         // The power-on page of this APIC supplies what the model owns; the rest of the first 1 KiB is KVM's.
         using var fresh = new LocalApic(new ApicConfig(index, id, index == 0, x2Apic, TimerHz: timerHz));

@@ -53,15 +53,21 @@ public static class KvmLapicImport
                 throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
                     $"{path}: {Plural.Count(bytes.Length, "byte")}, not the {LocalApic.KvmLapicStateSize} of a struct kvm_lapic_state"));
             }
+            // The ID is checked before an APIC is built with it: one no APIC can have is the file's fault, said as such.
+            var id = LocalApic.ApicIdOfKvmLapicState(bytes, x2Apic);
+            if (!x2Apic && id > 0xFE)
+            {
+                throw new InvalidDataException($"{path}: APIC ID {Hex.Of(id)} is the xAPIC broadcast ID; an xAPIC VM's IDs go up to 0xfe");
+            }
+            if (id == ApicId.X2ApicBroadcast)
+            {
+                throw new InvalidDataException($"{path}: APIC ID {Hex.Of(id)} is the x2APIC broadcast ID, which no APIC has");
+            }
+            if (owners.TryGetValue(id, out var other))
+            {
+                throw new InvalidDataException($"{path}: APIC ID {Hex.Of(id)} is vCPU {other}'s as well");
+            }
             var state = LocalApic.StateFromKvmLapicState(i, bytes, x2Apic, timerHz);
-            if (owners.TryGetValue(state.InitialApicId, out var other))
-            {
-                throw new InvalidDataException($"{path}: APIC ID {Hex.Of(state.InitialApicId)} is vCPU {other}'s as well");
-            }
-            if (!x2Apic && state.InitialApicId > 0xFE)
-            {
-                throw new InvalidDataException($"{path}: APIC ID {Hex.Of(state.InitialApicId)} is the xAPIC broadcast ID; an xAPIC VM's IDs go up to 0xfe");
-            }
             owners[state.InitialApicId] = i;
             apics.Add(state);
         }

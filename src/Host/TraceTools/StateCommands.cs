@@ -144,7 +144,11 @@ public static class StateCommands
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
-            error.WriteLine($"{folder}: error: cannot read it: {CommandLineFiles.ReadReason(folder, e)}");
+            // The exception of a folder that is a file or is not there names a path it could not find: say what it is.
+            var reason = File.Exists(folder) ? $"'{folder}' is a file, not a folder of vcpu-N.lapic files"
+                : !Directory.Exists(folder) ? "no such folder"
+                : e.Message;
+            error.WriteLine($"{folder}: error: cannot read it: {reason}");
             return UsageError;
         }
         try

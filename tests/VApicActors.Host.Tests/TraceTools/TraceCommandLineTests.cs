@@ -237,6 +237,41 @@ public sealed class TraceCommandLineTests
         Assert.Contains("--timer-hz must be a whole number of Hz from 1 to", badHz.Error);
     }
 
+    [Theory]
+    [InlineData("xapic", 0xFF00_0000u, "APIC ID 0xff is the xAPIC broadcast ID; an xAPIC VM's IDs go up to 0xfe")]
+    [InlineData("x2apic", 0xFFFF_FFFFu, "APIC ID 0xffffffff is the x2APIC broadcast ID, which no APIC has")]
+    public async Task StateImportKvm_AnIdNoApicCanHave_IsRefusedNamingTheFile(string mode, uint idWord, string reason)
+    {
+        using var dir = new TempDirectory();
+        var folder = dir.File("kvm");
+        Directory.CreateDirectory(folder);
+        var regs = new byte[1024];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan(0x20), idWord);
+        File.WriteAllBytes(Path.Combine(folder, "vcpu-0.lapic"), regs);
+
+        var result = await InvokeAsync("state", "import-kvm", folder, "-o", dir.File("out.json"), "--mode", mode);
+
+        Assert.Equal(2, result.Code);
+        Assert.Equal($"error: {Path.Combine(folder, "vcpu-0.lapic")}: {reason}", result.Error.Trim());
+        Assert.False(File.Exists(dir.File("out.json")));
+    }
+
+    [Fact]
+    public async Task StateImportKvm_AFileOrNothingForTheFolder_SaysWhichWithExit2()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.Write("state.json", "{}");
+
+        var notAFolder = await InvokeAsync("state", "import-kvm", file, "-o", dir.File("out.json"));
+        var absent = await InvokeAsync("state", "import-kvm", dir.File("absent"), "-o", dir.File("out.json"));
+
+        Assert.Equal(2, notAFolder.Code);
+        Assert.Equal($"{file}: error: cannot read it: '{file}' is a file, not a folder of vcpu-N.lapic files", notAFolder.Error.Trim());
+        Assert.Equal(2, absent.Code);
+        Assert.Equal($"{dir.File("absent")}: error: cannot read it: no such folder", absent.Error.Trim());
+        Assert.False(File.Exists(dir.File("out.json")));
+    }
+
     [Fact]
     public async Task InvalidStateFile_EveryCommandThatReadsIt_NamesTheFieldWithExit2()
     {
