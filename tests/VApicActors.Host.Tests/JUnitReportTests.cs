@@ -87,6 +87,41 @@ public sealed class JUnitReportTests
     }
 
     [Fact]
+    public async Task Run_AReportOrTraceThatWouldOverwriteAScriptOrEachOther_IsRefusedBeforeAnythingRuns_AndTheScriptStays()
+    {
+        using var dir = new TempDirectory();
+        const string Text = "vm vcpus=1\nreadl 0xfee00030 -> 0x01060014\n";
+        var script = dir.Write("ok.vapic", Text);
+        var other = dir.Write("other.vapic", Text);
+        var trace = dir.File("t.clef");
+
+        // The report or the trace at a script's path (written the same way or not), the two at one path, and
+        // `--junit a.vapic b.vapic` with FILE forgotten, which takes the first script for the report.
+        var cases = new (string[] Args, string Message)[]
+        {
+            (["run", script, "--no-trace", "--junit", Path.Combine(dir.Path, ".", "ok.vapic")], $"vapic: the report would be written over the script {script}: give --junit another file"),
+            (["run", script, "--trace", script], $"vapic: the trace would be written over the script {script}: give --trace another file"),
+            (["run", script, "--trace", trace, "--junit", trace], $"vapic: the report and the trace cannot both go to {trace}: give --junit or --trace another file"),
+            (["run", "--junit", other, script, "--trace", trace], $"{other}: error: cannot write the report: the file is there and is no XML report (a script?); remove it or give --junit another file"),
+        };
+        foreach (var (args, message) in cases)
+        {
+            var result = await InvokeAsync(args);
+
+            Assert.Equal((2, message, ""), (result.Code, result.Error.Trim(), result.Output));
+            Assert.Equal(Text, File.ReadAllText(script));
+            Assert.Equal(Text, File.ReadAllText(other));
+            Assert.False(File.Exists(trace));
+        }
+        // A report written before is replaced, as is an empty file.
+        var report = dir.Write("run.xml", "<?xml version=\"1.0\"?><testsuites />");
+        var empty = dir.Write("empty.xml", "");
+        Assert.Equal(0, (await InvokeAsync("run", script, "--no-trace", "--junit", report)).Code);
+        Assert.Equal(0, (await InvokeAsync("run", script, "--no-trace", "--junit", empty)).Code);
+        Assert.Contains("ok.vapic", File.ReadAllText(empty), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_ALineWithCharactersXmlCannotHold_StillGivesADocumentEveryReaderTakes()
     {
         using var dir = new TempDirectory();

@@ -401,8 +401,33 @@ public sealed class VapicCommandLine
                 }
             }
             return await WriteJUnitAsync(junit, results, ct).ConfigureAwait(false) ? exit : ExitUsage;
-        }, cancellationToken, beforeTrace: async () =>
+        }, cancellationToken, beforeTrace: async settings =>
         {
+            // The trace file is emptied before the scripts are read, and the report written over whatever was at its
+            // path: one that names a script of the run would lose that script.
+            var traceFile = settings.Trace.Enabled ? settings.Trace.File : null;
+            if (SameFileAsAny(traceFile, files) is { } script)
+            {
+                await _error.WriteLineAsync($"vapic: the trace would be written over the script {script}: give --trace another file").ConfigureAwait(false);
+                return ExitUsage;
+            }
+            if (SameFileAsAny(junit, files) is { } scriptForReport)
+            {
+                await _error.WriteLineAsync($"vapic: the report would be written over the script {scriptForReport}: give --junit another file").ConfigureAwait(false);
+                return ExitUsage;
+            }
+            if (traceFile is not null && SameFileAsAny(junit, [traceFile]) is not null)
+            {
+                await _error.WriteLineAsync($"vapic: the report and the trace cannot both go to {junit}: give --junit or --trace another file").ConfigureAwait(false);
+                return ExitUsage;
+            }
+            // `run --junit a.vapic b.vapic` (FILE forgotten) takes a.vapic for the report: a file there that is no XML
+            // is kept rather than replaced.
+            if (junit is not null && HoldsSomethingElseThanXml(junit))
+            {
+                await _error.WriteLineAsync($"{junit}: error: cannot write the report: the file is there and is no XML report (a script?); remove it or give --junit another file").ConfigureAwait(false);
+                return ExitUsage;
+            }
             // A report that cannot be written stops the run before anything runs, as a trace file that cannot be.
             if (junit is not null && CommandLineFiles.CannotWrite(junit) is { } why)
             {
@@ -425,6 +450,55 @@ public sealed class VapicCommandLine
             await WriteJUnitAsync(junit, results, cancellationToken).ConfigureAwait(false);
             return ExitUsage;
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether <paramref name="path"/> is a file whose text does not begin with <c>&lt;</c> (blanks and a BOM aside).</summary>
+    private static bool HoldsSomethingElseThanXml(string path)
+    {
+        try
+        {
+            if (!File.Exists(path))
+            {
+                return false;
+            }
+            using var reader = new StreamReader(path, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+            int c;
+            while ((c = reader.Read()) >= 0 && char.IsWhiteSpace((char)c))
+            {
+            }
+            return c >= 0 && c != '<';
+        }
+        catch (Exception e) when (CommandLineFiles.IsFileError(e))
+        {
+            // Whether it can be written is said by the check that follows.
+            return false;
+        }
+    }
+
+    /// <summary>The first of <paramref name="paths"/> that names the same file as <paramref name="path"/>, if any.</summary>
+    private static string? SameFileAsAny(string? path, IEnumerable<string> paths)
+    {
+        if (path is null || path == ScenarioRunner.StandardInput)
+        {
+            return null;
+        }
+        var comparison = OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
+        var full = FullPath(path);
+        return full is null ? null : paths.FirstOrDefault(p => p != ScenarioRunner.StandardInput && FullPath(p) is { } other && string.Equals(full, other, comparison));
+
+        static string? FullPath(string p)
+        {
+            try
+            {
+                // Through a symbolic link to the file it names, so that a link to a script is that script.
+                var fullPath = Path.GetFullPath(p);
+                return File.Exists(fullPath) ? File.ResolveLinkTarget(fullPath, returnFinalTarget: true)?.FullName ?? fullPath : fullPath;
+            }
+            catch (Exception e) when (CommandLineFiles.IsFileError(e))
+            {
+                return null;
+            }
+        }
     }
 
     /// <summary>Writes the JUnit report, if one was asked for; false (after saying why) when it could not be written.</summary>
@@ -485,7 +559,7 @@ public sealed class VapicCommandLine
         Func<VapicSettings, Akka.Actor.ActorSystem, SerilogTraceSink?, CancellationToken, Task<int>> work,
         CancellationToken cancellationToken,
         Config? front = null,
-        Func<Task<int?>>? beforeTrace = null)
+        Func<VapicSettings, Task<int?>>? beforeTrace = null)
     {
         Config config;
         VapicSettings settings;
@@ -504,7 +578,7 @@ public sealed class VapicCommandLine
         }
 
         LoggingConfiguration.Apply(parse.GetValue(_verbose));
-        if (beforeTrace is not null && await beforeTrace().ConfigureAwait(false) is { } refused)
+        if (beforeTrace is not null && await beforeTrace(settings).ConfigureAwait(false) is { } refused)
         {
             return refused;
         }
