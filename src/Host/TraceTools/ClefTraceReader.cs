@@ -63,7 +63,9 @@ public static class ClefTraceReader
             {
                 if (beforeFirstEvent is not null)
                 {
-                    throw new NotATraceException(file, string.Create(CultureInfo.InvariantCulture, $"binary data: a NUL byte on line {number}"));
+                    throw new NotATraceException(file, TraceInput.IsGzipText(line) && number == 1
+                        ? TraceInput.GzipThroughAPipe
+                        : string.Create(CultureInfo.InvariantCulture, $"binary data: a NUL byte on line {number}"));
                 }
                 onError(new TraceReadError(file, number, BinaryData));
                 yield break;

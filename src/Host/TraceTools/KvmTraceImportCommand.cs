@@ -36,15 +36,24 @@ public static class KvmTraceImportCommand
             return IoFailure;
         }
 
-        if (KvmTraceInputCheck.IsTraceDatFile(inputPath))
-        {
-            stderr.WriteLine(KvmTraceInputCheck.TraceDatMessage(inputPath));
-            return IoFailure;
-        }
-        string[] lines;
+        var lines = new List<string>();
         try
         {
-            lines = TraceInput.ReadAllLines(inputPath);
+            // The file is opened once, since it may be a pipe (<(zcat ...)): the first bytes it gives tell a trace.dat,
+            // which is refused before any of it is read as text.
+            var (_, reader) = TraceInput.Open(inputPath, out var head);
+            using (reader)
+            {
+                if (KvmTraceInputCheck.IsTraceDat(head))
+                {
+                    stderr.WriteLine(KvmTraceInputCheck.TraceDatMessage(inputPath));
+                    return IoFailure;
+                }
+                while (reader.ReadLine() is { } line)
+                {
+                    lines.Add(line);
+                }
+            }
         }
         catch (Exception e) when (TraceInput.IsReadError(e))
         {

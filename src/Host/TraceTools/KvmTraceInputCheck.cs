@@ -19,22 +19,6 @@ internal static class KvmTraceInputCheck
     /// <summary>Whether <paramref name="head"/>, the first bytes of a file, are those of trace-cmd's binary trace.dat.</summary>
     public static bool IsTraceDat(ReadOnlySpan<byte> head) => head.StartsWith(TraceDatMagic);
 
-    /// <summary>Reads the first bytes of <paramref name="path"/> and says whether it is a trace.dat (false when it cannot be read: the read that follows says why).</summary>
-    public static bool IsTraceDatFile(string path)
-    {
-        try
-        {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64);
-            Span<byte> head = stackalloc byte[16];
-            var read = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-            return IsTraceDat(head[..read]);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>
     /// Why the lines are not a KVM trace, or null when they may be one: the input is not a trace when a NUL byte comes
     /// before its first trace line (binary data), when its first <see cref="NotATraceLines"/> lines that are not blank,
@@ -53,7 +37,7 @@ internal static class KvmTraceInputCheck
             var line = lines[i];
             if (line.Contains('\0', StringComparison.Ordinal))
             {
-                return string.Create(inv, $"binary data: a NUL byte on line {i + 1}");
+                return i == 0 && TraceInput.IsGzipText(line) ? TraceInput.GzipThroughAPipe : string.Create(inv, $"binary data: a NUL byte on line {i + 1}");
             }
             switch (KvmTraceLineParser.Parse(line, i + 1).Kind)
             {

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 using VApicActors.Host.TraceTools;
 
 namespace VApicActors.Host.Tests.TraceTools;
@@ -79,5 +80,83 @@ public sealed class CompressedTraceTests(ActorSystemFixture fixture) : IClassFix
         Assert.Equal(KvmTraceImportCommand.IoFailure, importCode);
         Assert.Contains($"{damaged}: error: cannot read the trace: its gzip data is damaged (", import.ToString());
         Assert.False(File.Exists(dir.File("out.vapic")));
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int mkfifo(string path, uint mode);
+
+    /// <summary>A named pipe at <paramref name="path"/> that gives <paramref name="bytes"/> to the one reader that opens it.</summary>
+    private static Task Pipe(string path, byte[] bytes)
+    {
+        Assert.Equal(0, mkfifo(path, Convert.ToUInt32("600", 8)));
+        return Task.Run(() => File.WriteAllBytes(path, bytes));
+    }
+
+    [Fact]
+    public async Task ImportKvm_FromAPipe_ReadsAllOfIt_GzipOrNot_AndStillKnowsATraceDat()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        using var dir = new TempDirectory();
+        // Its first line is vCPU 1's: a look at the first bytes that took them from the pipe would make it vCPU 0's.
+        var text = " CPU 1/KVM-4322  [005] 12345.678800: kvm_apic:             apic_write APIC_TASKPRI = 0x10\n" + KvmTraceExcerpts.X2ApicReschedule;
+        var plain = dir.Write("trace.txt", text);
+        Assert.Equal(KvmTraceImportCommand.Success, KvmTraceImportCommand.Run(plain, dir.File("plain.vapic"), 0, TextWriter.Null, TextWriter.Null));
+        var expected = ScriptLines.Commands(File.ReadAllText(dir.File("plain.vapic")));
+        Assert.Contains("cpu 1", string.Join('\n', expected.TakeWhile(l => !l.Contains("0x808", StringComparison.Ordinal))), StringComparison.Ordinal);
+
+        foreach (var (name, bytes) in new[] { ("pipe", File.ReadAllBytes(plain)), ("gzip-pipe", File.ReadAllBytes(Gzip(plain))) })
+        {
+            var writer = Pipe(dir.File(name), bytes);
+            var error = new StringWriter();
+
+            var code = KvmTraceImportCommand.Run(dir.File(name), dir.File(name + ".vapic"), 0, TextWriter.Null, error);
+            await writer;
+
+            Assert.True(code == KvmTraceImportCommand.Success, name + ": " + error);
+            Assert.Equal(expected, ScriptLines.Commands(File.ReadAllText(dir.File(name + ".vapic"))));
+        }
+        var traceDat = Pipe(dir.File("trace.dat"), [0x17, 0x08, 0x44, .. "tracing6"u8, 0, 0, 0, 4, 8, 0, 0, 0]);
+        var refusal = new StringWriter();
+        Assert.Equal(KvmTraceImportCommand.IoFailure, KvmTraceImportCommand.Run(dir.File("trace.dat"), dir.File("dat.vapic"), 0, TextWriter.Null, refusal));
+        await traceDat;
+        Assert.StartsWith($"{dir.File("trace.dat")} is trace-cmd's binary trace.dat", refusal.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TraceView_OfAGzipTraceThroughAPipe_DecompressesIt()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        using var dir = new TempDirectory();
+        var plain = await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline);
+        var expected = new StringWriter();
+        Assert.Equal(0, TraceViewCommand.Run(plain, null, expected, TextWriter.Null));
+        var writer = Pipe(dir.File("pipe"), File.ReadAllBytes(Gzip(plain)));
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var code = TraceViewCommand.Run(dir.File("pipe"), null, output, error);
+        await writer;
+
+        Assert.True(code == 0, error.ToString());
+        Assert.Equal(expected.ToString(), output.ToString());
+    }
+
+    [Fact]
+    public void GzipDataOnStandardInput_IsRefusedSayingWhatItIsAndWhatToDo()
+    {
+        // As a text reader of standard input gives gzip's first bytes 1F 8B 08 00: 8B is no UTF-8.
+        var stdin = new StringReader("\u001F\uFFFD\b\0\0\0\0\0\0\u0003\uFFFD\n\uFFFD\uFFFD\n");
+        var error = new StringWriter();
+
+        var code = TraceViewCommand.Run("-", null, TextWriter.Null, error, stdin);
+
+        Assert.Equal(2, code);
+        Assert.Equal("- does not look like a message trace (gzip-compressed data, which is decompressed only when read from a file: give the file's name, or zcat it into the command)", error.ToString().Trim());
     }
 }
