@@ -100,7 +100,7 @@ public sealed class JUnitReportTests
         var cases = new (string[] Args, string Message)[]
         {
             (["run", script, "--no-trace", "--junit", Path.Combine(dir.Path, ".", "ok.vapic")], $"vapic: the report would be written over the script {script}: give --junit another file"),
-            (["run", script, "--trace", script], $"vapic: the trace would be written over the script {script}: give --trace another file"),
+            (["run", script, "--trace", script], $"vapic: the trace would be written over {script}, which this command reads: give --trace another file"),
             (["run", script, "--trace", trace, "--junit", trace], $"vapic: the report and the trace cannot both go to {trace}: give --junit or --trace another file"),
             (["run", "--junit", other, script, "--trace", trace], $"{other}: error: cannot write the report: the file is there and is no XML report (a script?); remove it or give --junit another file"),
         };

@@ -9,6 +9,34 @@ namespace VApicActors.Host.Cli;
 public static class CommandLineFiles
 {
     /// <summary>
+    /// Whether <paramref name="a"/> and <paramref name="b"/> name one file (through <c>.</c>, <c>..</c> and symbolic
+    /// links to it), so that a command can refuse to write its output over its own input. <c>-</c> (standard input or
+    /// output) is no file.
+    /// </summary>
+    public static bool SameFile(string? a, string? b)
+    {
+        if (a is null || b is null || a == "-" || b == "-")
+        {
+            return false;
+        }
+        var comparison = OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
+        return FinalPath(a) is { } x && FinalPath(b) is { } y && string.Equals(x, y, comparison);
+
+        static string? FinalPath(string path)
+        {
+            try
+            {
+                var full = Path.GetFullPath(path);
+                return File.Exists(full) ? File.ResolveLinkTarget(full, returnFinalTarget: true)?.FullName ?? full : full;
+            }
+            catch (Exception e) when (IsFileError(e))
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>
     /// Creates the folders above <paramref name="path"/> that do not exist yet; returns those it created, the
     /// outermost first (empty when the file's folder was already there). Throws what creating a folder throws (a
     /// file where a folder should be, no permission).

@@ -406,11 +406,6 @@ public sealed class VapicCommandLine
             // The trace file is emptied before the scripts are read, and the report written over whatever was at its
             // path: one that names a script of the run would lose that script.
             var traceFile = settings.Trace.Enabled ? settings.Trace.File : null;
-            if (SameFileAsAny(traceFile, files) is { } script)
-            {
-                await _error.WriteLineAsync($"vapic: the trace would be written over the script {script}: give --trace another file").ConfigureAwait(false);
-                return ExitUsage;
-            }
             if (SameFileAsAny(junit, files) is { } scriptForReport)
             {
                 await _error.WriteLineAsync($"vapic: the report would be written over the script {scriptForReport}: give --junit another file").ConfigureAwait(false);
@@ -476,30 +471,7 @@ public sealed class VapicCommandLine
     }
 
     /// <summary>The first of <paramref name="paths"/> that names the same file as <paramref name="path"/>, if any.</summary>
-    private static string? SameFileAsAny(string? path, IEnumerable<string> paths)
-    {
-        if (path is null || path == ScenarioRunner.StandardInput)
-        {
-            return null;
-        }
-        var comparison = OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
-        var full = FullPath(path);
-        return full is null ? null : paths.FirstOrDefault(p => p != ScenarioRunner.StandardInput && FullPath(p) is { } other && string.Equals(full, other, comparison));
-
-        static string? FullPath(string p)
-        {
-            try
-            {
-                // Through a symbolic link to the file it names, so that a link to a script is that script.
-                var fullPath = Path.GetFullPath(p);
-                return File.Exists(fullPath) ? File.ResolveLinkTarget(fullPath, returnFinalTarget: true)?.FullName ?? fullPath : fullPath;
-            }
-            catch (Exception e) when (CommandLineFiles.IsFileError(e))
-            {
-                return null;
-            }
-        }
-    }
+    private static string? SameFileAsAny(string? path, IEnumerable<string> paths) => paths.FirstOrDefault(p => CommandLineFiles.SameFile(path, p));
 
     /// <summary>Writes the JUnit report, if one was asked for; false (after saying why) when it could not be written.</summary>
     private async Task<bool> WriteJUnitAsync(string? path, List<ScenarioFileResult>? results, CancellationToken cancellationToken)
@@ -578,6 +550,14 @@ public sealed class VapicCommandLine
         }
 
         LoggingConfiguration.Apply(parse.GetValue(_verbose));
+        // The trace file is emptied when it is opened, before any input is read: a trace named as one of the command's
+        // own files (`run a.vapic --trace a.vapic`, a state to restore) would lose it.
+        var inputs = parse.CommandResult.Children.OfType<System.CommandLine.Parsing.ArgumentResult>().SelectMany(a => a.Tokens).Select(t => t.Value);
+        if (settings.Trace.Enabled && SameFileAsAny(settings.Trace.File, inputs) is { } input)
+        {
+            await _error.WriteLineAsync($"vapic: the trace would be written over {input}, which this command reads: give --trace another file").ConfigureAwait(false);
+            return ExitUsage;
+        }
         if (beforeTrace is not null && await beforeTrace(settings).ConfigureAwait(false) is { } refused)
         {
             return refused;

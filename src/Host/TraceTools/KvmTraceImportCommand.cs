@@ -35,6 +35,11 @@ public static class KvmTraceImportCommand
             stderr.WriteLine($"error: --vcpu must be between 0 and {KvmTraceImportSession.MaxVcpus - 1}");
             return IoFailure;
         }
+        if (CommandLineFiles.SameFile(inputPath, outputPath))
+        {
+            stderr.WriteLine($"vapic: the scenario would be written over the trace it comes from, {inputPath}: give -o another file");
+            return IoFailure;
+        }
 
         var lines = new List<string>();
         try

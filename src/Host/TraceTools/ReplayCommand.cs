@@ -23,6 +23,14 @@ public static class ReplayCommand
     {
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
+        foreach (var input in new[] { tracePath, statePath })
+        {
+            if (CommandLineFiles.SameFile(input, pagePath))
+            {
+                stderr.WriteLine($"vapic: the page would be written over {input}, which the replay reads: give -o another file");
+                return UsageError;
+            }
+        }
         VmState? saved = null;
         if (statePath is not null && !StateCommands.TryRead(statePath, stderr, out saved))
         {

@@ -175,6 +175,11 @@ public static class StateCommands
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
+        if (CommandLineFiles.SameFile(savePath, scriptPath))
+        {
+            await error.WriteLineAsync($"vapic: the state would be written over the script {scriptPath}: give -o another file").ConfigureAwait(false);
+            return UsageError;
+        }
         string[] lines;
         try
         {

@@ -30,6 +30,11 @@ public static class TraceExportCommand
             stderr.WriteLine($"vapic: unknown format '{format}' (known: {string.Join(", ", Formats)})");
             return UsageError;
         }
+        if (CommandLineFiles.SameFile(tracePath, outputPath))
+        {
+            stderr.WriteLine($"vapic: the timeline would be written over the trace it is drawn from, {tracePath}: give -o another file");
+            return UsageError;
+        }
         // Each event is drawn as it is read and not kept; the timeline is written once the trace has been read.
         ChromeTraceExportSummary summary;
         using var timeline = new ChromeTraceTimeline();

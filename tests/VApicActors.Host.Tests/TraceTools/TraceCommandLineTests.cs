@@ -237,6 +237,42 @@ public sealed class TraceCommandLineTests
         Assert.Contains("--timer-hz must be a whole number of Hz from 1 to", badHz.Error);
     }
 
+    [Fact]
+    public async Task AnOutputFileThatIsTheCommandsOwnInput_IsRefused_AndTheInputStays()
+    {
+        using var dir = new TempDirectory();
+        var script = dir.Write("s.vapic", "vm vcpus=2\nwritel 0xfee000f0 0x1ff\nreadl 0xfee000f0 -> 0x1ff\n");
+        var trace = dir.File("t.clef");
+        var state = dir.File("s.json");
+        Assert.Equal(0, (await InvokeAsync("state", "save", script, "-o", state, "--trace", trace)).Code);
+        var kvm = dir.Write("kvm.txt", KvmTraceExcerpts.X2ApicReschedule);
+        var before = new[] { script, trace, state, kvm }.ToDictionary(f => f, File.ReadAllBytes);
+        // Each names one of its inputs again for what it writes, by another spelling of the path.
+        var same = (string f) => Path.Combine(dir.Path, ".", Path.GetFileName(f));
+
+        foreach (var (args, message) in new (string[] Args, string Message)[]
+        {
+            (["trace", "export", trace, "--format", "chrome", "-o", same(trace)], $"vapic: the timeline would be written over the trace it is drawn from, {trace}: give -o another file"),
+            (["replay", trace, "--vm", "s", "--apic", "0", "-o", same(trace)], $"vapic: the page would be written over {trace}, which the replay reads: give -o another file"),
+            (["replay", trace, "--vm", "s", "--apic", "0", "--state", state, "-o", same(state)], $"vapic: the page would be written over {state}, which the replay reads: give -o another file"),
+            (["trace", "import-kvm", kvm, "-o", same(kvm)], $"vapic: the scenario would be written over the trace it comes from, {kvm}: give -o another file"),
+            (["state", "save", script, "-o", same(script), "--no-trace"], $"vapic: the state would be written over the script {script}: give -o another file"),
+            (["state", "save", script, "-o", dir.File("new.json"), "--trace", same(script)], $"vapic: the trace would be written over {script}, which this command reads: give --trace another file"),
+            (["state", "restore", state, script, "--trace", same(state)], $"vapic: the trace would be written over {state}, which this command reads: give --trace another file"),
+        })
+        {
+            var result = await InvokeAsync(args);
+
+            Assert.True(result.Code == 2, $"{string.Join(' ', args)}: exit {result.Code}, {result.Error}");
+            Assert.Equal(message, result.Error.Trim());
+            foreach (var (file, bytes) in before)
+            {
+                Assert.Equal(bytes, File.ReadAllBytes(file));
+            }
+        }
+        Assert.False(File.Exists(dir.File("new.json")));
+    }
+
     [Theory]
     [InlineData("xapic", 0xFF00_0000u, "APIC ID 0xff is the xAPIC broadcast ID; an xAPIC VM's IDs go up to 0xfe")]
     [InlineData("x2apic", 0xFFFF_FFFFu, "APIC ID 0xffffffff is the x2APIC broadcast ID, which no APIC has")]
