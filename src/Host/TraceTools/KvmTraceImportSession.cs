@@ -185,7 +185,9 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
 
     /// <summary>
     /// x2APIC when some vCPU touches an x2APIC MSR before the trace shows it enabling x2APIC itself (an excerpt
-    /// that contains the switch starts in xAPIC mode and replays it).
+    /// that contains the switch starts in xAPIC mode and replays it). An access KVM faulted does not count: xAPIC mode
+    /// faults every x2APIC MSR (kvm-unit-tests checks that it does), and what x2APIC mode faults (a write to a
+    /// read-only register, say) xAPIC mode faults as well.
     /// </summary>
     private bool StartsInX2Apic()
     {
@@ -201,7 +203,7 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
             {
                 switched.Add(a);
             }
-            else if (IsX2ApicMsr(m.Msr) && !switched.Contains(a))
+            else if (IsX2ApicMsr(m.Msr) && !m.Faulted && !switched.Contains(a))
             {
                 return true;
             }
@@ -395,8 +397,8 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         _script.Comment("The trace is an excerpt of a running guest, so the script first rebuilds a starting point:");
         _script.Comment($"  - vcpus={vcpuCount}: the highest vCPU in the trace (task CPU n/KVM, apicid) plus one; vCPU n has APIC ID n.");
         _script.Comment(x2Apic
-            ? "  - mode=x2apic: the trace accesses x2APIC MSRs (0x800-0x8FF) before it enables x2APIC itself."
-            : "  - mode=xapic: the trace accesses no x2APIC MSR before it enables x2APIC itself.");
+            ? "  - mode=x2apic: the trace accesses x2APIC MSRs (0x800-0x8FF) without a fault before it enables x2APIC itself."
+            : "  - mode=xapic: the trace accesses no x2APIC MSR without a fault before it enables x2APIC itself.");
         _script.Comment($"  - every APIC is software-enabled first (SVR = {Hex.Of(InitialSvr)}), as in a running guest.");
         _script.Comment($"  - lines without a task prefix belong to vCPU {defaultVcpu}.");
         _script.Comment("Rules (the trace-import documentation has them in full):");

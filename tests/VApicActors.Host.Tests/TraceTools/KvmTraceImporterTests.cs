@@ -21,6 +21,25 @@ public sealed class KvmTraceImporterTests
     }
 
     [Fact]
+    public void Import_XApicGuestWhoseX2ApicMsrAccessesFault_StaysXApic_AndTheFaultsAreExpected()
+    {
+        // kvm-unit-tests' check that x2APIC MSRs fault in xAPIC mode: the faults are no sign of x2APIC mode.
+        var result = KvmTraceImporter.Import(
+        [
+            " CPU 0/KVM-4321  [002] 12345.678900: kvm_apic: apic_write APIC_TASKPRI = 0x10",
+            " CPU 0/KVM-4321  [002] 12345.678901: kvm_msr: msr_read 802 = 0x0 (#GP)",
+            " CPU 0/KVM-4321  [002] 12345.678902: kvm_msr: msr_write 808 = 0x20 (#GP)",
+            " CPU 0/KVM-4321  [002] 12345.678903: kvm_apic: apic_read APIC_TASKPRI = 0x10",
+        ]);
+        var commands = Commands(result.Script);
+
+        Assert.False(result.Report.X2Apic);
+        Assert.Equal(
+            ["vm vcpus=1 mode=xapic", "writel 0xfee000f0 0x1ff", "writel 0xfee00080 0x10", "rdmsr 0x802 -> #GP", "wrmsr 0x808 0x20 -> #GP", "readl 0xfee00080 -> 0x10"],
+            commands);
+    }
+
+    [Fact]
     public void Import_X2ApicIcrWritePrintedAfterItsEffects_ReplaysTheWriteBeforeCheckingTheTarget()
     {
         var commands = Commands(KvmTraceImporter.Import(KvmTraceExcerpts.X2ApicReschedule).Script);
