@@ -132,7 +132,7 @@ public static class ClientCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                await error.WriteLineAsync($"{file}: error: cannot read the file: {e.Message}").ConfigureAwait(false);
+                await error.WriteLineAsync($"{file}: error: cannot read the file: {Cli.CommandLineFiles.ReadReason(file, e)}").ConfigureAwait(false);
                 return ScenarioRunSummary.ExitError;
             }
         }

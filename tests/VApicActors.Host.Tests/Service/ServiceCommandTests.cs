@@ -120,6 +120,18 @@ public sealed partial class ServiceCommandTests(ServiceFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task Client_AFolderForTheScript_IsSaidToBeOne_AsRunSaysIt()
+    {
+        using var dir = new TempDirectory();
+        var error = new StringWriter();
+
+        var code = await new VapicCommandLine(TextWriter.Null, error).InvokeAsync(["client", "--connect", "127.0.0.1:1", dir.Path]);
+
+        Assert.Equal(ScenarioRunSummary.ExitError, code);
+        Assert.Equal($"{dir.Path}: error: cannot read the file: '{dir.Path}' is a directory, not a file", error.ToString().Trim());
+    }
+
+    [Fact]
     public async Task Client_NothingListening_ExitsTwo()
     {
         int port;
