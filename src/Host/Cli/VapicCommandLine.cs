@@ -452,7 +452,11 @@ public sealed class VapicCommandLine
     {
         try
         {
-            if (!File.Exists(path))
+            // Only a regular file with something in it is looked at: a device or a pipe (/dev/stdout into a pipe, say)
+            // is not read, since reading it would take what is not the report's or wait for ever.
+            var full = Path.GetFullPath(path);
+            if (!File.Exists(full) || full.StartsWith("/dev/", StringComparison.Ordinal) || full.StartsWith("/proc/", StringComparison.Ordinal)
+                || new FileInfo(full).Length == 0)
             {
                 return false;
             }
