@@ -19,7 +19,7 @@ public static class KvmLapicImport
     /// <summary>
     /// Reads <c>vcpu-0.lapic</c>, <c>vcpu-1.lapic</c>, … from <paramref name="folder"/> (every one up to the highest
     /// there, none missing) and builds the VM's state at virtual time 0 (see <see cref="LocalApic.StateFromKvmLapicState"/>).
-    /// Throws <see cref="InvalidDataException"/> naming the file when the folder does not hold such a set.
+    /// Throws <see cref="InvalidDataException"/> (<c>FILE: error: REASON</c>) when the folder does not hold such a set.
     /// </summary>
     public static VmState Read(string folder, bool x2Apic, long timerHz, long tscHz)
     {
@@ -34,12 +34,12 @@ public static class KvmLapicImport
         }
         if (numbers.Count == 0)
         {
-            throw new InvalidDataException($"{folder}: no vcpu-N.lapic file in it (one struct kvm_lapic_state per vCPU, from vcpu-0.lapic on)");
+            throw Refused(folder, $"no vcpu-N.lapic file in it (one struct kvm_lapic_state per vCPU, from vcpu-0.lapic on)");
         }
         if (numbers.Max + 1 != numbers.Count)
         {
             var missing = Enumerable.Range(0, numbers.Max + 1).First(i => !numbers.Contains(i));
-            throw new InvalidDataException($"{Path.Combine(folder, FileName(missing))}: missing (the vCPUs go up to vcpu-{numbers.Max}.lapic)");
+            throw Refused(Path.Combine(folder, FileName(missing)), $"missing (the vCPUs go up to vcpu-{numbers.Max}.lapic)");
         }
 
         var apics = ImmutableArray.CreateBuilder<ApicState>(numbers.Count);
@@ -50,22 +50,22 @@ public static class KvmLapicImport
             var bytes = File.ReadAllBytes(path);
             if (bytes.Length != LocalApic.KvmLapicStateSize)
             {
-                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                    $"{path}: {Plural.Count(bytes.Length, "byte")}, not the {LocalApic.KvmLapicStateSize} of a struct kvm_lapic_state"));
+                throw Refused(path, string.Create(CultureInfo.InvariantCulture,
+                    $"{Plural.Count(bytes.Length, "byte")}, not the {LocalApic.KvmLapicStateSize} of a struct kvm_lapic_state"));
             }
             // The ID is checked before an APIC is built with it: one no APIC can have is the file's fault, said as such.
             var id = LocalApic.ApicIdOfKvmLapicState(bytes, x2Apic);
             if (!x2Apic && id > 0xFE)
             {
-                throw new InvalidDataException($"{path}: APIC ID {Hex.Of(id)} is the xAPIC broadcast ID; an xAPIC VM's IDs go up to 0xfe");
+                throw Refused(path, $"APIC ID {Hex.Of(id)} is the xAPIC broadcast ID; an xAPIC VM's IDs go up to 0xfe");
             }
             if (id == ApicId.X2ApicBroadcast)
             {
-                throw new InvalidDataException($"{path}: APIC ID {Hex.Of(id)} is the x2APIC broadcast ID, which no APIC has");
+                throw Refused(path, $"APIC ID {Hex.Of(id)} is the x2APIC broadcast ID, which no APIC has");
             }
             if (owners.TryGetValue(id, out var other))
             {
-                throw new InvalidDataException($"{path}: APIC ID {Hex.Of(id)} is vCPU {other}'s as well");
+                throw Refused(path, $"APIC ID {Hex.Of(id)} is vCPU {other}'s as well");
             }
             var state = LocalApic.StateFromKvmLapicState(i, bytes, x2Apic, timerHz);
             owners[state.InitialApicId] = i;
@@ -78,4 +78,7 @@ public static class KvmLapicImport
         // Through the state file's own checks, so that what is written is what restore takes.
         return VmStateFile.FromJson(VmStateFile.ToJson(vm));
     }
+
+    /// <summary>The refusal of <paramref name="file"/>, worded as the other commands word theirs: <c>FILE: error: REASON</c>.</summary>
+    private static InvalidDataException Refused(string file, string reason) => new($"{file}: error: {reason}");
 }

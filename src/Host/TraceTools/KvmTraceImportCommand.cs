@@ -32,7 +32,7 @@ public static class KvmTraceImportCommand
         ArgumentNullException.ThrowIfNull(stderr);
         if (defaultVcpu < 0 || defaultVcpu >= KvmTraceImportSession.MaxVcpus)
         {
-            stderr.WriteLine($"error: --vcpu must be between 0 and {KvmTraceImportSession.MaxVcpus - 1}");
+            stderr.WriteLine($"vapic: --vcpu must be between 0 and {KvmTraceImportSession.MaxVcpus - 1}");
             return IoFailure;
         }
         if (CommandLineFiles.SameFile(inputPath, outputPath))

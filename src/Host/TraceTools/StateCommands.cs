@@ -139,7 +139,7 @@ public static class StateCommands
         }
         catch (InvalidDataException e)
         {
-            error.WriteLine($"error: {e.Message}");
+            error.WriteLine(e.Message);
             return UsageError;
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e))

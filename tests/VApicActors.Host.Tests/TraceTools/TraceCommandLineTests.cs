@@ -220,10 +220,10 @@ public sealed class TraceCommandLineTests
 
         foreach (var (folder, message) in new[]
         {
-            (empty, $"error: {empty}: no vcpu-N.lapic file in it"),
-            (gap, $"error: {Path.Combine(gap, "vcpu-1.lapic")}: missing (the vCPUs go up to vcpu-2.lapic)"),
-            (shortFile, $"error: {Path.Combine(shortFile, "vcpu-0.lapic")}: 1000 bytes, not the 1024 of a struct kvm_lapic_state"),
-            (twins, $"error: {Path.Combine(twins, "vcpu-1.lapic")}: APIC ID 0x0 is vCPU 0's as well"),
+            (empty, $"{empty}: error: no vcpu-N.lapic file in it"),
+            (gap, $"{Path.Combine(gap, "vcpu-1.lapic")}: error: missing (the vCPUs go up to vcpu-2.lapic)"),
+            (shortFile, $"{Path.Combine(shortFile, "vcpu-0.lapic")}: error: 1000 bytes, not the 1024 of a struct kvm_lapic_state"),
+            (twins, $"{Path.Combine(twins, "vcpu-1.lapic")}: error: APIC ID 0x0 is vCPU 0's as well"),
             (dir.File("absent"), $"{dir.File("absent")}: error: cannot read it: "),
         })
         {
@@ -288,7 +288,7 @@ public sealed class TraceCommandLineTests
         var result = await InvokeAsync("state", "import-kvm", folder, "-o", dir.File("out.json"), "--mode", mode);
 
         Assert.Equal(2, result.Code);
-        Assert.Equal($"error: {Path.Combine(folder, "vcpu-0.lapic")}: {reason}", result.Error.Trim());
+        Assert.Equal($"{Path.Combine(folder, "vcpu-0.lapic")}: error: {reason}", result.Error.Trim());
         Assert.False(File.Exists(dir.File("out.json")));
     }
 
