@@ -123,10 +123,7 @@ internal sealed class ClusterSessionExecutor : ISessionExecutor
                 {
                     throw new ScenarioException("attach: expected one VM name (usage: attach NAME)");
                 }
-                var name = ServiceVerbs.CheckName(args[0]);
-                await LeaveAsync().ConfigureAwait(false);
-                await JoinAsync(new AttachVm(name, _port)).ConfigureAwait(false);
-                return ScenarioResult.Ok;
+                return await AttachAsync(ServiceVerbs.CheckName(args[0])).ConfigureAwait(false);
             case "watch":
                 _watchMode = ServiceVerbs.ParseWatchMode(args);
                 _watched.Clear();
@@ -163,6 +160,36 @@ internal sealed class ClusterSessionExecutor : ISessionExecutor
         return ScenarioResult.Ok;
     }
 
+    /// <summary>
+    /// <c>attach NAME</c>: joins the named VM first and leaves the current one only then, as on one machine: a name that
+    /// is not a VM is refused and the session keeps its VM, and attaching to the session's own VM keeps it alive (back
+    /// at vCPU 0) instead of ending it on the way.
+    /// </summary>
+    private async Task<ScenarioResult> AttachAsync(string name)
+    {
+        var reply = await _shards.AskAsync(new AttachVm(name, _port)).ConfigureAwait(false);
+        if (reply is not VmReady ready)
+        {
+            throw new ScenarioException(Refusal(reply));
+        }
+        var old = _vm;
+        if (old is not null && !string.Equals(old, name, StringComparison.Ordinal))
+        {
+            _vm = null;
+            try
+            {
+                await _shards.AskAsync(new DetachVm(old, _port)).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+            {
+                // The old VM's node is gone; the session drives the new VM all the same.
+                _log.Warning("Session {SessionId}: leaving VM {Vm} got no answer", _sessionId, old);
+            }
+        }
+        await UseAsync(ready).ConfigureAwait(false);
+        return ScenarioResult.Ok;
+    }
+
     /// <summary>Before the first <c>vm</c> line a session drives its own default VM (<c>vm vcpus=1</c>), created on first use.</summary>
     private async Task EnsureVmAsync()
     {
@@ -180,6 +207,12 @@ internal sealed class ClusterSessionExecutor : ISessionExecutor
         {
             throw new ScenarioException(Refusal(reply));
         }
+        await UseAsync(ready).ConfigureAwait(false);
+    }
+
+    /// <summary>Drives the VM <paramref name="ready"/> describes from now on, from vCPU 0, watching it as the session's mode says.</summary>
+    private async Task UseAsync(VmReady ready)
+    {
         _vm = ready.Vm;
         _vcpus = ready.Vcpus;
         VmNode = ready.Node;

@@ -99,6 +99,37 @@ public sealed class ClusterTests
         Assert.All(requests, r => Assert.Equal("traced", r.Vm));
     }
 
+    [Fact]
+    public async Task ARefusedAttach_LeavesTheSessionOnItsVm_AndAttachingToItsOwnVmKeepsIt()
+    {
+        await using var cluster = await TestCluster.StartAsync(1);
+        var service = cluster.Nodes[0].StartService();
+        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+        await using var other = await LineClient.ConnectAsync(service.LocalEndpoint);
+        client.Timeout = Slow;
+        other.Timeout = Slow;
+
+        // As on one machine: a name that is no VM is refused and the session goes on with the VM it had.
+        Assert.Equal("OK", await client.RequestAsync("vm name=mine vcpus=3"));
+        Assert.Equal("OK 250", await client.RequestAsync("clock_step 250"));
+        Assert.Equal("ERR no VM named 'nowhere'", await client.RequestAsync("attach nowhere"));
+        Assert.Equal("OK", await client.RequestAsync("cpu 2"));
+        Assert.Equal("OK 250", await client.RequestAsync("clock"));
+
+        // Attaching to the VM it already drives (its only session) does not end it on the way: back at vCPU 0.
+        Assert.Equal("OK", await client.RequestAsync("attach mine"));
+        Assert.Equal("OK 0x0", await client.RequestAsync("readl 0xfee00020"));
+        Assert.Equal("OK 250", await client.RequestAsync("clock"));
+
+        // Another session's VM, then a refused attach there: it stays on it, and the first VM lives on with its session.
+        Assert.Equal("OK", await other.RequestAsync("vm name=theirs vcpus=1"));
+        Assert.Equal("OK", await other.RequestAsync("attach mine"));
+        Assert.Equal("ERR no VM named 'theirs'", await client.RequestAsync("attach theirs"));
+        Assert.Equal("ERR no VM named 'Mine'", await other.RequestAsync("attach Mine"));
+        Assert.Equal("OK", await other.RequestAsync("cpu 2"));
+        Assert.Equal("OK 250", await other.RequestAsync("clock"));
+    }
+
     /// <summary>The VM's complete state as the save/restore document, and the node it was taken on.</summary>
     private static async Task<(string Json, string Node)> StateAsync(TestNode via, string vm)
     {
