@@ -147,6 +147,49 @@ public sealed partial class ServiceCommandTests(ServiceFixture fixture) : IClass
         Assert.Contains("cannot connect", error.ToString());
     }
 
+    [Theory]
+    // Commented-out checks are not checks; '#GP' after '->' is a result, not a comment.
+    [InlineData("# wrmsr 0x802 1 -> #GP\nwrmsr 0x802 1 -> #GP # read-only -> x\nreadl 0xfee00030 # -> #GP\nrdmsr 0x802 ->#gp#\n", 0, "2 passed, 0 failed")]
+    [InlineData("readl 0xfee00030 -> #GP\nirr -> none\n", 1, "1 passed, 1 failed")]
+    // A script error still ends with the summary, and exit status 2.
+    [InlineData("irr -> none\nfrob\nirr -> none\n", 2, "1 passed, 0 failed")]
+    public async Task ExampleClient_CountsAndExitsAsVapicClientDoes(string script, int exitCode, string summary)
+    {
+        var python = Environment.GetEnvironmentVariable("PATH")?.Split(Path.PathSeparator)
+            .Select(d => Path.Combine(d, "python3")).FirstOrDefault(File.Exists);
+        if (python is null)
+        {
+            return; // The example client needs Python 3; nothing to check without it.
+        }
+        await using var service = fixture.Start();
+        var endpoint = $"127.0.0.1:{service.LocalEndpoint.Port}";
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "VApicActors.sln")))
+        {
+            root = root.Parent!;
+        }
+
+        var start = new System.Diagnostics.ProcessStartInfo(python, [Path.Combine(root.FullName, "docs", "clients", "client.py"), endpoint])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        await process.StandardInput.WriteAsync(script);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(exitCode == process.ExitCode, await stderr);
+        Assert.Equal(summary, (await stdout).Trim().Split('\n')[^1].Trim());
+
+        var output = new StringWriter();
+        var code = await new VapicCommandLine(output, TextWriter.Null, () => new StringReader(script)).InvokeAsync(["client", "--connect", endpoint, "--quiet"]);
+        Assert.Equal(exitCode, code);
+        Assert.Equal(summary, output.ToString().Trim().Split('\n')[^1].Trim());
+    }
+
     private static bool TryPort(string text, out int port)
     {
         var match = ServingLine().Match(text);
