@@ -255,7 +255,8 @@ internal sealed class ClusterSessionExecutor : ISessionExecutor
         _ => "unexpected answer " + reply.GetType().Name,
     };
 
-    private string PrivateName() => $"{_privatePrefix}-{_sessionId}-{++_vmCount}";
+    /// <summary>A name unique in the cluster that no <c>vm name=</c> can give (see <see cref="VmShards.IsPrivateName"/>).</summary>
+    private string PrivateName() => $"{_privatePrefix}.{_sessionId}.{++_vmCount}";
 }
 
 /// <summary>A session's address in the cluster: it passes the lines VMs send it (interrupts, <c>LOST</c>) to the session.</summary>

@@ -167,7 +167,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     {
         if (_vm is not null)
         {
-            _hosted.Remove(_vm.VcpuCount);
+            _hosted.Remove(_vm.VcpuCount, Named);
             _vm.Vm.Tell(PoisonPill.Instance);
         }
         base.PostStop();
@@ -180,18 +180,30 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
             Sender.Tell(new VmRefused(_name, $"a VM named '{_name}' already exists (attach {_name} to drive it)"));
             return;
         }
+        if (_hosted.TryAdd(m.Spec.VcpuCount, Named) is { } refused)
+        {
+            Sender.Tell(new VmRefused(_name, refused));
+            Passivate();
+            return;
+        }
         var replyTo = Sender;
         RunTask(async () =>
         {
             try
             {
-                await StartVmAsync(m.Spec with { Name = _name }, null).ConfigureAwait(true);
+                await StartVmAsync(m.Spec with { Name = _name }, null, counted: true).ConfigureAwait(true);
             }
             catch (Exception e) when (e is ArgumentException or ScenarioException)
             {
+                _hosted.Remove(m.Spec.VcpuCount, Named);
                 replyTo.Tell(new VmRefused(_name, "vm: " + e.Message));
                 Passivate();
                 return;
+            }
+            catch when (_vm is null)
+            {
+                _hosted.Remove(m.Spec.VcpuCount, Named);
+                throw;
             }
             _keep = m.Keep;
             AddSession(m.Session);
@@ -307,7 +319,11 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         }
     }
 
-    private async Task StartVmAsync(VmSpec spec, VmState? state)
+    /// <summary>Created with <c>vm name=NAME</c>, not a session's own VM: it counts against <c>max-named-vms</c>.</summary>
+    private bool Named => !VmShards.IsPrivateName(_name);
+
+    /// <param name="counted">The VM is already counted among the node's (a creation that the limits let through).</param>
+    private async Task StartVmAsync(VmSpec spec, VmState? state, bool counted = false)
     {
         var vm = await VmHandle.CreateAsync(Context, spec, _trace, _settings.RequestTimeout).ConfigureAwait(true);
         try
@@ -326,7 +342,10 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         await scenario.AdoptAsync(vm).ConfigureAwait(true);
         _vm = vm;
         _scenario = scenario;
-        _hosted.Add(vm.VcpuCount);
+        if (!counted)
+        {
+            _hosted.Add(vm.VcpuCount, Named);
+        }
         Timers.StartPeriodicTimer(SnapshotTimer, SnapshotTick.Instance, _settings.SnapshotInterval);
     }
 

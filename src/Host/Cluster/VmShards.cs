@@ -29,6 +29,18 @@ public sealed class VmShards
     /// <summary>The VMs (and their vCPUs) this node hosts now.</summary>
     public (int Vms, int Vcpus) Hosted => _hosted.Count;
 
+    /// <summary>
+    /// Applies the service's <c>max-vcpus</c> and <c>max-named-vms</c> to the VMs created on this node from now on
+    /// (VMs moving here or restarting here are never refused).
+    /// </summary>
+    public void Limit(int maxVcpus, int maxNamedVms) => _hosted.Limit(maxVcpus, maxNamedVms);
+
+    /// <summary>
+    /// Whether <paramref name="vm"/> is the name of a session's own VM: those names hold a '.', which a name given with
+    /// <c>vm name=</c> cannot, so no session can attach to another's own VM or take its name.
+    /// </summary>
+    public static bool IsPrivateName(string vm) => vm.Contains('.', StringComparison.Ordinal);
+
     private readonly HostedVms _hosted;
 
     /// <summary>The shard region: a message implementing <see cref="IVmMessage"/> sent here reaches its VM.</summary>
@@ -204,22 +216,79 @@ public sealed record ClusterView(string Self, ClusterMemberView[] Members, Clust
     }
 }
 
-/// <summary>The VMs a node hosts now and their vCPUs, kept by the VM entities. Thread-safe.</summary>
+/// <summary>
+/// The VMs a node hosts now and their vCPUs, kept by the VM entities, and the service's limits on them
+/// (<c>max-vcpus</c>, <c>max-named-vms</c>) once a service runs on the node. A limit refuses only the creation of a
+/// VM: a VM that moves here or restarts here from its snapshot is always taken, so that no VM is lost. Thread-safe.
+/// </summary>
 internal sealed class HostedVms
 {
-    private long _both;
+    private readonly object _lock = new();
+    private int _vms;
+    private int _vcpus;
+    private int _named;
+    private (int MaxVcpus, int MaxNamedVms)? _limits;
 
     /// <summary>VMs and vCPUs, read together.</summary>
     public (int Vms, int Vcpus) Count
     {
         get
         {
-            var both = Interlocked.Read(ref _both);
-            return ((int)(both >> 32), (int)(both & 0xFFFF_FFFF));
+            lock (_lock)
+            {
+                return (_vms, _vcpus);
+            }
         }
     }
 
-    public void Add(int vcpus) => Interlocked.Add(ref _both, (1L << 32) + vcpus);
+    /// <summary>From now on, VMs created here are refused beyond these limits.</summary>
+    public void Limit(int maxVcpus, int maxNamedVms)
+    {
+        lock (_lock)
+        {
+            _limits = (maxVcpus, maxNamedVms);
+        }
+    }
 
-    public void Remove(int vcpus) => Interlocked.Add(ref _both, -((1L << 32) + vcpus));
+    /// <summary>Counts a VM about to be created here, or returns why the limits refuse it.</summary>
+    public string? TryAdd(int vcpus, bool named)
+    {
+        lock (_lock)
+        {
+            if (_limits is { } limits)
+            {
+                if (named && _named >= limits.MaxNamedVms)
+                {
+                    return $"too many named VMs on the node that would host it (at most {limits.MaxNamedVms})";
+                }
+                if (_vcpus + (long)vcpus > limits.MaxVcpus)
+                {
+                    return $"vm: the node that would host it runs {_vcpus} vCPUs; {vcpus} more would pass its limit of {limits.MaxVcpus}";
+                }
+            }
+            Add(vcpus, named);
+            return null;
+        }
+    }
+
+    /// <summary>Counts a VM that is here, whatever the limits (restored or moved in).</summary>
+    public void Add(int vcpus, bool named)
+    {
+        lock (_lock)
+        {
+            _vms++;
+            _vcpus += vcpus;
+            _named += named ? 1 : 0;
+        }
+    }
+
+    public void Remove(int vcpus, bool named)
+    {
+        lock (_lock)
+        {
+            _vms--;
+            _vcpus -= vcpus;
+            _named -= named ? 1 : 0;
+        }
+    }
 }

@@ -84,6 +84,8 @@ public sealed class VapicService : IAsyncDisposable
         }
         log ??= Log.ForContext<VapicService>();
 
+        // In cluster mode the limits on VMs apply where VMs live: to the VMs created on this node.
+        cluster?.Limit(settings.MaxVcpus, settings.MaxNamedVms);
         var listener = new TcpListener(address, settings.Listen.Port);
         listener.Start(Backlog);
         var service = new VapicService(system, settings, trace, log, report, listener, cluster);

@@ -130,6 +130,34 @@ public sealed class ClusterTests
         Assert.Equal("OK 250", await other.RequestAsync("clock"));
     }
 
+    [Fact]
+    public async Task TheServicesVmLimits_ApplyToTheVmsCreatedOnItsNode_AndSessionsOwnVmsCannotBeAttached()
+    {
+        await using var cluster = await TestCluster.StartAsync(1);
+        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
+        var service = cluster.Nodes[0].StartService(sink, s => s with { MaxVcpus = 4, MaxNamedVms = 1 });
+        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+        await using var other = await LineClient.ConnectAsync(service.LocalEndpoint);
+        client.Timeout = Slow;
+        other.Timeout = Slow;
+
+        Assert.Equal("OK", await client.RequestAsync("vm name=one keep=yes vcpus=2"));
+        Assert.Equal("ERR too many named VMs on the node that would host it (at most 1)", await other.RequestAsync("vm name=two vcpus=1"));
+        Assert.Equal("OK", await other.RequestAsync("vm vcpus=2"));
+        Assert.Equal("ERR vm: the node that would host it runs 4 vCPUs; 1 more would pass its limit of 4", await client.RequestAsync("vm vcpus=1"));
+        Assert.StartsWith("OK sessions=2 vms=2 vcpus=4 ", await client.RequestAsync("stats"));
+
+        // A VM that ends gives its share back.
+        Assert.Equal("OK", await other.RequestAsync("attach one"));
+        Assert.Equal("OK", await client.RequestAsync("vm vcpus=2"));
+        Assert.StartsWith("OK sessions=2 vms=2 vcpus=4 ", await client.RequestAsync("stats"));
+
+        // A session's own VM has a name that no 'vm name=' or 'attach' accepts: no other session can reach it.
+        var own = sink.Named("ServiceRequest").Last(r => r.Detail!.Contains("request=\"vm vcpus=2\"", StringComparison.Ordinal)).Vm;
+        Assert.Contains('.', own);
+        Assert.StartsWith($"ERR bad VM name '{own}'", await other.RequestAsync("attach " + own));
+    }
+
     /// <summary>The VM's complete state as the save/restore document, and the node it was taken on.</summary>
     private static async Task<(string Json, string Node)> StateAsync(TestNode via, string vm)
     {

@@ -125,9 +125,10 @@ public sealed class TestNode : IAsyncDisposable
     public bool Crashed { get; private set; }
 
     /// <summary>Starts the service of this node in cluster mode on a free loopback port; with a sink, it traces every request there.</summary>
-    public VapicService StartService(VApicActors.Actors.ITraceSink? trace = null)
+    public VapicService StartService(VApicActors.Actors.ITraceSink? trace = null, Func<ServiceSettings, ServiceSettings>? adjust = null)
     {
         var settings = ServiceSettings.Load() with { Listen = new HostPort("127.0.0.1", 0), TraceRequests = trace is not null };
+        settings = adjust?.Invoke(settings) ?? settings;
         Service = VapicService.Start(System, settings, trace, cluster: Shards);
         return Service;
     }
