@@ -39,6 +39,7 @@ internal sealed class ServiceSession : IInterruptWatcher
     private readonly CancellationTokenSource _stopReading = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly object _closeLock = new();
+    private readonly object _outboundLock = new();
     private long _lastActivity = Stopwatch.GetTimestamp();
     private int _pending;
     private string? _closeReason;
@@ -146,17 +147,17 @@ internal sealed class ServiceSession : IInterruptWatcher
 
     private void Unsolicited(string line)
     {
-        if (_outboundDone)
+        lock (_outboundLock)
         {
-            return;
-        }
-        if (!_outbound.Writer.TryWrite(line) && !_outboundDone)
-        {
+            if (_outboundDone || _outbound.Writer.TryWrite(line))
+            {
+                return;
+            }
             // Said once: the lines that follow find the session closed.
             _outboundDone = true;
-            _log.Warning("Session {SessionId}: its queue of outgoing lines is full; closing it as a slow consumer", Id);
-            Abort("slow consumer");
         }
+        _log.Warning("Session {SessionId}: its queue of outgoing lines is full; closing it as a slow consumer", Id);
+        Abort("slow consumer");
     }
 
     private async Task ReadAsync()
@@ -231,10 +232,6 @@ internal sealed class ServiceSession : IInterruptWatcher
                 }
                 _stats.Answered(response);
                 TraceRequest(line ?? "(unreadable line)", response);
-                await _outbound.Writer.WriteAsync(response, _abort.Token).ConfigureAwait(false);
-                Interlocked.Decrement(ref _pending);
-                Interlocked.Exchange(ref _lastActivity, Stopwatch.GetTimestamp());
-                _inFlight.Release();
                 if (_executor.QuitRequested)
                 {
                     lock (_closeLock)
@@ -242,9 +239,14 @@ internal sealed class ServiceSession : IInterruptWatcher
                         _closeReason ??= "quit";
                     }
                     Cancel(_stopReading);
-                    await FinishOutboundAsync(null).ConfigureAwait(false);
+                    // BYE goes out only once no interrupt line can follow it.
+                    await FinishOutboundAsync(response).ConfigureAwait(false);
                     return;
                 }
+                await _outbound.Writer.WriteAsync(response, _abort.Token).ConfigureAwait(false);
+                Interlocked.Decrement(ref _pending);
+                Interlocked.Exchange(ref _lastActivity, Stopwatch.GetTimestamp());
+                _inFlight.Release();
             }
             string? reason;
             lock (_closeLock)
@@ -264,7 +266,11 @@ internal sealed class ServiceSession : IInterruptWatcher
     private async Task FinishOutboundAsync(string? last)
     {
         await _executor.DisposeAsync().ConfigureAwait(false);
-        _outboundDone = true;
+        lock (_outboundLock)
+        {
+            // An interrupt line being queued now goes before the last line; any later one is dropped.
+            _outboundDone = true;
+        }
         if (last is not null)
         {
             await _outbound.Writer.WriteAsync(last, _abort.Token).ConfigureAwait(false);

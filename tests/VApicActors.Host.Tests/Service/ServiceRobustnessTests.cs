@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Akka.Actor;
 using VApicActors.Host.Service;
@@ -129,6 +130,32 @@ public sealed class ServiceRobustnessTests(ServiceFixture fixture) : IClassFixtu
         Assert.Equal(Vcpus * Broadcasts, interrupts.Distinct().Count());
         Assert.Equal("OK 0", await client.RequestAsync("clock"));
         Assert.Equal(1, service.Snapshot().Sessions);
+    }
+
+    [Fact]
+    public async Task Quit_RightAfterABroadcastToAWatchedVm_ByeIsTheLastLine()
+    {
+        // The broadcast's interrupt lines race the answer to quit: any of them may come before BYE, none after it.
+        const int Vcpus = 256;
+        await using var service = fixture.Start();
+        var setup = new StringBuilder($"vm vcpus={Vcpus} mode=x2apic\n");
+        for (var cpu = 0; cpu < Vcpus; cpu++)
+        {
+            setup.Append(CultureInfo.InvariantCulture, $"cpu {cpu}\nwrmsr 0x80f 0x1ff\n");
+        }
+        setup.Append("cpu 0\nwatch all\n");
+        for (var round = 0; round < 8; round++)
+        {
+            await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+            await client.SendRawAsync(Encoding.ASCII.GetBytes(setup + "wrmsr 0x830 0x80041\nquit\nirr\n"));
+            var lines = new List<string>();
+            while (await client.ReadLineAsync() is { } line)
+            {
+                lines.Add(line);
+            }
+            Assert.Equal("BYE", lines[^1]);
+            Assert.Equal(2 * Vcpus + 5, lines.Count(l => !l.StartsWith("IRQ ", StringComparison.Ordinal)));
+        }
     }
 
     [Fact]
