@@ -7,7 +7,8 @@ namespace VApicActors.Host.Service;
 /// Cuts a byte stream into request lines ended by LF (an optional CR before it is dropped), holding at most
 /// one line of <c>maxLineLength</c> bytes. A longer line is skipped up to its end and reported once as an
 /// error; a line that is not strict UTF-8 or holds control characters other than tab is reported as an
-/// error too. Bytes after the last LF stay pending until more arrive; a stream that ends there leaves
+/// error too. A UTF-8 byte-order mark before the first line is dropped. Bytes after the last LF stay pending
+/// until more arrive; a stream that ends there leaves
 /// them unused (a line cut off by a disconnect is never run).
 /// </summary>
 public sealed class LineFramer
@@ -20,6 +21,7 @@ public sealed class LineFramer
     private readonly int _maxLineLength;
     private int _length;
     private bool _skipping;
+    private bool _firstLine = true;
 
     public LineFramer(int maxLineLength)
     {
@@ -70,11 +72,22 @@ public sealed class LineFramer
         if (_skipping)
         {
             _skipping = false;
+            _firstLine = false;
             _length = 0;
             return new FramedLine(null, $"line too long (at most {_maxLineLength} bytes)");
         }
         var length = _length;
         _length = 0;
+        var start = 0;
+        if (_firstLine)
+        {
+            // A byte-order mark some editors and consoles put before the first line is not part of it.
+            _firstLine = false;
+            if (length >= 3 && _line[0] == 0xEF && _line[1] == 0xBB && _line[2] == 0xBF)
+            {
+                start = 3;
+            }
+        }
         if (length > 0 && _line[length - 1] == CarriageReturn)
         {
             length--;
@@ -87,7 +100,7 @@ public sealed class LineFramer
         string text;
         try
         {
-            text = StrictUtf8.GetString(_line, 0, length);
+            text = StrictUtf8.GetString(_line, start, length - start);
         }
         catch (DecoderFallbackException)
         {

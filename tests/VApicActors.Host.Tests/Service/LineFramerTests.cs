@@ -65,6 +65,18 @@ public sealed class LineFramerTests
     }
 
     [Fact]
+    public void Feed_ByteOrderMarkBeforeTheFirstLine_IsDropped_AndLaterOnesAreNot()
+    {
+        var framer = new LineFramer(Limit);
+        var lines = new List<FramedLine>();
+        // The mark split across two reads, as TCP may deliver it.
+        framer.Feed([0xEF, 0xBB], lines);
+        framer.Feed([0xBF, .. "irr\n\uFEFFirr\n"u8], lines);
+        // (Ordinal: the default comparison of strings overlooks a zero-width U+FEFF.)
+        Assert.Equal(["irr", "\uFEFFirr"], lines.Select(l => l.Text!), StringComparer.Ordinal);
+    }
+
+    [Fact]
     public void Feed_UnfinishedLine_StaysPending()
     {
         var framer = new LineFramer(Limit);
