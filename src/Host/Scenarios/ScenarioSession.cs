@@ -2,6 +2,7 @@ using System.Text;
 using Akka.Actor;
 using VApicActors.Actors;
 using VApicActors.Host.Cli;
+using VApicActors.Host.Configuration;
 using VApicActors.Host.TraceTools;
 using VApicActors.Registers;
 
@@ -413,9 +414,9 @@ public sealed class ScenarioSession : IAsyncDisposable
     private static long Hz(string value, string key)
     {
         var hz = Number(value, key);
-        if (hz < 1 || hz > 1_000_000_000_000)
+        if (hz < 1 || hz > VapicSettings.MaxHz)
         {
-            throw new ScenarioException($"vm: {key} must be between 1 and 1000000000000, got {Quote(value)}");
+            throw new ScenarioException($"vm: {key} must be between 1 and {VapicSettings.MaxHz}, got {Quote(value)}");
         }
         return (long)hz;
     }

@@ -3,6 +3,7 @@ using System.Globalization;
 using Akka.Actor;
 using VApicActors.Actors;
 using VApicActors.Host.Cli;
+using VApicActors.Host.Configuration;
 using VApicActors.Host.Scenarios;
 using VApicActors.Registers;
 
@@ -119,16 +120,13 @@ public static class StateCommands
         var option = new Option<long>(name) { Description = description, HelpName = "HZ", DefaultValueFactory = _ => ApicConfig.DefaultHz };
         option.Validators.Add(r =>
         {
-            if (r.Tokens.Count == 1 && (!long.TryParse(r.Tokens[0].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var hz) || hz < 1 || hz > MaxHz))
+            if (r.Tokens.Count == 1 && (!long.TryParse(r.Tokens[0].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var hz) || hz < 1 || hz > VapicSettings.MaxHz))
             {
-                r.AddError($"{name} must be a whole number of Hz from 1 to {MaxHz}");
+                r.AddError($"{name} must be a whole number of Hz from 1 to {VapicSettings.MaxHz}");
             }
         });
         return option;
     }
-
-    /// <summary>The fastest clock a state takes (as a script's <c>vm timer-hz=</c> and <c>tsc-hz=</c>).</summary>
-    private const long MaxHz = 1_000_000_000_000;
 
     private static int ImportKvmFiles(string folder, string path, bool x2Apic, long timerHz, long tscHz, TextWriter output, TextWriter error)
     {
