@@ -440,8 +440,7 @@ public sealed class VapicCommandLine
                 await _error.WriteLineAsync(line).ConfigureAwait(false);
             }
             await _output.WriteLineAsync(new ScenarioRunSummary(0, 0, files.Length, []).SummaryLine).ConfigureAwait(false);
-            var results = files.Zip(unreadable, (file, line) => new ScenarioFileResult(
-                file, [new ScenarioCase(0, "", LineOutcomeKind.Error, line![(file.Length + 2)..])], TimeSpan.Zero)).ToList();
+            var results = files.Zip(unreadable, (file, line) => ScenarioFileResult.Unread(file, line!, TimeSpan.Zero)).ToList();
             await WriteJUnitAsync(junit, results, cancellationToken).ConfigureAwait(false);
             return ExitUsage;
         }).ConfigureAwait(false);

@@ -12,7 +12,16 @@ namespace VApicActors.Host.Scenarios;
 public sealed record ScenarioCase(int Line, string Text, LineOutcomeKind Kind, string? Message);
 
 /// <summary>What one script of a run checked, in order, and how long it took.</summary>
-public sealed record ScenarioFileResult(string File, IReadOnlyList<ScenarioCase> Cases, TimeSpan Elapsed);
+public sealed record ScenarioFileResult(string File, IReadOnlyList<ScenarioCase> Cases, TimeSpan Elapsed)
+{
+    /// <summary>A script that could not be run at all: its one error, from the line <c>FILE: error: ...</c> that said so.</summary>
+    public static ScenarioFileResult Unread(string file, string errorLine, TimeSpan elapsed)
+    {
+        var prefix = file + ": ";
+        var message = errorLine.StartsWith(prefix, StringComparison.Ordinal) ? errorLine[prefix.Length..] : errorLine;
+        return new ScenarioFileResult(file, [new ScenarioCase(0, "", LineOutcomeKind.Error, message)], elapsed);
+    }
+}
 
 /// <summary>
 /// A run of scenario scripts as a JUnit XML report (<c>vapic run --junit FILE</c>), the format CI systems show test

@@ -129,9 +129,7 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
         {
             failures.Add(message);
             error.WriteLine(message);
-            var prefix = file + ": ";
-            Results?.Add(new ScenarioFileResult(file, [new ScenarioCase(0, "", LineOutcomeKind.Error, message.StartsWith(prefix, StringComparison.Ordinal) ? message[prefix.Length..] : message)],
-                System.Diagnostics.Stopwatch.GetElapsedTime(started)));
+            Results?.Add(ScenarioFileResult.Unread(file, message, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
             return new ScenarioRunSummary(0, 0, 1, failures);
         }
     }
