@@ -1,4 +1,5 @@
 using System.Globalization;
+using VApicActors.Host.Cli;
 using VApicActors.Actors;
 using VApicActors.Registers;
 
@@ -38,7 +39,7 @@ internal sealed class StressChecker
         IrrAndIsrEmpty(),
         CallFunctionWorkDone(),
         new InvariantResult("no-dead-letters", _events.DeadLetters == 0,
-            _events.DeadLetters == 0 ? "0 dead letters" : _events.DeadLetters + " dead letters; first: " + _events.FirstDeadLetter),
+            _events.DeadLetters == 0 ? "0 dead letters" : Plural.Count(_events.DeadLetters, "dead letter") + "; first: " + _events.FirstDeadLetter),
         NoFailures(),
     ];
 
@@ -62,11 +63,11 @@ internal sealed class StressChecker
             // (The APIC loses the IPI the guest chose, so the two agree; what the APIC counted decides.)
             return lost == 0
                 ? "armed on " + Name(0, sender) + ", which sent no fixed IPI that reached an APIC: nothing was lost, so the checker had nothing to find"
-                : "lost " + lost + " fixed IPI(s) sent by " + Name(0, sender);
+                : "lost " + Plural.Count(lost, "fixed IPI") + " sent by " + Name(0, sender);
         }
         var meant = ipi.Targets.Length <= 3
             ? string.Join(", ", ipi.Targets.Select(t => Name(0, t)))
-            : ipi.Targets.Length + " vCPUs";
+            : Plural.Count(ipi.Targets.Length, "vCPU");
         return "lost the fixed IPI 0x" + ipi.Vector.ToString("X2", CultureInfo.InvariantCulture) + " (" + ipi.Destination + ") that "
             + Name(0, ipi.Sender) + " sent in its operation " + ipi.Operation + ", meant for " + meant;
     }
@@ -101,9 +102,9 @@ internal sealed class StressChecker
                 }
             }
         }
-        var detail = sent + " fixed messages sent to destinations (IPIs and MSIs); " + accepted + " accepted, " + coalesced
+        var detail = Plural.Count(sent, "fixed message") + " sent to destinations (IPIs and MSIs); " + accepted + " accepted, " + coalesced
             + " coalesced, " + (dropped.Count == 0 ? "0 dropped" : string.Join(", ", dropped.Select(d => d.Value + " dropped (" + d.Key + ")")))
-            + (lost > 0 ? "; fault injection lost " + lost + " IPI(s)" : "");
+            + (lost > 0 ? "; fault injection lost " + Plural.Count(lost, "IPI") : "");
         var holds = arrived == sent && violations.Count == 0;
         return new InvariantResult("fixed-interrupts-accounted", holds, holds ? detail : detail + ". Violations: " + string.Join("; ", violations));
     }
@@ -199,7 +200,7 @@ internal sealed class StressChecker
             arrived += _counters[v].Sum(c => c.LowestPriorityArrived);
         }
         return new InvariantResult("lowest-priority-accounted", sent == arrived,
-            sent + " lowest-priority IPIs sent, " + arrived + " received by exactly one winner each");
+            Plural.Count(sent, "lowest-priority IPI") + " sent, " + arrived + " received by exactly one winner each");
     }
 
     private InvariantResult NmisAccounted()
@@ -220,7 +221,7 @@ internal sealed class StressChecker
                 }
             }
         }
-        var detail = sent + " NMIs sent, " + delivered + " delivered";
+        var detail = Plural.Count(sent, "NMI") + " sent, " + delivered + " delivered";
         return new InvariantResult("nmis-accounted", violations.Count == 0, violations.Count == 0 ? detail : detail + ". Violations: " + string.Join("; ", violations));
     }
 
@@ -242,7 +243,7 @@ internal sealed class StressChecker
                 }
             }
         }
-        var detail = accepted + " interrupts accepted into IRR (IPIs, MSIs, timers), " + acked + " acknowledged, " + eoied + " EOI'd after the final drain";
+        var detail = Plural.Count(accepted, "interrupt") + " accepted into IRR (IPIs, MSIs, timers), " + acked + " acknowledged, " + eoied + " EOI'd after the final drain";
         return new InvariantResult("accepted-acknowledged-and-eoied", violations.Count == 0,
             violations.Count == 0 ? detail : detail + ". Violations: " + string.Join("; ", violations));
     }
@@ -263,7 +264,7 @@ internal sealed class StressChecker
         }
         var count = _snapshots.Sum(s => s.Length);
         return new InvariantResult("irr-and-isr-empty", violations.Count == 0,
-            violations.Count == 0 ? "IRR and ISR empty on all " + count + " vCPUs" : string.Join("; ", violations));
+            violations.Count == 0 ? (count == 1 ? "IRR and ISR empty on the one vCPU" : "IRR and ISR empty on all " + count + " vCPUs") : string.Join("; ", violations));
     }
 
     private InvariantResult CallFunctionWorkDone()
@@ -284,7 +285,7 @@ internal sealed class StressChecker
                 }
             }
         }
-        var detail = queued + " call-function items queued, " + ran + " ran";
+        var detail = Plural.Count(queued, "call-function item") + " queued, " + ran + " ran";
         return new InvariantResult("call-function-work-done", violations.Count == 0,
             violations.Count == 0 ? detail : detail + ". Lost IPIs left work undone: " + string.Join("; ", violations));
     }
@@ -293,7 +294,7 @@ internal sealed class StressChecker
     {
         var failures = _vms.Sum(vm => vm.Cpus.Sum(c => c.Failures));
         var holds = failures == 0 && _events.Errors == 0;
-        var detail = _events.Errors + " errors logged (unhandled exceptions, failed or restarted actors), " + failures + " accesses answered with a failure";
+        var detail = Plural.Count(_events.Errors, "error") + " logged (unhandled exceptions, failed or restarted actors), " + Plural.Count(failures, "access", "accesses") + " answered with a failure";
         return new InvariantResult("no-unhandled-exceptions-or-restarts", holds,
             holds || _events.FirstError is null ? detail : detail + "; first: " + _events.FirstError);
     }

@@ -64,9 +64,12 @@ public sealed class StressFaultInjectionTests
 
         Assert.True(code == 1, printed + error);
         Assert.Contains("an invariant is violated", printed);
-        var accounting = json.GetProperty("invariants").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "fixed-interrupts-accounted");
+        var accounting = Invariant(json, "fixed-interrupts-accounted");
         Assert.False(accounting.GetProperty("holds").GetBoolean());
-        Assert.Contains("fault injection lost 1 IPI", accounting.GetProperty("detail").GetString());
+        Assert.Contains("fault injection lost 1 IPI.", accounting.GetProperty("detail").GetString());
+        // Counts of one read as one, in every detail of a VM of one vCPU.
+        Assert.DoesNotContain("(s)", Flat(printed));
+        Assert.Equal("IRR and ISR empty on the one vCPU", Invariant(json, "irr-and-isr-empty").GetProperty("detail").GetString());
         Assert.Contains("vCPU 0 (APIC 0x0): ", accounting.GetProperty("detail").GetString());
         Assert.Matches(@"^lost the fixed IPI 0xFD \(physical 0x0\) that vCPU 0 \(APIC 0x0\) sent in its operation \d+, meant for vCPU 0 \(APIC 0x0\)$",
             json.GetProperty("faultInjection").GetString());
@@ -85,6 +88,9 @@ public sealed class StressFaultInjectionTests
         Assert.DoesNotContain("fault injection", printed);
         Assert.False(json.TryGetProperty("faultInjection", out _));
     }
+
+    private static JsonElement Invariant(JsonElement report, string name) =>
+        report.GetProperty("invariants").EnumerateArray().Single(i => i.GetProperty("name").GetString() == name);
 
     /// <summary>The printed report with its table borders and line breaks taken out, so that wrapped details read as one.</summary>
     private static string Flat(string printed) =>
