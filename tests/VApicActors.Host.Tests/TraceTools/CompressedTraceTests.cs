@@ -82,6 +82,47 @@ public sealed class CompressedTraceTests(ActorSystemFixture fixture) : IClassFix
         Assert.False(File.Exists(dir.File("out.vapic")));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(-2)]
+    public async Task AGzipFileCutShort_IsSaidToBeThat_AfterWhatItHeld_WithExitTwo(int cut)
+    {
+        // Cut by a few bytes (only the trailer lost: every event is still there) or, negative, to 1/-cut of its length.
+        using var dir = new TempDirectory();
+        var plain = await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline);
+        var whole = await File.ReadAllBytesAsync(Gzip(plain));
+        var shortened = dir.File("cut.clef.gz");
+        await File.WriteAllBytesAsync(shortened, whole[..(cut > 0 ? whole.Length - cut : whole.Length / -cut)]);
+        var (output, error) = (new StringWriter(), new StringWriter());
+
+        var code = TraceViewCommand.Run(shortened, null, output, error);
+
+        Assert.Equal(2, code);
+        Assert.Matches(@": error: cannot read the trace after [1-9][0-9]* events: its gzip data is damaged \(it ends before its compressed data does: the file was cut short\)", error.ToString());
+        Assert.NotEqual("", output.ToString());
+    }
+
+    [Fact]
+    public async Task GzipFilesJoinedIntoOne_AreReadWhole_AsGzipReadsThem()
+    {
+        using var dir = new TempDirectory();
+        var plain = await SimulatorTraces.RecordAsync(fixture.System, dir, "timeline", SimulatorTraces.Timeline);
+        var lines = await File.ReadAllLinesAsync(plain);
+        var first = dir.Write("first.clef", string.Join("\n", lines[..(lines.Length / 2)]) + "\n");
+        var second = dir.Write("second.clef", string.Join("\n", lines[(lines.Length / 2)..]) + "\n");
+        var joined = dir.File("joined.clef.gz");
+        await File.WriteAllBytesAsync(joined, [.. await File.ReadAllBytesAsync(Gzip(first)), .. await File.ReadAllBytesAsync(Gzip(second))]);
+        var (plainOut, plainErr, joinedOut, joinedErr) = (new StringWriter(), new StringWriter(), new StringWriter(), new StringWriter());
+
+        Assert.Equal(0, TraceViewCommand.Run(plain, null, plainOut, plainErr));
+        Assert.Equal(0, TraceViewCommand.Run(joined, null, joinedOut, joinedErr));
+
+        Assert.Equal(plainErr.ToString(), joinedErr.ToString());
+        Assert.Equal(plainOut.ToString(), joinedOut.ToString());
+    }
+
     [DllImport("libc", SetLastError = true)]
     private static extern int mkfifo(string path, uint mode);
 
