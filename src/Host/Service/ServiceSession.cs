@@ -183,9 +183,13 @@ internal sealed class ServiceSession : IInterruptWatcher
                 {
                     break;
                 }
-                Interlocked.Exchange(ref _lastActivity, Stopwatch.GetTimestamp());
                 lines.Clear();
                 framer.Feed(buffer.AsSpan(0, read), lines);
+                if (lines.Count > 0)
+                {
+                    // Only a whole line is a request: bytes of one that never ends (a byte a minute) do not keep a session.
+                    Interlocked.Exchange(ref _lastActivity, Stopwatch.GetTimestamp());
+                }
                 foreach (var line in lines)
                 {
                     // Held here while the session has its maximum of unanswered requests.

@@ -230,6 +230,32 @@ public sealed class ServiceRobustnessTests(ServiceFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task ASessionTricklingALineThatNeverEnds_IsStillClosedWhenIdle()
+    {
+        await using var service = fixture.Start(ServiceFixture.Settings with { IdleTimeout = TimeSpan.FromSeconds(1) });
+        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+        Assert.Equal(VersionAnswer, await client.RequestAsync(Version));
+        var bye = client.ReadLineAsync();
+
+        // A byte every 100 ms for up to 5 s: no request, so the 1 s idle timeout still ends the session.
+        for (var i = 0; i < 50 && !bye.IsCompleted; i++)
+        {
+            try
+            {
+                await client.SendRawAsync("v"u8.ToArray());
+            }
+            catch (IOException)
+            {
+                break;
+            }
+            await Task.Delay(100);
+        }
+
+        Assert.True(bye.IsCompleted, "the session was kept open by a line that never ended");
+        Assert.Equal("BYE idle timeout", await bye);
+    }
+
+    [Fact]
     public async Task Shutdown_EndsEverySessionWithByeAndStopsEveryVm()
     {
         var service = fixture.Start();
