@@ -54,10 +54,13 @@ internal static class TraceInput
 
     private const int HeadLength = 16;
 
-    /// <summary>The bytes already read from a stream that cannot go back, then the rest of it.</summary>
-    private sealed class HeadThenRest(byte[] head, Stream rest) : Stream
+    /// <summary>
+    /// A stream read once from start to end over another, which it closes: what the reader of the text needs and no more
+    /// (the members of seeking and writing are not supported, as for any such stream).
+    /// </summary>
+    private abstract class ReadOnlyWrapper(Stream inner) : Stream
     {
-        private int _position;
+        protected Stream Inner { get; } = inner;
 
         public override bool CanRead => true;
         public override bool CanSeek => false;
@@ -65,19 +68,9 @@ internal static class TraceInput
         public override long Length => throw new NotSupportedException();
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public abstract override int Read(Span<byte> buffer);
 
-        public override int Read(Span<byte> buffer)
-        {
-            if (_position < head.Length)
-            {
-                var n = Math.Min(buffer.Length, head.Length - _position);
-                head.AsSpan(_position, n).CopyTo(buffer);
-                _position += n;
-                return n;
-            }
-            return rest.Read(buffer);
-        }
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override void Flush()
         {
@@ -91,9 +84,27 @@ internal static class TraceInput
         {
             if (disposing)
             {
-                rest.Dispose();
+                Inner.Dispose();
             }
             base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>The bytes already read from a stream that cannot go back, then the rest of it.</summary>
+    private sealed class HeadThenRest(byte[] head, Stream rest) : ReadOnlyWrapper(rest)
+    {
+        private int _position;
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_position < head.Length)
+            {
+                var n = Math.Min(buffer.Length, head.Length - _position);
+                head.AsSpan(_position, n).CopyTo(buffer);
+                _position += n;
+                return n;
+            }
+            return Inner.Read(buffer);
         }
     }
 
@@ -102,7 +113,7 @@ internal static class TraceInput
     /// CRC-32 and length) and notes whether a second member's header may follow the first anywhere (files joined with
     /// <c>cat</c> are still one gzip file).
     /// </summary>
-    private sealed class GzipTap(Stream inner) : Stream
+    private sealed class GzipTap(Stream inner) : ReadOnlyWrapper(inner)
     {
         private const int Window = 10;
         private readonly byte[] _last = new byte[Window];
@@ -113,17 +124,9 @@ internal static class TraceInput
         /// <summary>The length of the data as the last member's trailer gives it (modulo 2^32), if the stream is long enough to have one.</summary>
         public uint? TrailerLength => _count < 18 ? null : (uint)(_last[Window - 4] | _last[Window - 3] << 8 | _last[Window - 2] << 16 | _last[Window - 1] << 24);
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
-            var n = inner.Read(buffer);
+            var n = Inner.Read(buffer);
             if (n > 0)
             {
                 Note(buffer[..n]);
@@ -175,23 +178,6 @@ internal static class TraceInput
         /// </summary>
         private static bool IsMemberHeader(ReadOnlySpan<byte> b) =>
             b[0] == 0x1F && b[1] == 0x8B && b[2] == 0x08 && (b[3] & 0xE0) == 0 && b[8] is 0 or 2 or 4 && b[9] is <= 13 or 255;
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-            base.Dispose(disposing);
-        }
     }
 
     /// <summary>
@@ -199,22 +185,14 @@ internal static class TraceInput
     /// file cut short stops, so a copy that stopped would read as a shorter, whole trace. A single-member file whose
     /// trailer does not give the length read is cut short (or damaged), and its reading fails at the end.
     /// </summary>
-    private sealed class GzipEndCheck(GZipStream inner, GzipTap tap) : Stream
+    private sealed class GzipEndCheck(GZipStream inner, GzipTap tap) : ReadOnlyWrapper(inner)
     {
         private long _length;
         private bool _checked;
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
-            var n = inner.Read(buffer);
+            var n = Inner.Read(buffer);
             _length += n;
             if (n == 0 && buffer.Length > 0 && !_checked)
             {
@@ -225,23 +203,6 @@ internal static class TraceInput
                 }
             }
             return n;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-            base.Dispose(disposing);
         }
     }
 
