@@ -195,14 +195,33 @@ public static class BenchCommand
         {
             table.AddColumn(new TableColumn(header).RightAligned());
         }
-        foreach (var group in results.GroupBy(r => r.Vcpus))
+        foreach (var row in Rows(results))
         {
-            var direct = group.FirstOrDefault(r => r.Design == "direct");
-            var locks = group.FirstOrDefault(r => r.Design == "locks");
-            var actors = group.FirstOrDefault(r => r.Design == "actors");
-            table.AddRow([group.Key.ToString(CultureInfo.InvariantCulture), .. columns.Select(c => c.Cell(direct, locks, actors))]);
+            var direct = row.FirstOrDefault(r => r.Design == "direct");
+            var locks = row.FirstOrDefault(r => r.Design == "locks");
+            var actors = row.FirstOrDefault(r => r.Design == "actors");
+            table.AddRow([row[0].Vcpus.ToString(CultureInfo.InvariantCulture), .. columns.Select(c => c.Cell(direct, locks, actors))]);
         }
         console.Write(table);
+    }
+
+    /// <summary>
+    /// The results in the order they were measured, one row per entry of the vCPU list: a count listed twice
+    /// (<c>--vcpus 64,64,256</c>, to see a run that finds the code already compiled) gives two rows, each with its own
+    /// runs, rather than one row that shows only the first.
+    /// </summary>
+    private static List<List<BenchResult>> Rows(IReadOnlyList<BenchResult> results)
+    {
+        var rows = new List<List<BenchResult>>();
+        foreach (var result in results)
+        {
+            if (rows.Count == 0 || rows[^1][0].Vcpus != result.Vcpus || rows[^1].Exists(r => r.Design == result.Design))
+            {
+                rows.Add([]);
+            }
+            rows[^1].Add(result);
+        }
+        return rows;
     }
 
     public static string ToJson(IReadOnlyList<BenchResult> results, BenchSettings settings) => JsonSerializer.Serialize(new

@@ -131,6 +131,22 @@ public sealed class BenchTests(ActorSystemFixture fixture) : IClassFixture<Actor
         Assert.DoesNotContain("-", row[2..^1]);
     }
 
+    [Fact]
+    public void AVcpuCountListedTwice_HasARowForEachOfItsRuns()
+    {
+        // --vcpus 64,64,256: the second 64-vCPU runs find the code compiled; the table showed the first runs only.
+        var (console, output) = TestConsoles.Plain(width: 200);
+        var settings = BenchSettings.Create(StressSettings.LoadConfig()) with { Designs = BenchSettings.ParseDesigns("direct,actors", "--designs") };
+        BenchResult Result(string design, int vcpus, long exits) => new(design, vcpus, exits, exits / 5, TimeSpan.FromSeconds(1));
+
+        BenchCommand.Print(console, [Result("direct", 64, 1_000_000), Result("actors", 64, 2_000_000), Result("direct", 64, 3_000_000),
+            Result("actors", 64, 4_000_000), Result("direct", 256, 5_000_000), Result("actors", 256, 6_000_000)], 2, settings);
+
+        var rows = output.ToString().Split('\n').Select(l => l.Split('│', StringSplitOptions.TrimEntries)).Where(cells => cells.Length > 1).Skip(1)
+            .Select(cells => string.Join("|", cells[1..4])).ToList();
+        Assert.Equal(["64|1.00 M|2.00 M", "64|3.00 M|4.00 M", "256|5.00 M|6.00 M"], rows);
+    }
+
     [Theory]
     [InlineData("4,,8")]
     [InlineData("4,8,")]
