@@ -225,6 +225,19 @@ public sealed class OutputFileTests
         Assert.Equal($"vapic {args[0]}: --json: cannot write {dir.Path}: '{dir.Path}' is a directory, not a file", error.Trim());
     }
 
+    [Theory]
+    [InlineData("stress", "--operations", "100")]
+    [InlineData("bench", "--seconds", "0.1")]
+    [InlineData("scale", "--total", "64")]
+    public async Task Json_WithAnEmptyName_IsRefusedSayingSo(params string[] args)
+    {
+        var (code, output, error) = await InvokeAsync([.. args, "--json", ""]);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Equal($"vapic {args[0]}: --json: cannot write : the file name is empty", error.Trim());
+    }
+
     [Fact]
     public async Task Stress_TraceUnderAFile_IsRefusedBeforeTheRun()
     {

@@ -120,13 +120,17 @@ public static class CommandLineFiles
     }
 
     /// <summary>
-    /// Why <paramref name="path"/> could not be written: a directory is named as one, a file where one of the folders
-    /// above it should be as such, a file the file system will not create (e.g. under /proc) as such, otherwise the
-    /// exception's message.
+    /// Why <paramref name="path"/> could not be written: an empty name as one (not .NET's "The value cannot be an empty
+    /// string. (Parameter 'path')"), a directory is named as one, a file where one of the folders above it should be as
+    /// such, a file the file system will not create (e.g. under /proc) as such, otherwise the exception's message.
     /// </summary>
     public static string WriteReason(string path, Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
+        if (string.IsNullOrEmpty(path))
+        {
+            return "the file name is empty";
+        }
         if (Directory.Exists(path))
         {
             return IsADirectory(path);
