@@ -239,6 +239,21 @@ public sealed class OutputFileTests
     }
 
     [Fact]
+    public async Task Stress_JsonAndTraceToOneFile_IsRefusedBeforeTheRun()
+    {
+        // The report, written at the end, replaced the trace the run had written there.
+        using var dir = new TempDirectory();
+        var file = dir.File("run.json");
+
+        var (code, output, error) = await InvokeAsync("stress", "--operations", "100", "--json", file, "--trace", Path.Combine(dir.Path, ".", "run.json"));
+
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Equal($"vapic stress: --json: {file} is also the --trace file; give each its own file", error.Trim());
+        Assert.False(File.Exists(file));
+    }
+
+    [Fact]
     public async Task Stress_TraceUnderAFile_IsRefusedBeforeTheRun()
     {
         using var dir = new TempDirectory();

@@ -146,6 +146,13 @@ public static class StressCommand
                 await Console.Error.WriteLineAsync("vapic stress: --json: cannot write " + jsonFile + ": " + why).ConfigureAwait(false);
                 return ExitUsage;
             }
+            if (CommandLineFiles.SameFile(parse.GetValue(json), parse.GetValue(traceFile)))
+            {
+                // The report, written last, would replace the trace the run had just written there.
+                await Console.Error.WriteLineAsync("vapic stress: --json: " + parse.GetValue(json) + " is also the --trace file; give each its own file")
+                    .ConfigureAwait(false);
+                return ExitUsage;
+            }
             if (clusterSettings is not null)
             {
                 return await ClusterStressCommand.RunAsync(settings, clusterSettings, nodeCount ?? 1, config, parse.GetValue(json), AnsiConsole.Console, ct)
