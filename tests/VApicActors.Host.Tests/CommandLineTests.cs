@@ -232,6 +232,7 @@ public sealed class CommandLineTests
     [InlineData("--vms: must be 1 to", "stress", "--vms", "0")]
     [InlineData("--seconds: must be more than 0 and at most 3600", "stress", "--seconds", "0")]
     [InlineData("--seconds: must be more than 0 and at most 3600", "stress", "--seconds", "0", "--operations", "10")]
+    [InlineData("--seconds: must be at least 0.0000001 (100 ns)", "stress", "--seconds", "1e-9")]
     [InlineData("--seconds: give --seconds or a number of --operations, not both", "stress", "--seconds", "2", "--operations", "100")]
     public async Task StressValueFromTheCommandLine_RefusedNamingTheOption(string message, params string[] args)
     {

@@ -171,6 +171,11 @@ public static class StressCommand
         {
             throw new StressSettingsException("--seconds", "must be more than 0 and at most 3600");
         }
+        if (seconds is double tiny && TimeSpan.FromSeconds(tiny) <= TimeSpan.Zero)
+        {
+            // A positive time shorter than a tick would become a duration of 0, refused under the configuration's key.
+            throw new StressSettingsException("--seconds", "must be at least 0.0000001 (100 ns)");
+        }
         OperationMix newMix;
         try
         {
