@@ -201,6 +201,12 @@ public static class StressCommand
         {
             result.Validate();
         }
+        catch (StressSettingsException e) when (e.Key == StressSettings.Section + ".fault-vcpu" && vcpus is not null)
+        {
+            // "--vcpus: must be below vcpus" would blame the option for a rule of a key it does not name.
+            throw new StressSettingsException("--vcpus", "must be more than " + StressSettings.Section + ".fault-vcpu (" + result.FaultVcpu
+                + "), the vCPU whose IPI lose-one-ipi loses", e);
+        }
         catch (StressSettingsException e) when (GivenOption(e.Key, vcpus, vms, mode, ids, operations) is string option)
         {
             // A value from the command line is named as it was given, with the remedy in the same words.
@@ -219,7 +225,6 @@ public static class StressCommand
             "apic-ids" when ids is not null => "--apic-ids",
             "apic-ids" when vcpus is not null => "--vcpus",
             "operations" when operations is not null => "--operations",
-            "fault-vcpu" when vcpus is not null => "--vcpus",
             _ => null,
         };
 

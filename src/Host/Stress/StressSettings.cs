@@ -88,7 +88,7 @@ public sealed record StressSettings
         {
             throw new StressSettingsException(Section + ".apic-ids", "sparse xapic IDs (3 apart) fit at most 85 vCPUs");
         }
-        if (FaultVcpu >= Vcpus)
+        if (LoseOneIpi && FaultVcpu >= Vcpus)
         {
             throw new StressSettingsException(Section + ".fault-vcpu", "must be below vcpus (" + Vcpus + ")");
         }

@@ -47,6 +47,28 @@ public sealed class StressSettingsTests
         Assert.Throws<StressSettingsException>(() => StressCommand.Override(settings, null, null, null, null, null, null, null, "bogus=1", false));
     }
 
+    [Fact]
+    public void Vcpus_NotAboveTheFaultVcpu_IsRefusedNamingBoth()
+    {
+        var armed = StressSettings.Create(StressSettings.LoadConfig()) with { LoseOneIpi = true, FaultVcpu = 5 };
+
+        var e = Assert.Throws<StressSettingsException>(() => StressCommand.Override(armed, 2, null, null, null, null, null, null, null, false));
+
+        Assert.Equal("--vcpus", e.Key);
+        Assert.Equal("must be more than vapic.stress.fault-vcpu (5), the vCPU whose IPI lose-one-ipi loses", e.Problem);
+    }
+
+    [Fact]
+    public void FaultVcpu_WithFaultInjectionOff_DoesNotLimitTheVcpus()
+    {
+        // The key only says which vCPU loses an IPI when lose-one-ipi is on; off, it must not refuse a smaller VM.
+        var config = ConfigurationFactory.ParseString("vapic.stress { lose-one-ipi = off, fault-vcpu = 5 }").WithFallback(StressSettings.LoadConfig());
+
+        var settings = StressCommand.Override(StressSettings.Create(config), 2, null, null, null, null, null, null, null, false);
+
+        Assert.Equal(2, settings.Vcpus);
+    }
+
     [Theory]
     [InlineData("99=5", "is not name=weight")]
     [InlineData("0=0", "is not name=weight")]
