@@ -317,15 +317,24 @@ public static class StressCommand
             {
                 await Task.WhenAny(run, Task.Delay(250, CancellationToken.None)).ConfigureAwait(false);
                 var (ops, exits) = engine.Progress;
-                var s = Math.Max(watch.Elapsed.TotalSeconds, 1e-3);
-                var planned = engine.PlannedOperations;
-                var of = planned > 0 ? " of " + planned.ToString("N0", CultureInfo.InvariantCulture) : "";
-                var limit = settings.Sequential || settings.Operations > 0 ? "" : " (of " + settings.Duration.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture) + " s)";
-                ctx.Status(string.Format(CultureInfo.InvariantCulture, "{0:F1} s{1}, {2:N0}{3} operations, {4:F2} M ops/s, {5:F2} M exits/s",
-                    watch.Elapsed.TotalSeconds, limit, ops, of, ops / s / 1e6, exits / s / 1e6));
+                ctx.Status(ProgressLine(settings, watch.Elapsed, ops, exits, engine.PlannedOperations));
             }
             report = await run.ConfigureAwait(false);
         }).ConfigureAwait(false);
         return report!;
+    }
+
+    /// <summary>
+    /// The progress line: elapsed time, out of the run's duration when it runs by time (as given: 1.5 s, not a
+    /// rounded 2 s, nor 0 s for --seconds 0.3), operations, out of those planned when it runs by count, and rates in
+    /// the report's units (a debug build's 30 k ops/s, not 0.03 M).
+    /// </summary>
+    internal static string ProgressLine(StressSettings settings, TimeSpan elapsed, long operations, long exits, long planned)
+    {
+        var s = Math.Max(elapsed.TotalSeconds, 1e-3);
+        var of = planned > 0 ? " of " + planned.ToString("N0", CultureInfo.InvariantCulture) : "";
+        var limit = settings.Sequential || settings.Operations > 0 ? "" : " (of " + settings.Duration.TotalSeconds.ToString("0.#######", CultureInfo.InvariantCulture) + " s)";
+        return string.Format(CultureInfo.InvariantCulture, "{0:F1} s{1}, {2:N0}{3} operations, {4} ops/s, {5} exits/s",
+            elapsed.TotalSeconds, limit, operations, of, StressOutput.Rate(operations / s), StressOutput.Rate(exits / s));
     }
 }

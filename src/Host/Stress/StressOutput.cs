@@ -93,9 +93,15 @@ public static class StressOutput
 
     private static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static string Rate(double perSecond) => perSecond >= 1e6
+    /// <summary>
+    /// A rate in millions or thousands; below a thousand as it is, so that a short run's few IPIs per second do not
+    /// show as "0.0 k".
+    /// </summary>
+    internal static string Rate(double perSecond) => perSecond >= 999_950
         ? (perSecond / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " M"
-        : (perSecond / 1e3).ToString("F1", CultureInfo.InvariantCulture) + " k";
+        : perSecond >= 999.5
+            ? (perSecond / 1e3).ToString("F1", CultureInfo.InvariantCulture) + " k"
+            : perSecond.ToString("F0", CultureInfo.InvariantCulture);
 
     private static string Latency(LatencySummary l) => Duration(l.P50) + " / " + Duration(l.P99) + " / " + Duration(l.P999) + " / " + Duration(l.Max);
 
