@@ -66,14 +66,94 @@ public static class VcpuDispatcher
     /// <exception cref="ConfigurationException">The definition is not valid; the message names the setting.</exception>
     public static void Validate(Config? config)
     {
-        if (config is not null && config.HasPath(Id))
+        if (Problem(config) is { } problem)
         {
-            var definition = config.GetConfig(Id).WithFallback(DefaultConfig.GetConfig(Id));
-            if (definition.GetString("executor", "") == DefaultConfig.GetConfig(Id).GetString("executor"))
+            throw new ConfigurationException(problem.Key + " " + problem.Problem);
+        }
+    }
+
+    /// <summary>
+    /// What is wrong with the definition in <paramref name="config"/> (the full key and what it allows), or null when
+    /// there is none or it is good. Everything <see cref="Register"/> reads is read here first, so that a value the
+    /// dispatcher cannot take (<c>throughput = many</c>, an executor type that does not exist) is a configuration error
+    /// before anything starts, not an exception when the first VM is created.
+    /// </summary>
+    public static (string Key, string Problem)? Problem(Config? config)
+    {
+        if (config is null || !config.HasPath(Id))
+        {
+            return null;
+        }
+        var definition = ConfigurationFactory.ParseString("id = " + Id)
+            .WithFallback(config.GetConfig(Id))
+            .WithFallback(DefaultConfig.GetConfig(Id))
+            .WithFallback(AkkaDispatcherDefaults.Value);
+        // Register makes a Dispatcher whatever the type says: another type would be ignored without a word.
+        var type = Read(definition, "type", c => c.GetString("type", ""));
+        if (type != "Dispatcher")
+        {
+            return (Id + ".type", $"must be Dispatcher (the only type of this dispatcher), not \"{type}\"");
+        }
+        var throughput = Read(definition, "throughput", c => (int?)c.GetInt("throughput"));
+        if (throughput is null or < 1)
+        {
+            return (Id + ".throughput", $"must be a whole number of at least 1, not \"{Text(definition, "throughput")}\"");
+        }
+        foreach (var key in new[] { "throughput-deadline-time", "shutdown-timeout" })
+        {
+            if (Read(definition, key, c => (TimeSpan?)c.GetTimeSpan(key)) is null)
             {
-                _ = new VcpuExecutorConfigurator(definition, null!);
+                return (Id + "." + key, $"must be a duration such as 1s or 100ms, not \"{Text(definition, key)}\"");
             }
         }
+        if (definition.GetString("executor", "") == DefaultConfig.GetConfig(Id).GetString("executor"))
+        {
+            return VcpuExecutorConfigurator.Problem(definition);
+        }
+        try
+        {
+            _ = new ExecutorCheck(definition).Executor();
+        }
+        catch (Exception e)
+        {
+            return (Id + ".executor", $"\"{definition.GetString("executor", "")}\" cannot be set up: {e.GetBaseException().Message}");
+        }
+        return null;
+
+        static T? Read<T>(Config c, string key, Func<Config, T?> read)
+        {
+            try
+            {
+                return read(c);
+            }
+            catch (Exception)
+            {
+                return default; // not of the kind the key takes: said by the caller, with the key
+            }
+        }
+
+        static string Text(Config c, string key)
+        {
+            try
+            {
+                return c.GetString(key) ?? "";
+            }
+            catch (Exception)
+            {
+                return "";
+            }
+        }
+    }
+
+    /// <summary>Akka's own <c>akka.actor.default-dispatcher</c>, which <see cref="Register"/> lays the definition over.</summary>
+    private static readonly Lazy<Config> AkkaDispatcherDefaults = new(() => ConfigurationFactory.Default().GetConfig("akka.actor.default-dispatcher"));
+
+    /// <summary>Makes the executor configurator a dispatcher of this definition would make, and nothing else.</summary>
+    private sealed class ExecutorCheck(Config config) : MessageDispatcherConfigurator(config, null!)
+    {
+        public ExecutorServiceConfigurator Executor() => ConfigureExecutor();
+
+        public override MessageDispatcher Dispatcher() => throw new NotSupportedException();
     }
 
     private static void Register(ActorSystem system, Config? definition)
@@ -100,19 +180,39 @@ public sealed class VcpuExecutorConfigurator : ExecutorServiceConfigurator
         : base(config, prerequisites)
     {
         ArgumentNullException.ThrowIfNull(config);
+        if (Problem(config) is { } problem)
+        {
+            throw new ConfigurationException(problem.Key + " " + problem.Problem);
+        }
         var section = config.GetConfig("vcpu-executor");
         var threads = section?.GetInt("threads", 0) ?? 0;
-        var spin = section?.GetInt("spin-rounds", 0) ?? 0;
-        if (threads is < 0 or > 1024)
-        {
-            throw new ConfigurationException(VcpuDispatcher.Id + ".vcpu-executor.threads must be 0 (one per core) to 1024, not " + threads);
-        }
-        if (spin is < 0 or > 1_000_000)
-        {
-            throw new ConfigurationException(VcpuDispatcher.Id + ".vcpu-executor.spin-rounds must be 0 to 1000000, not " + spin);
-        }
         _threads = threads == 0 ? Environment.ProcessorCount : threads;
-        _spinRounds = spin;
+        _spinRounds = section?.GetInt("spin-rounds", 0) ?? 0;
+    }
+
+    /// <summary>The first setting of the dispatcher's <c>vcpu-executor</c> section it cannot take, with what it allows; or null.</summary>
+    internal static (string Key, string Problem)? Problem(Config config)
+    {
+        var section = config.GetConfig("vcpu-executor");
+        foreach (var (name, max, allowed) in new[] { ("threads", 1024, "0 (one per core) to 1024"), ("spin-rounds", 1_000_000, "0 to 1000000") })
+        {
+            string? text = null;
+            try
+            {
+                text = section?.GetString(name);
+                var value = section?.GetInt(name, 0) ?? 0;
+                if (value >= 0 && value <= max)
+                {
+                    continue;
+                }
+            }
+            catch (Exception)
+            {
+                // Not a number: said below.
+            }
+            return (VcpuDispatcher.Id + ".vcpu-executor." + name, "must be " + allowed + ", not " + text);
+        }
+        return null;
     }
 
     public override ExecutorService Produce(string id) => new VcpuExecutor(id, _threads, _spinRounds);

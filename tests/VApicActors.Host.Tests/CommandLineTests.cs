@@ -262,6 +262,22 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData("stress", "--vcpus", "2", "--operations", "20")]
+    [InlineData("bench", "--seconds", "0.2", "--warm-up", "0", "--vcpus", "2")]
+    [InlineData("scale", "--total", "2")]
+    public async Task MeasuringCommand_DispatcherSettingItCannotTake_IsOneLineNamingTheKeyAndExitsTwo(params string[] args)
+    {
+        // Used to end in "vapic: unexpected error: System.FormatException: ..." with a stack trace, and exit 1.
+        using var dir = new TempDirectory();
+        var config = dir.Write("dispatcher.hocon", "vapic-vcpu-dispatcher.vcpu-executor.threads = many\n");
+
+        var (code, error) = await StandardError.CaptureAsync(async () => (await InvokeAsync(["--config", config, .. args])).Code);
+
+        Assert.Equal(2, code);
+        Assert.Equal($"vapic {args[0]}: invalid configuration: vapic-vcpu-dispatcher.vcpu-executor.threads: must be 0 (one per core) to 1024, not many", error.Trim());
+    }
+
+    [Theory]
     [InlineData("--vcpus: '4,,8' has an empty entry", "--vcpus", "4,,8")]
     [InlineData("--vcpus: '4,8,' has an empty entry", "--vcpus", "4,8,")]
     [InlineData("--designs: 'actors,,locks' has an empty entry", "--designs", "actors,,locks")]

@@ -314,6 +314,36 @@ public sealed class SettingsTests
         Assert.Equal(ns, settings.Settings.Simulation.DurationNs);
     }
 
+    [Theory]
+    [InlineData("vcpu-executor.threads = many", "vapic-vcpu-dispatcher.vcpu-executor.threads", "0 (one per core) to 1024")]
+    [InlineData("throughput = many", "vapic-vcpu-dispatcher.throughput", "whole number of at least 1")]
+    [InlineData("throughput = 0", "vapic-vcpu-dispatcher.throughput", "whole number of at least 1")]
+    [InlineData("shutdown-timeout = soon", "vapic-vcpu-dispatcher.shutdown-timeout", "duration")]
+    [InlineData("executor = nonsense", "vapic-vcpu-dispatcher.executor", "\"nonsense\" cannot be set up")]
+    [InlineData("executor = fork-join-executor, fork-join-executor.parallelism-max = many", "vapic-vcpu-dispatcher.executor", "\"fork-join-executor\" cannot be set up")]
+    [InlineData("type = PinnedDispatcher", "vapic-vcpu-dispatcher.type", "must be Dispatcher")]
+    public void Apply_VcpuDispatcherSettingItCannotTake_NamesTheKey(string setting, string key, string problem)
+    {
+        // These passed the check and failed when the first VM was made, as an exception with its stack trace.
+        var config = ConfigurationFactory.ParseString("vapic-vcpu-dispatcher { " + setting + " }").WithFallback(FileConfig());
+
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Apply(config, []));
+
+        Assert.Equal(key, e.Key);
+        Assert.Contains(problem, e.Problem);
+    }
+
+    [Theory]
+    [InlineData("executor = default-executor")]
+    [InlineData("executor = fork-join-executor, fork-join-executor.parallelism-max = 2")]
+    [InlineData("vcpu-executor { threads = 2, spin-rounds = 10 }")]
+    public void Apply_VcpuDispatcherSettingItTakes_IsTaken(string setting)
+    {
+        var config = ConfigurationFactory.ParseString("vapic-vcpu-dispatcher { " + setting + " }").WithFallback(FileConfig());
+
+        HoconSettings.Apply(config, []);
+    }
+
     private static Config FileConfig() => ConfigurationFactory.ParseString(File.ReadAllText(HoconSettings.DefaultPath));
 
     private static void Override(string key, string value)

@@ -50,7 +50,7 @@ public static class BenchCommand
             try
             {
                 config = StressSettings.LoadConfig(parse.GetValue(configFile), Console.Error);
-                VcpuDispatcher.Validate(config);
+                AkkaSettingsCheck.ValidateVcpuDispatcher(config);
                 settings = BenchSettings.Create(config);
                 if (parse.GetValue(seconds) is double s)
                 {

@@ -25,6 +25,19 @@ public static class AkkaSettingsCheck
         throw new SettingsException(key ?? "akka", $"not accepted by Akka: {Describe(refusal)}", refusal);
     }
 
+    /// <summary>
+    /// Checks <c>vapic-vcpu-dispatcher</c> as the VM dispatcher reads it when the first VM starts, so that a value it
+    /// cannot take stops the command naming the key rather than failing later with a stack trace.
+    /// </summary>
+    /// <exception cref="SettingsException">A setting of the dispatcher is refused: names its full key.</exception>
+    public static void ValidateVcpuDispatcher(Config config)
+    {
+        if (VApicActors.Actors.VcpuDispatcher.Problem(config) is { } problem)
+        {
+            throw new SettingsException(problem.Key, problem.Problem);
+        }
+    }
+
     private static Exception? Refusal(Config config)
     {
         try

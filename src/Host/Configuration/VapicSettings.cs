@@ -28,14 +28,7 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
     public static VapicSettings Create(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        try
-        {
-            VApicActors.Actors.VcpuDispatcher.Validate(config);
-        }
-        catch (ConfigurationException e)
-        {
-            throw new SettingsException(VApicActors.Actors.VcpuDispatcher.Id, e.Message);
-        }
+        AkkaSettingsCheck.ValidateVcpuDispatcher(config);
         AkkaSettingsCheck.Validate(config);
 
         var vcpus = ReadInt(config, "vapic.simulation.vcpus");

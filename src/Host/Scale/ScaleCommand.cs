@@ -55,7 +55,7 @@ public static class ScaleCommand
             try
             {
                 config = StressSettings.LoadConfig(parse.GetValue(configFile), Console.Error);
-                VcpuDispatcher.Validate(config);
+                AkkaSettingsCheck.ValidateVcpuDispatcher(config);
             }
             catch (Exception e) when (e is SettingsException or IOException or ConfigurationException)
             {

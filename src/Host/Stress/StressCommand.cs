@@ -93,7 +93,7 @@ public static class StressCommand
             try
             {
                 config = StressSettings.LoadConfig(parse.GetValue(configFile), Console.Error);
-                VcpuDispatcher.Validate(config);
+                AkkaSettingsCheck.ValidateVcpuDispatcher(config);
                 settings = StressSettings.Create(config);
                 if (parse.GetValue(seconds) is not null && parse.GetValue(sequential))
                 {
