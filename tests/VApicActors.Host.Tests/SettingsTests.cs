@@ -344,6 +344,22 @@ public sealed class SettingsTests
         HoconSettings.Apply(config, []);
     }
 
+    [Theory]
+    [InlineData("vapic.trace = off", "vapic.trace is a section of keys (vapic.trace { enabled = ... }), not the single value \"off\"")]
+    [InlineData("vapic.stress.mix = [1, 2]", "vapic.stress.mix is a section of keys (vapic.stress.mix { fixed = ... }), not a list")]
+    [InlineData("vapic { simulation = 5 }", "vapic.simulation is a section of keys (vapic.simulation { vcpus = ... }), not the single value \"5\"")]
+    public void Load_ASectionGivenAsOneValue_IsRefusedNamingTheFileAndTheSection(string hocon, string problem)
+    {
+        // "vapic.trace = off" used to be refused as "vapic.trace.enabled: missing", a key the file does not name.
+        using var dir = new TempDirectory();
+        var path = dir.Write("section.hocon", hocon + "\n");
+
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Load(path: path));
+
+        Assert.Equal(path, e.Key);
+        Assert.Equal(problem, e.Problem);
+    }
+
     private static Config FileConfig() => ConfigurationFactory.ParseString(File.ReadAllText(HoconSettings.DefaultPath));
 
     private static void Override(string key, string value)

@@ -44,6 +44,10 @@ public static partial class HoconSettings
             return defaults;
         }
         var given = Parse(path);
+        if (ReplacedSection(given, defaults) is { } replaced)
+        {
+            throw new SettingsException(path, $"{replaced.Key} is a section of keys ({replaced.Key} {{ {replaced.FirstKey} = ... }}), not {replaced.Given}");
+        }
         if (warnings is not null)
         {
             foreach (var key in UnknownKeys(given, defaults))
@@ -95,6 +99,42 @@ public static partial class HoconSettings
             {
                 Collect(child, path + "." + name, knownItems.GetValueOrDefault(name), unknown);
             }
+        }
+    }
+
+    /// <summary>
+    /// The first key under <c>vapic.</c> that <paramref name="defaults"/> make a section of keys and <paramref name="file"/>
+    /// gives a single value or a list instead (<c>vapic.trace = off</c>), with the first key of the section and what the
+    /// file gives; or null. The file's value replaces the whole section, so every key of it would be reported missing,
+    /// none of which the file names.
+    /// </summary>
+    private static (string Key, string FirstKey, string Given)? ReplacedSection(Config file, Config defaults)
+    {
+        if (!file.HasPath("vapic") || !defaults.HasPath("vapic"))
+        {
+            return null;
+        }
+        return Walk(file.GetValue("vapic"), defaults.GetValue("vapic"), "vapic");
+
+        static (string, string, string)? Walk(HoconValue value, HoconValue known, string path)
+        {
+            if (!known.IsObject())
+            {
+                return null; // a single value or a list: the settings say what it takes
+            }
+            var knownItems = known.GetObject().Items;
+            if (!value.IsObject())
+            {
+                return (path, knownItems.Keys.First(), HoconShapes.ShapeOf(value) ?? $"the single value \"{value.GetString()}\"");
+            }
+            foreach (var (name, child) in value.GetObject().Items)
+            {
+                if (knownItems.GetValueOrDefault(name) is { } knownChild && Walk(child, knownChild, path + "." + name) is { } found)
+                {
+                    return found;
+                }
+            }
+            return null;
         }
     }
 
