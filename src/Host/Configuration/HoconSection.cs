@@ -49,10 +49,16 @@ public sealed class HoconSection
         }
         if (value < min || value > max)
         {
-            throw new SettingsException(key, $"must be from {min} to {max}, got \"{text}\"");
+            throw new SettingsException(key, $"must be from {BoundText(min)} to {BoundText(max)}, got \"{text}\"");
         }
         return value;
     }
+
+    /// <summary>A bound the way the files and their comments write it (<c>100ms</c>, <c>10m</c>, <c>1d</c>), not as a TimeSpan (<c>00:00:00.1000000</c>).</summary>
+    private static string BoundText(TimeSpan bound) =>
+        bound >= TimeSpan.FromDays(1) && bound.Ticks % TimeSpan.TicksPerDay == 0
+            ? bound.Days.ToString(CultureInfo.InvariantCulture) + "d"
+            : VapicSettings.DurationText(bound);
 
     public bool ReadBool(string name)
     {

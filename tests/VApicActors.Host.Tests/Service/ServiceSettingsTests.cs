@@ -38,6 +38,18 @@ public sealed class ServiceSettingsTests
     }
 
     [Theory]
+    [InlineData("write-timeout = 10", "vapic.service.write-timeout: must be from 100ms to 10m, got \"10\"")]
+    [InlineData("idle-timeout = 8d", "vapic.service.idle-timeout: must be from 1s to 7d, got \"8d\"")]
+    [InlineData("shutdown-timeout = 10m", "vapic.service.shutdown-timeout: must be from 100ms to 5m, got \"10m\"")]
+    public void Load_DurationOutOfRange_SaysTheRangeAsTheFileWritesIt_NotAsATimeSpan(string line, string message)
+    {
+        // "write-timeout = 10" used to say "must be from 00:00:00.1000000 to 00:10:00".
+        var config = ConfigurationFactory.ParseString("vapic.service { " + line + " }");
+        var e = Assert.Throws<SettingsException>(() => ServiceSettings.Load(config));
+        Assert.Equal("invalid configuration: " + message, e.Message);
+    }
+
+    [Theory]
     [InlineData("127.0.0.1:7411", "127.0.0.1", 7411)]
     [InlineData("localhost:0", "localhost", 0)]
     [InlineData("[::1]:9000", "::1", 9000)]
