@@ -25,6 +25,8 @@ namespace VApicActors.Host.Cluster;
 internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
 {
     private const string SnapshotTimer = "snapshot";
+    private const string EndingTimer = "ending";
+    private static readonly TimeSpan EndingTimeout = TimeSpan.FromSeconds(10);
 
     private readonly string _name;
     private readonly ClusterSettings _settings;
@@ -41,6 +43,8 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     private bool _dirty;
     private bool _stopAfterSnapshot;
     private bool _ending;
+    private int _deletesPending;
+    private readonly List<(CreateVm Request, IActorRef Sender)> _createsAfterEnd = [];
     private (long VirtualTimeNs, int Bytes) _lastSaved;
 
     public VmEntity(string name, ClusterSettings settings, ITraceSink? trace, HostedVms hosted)
@@ -104,7 +108,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 OnWatch(m);
                 break;
             case GetVmState:
-                if (_vm is null)
+                if (Gone)
                 {
                     Sender.Tell(new VmRefused(_name, $"no VM named '{_name}'"));
                     Passivate();
@@ -118,7 +122,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 });
                 break;
             case SnapshotVm:
-                if (_vm is null)
+                if (Gone)
                 {
                     Sender.Tell(new VmRefused(_name, $"no VM named '{_name}'"));
                     break;
@@ -127,7 +131,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 RunTask(() => SnapshotAsync(handoff: false));
                 break;
             case SnapshotTick:
-                if (_vm is not null && _dirty)
+                if (!Gone && _dirty)
                 {
                     RunTask(() => SnapshotAsync(handoff: false));
                 }
@@ -155,7 +159,19 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                     Context.Stop(Self);
                 }
                 break;
-            case DeleteSnapshotsSuccess or DeleteMessagesSuccess or DeleteSnapshotsFailure or DeleteMessagesFailure:
+            case DeleteSnapshotsFailure f:
+                _log.Error(f.Cause, "VM {Vm} ended, but its snapshots could not be deleted", _name);
+                DeleteDone();
+                break;
+            case DeleteMessagesFailure f:
+                _log.Error(f.Cause, "VM {Vm} ended, but its journal could not be deleted", _name);
+                DeleteDone();
+                break;
+            case DeleteSnapshotsSuccess or DeleteMessagesSuccess:
+                DeleteDone();
+                break;
+            case EndingTimedOut:
+                DeleteDone(timedOut: true);
                 break;
             default:
                 Unhandled(message);
@@ -170,11 +186,25 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
             _hosted.Remove(_vm.VcpuCount, Named);
             _vm.Vm.Tell(PoisonPill.Instance);
         }
+        if (_createsAfterEnd.Count > 0)
+        {
+            var region = ClusterSharding.Get(Context.System).ShardRegion(TypeName);
+            foreach (var (request, sender) in _createsAfterEnd)
+            {
+                region.Tell(request, sender);
+            }
+        }
         base.PostStop();
     }
 
     private void OnCreate(CreateVm m)
     {
+        if (_ending)
+        {
+            // A new VM of the name: made by the entity that starts for the name once this one has stopped.
+            _createsAfterEnd.Add((m, Sender));
+            return;
+        }
         if (_vm is not null)
         {
             Sender.Tell(new VmRefused(_name, $"a VM named '{_name}' already exists (attach {_name} to drive it)"));
@@ -217,7 +247,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
 
     private void OnAttach(AttachVm m)
     {
-        if (_vm is null)
+        if (Gone)
         {
             Sender.Tell(new VmRefused(_name, $"no VM named '{_name}'"));
             Passivate();
@@ -229,7 +259,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
 
     private void OnRunLine(RunLine m)
     {
-        if (_vm is null || _scenario is null)
+        if (Gone || _scenario is null)
         {
             Sender.Tell(new LineDone(ServiceResponse.Error($"no VM named '{_name}' (it has ended)"), m.Cpu));
             Passivate();
@@ -258,7 +288,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
 
     private void OnWatch(WatchVm m)
     {
-        if (_vm is null)
+        if (Gone)
         {
             Sender.Tell(new VmRefused(_name, $"no VM named '{_name}'"));
             return;
@@ -313,9 +343,36 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
             // Nobody drives the VM and nobody may come back to it: it ends, and so does its stored state.
             _ending = true;
             _log.Info("VM {Vm} ended: its last session left", _name);
+            _deletesPending = 2;
+            // No snapshot after the deletion either: it would bring the VM back.
+            Timers.Cancel(SnapshotTimer);
             DeleteSnapshots(SnapshotSelectionCriteria.Latest);
             DeleteMessages(LastSequenceNr);
-            Passivate();
+            // Stopped once its stored state is gone: an entity started for the name before then would recover the VM
+            // from it. (Should the store not answer, it stops all the same.)
+            Timers.StartSingleTimer(EndingTimer, EndingTimedOut.Instance, EndingTimeout);
+        }
+    }
+
+    /// <summary>
+    /// The VM ended (its last session left) and is still being deleted, or is not there at all: everything but a new
+    /// <c>vm</c> (kept for the next entity of the name) is answered as for a name that is no VM. (An ending VM is still running, so without this a session
+    /// could attach to it just before it stops.)
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNullWhen(false, nameof(_vm))]
+    private bool Gone => _vm is null || _ending;
+
+    /// <summary>One of the two deletions of an ending VM's stored state was answered (or they took too long): stops after both.</summary>
+    private void DeleteDone(bool timedOut = false)
+    {
+        if (!_ending || _deletesPending == 0)
+        {
+            return;
+        }
+        _deletesPending = timedOut ? 0 : _deletesPending - 1;
+        if (_deletesPending == 0)
+        {
+            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
         }
     }
 
@@ -428,6 +485,11 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
 
     private void Passivate()
     {
+        if (_ending)
+        {
+            // Stops once its stored state is deleted (DeleteDone), not before.
+            return;
+        }
         Timers.CancelAll();
         Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }
@@ -438,6 +500,11 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         public void OnInterrupt(int vcpu, int vector) => Port.Tell(new SessionLine(ServiceResponse.Irq(vcpu, vector)));
 
         public void OnNotice(string line) => Port.Tell(new SessionLine(line));
+    }
+
+    private sealed class EndingTimedOut
+    {
+        public static readonly EndingTimedOut Instance = new();
     }
 
     private sealed class SnapshotTick

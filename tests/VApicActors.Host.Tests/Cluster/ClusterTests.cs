@@ -131,6 +131,31 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task AVmWhoseLastSessionLeft_IsNoVmAtOnce_AndItsNameMakesAFreshVmAtOnce()
+    {
+        await using var cluster = await TestCluster.StartAsync(1);
+        var service = cluster.Nodes[0].StartService();
+        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+        await using var other = await LineClient.ConnectAsync(service.LocalEndpoint);
+        client.Timeout = Slow;
+        other.Timeout = Slow;
+        Assert.Equal("OK", await client.RequestAsync("vm name=mine vcpus=1"));
+
+        for (var i = 0; i < 8; i++)
+        {
+            // Each time a new VM of the name, while the last one may still be deleting its stored state: never that one.
+            Assert.Equal("OK", await other.RequestAsync("vm name=again vcpus=2"));
+            Assert.Equal("OK 0", await other.RequestAsync("clock"));
+            Assert.Equal("OK 100", await other.RequestAsync("clock_step 100"));
+
+            // Leaving it ends it: from the answer on, no session can attach to it, even while it is still stopping.
+            Assert.Equal("OK", await other.RequestAsync("attach mine"));
+            Assert.Equal("ERR no VM named 'again'", await client.RequestAsync("attach again"));
+            Assert.Equal("OK 0x0", await client.RequestAsync("readl 0xfee00020"));
+        }
+    }
+
+    [Fact]
     public async Task TheServicesVmLimits_ApplyToTheVmsCreatedOnItsNode_AndSessionsOwnVmsCannotBeAttached()
     {
         await using var cluster = await TestCluster.StartAsync(1);
