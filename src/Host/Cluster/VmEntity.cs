@@ -330,34 +330,32 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
             _watch?.Tell(new InterruptWatchActor.Unwatch(watcher));
             _dirty = true;
         }
-        if (_vm is not null)
+        object answer = _vm is not null ? Ready() : new VmRefused(_name, $"no VM named '{_name}'");
+        if (_vm is { } vm && _sessions.Count == 0 && !_keep && !_ending)
         {
-            replyTo?.Tell(Ready());
-        }
-        else
-        {
-            replyTo?.Tell(new VmRefused(_name, $"no VM named '{_name}'"));
-        }
-        if (_vm is not null && _sessions.Count == 0 && !_keep && !_ending)
-        {
-            // Nobody drives the VM and nobody may come back to it: it ends, and so does its stored state.
+            // Nobody drives the VM and nobody may come back to it: it ends now, before the answer, and gives its share of
+            // the node's limits back; its stored state goes too.
             _ending = true;
             _log.Info("VM {Vm} ended: its last session left", _name);
+            _vm = null;
+            _scenario = null;
+            _hosted.Remove(vm.VcpuCount, Named);
+            vm.Vm.Tell(PoisonPill.Instance);
             _deletesPending = 2;
             // No snapshot after the deletion either: it would bring the VM back.
             Timers.Cancel(SnapshotTimer);
             DeleteSnapshots(SnapshotSelectionCriteria.Latest);
             DeleteMessages(LastSequenceNr);
-            // Stopped once its stored state is gone: an entity started for the name before then would recover the VM
+            // The entity stops once its stored state is gone: one started for the name before then would recover the VM
             // from it. (Should the store not answer, it stops all the same.)
             Timers.StartSingleTimer(EndingTimer, EndingTimedOut.Instance, EndingTimeout);
         }
+        replyTo?.Tell(answer);
     }
 
     /// <summary>
-    /// The VM ended (its last session left) and is still being deleted, or is not there at all: everything but a new
-    /// <c>vm</c> (kept for the next entity of the name) is answered as for a name that is no VM. (An ending VM is still running, so without this a session
-    /// could attach to it just before it stops.)
+    /// The VM is not there, or it ended (its last session left) and its entity waits for its stored state to be deleted:
+    /// everything but a new <c>vm</c> (kept for the next entity of the name) is answered as for a name that is no VM.
     /// </summary>
     [System.Diagnostics.CodeAnalysis.MemberNotNullWhen(false, nameof(_vm))]
     private bool Gone => _vm is null || _ending;
