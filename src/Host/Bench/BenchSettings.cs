@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using Akka.Configuration;
 using VApicActors.Host.Configuration;
 using VApicActors.Host.Stress;
@@ -34,7 +35,7 @@ public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration,
             throw new StressSettingsException(Section + ".duration", "must be a time from 100ms to 1m, not '" + durationText + "'");
         }
         var threadsText = Single(config, "threads", "must be 0 (one per core) to 256");
-        if (!int.TryParse(threadsText, out var threads) || threads is < 0 or > 256)
+        if (!int.TryParse(threadsText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var threads) || threads is < 0 or > 256)
         {
             throw new StressSettingsException(Section + ".threads", "must be 0 (one per core) to 256, not '" + threadsText + "'");
         }
@@ -112,7 +113,7 @@ public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration,
         var counts = new List<int>();
         foreach (var part in Entries(text, key))
         {
-            if (!int.TryParse(part, out var n) || n is < 2 or > 4096)
+            if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n is < 2 or > 4096)
             {
                 throw new StressSettingsException(key, "each vCPU count must be 2 to 4096, not '" + part + "'");
             }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Net.Sockets;
 using VApicActors.Host.Scenarios;
 using VApicActors.Host.Service;
@@ -40,7 +41,7 @@ public static class ClientCommand
         };
         timeout.Validators.Add(r =>
         {
-            if (r.Tokens.Count == 1 && (!int.TryParse(r.Tokens[0].Value, out var s) || s < 1 || s > 3600))
+            if (r.Tokens.Count == 1 && (!int.TryParse(r.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) || s < 1 || s > 3600))
             {
                 r.AddError("--timeout must be a whole number of seconds from 1 to 3600");
             }
@@ -49,7 +50,7 @@ public static class ClientCommand
         var sessions = new Option<int?>("--sessions") { Description = "With --bench: concurrent sessions (1 to 256; default: 1, then 16)", HelpName = "N" };
         sessions.Validators.Add(r =>
         {
-            if (r.Tokens.Count == 1 && (!int.TryParse(r.Tokens[0].Value, out var n) || n < 1 || n > 256))
+            if (r.Tokens.Count == 1 && (!int.TryParse(r.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1 || n > 256))
             {
                 r.AddError("--sessions must be a whole number from 1 to 256");
             }
@@ -62,7 +63,7 @@ public static class ClientCommand
         };
         requests.Validators.Add(r =>
         {
-            if (r.Tokens.Count == 1 && (!int.TryParse(r.Tokens[0].Value, out var n) || n < 1 || n > 10_000_000))
+            if (r.Tokens.Count == 1 && (!int.TryParse(r.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1 || n > 10_000_000))
             {
                 r.AddError("--requests must be a whole number from 1 to 10000000");
             }

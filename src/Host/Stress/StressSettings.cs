@@ -1,3 +1,4 @@
+using System.Globalization;
 using Akka.Configuration;
 
 using VApicActors.Host.Configuration;
@@ -141,7 +142,7 @@ public sealed record StressSettings
     private static long Long(Config config, string key, long min, long max)
     {
         var text = Raw(config, key, "must be an integer from " + min + " to " + max);
-        if (!long.TryParse(text, out var value) || value < min || value > max)
+        if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
         {
             throw new StressSettingsException(PathOf(key), "must be an integer from " + min + " to " + max + ", not '" + text + "'");
         }
