@@ -13,6 +13,14 @@ public sealed class ClusterTests
 {
     private static readonly TimeSpan Slow = TimeSpan.FromSeconds(60);
 
+    /// <summary>A session on a cluster node's service, patient enough for a loaded machine.</summary>
+    private static async Task<LineClient> ConnectAsync(System.Net.IPEndPoint endpoint)
+    {
+        var client = await LineClient.ConnectAsync(endpoint);
+        client.Timeout = Slow;
+        return client;
+    }
+
     /// <summary>Creates <c>vm name=PREFIX-N ...</c> from <paramref name="client"/> until one lands on <paramref name="host"/>; returns its name.</summary>
     private static async Task<string> CreateVmOnAsync(LineClient client, TestNode via, TestNode host, string prefix, string options)
     {
@@ -34,8 +42,7 @@ public sealed class ClusterTests
         await using var cluster = await TestCluster.StartAsync(2);
         var (a, b) = (cluster.Nodes[0], cluster.Nodes[1]);
         var service = a.StartService();
-        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
-        client.Timeout = Slow;
+        await using var client = await ConnectAsync(service.LocalEndpoint);
 
         var vm = await CreateVmOnAsync(client, a, b, "far", "vcpus=2");
         Assert.Equal(b.Endpoint, await a.Shards.LocateAsync(vm));
@@ -67,8 +74,7 @@ public sealed class ClusterTests
 
         // A second node's session joins the same VM by name; the cluster view counts both nodes.
         var cluster2 = b.StartService();
-        await using var other = await LineClient.ConnectAsync(cluster2.LocalEndpoint);
-        other.Timeout = Slow;
+        await using var other = await ConnectAsync(cluster2.LocalEndpoint);
         Assert.Equal("OK", await other.RequestAsync("attach " + vm));
         Assert.Equal("OK 250", await other.RequestAsync("clock"));
         // stats counts the VMs this node hosts: the one VM that landed on B.
@@ -85,8 +91,7 @@ public sealed class ClusterTests
         await using var cluster = await TestCluster.StartAsync(1);
         var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
         var service = cluster.Nodes[0].StartService(sink);
-        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
-        client.Timeout = Slow;
+        await using var client = await ConnectAsync(service.LocalEndpoint);
         Assert.Equal("OK", await client.RequestAsync("vm name=traced vcpus=2 apic-ids=4,6"));
         Assert.Equal("OK 0x4000000", await client.RequestAsync("readl 0xfee00020"));
         Assert.Equal("OK", await client.RequestAsync("cpu 1"));
@@ -104,10 +109,8 @@ public sealed class ClusterTests
     {
         await using var cluster = await TestCluster.StartAsync(1);
         var service = cluster.Nodes[0].StartService();
-        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
-        await using var other = await LineClient.ConnectAsync(service.LocalEndpoint);
-        client.Timeout = Slow;
-        other.Timeout = Slow;
+        await using var client = await ConnectAsync(service.LocalEndpoint);
+        await using var other = await ConnectAsync(service.LocalEndpoint);
 
         // As on one machine: a name that is no VM is refused and the session goes on with the VM it had.
         Assert.Equal("OK", await client.RequestAsync("vm name=mine vcpus=3"));
@@ -135,10 +138,8 @@ public sealed class ClusterTests
     {
         await using var cluster = await TestCluster.StartAsync(1);
         var service = cluster.Nodes[0].StartService();
-        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
-        await using var other = await LineClient.ConnectAsync(service.LocalEndpoint);
-        client.Timeout = Slow;
-        other.Timeout = Slow;
+        await using var client = await ConnectAsync(service.LocalEndpoint);
+        await using var other = await ConnectAsync(service.LocalEndpoint);
         Assert.Equal("OK", await client.RequestAsync("vm name=mine vcpus=1"));
 
         for (var i = 0; i < 8; i++)
@@ -161,10 +162,8 @@ public sealed class ClusterTests
         await using var cluster = await TestCluster.StartAsync(1);
         var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
         var service = cluster.Nodes[0].StartService(sink, s => s with { MaxVcpus = 4, MaxNamedVms = 1 });
-        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
-        await using var other = await LineClient.ConnectAsync(service.LocalEndpoint);
-        client.Timeout = Slow;
-        other.Timeout = Slow;
+        await using var client = await ConnectAsync(service.LocalEndpoint);
+        await using var other = await ConnectAsync(service.LocalEndpoint);
 
         Assert.Equal("OK", await client.RequestAsync("vm name=one keep=yes vcpus=2"));
         Assert.Equal("ERR too many named VMs on the node that would host it (at most 1)", await other.RequestAsync("vm name=two vcpus=1"));
@@ -210,8 +209,7 @@ public sealed class ClusterTests
         await using var cluster = await TestCluster.StartAsync(2);
         var (a, b) = (cluster.Nodes[0], cluster.Nodes[1]);
         var service = a.StartService();
-        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
-        client.Timeout = Slow;
+        await using var client = await ConnectAsync(service.LocalEndpoint);
 
         var moving = new List<string>();
         for (var salt = 0; moving.Count < 2; salt++)
@@ -256,8 +254,7 @@ public sealed class ClusterTests
         await using var cluster = await TestCluster.StartAsync(3);
         var (a, c) = (cluster.Nodes[0], cluster.Nodes[2]);
         var service = a.StartService();
-        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
-        client.Timeout = Slow;
+        await using var client = await ConnectAsync(service.LocalEndpoint);
 
         var vm = await CreateVmOnAsync(client, a, c, "doomed", "vcpus=2");
         Assert.Equal("OK", await client.RequestAsync("writel 0xfee00080 0x20"));
@@ -286,8 +283,7 @@ public sealed class ClusterTests
         await using var cluster = await TestCluster.StartAsync(1);
         var a = cluster.Nodes[0];
         var service = a.StartService();
-        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
-        client.Timeout = Slow;
+        await using var client = await ConnectAsync(service.LocalEndpoint);
 
         var before = new Dictionary<string, string>();
         for (var i = 0; i < 8; i++)
@@ -322,8 +318,7 @@ public sealed class ClusterTests
         await using var cluster = await TestCluster.StartAsync(1, snapshotInterval: TimeSpan.FromSeconds(1));
         var a = cluster.Nodes[0];
         var service = a.StartService();
-        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
-        client.Timeout = Slow;
+        await using var client = await ConnectAsync(service.LocalEndpoint);
         Assert.Equal("OK", await client.RequestAsync("vm name=ticking keep=yes vcpus=2"));
         Assert.Equal("OK", await client.RequestAsync("writel 0xfee00080 0x70"));
         Assert.Equal("OK 777", await client.RequestAsync("clock_step 777"));
