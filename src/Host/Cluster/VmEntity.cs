@@ -43,7 +43,12 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     private bool _dirty;
     private bool _stopAfterSnapshot;
     private bool _ending;
-    private int _deletesPending;
+    private int _savesPending;
+    private bool _deletionsSent;
+    private bool _snapshotsDeleted;
+    private bool _messagesDeleted;
+    private bool _stopRequested;
+    private long _deleteMessagesTo;
     private readonly List<(CreateVm Request, IActorRef Sender)> _createsAfterEnd = [];
     private (long VirtualTimeNs, int Bytes) _lastSaved;
 
@@ -149,29 +154,44 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 Detach(t.ActorRef, null);
                 break;
             case SaveSnapshotSuccess s:
+                _savesPending--;
                 OnSnapshotSaved(s.Metadata);
+                DeleteStoredStateIfEnded();
                 break;
             case SaveSnapshotFailure f:
+                _savesPending--;
                 _log.Error(f.Cause, "VM {Vm}: its snapshot could not be saved", _name);
                 AnswerSnapshotWaiters(null);
                 if (_stopAfterSnapshot)
                 {
                     Context.Stop(Self);
                 }
+                DeleteStoredStateIfEnded();
                 break;
-            case DeleteSnapshotsFailure f:
+            case DeleteSnapshotsFailure f when IsEndingDeletion(f.Criteria):
                 _log.Error(f.Cause, "VM {Vm} ended, but its snapshots could not be deleted", _name);
-                DeleteDone();
+                _snapshotsDeleted = true;
+                StopIfStoredStateDeleted();
                 break;
-            case DeleteMessagesFailure f:
+            case DeleteMessagesFailure f when IsEndingDeletion(f.ToSequenceNr):
                 _log.Error(f.Cause, "VM {Vm} ended, but its journal could not be deleted", _name);
-                DeleteDone();
+                _messagesDeleted = true;
+                StopIfStoredStateDeleted();
                 break;
-            case DeleteSnapshotsSuccess or DeleteMessagesSuccess:
-                DeleteDone();
+            case DeleteSnapshotsSuccess d when IsEndingDeletion(d.Criteria):
+                _snapshotsDeleted = true;
+                StopIfStoredStateDeleted();
+                break;
+            case DeleteMessagesSuccess d when IsEndingDeletion(d.ToSequenceNr):
+                _messagesDeleted = true;
+                StopIfStoredStateDeleted();
+                break;
+            case DeleteSnapshotsSuccess or DeleteMessagesSuccess or DeleteSnapshotsFailure or DeleteMessagesFailure:
+                // The clean-up after an earlier snapshot: the ending's deletions are the ones that count.
                 break;
             case EndingTimedOut:
-                DeleteDone(timedOut: true);
+                _snapshotsDeleted = _messagesDeleted = true;
+                StopIfStoredStateDeleted();
                 break;
             default:
                 Unhandled(message);
@@ -341,11 +361,9 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
             _scenario = null;
             _hosted.Remove(vm.VcpuCount, Named);
             vm.Vm.Tell(PoisonPill.Instance);
-            _deletesPending = 2;
             // No snapshot after the deletion either: it would bring the VM back.
             Timers.Cancel(SnapshotTimer);
-            DeleteSnapshots(SnapshotSelectionCriteria.Latest);
-            DeleteMessages(LastSequenceNr);
+            DeleteStoredStateIfEnded();
             // The entity stops once its stored state is gone: one started for the name before then would recover the VM
             // from it. (Should the store not answer, it stops all the same.)
             Timers.StartSingleTimer(EndingTimer, EndingTimedOut.Instance, EndingTimeout);
@@ -360,18 +378,51 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     [System.Diagnostics.CodeAnalysis.MemberNotNullWhen(false, nameof(_vm))]
     private bool Gone => _vm is null || _ending;
 
-    /// <summary>One of the two deletions of an ending VM's stored state was answered (or they took too long): stops after both.</summary>
-    private void DeleteDone(bool timedOut = false)
+    /// <summary>
+    /// Deletes an ended VM's snapshots and journal, once no snapshot of it is still being saved: a save the store finished
+    /// after the deletion would leave a snapshot behind, from which the next entity of the name would bring the VM back.
+    /// (The VM is saved when it is created, and its session may leave before the store has answered.)
+    /// </summary>
+    private void DeleteStoredStateIfEnded()
     {
-        if (!_ending || _deletesPending == 0)
+        if (!_ending || _deletionsSent || _savesPending > 0)
         {
             return;
         }
-        _deletesPending = timedOut ? 0 : _deletesPending - 1;
-        if (_deletesPending == 0)
+        _deletionsSent = true;
+        _deleteMessagesTo = LastSequenceNr;
+        DeleteSnapshots(SnapshotSelectionCriteria.Latest);
+        DeleteMessages(_deleteMessagesTo);
+    }
+
+    /// <summary>
+    /// Whether a deletion of snapshots is the ending's (every snapshot), not the clean-up of older ones after a save,
+    /// whose answer may come while the VM ends.
+    /// </summary>
+    private bool IsEndingDeletion(SnapshotSelectionCriteria criteria) =>
+        _deletionsSent && criteria.MaxSequenceNr == SnapshotSelectionCriteria.Latest.MaxSequenceNr;
+
+    /// <summary>Whether a deletion of the journal reaches as far as the ending's.</summary>
+    private bool IsEndingDeletion(long toSequenceNr) => _deletionsSent && toSequenceNr >= _deleteMessagesTo;
+
+    /// <summary>
+    /// Stops an ended VM's entity once both deletions of its stored state are answered (or they took too long); at once
+    /// when its shard is being handed off, which waits for its entities to stop.
+    /// </summary>
+    private void StopIfStoredStateDeleted()
+    {
+        if (!_ending || !_snapshotsDeleted || !_messagesDeleted || _stopRequested)
         {
-            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+            return;
         }
+        _stopRequested = true;
+        Timers.Cancel(EndingTimer);
+        if (_stopAfterSnapshot)
+        {
+            Context.Stop(Self);
+            return;
+        }
+        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }
 
     /// <summary>Created with <c>vm name=NAME</c>, not a session's own VM: it counts against <c>max-named-vms</c>.</summary>
@@ -453,11 +504,21 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         var snapshot = new VmSnapshot(_keep, handoff, sessions, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), packed);
         _dirty = false;
         _lastSaved = (state.VirtualTimeNs, packed.Length);
-        Persist(new VmCheckpoint(state.VirtualTimeNs), _ => SaveSnapshot(snapshot));
+        Persist(new VmCheckpoint(state.VirtualTimeNs), _ =>
+        {
+            _savesPending++;
+            SaveSnapshot(snapshot);
+        });
     }
 
     private void OnSnapshotSaved(SnapshotMetadata metadata)
     {
+        if (_ending)
+        {
+            // The VM ended while it was being saved: the ending deletes this snapshot with the others, then stops.
+            AnswerSnapshotWaiters(new SnapshotSaved(_name, _lastSaved.VirtualTimeNs, _lastSaved.Bytes));
+            return;
+        }
         var oldest = metadata.SequenceNr - _settings.SnapshotsKept;
         if (oldest > 0)
         {
@@ -485,7 +546,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     {
         if (_ending)
         {
-            // Stops once its stored state is deleted (DeleteDone), not before.
+            // Stops once its stored state is deleted (StopIfStoredStateDeleted), not before.
             return;
         }
         Timers.CancelAll();

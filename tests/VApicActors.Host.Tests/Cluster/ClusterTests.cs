@@ -157,6 +157,32 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task AVmThatEndsWhileItsSnapshotIsStillBeingSaved_LeavesNothingToComeBackFrom()
+    {
+        // A store that takes its time over every save: the snapshot of the VM's creation is still being written when its
+        // only session leaves it.
+        await using var cluster = await TestCluster.StartAsync(1, extra: SlowSnapshotStore.Settings(TimeSpan.FromMilliseconds(500)));
+        var service = cluster.Nodes[0].StartService();
+        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+        await using var other = await LineClient.ConnectAsync(service.LocalEndpoint);
+        client.Timeout = Slow;
+        other.Timeout = Slow;
+        Assert.Equal("OK", await client.RequestAsync("vm name=mine vcpus=1"));
+        Assert.Equal("OK", await other.RequestAsync("vm name=brief vcpus=2"));
+        Assert.Equal("OK", await other.RequestAsync("attach mine"));
+
+        // No VM from the answer on: not while its entity ends, nor once the save has been written and the entity has stopped.
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+        while (DateTime.UtcNow < until)
+        {
+            Assert.Equal("ERR no VM named 'brief'", await client.RequestAsync("attach brief"));
+            await Task.Delay(100);
+        }
+        Assert.Equal("OK", await other.RequestAsync("vm name=brief vcpus=2"));
+        Assert.Equal("OK 0", await other.RequestAsync("clock"));
+    }
+
+    [Fact]
     public async Task TheServicesVmLimits_ApplyToTheVmsCreatedOnItsNode_AndSessionsOwnVmsCannotBeAttached()
     {
         await using var cluster = await TestCluster.StartAsync(1);

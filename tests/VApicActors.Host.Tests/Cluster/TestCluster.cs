@@ -16,6 +16,7 @@ public sealed class TestCluster : IAsyncDisposable
 {
     private readonly TempDirectory _directory = new();
     private readonly List<TestNode> _nodes = [];
+    private Config _extra = Config.Empty;
 
     private TestCluster()
     {
@@ -28,9 +29,10 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>The defaults of hocon/cluster.hocon with the settings a test on one machine needs.</summary>
     public ClusterSettings BaseSettings { get; private set; } = null!;
 
-    public static async Task<TestCluster> StartAsync(int nodes, TimeSpan? snapshotInterval = null)
+    /// <param name="extra">Akka settings that take precedence on every node (another snapshot store, say).</param>
+    public static async Task<TestCluster> StartAsync(int nodes, TimeSpan? snapshotInterval = null, Config? extra = null)
     {
-        var cluster = new TestCluster();
+        var cluster = new TestCluster { _extra = extra ?? Config.Empty };
         var seedPort = FreePort();
         cluster.Seed = $"akka.tcp://vapic@127.0.0.1:{seedPort}";
         cluster.BaseSettings = ClusterSettings.Create(HoconSettings.LoadConfig()) with
@@ -63,7 +65,7 @@ public sealed class TestCluster : IAsyncDisposable
             akka.cluster.run-coordinated-shutdown-when-down = off
             akka.remote.dot-netty.tcp.connection-timeout = 2s
             """);
-        var system = ActorSystem.Create("vapic", quiet.WithFallback(settings.ToAkkaConfig()).WithFallback(HoconSettings.LoadConfig()));
+        var system = ActorSystem.Create("vapic", _extra.WithFallback(quiet).WithFallback(settings.ToAkkaConfig()).WithFallback(HoconSettings.LoadConfig()));
         var shards = await VmShards.StartAsync(system, settings, null);
         var node = new TestNode(system, shards, settings.Port);
         _nodes.Add(node);
