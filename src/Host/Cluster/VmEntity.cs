@@ -35,6 +35,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<IActorRef, PortWatcher> _sessions = [];
     private readonly List<IActorRef> _snapshotWaiters = [];
+    private readonly List<IActorRef> _createdWaiters = [];
     private VmHandle? _vm;
     private ScenarioSession? _scenario;
     private IActorRef? _watch;
@@ -162,6 +163,8 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 _savesPending--;
                 _log.Error(f.Cause, "VM {Vm}: its snapshot could not be saved", _name);
                 AnswerSnapshotWaiters(null);
+                // (The VM runs all the same; only a crash would lose it, as the error says.)
+                AnswerCreatedWaiters();
                 if (_stopAfterSnapshot)
                 {
                     Context.Stop(Self);
@@ -258,10 +261,11 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
             _keep = m.Keep;
             AddSession(m.Session);
             _dirty = true;
-            // The first snapshot: a crash from now on brings the VM back at least as it was created.
+            // The first snapshot: the creation is answered once the store has it, so that a crash from the answer on
+            // brings the VM back at least as it was created.
+            _createdWaiters.Add(replyTo);
             await SnapshotAsync(handoff: false).ConfigureAwait(true);
             _log.Info("VM {Vm} created with {Vcpus} vCPUs on {Node}", _name, m.Spec.VcpuCount, Node);
-            replyTo.Tell(Ready());
         });
     }
 
@@ -517,6 +521,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         {
             // The VM ended while it was being saved: the ending deletes this snapshot with the others, then stops.
             AnswerSnapshotWaiters(new SnapshotSaved(_name, _lastSaved.VirtualTimeNs, _lastSaved.Bytes));
+            AnswerCreatedWaiters();
             return;
         }
         var oldest = metadata.SequenceNr - _settings.SnapshotsKept;
@@ -526,11 +531,22 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         }
         DeleteMessages(metadata.SequenceNr);
         AnswerSnapshotWaiters(new SnapshotSaved(_name, _lastSaved.VirtualTimeNs, _lastSaved.Bytes));
+        AnswerCreatedWaiters();
         if (_stopAfterSnapshot)
         {
             _log.Info("VM {Vm} handed off from {Node} at virtual time {Ns} ns ({Bytes} bytes)", _name, Node, _lastSaved.VirtualTimeNs, _lastSaved.Bytes);
             Context.Stop(Self);
         }
+    }
+
+    /// <summary>Answers the creation of the VM, now that its first snapshot was saved (or could not be).</summary>
+    private void AnswerCreatedWaiters()
+    {
+        foreach (var waiter in _createdWaiters)
+        {
+            waiter.Tell(Gone ? new VmRefused(_name, $"no VM named '{_name}'") : Ready());
+        }
+        _createdWaiters.Clear();
     }
 
     private void AnswerSnapshotWaiters(SnapshotSaved? saved)

@@ -159,16 +159,16 @@ public sealed class ClusterTests
     [Fact]
     public async Task AVmThatEndsWhileItsSnapshotIsStillBeingSaved_LeavesNothingToComeBackFrom()
     {
-        // A store that takes its time over every save: the snapshot of the VM's creation is still being written when its
-        // only session leaves it.
-        await using var cluster = await TestCluster.StartAsync(1, extra: SlowSnapshotStore.Settings(TimeSpan.FromMilliseconds(500)));
+        // A store that takes its time over every save, and a snapshot every 100 ms while the VM changes: the snapshot
+        // taken after the clock step is still being written when the VM's only session leaves it.
+        await using var cluster = await TestCluster.StartAsync(1, TimeSpan.FromMilliseconds(100), SlowSnapshotStore.Settings(TimeSpan.FromMilliseconds(500)));
         var service = cluster.Nodes[0].StartService();
-        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
-        await using var other = await LineClient.ConnectAsync(service.LocalEndpoint);
-        client.Timeout = Slow;
-        other.Timeout = Slow;
+        await using var client = await ConnectAsync(service.LocalEndpoint);
+        await using var other = await ConnectAsync(service.LocalEndpoint);
         Assert.Equal("OK", await client.RequestAsync("vm name=mine vcpus=1"));
         Assert.Equal("OK", await other.RequestAsync("vm name=brief vcpus=2"));
+        Assert.Equal("OK 100", await other.RequestAsync("clock_step 100"));
+        await Task.Delay(250);
         Assert.Equal("OK", await other.RequestAsync("attach mine"));
 
         // No VM from the answer on: not while its entity ends, nor once the save has been written and the entity has stopped.
@@ -180,6 +180,21 @@ public sealed class ClusterTests
         }
         Assert.Equal("OK", await other.RequestAsync("vm name=brief vcpus=2"));
         Assert.Equal("OK 0", await other.RequestAsync("clock"));
+    }
+
+    [Fact]
+    public async Task AVmsCreation_IsAnsweredOnceTheStoreHoldsIt_SoACrashFromThenOnBringsItBack()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, extra: SlowSnapshotStore.Settings(TimeSpan.FromMilliseconds(500)));
+        var node = cluster.Nodes[0];
+        await using var client = await ConnectAsync(node.StartService().LocalEndpoint);
+
+        Assert.Equal("OK", await client.RequestAsync("vm name=durable vcpus=2"));
+
+        var store = Akka.Persistence.Persistence.Instance.Apply(node.System).SnapshotStoreFor(null);
+        var loaded = await store.Ask<Akka.Persistence.LoadSnapshotResult>(
+            new Akka.Persistence.LoadSnapshot("vm-durable", Akka.Persistence.SnapshotSelectionCriteria.Latest, long.MaxValue), Slow);
+        Assert.NotNull(loaded.Snapshot);
     }
 
     [Fact]
