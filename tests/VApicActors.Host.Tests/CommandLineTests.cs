@@ -169,8 +169,8 @@ public sealed class CommandLineTests
         var path = dir.Write("typo.hocon", "vapic.simulation.vcpu = 2\nvapic.simulaton.vcpus = 2\n");
         var (code, output, error) = await InvokeAsync("--config", path, "--no-trace", "--vcpus", "1", "--duration", "10ms", "--tick-period", "1ms");
         Assert.Equal(0, code);
-        Assert.Contains($"vapic: warning: unknown setting vapic.simulation.vcpu in {path} (ignored)", error);
-        Assert.Contains($"vapic: warning: unknown setting vapic.simulaton.vcpus in {path} (ignored)", error);
+        Assert.Contains($"vapic: warning: unknown setting vapic.simulation.vcpu in {path} (ignored; did you mean vapic.simulation.vcpus?)", error);
+        Assert.Contains($"vapic: warning: unknown setting vapic.simulaton.vcpus in {path} (ignored; did you mean vapic.simulation.vcpus?)", error);
         Assert.Contains("VM default: 1 vCPU, ", output);
     }
 

@@ -54,7 +54,10 @@ public sealed class ScenarioRunnerTests(ActorSystemFixture fixture) : IClassFixt
     }
 
     [Theory]
-    [InlineData("frobnicate 1", "unknown command 'frobnicate'")]
+    [InlineData("frobnicate 1", "unknown command 'frobnicate'\n")]
+    [InlineData("rdmr 0x808", "unknown command 'rdmr' (did you mean 'rdmsr'?)")]
+    [InlineData("read 0xfee00080", "unknown command 'read' (did you mean 'readb', 'readw', 'readl' or 'readq'?)")]
+    [InlineData("clock-step 10", "unknown command 'clock-step' (did you mean 'clock_step'?)")]
     [InlineData("readl 0xfeg00030", "bad number '0xfeg00030'")]
     [InlineData("readl", "missing argument")]
     [InlineData("writel 0xfee00080", "missing argument")]
@@ -163,6 +166,18 @@ public sealed class ScenarioRunnerTests(ActorSystemFixture fixture) : IClassFixt
         Assert.Equal(LineOutcomeKind.Executed, (await session.ExecuteAsync("Cpu 1")).Kind);
         Assert.Equal(LineOutcomeKind.Passed, (await session.ExecuteAsync("State -> WAIT-FOR-SIPI")).Kind);
         Assert.Equal(LineOutcomeKind.Passed, (await session.ExecuteAsync("rdmsr 0x802 -> NOT-RUNNING")).Kind);
+    }
+
+    [Fact]
+    public async Task Session_EveryCommandAHintMayName_IsACommand()
+    {
+        await using var session = new ScenarioSession(fixture.System);
+        await session.ExecuteAsync("vm vcpus=2");
+        foreach (var verb in ScenarioSession.Verbs.Where(v => v is not "vm" and not "save" and not "restore"))
+        {
+            var described = (await session.ExecuteAsync(verb)).Describe();
+            Assert.DoesNotContain("unknown command", described, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -227,12 +227,51 @@ public sealed class SettingsTests
         Assert.Equal(4, settings.Simulation.Vcpus);
         Assert.Equal(
             [
-                $"vapic: warning: unknown setting vapic.simulation.vcpu in {path} (ignored)",
-                $"vapic: warning: unknown setting vapic.simulaton.vcpus in {path} (ignored)",
-                $"vapic: warning: unknown setting vapic.stress.mix.fixd in {path} (ignored)",
+                $"vapic: warning: unknown setting vapic.simulation.vcpu in {path} (ignored; did you mean vapic.simulation.vcpus?)",
+                $"vapic: warning: unknown setting vapic.simulaton.vcpus in {path} (ignored; did you mean vapic.simulation.vcpus?)",
+                $"vapic: warning: unknown setting vapic.stress.mix.fixd in {path} (ignored; did you mean vapic.stress.mix.fixed?)",
                 $"vapic: warning: unknown setting vapic.cluster.persistence.provider in {path} (ignored)",
             ],
             warnings.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void Load_UnknownKeysOfTheVcpuDispatcher_AreWarnedAboutButAkkasDispatcherKeysAreNot()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Write("dispatcher.hocon", """
+            vapic-vcpu-dispatcher {
+              throughput = 5
+              throughput-deadline-time = 0ms
+              fork-join-executor { parallelism-min = 2 }
+              vcpu-executor { thread = 2, spin-rounds = 3, spinrounds = 4 }
+              thruput = 4
+            }
+            """);
+        var warnings = new StringWriter();
+        HoconSettings.Load(path: path, warnings: warnings);
+        Assert.Equal(
+            [
+                $"vapic: warning: unknown setting vapic-vcpu-dispatcher.vcpu-executor.thread in {path} (ignored; did you mean vapic-vcpu-dispatcher.vcpu-executor.threads?)",
+                $"vapic: warning: unknown setting vapic-vcpu-dispatcher.vcpu-executor.spinrounds in {path} (ignored; did you mean vapic-vcpu-dispatcher.vcpu-executor.spin-rounds?)",
+                $"vapic: warning: unknown setting vapic-vcpu-dispatcher.thruput in {path} (ignored)",
+            ],
+            warnings.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void Load_AKeyLikeTwoKnownOnes_IsWarnedAboutWithoutAGuess()
+    {
+        using var dir = new TempDirectory();
+        // nsi is one edit from nmi and from msi: a guess is made only when one key is nearest.
+        var path = dir.Write("ambiguous.hocon", "vapic.stress.mix { fixd = 1, nsi = 2, zzzz = 3 }\n");
+        var warnings = new StringWriter();
+        HoconSettings.Load(path: path, warnings: warnings);
+        var lines = warnings.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.EndsWith("(ignored; did you mean vapic.stress.mix.fixed?)", lines[0]);
+        Assert.EndsWith("vapic.stress.mix.nsi in " + path + " (ignored)", lines[1]);
+        Assert.EndsWith("vapic.stress.mix.zzzz in " + path + " (ignored)", lines[2]);
     }
 
     [Fact]

@@ -50,9 +50,10 @@ public static partial class HoconSettings
         }
         if (warnings is not null)
         {
-            foreach (var key in UnknownKeys(given, defaults))
+            foreach (var (key, meant) in UnknownKeys(given, defaults))
             {
-                warnings.WriteLine($"vapic: warning: unknown setting {key} in {path} (ignored)");
+                var hint = meant is null ? "" : $"; did you mean {meant}?";
+                warnings.WriteLine($"vapic: warning: unknown setting {key} in {path} (ignored{hint})");
             }
         }
         return given.WithFallback(defaults);
@@ -60,20 +61,35 @@ public static partial class HoconSettings
 
     /// <summary>
     /// The keys under <c>vapic.</c> in <paramref name="file"/> that <paramref name="defaults"/> does not have, in file
-    /// order, down to the last part (<c>vapic.simulaton.vcpus</c>). Keys outside <c>vapic</c> (<c>akka.*</c>) are not looked at.
+    /// order, down to the last part (<c>vapic.simulaton.vcpus</c>), each with the known key it was probably meant to be
+    /// (<c>vapic.simulation.vcpus</c>) or null. Keys outside <c>vapic</c> (<c>akka.*</c>) are not looked at, except in
+    /// <c>vapic-vcpu-dispatcher</c>, whose keys are the ones of Akka's dispatchers and <c>vcpu-executor</c>'s own.
     /// </summary>
-    public static IReadOnlyList<string> UnknownKeys(Config file, Config defaults)
+    public static IReadOnlyList<(string Key, string? Meant)> UnknownKeys(Config file, Config defaults)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(defaults);
-        var unknown = new List<string>();
-        if (file.HasPath("vapic") && file.GetValue("vapic") is { } vapic && vapic.IsObject())
+        var unknown = new List<(string, string?)>();
+        Check("vapic", defaults.HasPath("vapic") ? defaults.GetValue("vapic") : null);
+        if (defaults.HasPath(VApicActors.Actors.VcpuDispatcher.Id))
         {
-            Collect(vapic, "vapic", defaults.HasPath("vapic") ? defaults.GetValue("vapic") : null, unknown);
+            // A dispatcher section may hold any key Akka's dispatchers read, with its own executor's beside them.
+            var akkaDispatcher = ConfigurationFactory.Default().GetConfig("akka.actor.default-dispatcher");
+            Check(VApicActors.Actors.VcpuDispatcher.Id, defaults.GetConfig(VApicActors.Actors.VcpuDispatcher.Id).WithFallback(akkaDispatcher).Root);
         }
         return unknown;
 
-        static void Collect(HoconValue value, string path, HoconValue? known, List<string> unknown)
+        void Check(string root, HoconValue? known)
+        {
+            if (known is not null && file.HasPath(root) && file.GetValue(root) is { } value && value.IsObject())
+            {
+                Collect(value, root, known, root, known);
+            }
+        }
+
+        // meant: the known key the path so far was probably meant to be (itself while every part is known); null once a
+        // part is like no known one.
+        void Collect(HoconValue value, string path, HoconValue? known, string? meant, HoconValue? meantKnown)
         {
             if (known is null)
             {
@@ -81,12 +97,13 @@ public static partial class HoconSettings
                 {
                     foreach (var (name, child) in value.GetObject().Items)
                     {
-                        Collect(child, path + "." + name, null, unknown);
+                        var (next, nextKnown) = Nearest(name, meant, meantKnown);
+                        Collect(child, path + "." + name, null, next, nextKnown);
                     }
                 }
                 else
                 {
-                    unknown.Add(path);
+                    unknown.Add((path, meant is not null && meantKnown is not null && !meantKnown.IsObject() ? meant : null));
                 }
                 return;
             }
@@ -97,8 +114,24 @@ public static partial class HoconSettings
             var knownItems = known.GetObject().Items;
             foreach (var (name, child) in value.GetObject().Items)
             {
-                Collect(child, path + "." + name, knownItems.GetValueOrDefault(name), unknown);
+                var knownChild = knownItems.GetValueOrDefault(name);
+                var (next, nextKnown) = knownChild is null ? Nearest(name, path, known) : (path + "." + name, knownChild);
+                Collect(child, path + "." + name, knownChild, next, nextKnown);
             }
+        }
+
+        static (string?, HoconValue?) Nearest(string name, string? meant, HoconValue? meantKnown)
+        {
+            if (meant is null || meantKnown is null || !meantKnown.IsObject())
+            {
+                return (null, null);
+            }
+            var items = meantKnown.GetObject().Items;
+            if (items.TryGetValue(name, out var same))
+            {
+                return (meant + "." + name, same); // under a mistyped section, a key the meant one has
+            }
+            return Cli.Suggestions.Nearest(name, items.Keys) is [var only] ? (meant + "." + only, items[only]) : (null, null);
         }
     }
 

@@ -142,6 +142,14 @@ public sealed class ScenarioSession : IAsyncDisposable
         }
     }
 
+    /// <summary>Every command of the language, for the hint that names the one a mistyped command was probably meant to be.</summary>
+    internal static readonly string[] Verbs =
+    [
+        "vm", "cpu", "readb", "readw", "readl", "readq", "writeb", "writew", "writel", "writeq", "rdmsr", "wrmsr", "msi",
+        "lint0", "lint1", "pending", "ack", "eoi", "irr", "isr", "tmr", "state", "nmi", "smi", "sipi", "eoi-broadcasts",
+        "rdtsc", "clock_step", "clock_set", "clock", "save", "restore",
+    ];
+
     private async Task<ScenarioResult> RunAsync(IReadOnlyList<string> command)
     {
         var verb = command[0].ToLowerInvariant();
@@ -301,7 +309,7 @@ public sealed class ScenarioSession : IAsyncDisposable
                 await RestoreAsync(args[0]).ConfigureAwait(false);
                 return ScenarioResult.Ok;
             default:
-                throw new ScenarioException($"unknown command '{Quote(command[0])}'");
+                throw new ScenarioException($"unknown command '{Quote(command[0])}'{Cli.Suggestions.Hint(verb, Verbs)}");
         }
     }
 
