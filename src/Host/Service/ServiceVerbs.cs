@@ -17,9 +17,15 @@ internal static class ServiceVerbs
 {
     public const int MaxNameLength = 64;
 
+    /// <summary>The service's own commands, beside the scenario language's.</summary>
+    private static readonly string[] Own = ["vm", "attach", "watch", "stats", "quit", "cluster"];
+
+    /// <summary>The commands a request may start with, for the hint after an unknown one.</summary>
+    private static readonly string[] Commands = [.. Own, .. ScenarioSession.Verbs.Where(v => v is not "save" and not "restore").Except(Own)];
+
     /// <summary>
     /// Parses a request line. Returns the answer when there is nothing to run (<c>OK</c> for a blank or comment-only
-    /// line, <c>ERR</c> for a malformed one), else null with the line in <paramref name="parsed"/>.
+    /// line, <c>ERR</c> for a malformed one or an unknown command), else null with the line in <paramref name="parsed"/>.
     /// </summary>
     public static string? Parse(string line, out ScenarioLine parsed)
     {
@@ -32,7 +38,17 @@ internal static class ServiceVerbs
             parsed = null!;
             return ServiceResponse.Error(e.Message);
         }
-        return parsed.IsEmpty ? ServiceResponse.Ok : null;
+        if (parsed.IsEmpty)
+        {
+            return ServiceResponse.Ok;
+        }
+        var verb = parsed.Command[0].ToLowerInvariant();
+        if (!Own.Contains(verb) && !ScenarioSession.Verbs.Contains(verb))
+        {
+            // Answered here, before a VM is made for it, with the service's commands among the ones it may have meant.
+            return ServiceResponse.Error($"unknown command '{ScenarioException.Quote(parsed.Command[0])}'{Cli.Suggestions.Hint(verb, Commands)}");
+        }
+        return null;
     }
 
     /// <summary>The answer line of a service verb's result, checked against its <c>-&gt; EXPECTED</c> when it has one.</summary>

@@ -72,17 +72,42 @@ public sealed class TestCluster : IAsyncDisposable
         return node;
     }
 
-    /// <summary>Waits until every node sees <paramref name="members"/> members up.</summary>
+    /// <summary>
+    /// Waits until every node sees <paramref name="members"/> members up, and the shard coordinator knows the shard region
+    /// of every member that hosts VMs: until it does, it gives every new shard to the regions it knows, so a test that
+    /// wants a VM on a node that just joined could create VMs on the others only.
+    /// </summary>
     public async Task WaitForUpAsync(int members)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (_nodes.Any(n => !n.Crashed && n.Shards.Cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) != members))
+        while (_nodes.Any(n => !n.Crashed && n.Shards.Cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) != members)
+               || !await AllRegionsKnownAsync())
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"the cluster did not reach {members} members up");
+                throw new TimeoutException($"the cluster did not reach {members} members up, each with its shard region known");
             }
             await Task.Delay(100);
+        }
+    }
+
+    private async Task<bool> AllRegionsKnownAsync()
+    {
+        var live = _nodes.Where(n => !n.Crashed).ToList();
+        var hosting = live[0].Shards.Cluster.State.Members
+            .Where(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(ClusterSettings.VmRole))
+            .Select(m => m.Address)
+            .ToHashSet();
+        try
+        {
+            var known = await live[0].Shards.Region.Ask<Akka.Cluster.Sharding.CurrentRegions>(Akka.Cluster.Sharding.GetCurrentRegions.Instance, TimeSpan.FromSeconds(2));
+            var self = live[0].Shards.Cluster.SelfAddress;
+            // The coordinator names this node's own region by its address without host and port.
+            return hosting.All(a => known.Regions.Contains(a) || (a == self && known.Regions.Any(r => !r.HasGlobalScope)));
+        }
+        catch (AskTimeoutException)
+        {
+            return false;
         }
     }
 

@@ -83,6 +83,9 @@ public sealed class ServiceProtocolTests(ServiceFixture fixture) : IClassFixture
             ("", "OK"),
             ("   # only a comment", "OK"),
             ("frobnicate", "ERR unknown command 'frobnicate'"),
+            ("atach shared", "ERR unknown command 'atach' (did you mean 'attach'?)"),
+            ("wach all", "ERR unknown command 'wach' (did you mean 'watch'?)"),
+            ("rdmr 0x802", "ERR unknown command 'rdmr' (did you mean 'rdmsr'?)"),
             ("cpu 7", "ERR no vCPU 7: the VM has 2 (0 to 1)"),
             ("readl 0xfee00030 ->", "ERR '->' without an expected result after it"),
             ("vm vcpus=0", "ERR vm: vcpus must be between 1 and 4096, got 0"),
@@ -102,7 +105,7 @@ public sealed class ServiceProtocolTests(ServiceFixture fixture) : IClassFixture
 
         var stats = await client.RequestAsync("stats");
         Assert.NotNull(stats);
-        Assert.Matches(@"^OK sessions=1 vms=1 vcpus=1 requests=\d+ requests-per-second=\d+ errors=10 failed=2 sessions-total=1 refused=0 uptime-s=\d+$", stats);
+        Assert.Matches(@"^OK sessions=1 vms=1 vcpus=1 requests=\d+ requests-per-second=\d+ errors=13 failed=2 sessions-total=1 refused=0 uptime-s=\d+$", stats);
         Assert.Equal("BYE", await client.RequestAsync("quit"));
         Assert.Null(await client.ReadLineAsync());
     }
