@@ -341,8 +341,10 @@ public sealed class VapicCommandLine
         {
             return value;
         }
-        result.AddError(whole && System.Numerics.BigInteger.TryParse(text, styles, CultureInfo.InvariantCulture, out _)
-            ? $"{option}: '{text}' is out of range ({T.MinValue} to {T.MaxValue})"
+        // A whole number beyond what the option's type holds is far outside the option's own range, which the settings
+        // check names for any value the type does hold.
+        result.AddError(whole && System.Numerics.BigInteger.TryParse(text, styles, CultureInfo.InvariantCulture, out var big)
+            ? $"{option}: '{text}' is {(big.Sign < 0 ? "too small" : "too large")}"
             : $"{option}: '{text}' is not {(whole ? "a whole number" : "a number")}");
         return null;
     }
