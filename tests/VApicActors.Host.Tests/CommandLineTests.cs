@@ -510,7 +510,7 @@ public sealed class CommandLineTests
 
         Assert.Equal(2, code);
         Assert.DoesNotContain("state saved", output);
-        Assert.StartsWith($"{state}: error: save: cannot write ", error.Trim());
+        Assert.StartsWith($"{state}: error: cannot write the state: ", error.Trim());
         Assert.DoesNotContain("error: error:", error);
     }
 

@@ -12,4 +12,13 @@ internal static class Vapic
         var code = await new VapicCommandLine(output, error).InvokeAsync(args);
         return (code, output.ToString(), error.ToString());
     }
+
+    /// <summary>As <see cref="InvokeAsync"/>, with <paramref name="input"/> as standard input.</summary>
+    public static async Task<(int Code, string Output, string Error)> InvokeWithInputAsync(string input, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = await new VapicCommandLine(output, error, () => new StringReader(input)).InvokeAsync(args);
+        return (code, output.ToString(), error.ToString());
+    }
 }

@@ -254,7 +254,8 @@ public sealed class VapicCommandLine
         root.Subcommands.Add(StateCommands.Create(
             (parse, work, ct) => WithHostAsync(parse, CommonOverrides(parse), (_, system, trace, c) => work(system, trace, c), ct),
             _output,
-            _error));
+            _error,
+            _input));
         // The trace options belong to the commands that simulate with a trace, and only to them: elsewhere they would
         // be accepted and do nothing.
         foreach (var command in new[] { run, Subcommand(root, "serve"), Subcommand(root, "state", "save"), Subcommand(root, "state", "restore") })

@@ -155,7 +155,7 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
         }
     }
 
-    private static async Task<IReadOnlyList<string>> ReadLinesAsync(TextReader reader, CancellationToken cancellationToken)
+    internal static async Task<IReadOnlyList<string>> ReadLinesAsync(TextReader reader, CancellationToken cancellationToken)
     {
         var lines = new List<string>();
         while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)

@@ -438,8 +438,7 @@ public sealed class ScenarioSession : IAsyncDisposable
     /// <summary><c>save FILE</c>: writes the VM's state (every APIC, the virtual time, pending EOI broadcasts) as a state file.</summary>
     private async Task SaveAsync(string file)
     {
-        var vm = await VmAsync().ConfigureAwait(false);
-        var state = await vm.SaveAsync().ConfigureAwait(false);
+        var state = await TakeStateAsync().ConfigureAwait(false);
         var path = StatePath(file);
         try
         {
@@ -468,6 +467,19 @@ public sealed class ScenarioSession : IAsyncDisposable
         {
             throw new ScenarioException($"restore: cannot read {path}: {CommandLineFiles.ReadReason(path, e)}");
         }
+        await RestoreStateAsync(state).ConfigureAwait(false);
+    }
+
+    /// <summary>The state <c>save</c> writes: the VM's as it is now (made first if the session has none yet).</summary>
+    internal async Task<VmState> TakeStateAsync()
+    {
+        var vm = await VmAsync().ConfigureAwait(false);
+        return await vm.SaveAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>What <c>restore</c> does with the state it read: a new VM shaped like the saved one, restored; vCPU 0 selected.</summary>
+    internal async Task RestoreStateAsync(VmState state)
+    {
         await DisposeAsync().ConfigureAwait(false);
         _spec = state.Spec with { Name = NextVmName() };
         SelectedCpu = 0;

@@ -22,7 +22,8 @@ public delegate Task<int> StateHostRunner(
 /// <c>vapic state save|restore|show|export-kvm</c>: VM state files (<c>docs/state-format.md</c>) on the command
 /// line. <c>save</c> runs a scenario and saves where it ends; <c>restore</c> starts from a saved state and runs a
 /// scenario from there; <c>show</c> prints a saved state's registers; <c>export-kvm</c> writes each APIC in
-/// <c>KVM_GET_LAPIC</c>'s 1 KiB layout.
+/// <c>KVM_GET_LAPIC</c>'s 1 KiB layout. A state or script named <c>-</c> is read from standard input, and a state
+/// written to <c>-</c> goes to standard output, what the command says besides it to standard error.
 /// </summary>
 public static class StateCommands
 {
@@ -30,37 +31,41 @@ public static class StateCommands
     public const int Failed = 1;
     public const int UsageError = 2;
 
-    public static Command Create(StateHostRunner runHost, TextWriter output, TextWriter error)
+    /// <summary>Names standard input or standard output in place of a file.</summary>
+    public const string Standard = "-";
+
+    public static Command Create(StateHostRunner runHost, TextWriter output, TextWriter error, Func<TextReader>? input = null)
     {
         ArgumentNullException.ThrowIfNull(runHost);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
+        input ??= () => Console.In;
         var command = new Command("state", "Save and restore a VM's APIC state (JSON, see docs/state-format.md), show it, export it for KVM or import it from KVM");
-        command.Subcommands.Add(Save(runHost, output, error));
-        command.Subcommands.Add(Restore(runHost, output, error));
-        command.Subcommands.Add(Show(output, error));
-        command.Subcommands.Add(ExportKvm(output, error));
+        command.Subcommands.Add(Save(runHost, output, error, input));
+        command.Subcommands.Add(Restore(runHost, output, error, input));
+        command.Subcommands.Add(Show(output, error, input));
+        command.Subcommands.Add(ExportKvm(output, error, input));
         command.Subcommands.Add(ImportKvm(output, error));
         return command;
     }
 
-    private static Command Save(StateHostRunner runHost, TextWriter output, TextWriter error)
+    private static Command Save(StateHostRunner runHost, TextWriter output, TextWriter error, Func<TextReader> input)
     {
-        var script = new Argument<string>("SCRIPT") { Description = "Scenario script (.vapic) to run from a fresh VM" };
-        var to = new Option<string>("--output", "-o") { Description = "The state file to write when the script ends", HelpName = "STATE.json", Required = true };
+        var script = new Argument<string>("SCRIPT") { Description = "Scenario script (.vapic) to run from a fresh VM; - reads it from standard input" };
+        var to = new Option<string>("--output", "-o") { Description = "The state file to write when the script ends; - writes it to standard output", HelpName = "STATE.json", Required = true };
         var command = new Command("save", "Run a scenario script, then save the VM it ends with. Exit 0, 1 when an expectation failed, 2 on a script or file error");
         command.Arguments.Add(script);
         command.Options.Add(to);
         command.SetAction((parse, ct) => runHost(parse,
-            (system, trace, c) => RunAsync(system, trace, null, parse.GetValue(script)!, parse.GetValue(to), output, error, c), ct));
+            (system, trace, c) => RunAsync(system, trace, null, parse.GetValue(script)!, parse.GetValue(to), output, error, c, input), ct));
         return command;
     }
 
-    private static Command Restore(StateHostRunner runHost, TextWriter output, TextWriter error)
+    private static Command Restore(StateHostRunner runHost, TextWriter output, TextWriter error, Func<TextReader> input)
     {
-        var state = new Argument<string>("STATE") { Description = "The state file to start from" };
-        var script = new Argument<string>("SCRIPT") { Description = "Scenario script (.vapic) to run on the restored VM" };
-        var to = new Option<string?>("--output", "-o") { Description = "Also save the VM when the script ends", HelpName = "STATE.json" };
+        var state = new Argument<string>("STATE") { Description = "The state file to start from; - reads it from standard input" };
+        var script = new Argument<string>("SCRIPT") { Description = "Scenario script (.vapic) to run on the restored VM; - reads it from standard input" };
+        var to = new Option<string?>("--output", "-o") { Description = "Also save the VM when the script ends; - writes the state to standard output", HelpName = "STATE.json" };
         var command = new Command(
             "restore",
             "Restore a saved VM into a new one, then run a scenario script on it (from vCPU 0). Exit 0, 1 when an expectation failed, 2 on a script or file error");
@@ -68,36 +73,36 @@ public static class StateCommands
         command.Arguments.Add(script);
         command.Options.Add(to);
         command.SetAction((parse, ct) => runHost(parse,
-            (system, trace, c) => RunAsync(system, trace, parse.GetValue(state), parse.GetValue(script)!, parse.GetValue(to), output, error, c), ct));
+            (system, trace, c) => RunAsync(system, trace, parse.GetValue(state), parse.GetValue(script)!, parse.GetValue(to), output, error, c, input), ct));
         return command;
     }
 
-    private static Command Show(TextWriter output, TextWriter error)
+    private static Command Show(TextWriter output, TextWriter error, Func<TextReader> input)
     {
-        var state = new Argument<string>("STATE") { Description = "The state file" };
+        var state = new Argument<string>("STATE") { Description = "The state file; - reads it from standard input" };
         var command = new Command("show", "Print a saved state: the virtual time, pending EOI broadcasts and every APIC's registers");
         command.Arguments.Add(state);
-        command.SetAction(parse => ShowState(parse.GetValue(state)!, output, error));
+        command.SetAction(parse => ShowState(parse.GetValue(state)!, output, error, input));
         return command;
     }
 
-    private static Command ExportKvm(TextWriter output, TextWriter error)
+    private static Command ExportKvm(TextWriter output, TextWriter error, Func<TextReader> input)
     {
-        var state = new Argument<string>("STATE") { Description = "The state file" };
+        var state = new Argument<string>("STATE") { Description = "The state file; - reads it from standard input" };
         var to = new Option<string>("--output", "-o") { Description = "Folder for vcpu-N.lapic, one 1 KiB struct kvm_lapic_state per vCPU", HelpName = "DIR", Required = true };
         var command = new Command(
             "export-kvm",
             "Write each APIC of a saved state in the layout KVM_GET_LAPIC returns (the first 1 KiB of the page, TMCCT from the timer, x2APIC ID as id << 24)");
         command.Arguments.Add(state);
         command.Options.Add(to);
-        command.SetAction(parse => ExportKvmFiles(parse.GetValue(state)!, parse.GetValue(to)!, output, error));
+        command.SetAction(parse => ExportKvmFiles(parse.GetValue(state)!, parse.GetValue(to)!, output, error, input));
         return command;
     }
 
     private static Command ImportKvm(TextWriter output, TextWriter error)
     {
         var folder = new Argument<string>("DIR") { Description = "Folder of vcpu-N.lapic files, one 1 KiB struct kvm_lapic_state (KVM_GET_LAPIC) per vCPU, from vcpu-0.lapic on" };
-        var to = new Option<string>("--output", "-o") { Description = "The state file to write", HelpName = "STATE.json", Required = true };
+        var to = new Option<string>("--output", "-o") { Description = "The state file to write; - writes it to standard output", HelpName = "STATE.json", Required = true };
         var mode = new Option<string>("--mode") { Description = "The APICs' mode, which the structure does not hold: xapic or x2apic", DefaultValueFactory = _ => "xapic" };
         mode.AcceptOnlyFromAmong("xapic", "x2apic");
         var timerHz = HzOption("--timer-hz", "APIC timer input clock of the VM the states come from, in Hz");
@@ -149,39 +154,45 @@ public static class StateCommands
             error.WriteLine($"{folder}: error: cannot read it: {reason}");
             return UsageError;
         }
-        try
+        if (!TryWrite(state, path, output, error))
         {
-            CommandLineFiles.CreateFolders(path);
-            VmStateFile.Write(state, path);
-        }
-        catch (Exception e) when (CommandLineFiles.IsFileError(e))
-        {
-            error.WriteLine($"{path}: error: cannot write the state: {CommandLineFiles.WriteReason(path, e)}");
             return UsageError;
         }
+        // With the state on standard output, what is said about it goes to standard error.
+        var report = path == Standard ? error : output;
         var inv = CultureInfo.InvariantCulture;
         var ids = string.Join(' ', state.Apics.Take(8).Select(a => Hex.Of(a.InitialApicId))) + (state.Apics.Length > 8 ? " ..." : "");
-        output.WriteLine(string.Create(inv, $"{path}: {Plural.Count(state.Apics.Length, "vCPU")} from {folder} ({(x2Apic ? "x2apic" : "xapic")}, APIC IDs {ids}), at virtual time 0"));
-        output.WriteLine("not in the KVM states, as at power-on: IA32_APIC_BASE 0xfee00000 enabled, every vCPU running, TSC deadline 0, LINT pins low, no NMI, SMI or SIPI latched");
+        report.WriteLine(string.Create(inv, $"{path}: {Plural.Count(state.Apics.Length, "vCPU")} from {folder} ({(x2Apic ? "x2apic" : "xapic")}, APIC IDs {ids}), at virtual time 0"));
+        report.WriteLine("not in the KVM states, as at power-on: IA32_APIC_BASE 0xfee00000 enabled, every vCPU running, TSC deadline 0, LINT pins low, no NMI, SMI or SIPI latched");
         return Success;
     }
 
     /// <summary>Runs a script (after restoring <paramref name="statePath"/>, if given) and saves to <paramref name="savePath"/>, if given.</summary>
     public static async Task<int> RunAsync(
         ActorSystem system, ITraceSink? trace, string? statePath, string scriptPath, string? savePath,
-        TextWriter output, TextWriter error, CancellationToken cancellationToken)
+        TextWriter output, TextWriter error, CancellationToken cancellationToken, Func<TextReader>? input = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
+        input ??= () => Console.In;
         if (CommandLineFiles.SameFile(savePath, scriptPath))
         {
             await error.WriteLineAsync($"vapic: the state would be written over the script {scriptPath}: give -o another file").ConfigureAwait(false);
             return UsageError;
         }
-        string[] lines;
+        if (statePath == Standard && scriptPath == Standard)
+        {
+            await error.WriteLineAsync("vapic: the state and the script cannot both come from standard input (-): give one of them as a file").ConfigureAwait(false);
+            return UsageError;
+        }
+        // With the state on standard output, the script's results and the summary go to standard error.
+        var report = savePath == Standard ? error : output;
+        IReadOnlyList<string> lines;
         try
         {
-            lines = await File.ReadAllLinesAsync(scriptPath, cancellationToken).ConfigureAwait(false);
+            lines = scriptPath == Standard
+                ? await ScenarioRunner.ReadLinesAsync(input(), cancellationToken).ConfigureAwait(false)
+                : await File.ReadAllLinesAsync(scriptPath, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
@@ -189,26 +200,30 @@ public static class StateCommands
             return UsageError;
         }
 
-        await using var session = new ScenarioSession(system, Path.GetFileNameWithoutExtension(scriptPath), trace)
+        var fromInput = scriptPath == Standard;
+        await using var session = new ScenarioSession(system, fromInput ? ScenarioRunner.StandardInputVmName : Path.GetFileNameWithoutExtension(scriptPath), trace)
         {
-            BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(scriptPath)),
+            BaseDirectory = fromInput ? null : Path.GetDirectoryName(Path.GetFullPath(scriptPath)),
         };
         if (statePath is not null)
         {
             // Read (and check) the file first, so that what is wrong with it is reported against it, field by field.
-            if (!TryRead(statePath, error, out _))
+            if (!TryRead(statePath, error, out var state, input))
             {
                 return UsageError;
             }
-            var restored = await session.ExecuteAsync("restore " + Path.GetFullPath(statePath)).ConfigureAwait(false);
-            if (restored.Kind == LineOutcomeKind.Error)
+            try
             {
-                await error.WriteLineAsync($"{statePath}: error: {restored.Error}").ConfigureAwait(false);
+                await session.RestoreStateAsync(state).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ArgumentException or ScenarioException)
+            {
+                await error.WriteLineAsync($"{statePath}: error: restore: {e.Message}").ConfigureAwait(false);
                 return UsageError;
             }
         }
 
-        var run = await ScenarioRunner.ExecuteLinesAsync(session, scriptPath, lines, output, error, [], cancellationToken).ConfigureAwait(false);
+        var run = await ScenarioRunner.ExecuteLinesAsync(session, scriptPath, lines, report, error, [], cancellationToken).ConfigureAwait(false);
         if (run.Errors > 0)
         {
             return UsageError;
@@ -216,21 +231,23 @@ public static class StateCommands
 
         if (savePath is not null)
         {
-            var saved = await session.ExecuteAsync("save " + Path.GetFullPath(savePath)).ConfigureAwait(false);
-            if (saved.Kind == LineOutcomeKind.Error)
+            var saved = await session.TakeStateAsync().ConfigureAwait(false);
+            if (!TryWrite(saved, savePath, output, error))
             {
-                await error.WriteLineAsync($"{savePath}: error: {saved.Error}").ConfigureAwait(false);
                 return UsageError;
             }
-            await output.WriteLineAsync($"{savePath}: state saved").ConfigureAwait(false);
+            if (savePath != Standard)
+            {
+                await output.WriteLineAsync($"{savePath}: state saved").ConfigureAwait(false);
+            }
         }
-        await output.WriteLineAsync(run.SummaryLine).ConfigureAwait(false);
+        await report.WriteLineAsync(run.SummaryLine).ConfigureAwait(false);
         return run.Failed > 0 ? Failed : Success;
     }
 
-    private static int ShowState(string path, TextWriter output, TextWriter error)
+    private static int ShowState(string path, TextWriter output, TextWriter error, Func<TextReader> input)
     {
-        if (!TryRead(path, error, out var state))
+        if (!TryRead(path, error, out var state, input))
         {
             return UsageError;
         }
@@ -249,9 +266,9 @@ public static class StateCommands
         return Success;
     }
 
-    private static int ExportKvmFiles(string path, string folder, TextWriter output, TextWriter error)
+    private static int ExportKvmFiles(string path, string folder, TextWriter output, TextWriter error, Func<TextReader> input)
     {
-        if (!TryRead(path, error, out var state))
+        if (!TryRead(path, error, out var state, input))
         {
             return UsageError;
         }
@@ -273,12 +290,12 @@ public static class StateCommands
         }
     }
 
-    /// <summary>Reads a state file, or says on <paramref name="error"/> why it cannot.</summary>
-    internal static bool TryRead(string path, TextWriter error, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out VmState? state)
+    /// <summary>Reads a state file (standard input for <c>-</c>), or says on <paramref name="error"/> why it cannot.</summary>
+    internal static bool TryRead(string path, TextWriter error, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out VmState? state, Func<TextReader>? input = null)
     {
         try
         {
-            state = VmStateFile.Read(path);
+            state = path == Standard ? VmStateFile.FromJson((input ?? (() => Console.In))().ReadToEnd()) : VmStateFile.Read(path);
             return true;
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e) || e is InvalidDataException)
@@ -292,6 +309,27 @@ public static class StateCommands
             };
             error.WriteLine($"{path}: error: {reason}");
             state = null;
+            return false;
+        }
+    }
+
+    /// <summary>Writes a state file (to <paramref name="output"/> for <c>-</c>), or says on <paramref name="error"/> why it cannot.</summary>
+    private static bool TryWrite(VmState state, string path, TextWriter output, TextWriter error)
+    {
+        if (path == Standard)
+        {
+            output.WriteLine(VmStateFile.ToJson(state));
+            return true;
+        }
+        try
+        {
+            CommandLineFiles.CreateFolders(path);
+            VmStateFile.Write(state, path);
+            return true;
+        }
+        catch (Exception e) when (CommandLineFiles.IsFileError(e))
+        {
+            error.WriteLine($"{path}: error: cannot write the state: {CommandLineFiles.WriteReason(path, e)}");
             return false;
         }
     }
