@@ -92,8 +92,14 @@ public static class BenchCommand
                 await Console.Error.WriteLineAsync("vapic bench: --json: cannot write " + jsonFile + ": " + cannot).ConfigureAwait(false);
                 return StressCommand.ExitUsage;
             }
+            var machine = MachineInfo.Current();
             var results = await RunAsync(settings, AnsiConsole.Console, config, ct).ConfigureAwait(false);
-            if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, ToJson(results, settings), CancellationToken.None).ConfigureAwait(false) is string why)
+            AnsiConsole.Console.WriteLine(machine.Describe());
+            if (MachineInfo.DebugBuildWarning("bench") is { } warning)
+            {
+                AnsiConsole.Console.WriteLine(warning);
+            }
+            if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, ToJson(results, settings, machine), CancellationToken.None).ConfigureAwait(false) is string why)
             {
                 await Console.Error.WriteLineAsync("vapic bench: --json: cannot write " + jsonFile + ": " + why).ConfigureAwait(false);
                 return StressCommand.ExitUsage;
@@ -224,8 +230,18 @@ public static class BenchCommand
         return rows;
     }
 
-    public static string ToJson(IReadOnlyList<BenchResult> results, BenchSettings settings) => JsonSerializer.Serialize(new
+    /// <param name="machine">Where and how the runs were made, when known (<c>machine</c> in the JSON).</param>
+    public static string ToJson(IReadOnlyList<BenchResult> results, BenchSettings settings, MachineInfo? machine = null) => JsonSerializer.Serialize(new
     {
+        machine = machine is null ? null : new
+        {
+            cpu = machine.Cpu,
+            cores = machine.Cores,
+            os = machine.Os,
+            runtime = machine.Runtime,
+            optimized = machine.Optimized,
+            loadAverage = machine.LoadAverage,
+        },
         warmUpSeconds = settings.WarmUp.TotalSeconds,
         actorExits = BenchSettings.Name(settings.ActorExits),
         designs = results.Select(r => new

@@ -9,6 +9,7 @@ using VApicActors.Actors;
 using VApicActors.Host.Cli;
 using VApicActors.Host.Cluster;
 using VApicActors.Host.Configuration;
+using VApicActors.Host.Hosting;
 using VApicActors.Host.Tracing;
 
 namespace VApicActors.Host.Stress;
@@ -153,12 +154,16 @@ public static class StressCommand
                     .ConfigureAwait(false);
                 return ExitUsage;
             }
-            if (clusterSettings is not null)
+            var code = clusterSettings is not null
+                ? await ClusterStressCommand.RunAsync(settings, clusterSettings, nodeCount ?? 1, config, parse.GetValue(json), AnsiConsole.Console, ct)
+                    .ConfigureAwait(false)
+                : await RunAsync(settings, parse.GetValue(json), AnsiConsole.Console, ct, parse.GetValue(traceFile), config).ConfigureAwait(false);
+            // After the report, where it is read with the rates it speaks of.
+            if (code != ExitUsage && MachineInfo.DebugBuildWarning("stress") is { } warning)
             {
-                return await ClusterStressCommand.RunAsync(settings, clusterSettings, nodeCount ?? 1, config, parse.GetValue(json), AnsiConsole.Console, ct)
-                    .ConfigureAwait(false);
+                await Console.Error.WriteLineAsync(warning).ConfigureAwait(false);
             }
-            return await RunAsync(settings, parse.GetValue(json), AnsiConsole.Console, ct, parse.GetValue(traceFile), config).ConfigureAwait(false);
+            return code;
         });
         return command;
     }
