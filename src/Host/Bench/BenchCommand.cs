@@ -233,15 +233,7 @@ public static class BenchCommand
     /// <param name="machine">Where and how the runs were made, when known (<c>machine</c> in the JSON).</param>
     public static string ToJson(IReadOnlyList<BenchResult> results, BenchSettings settings, MachineInfo? machine = null) => JsonSerializer.Serialize(new
     {
-        machine = machine is null ? null : new
-        {
-            cpu = machine.Cpu,
-            cores = machine.Cores,
-            os = machine.Os,
-            runtime = machine.Runtime,
-            optimized = machine.Optimized,
-            loadAverage = machine.LoadAverage,
-        },
+        machine,
         warmUpSeconds = settings.WarmUp.TotalSeconds,
         actorExits = BenchSettings.Name(settings.ActorExits),
         designs = results.Select(r => new
@@ -256,7 +248,7 @@ public static class BenchCommand
             cpuSeconds = r.CpuTime.TotalSeconds,
             cpuNsPerExit = r.CpuNsPerExit,
         }),
-    }, new JsonSerializerOptions { WriteIndented = true });
+    }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase });
 
     private static string M(double? perSecond) => perSecond is double r ? (r / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " M" : "-";
 
