@@ -316,13 +316,18 @@ public static class StressCommand
         StressReport? report = null;
         await console.Status().StartAsync("starting", async ctx =>
         {
-            var watch = Stopwatch.StartNew();
             var run = engine.RunAsync(ct);
             while (!run.IsCompleted)
             {
                 await Task.WhenAny(run, Task.Delay(250, CancellationToken.None)).ConfigureAwait(false);
                 var (ops, exits) = engine.Progress;
-                ctx.Status(ProgressLine(settings, watch.Elapsed, ops, exits, engine.PlannedOperations));
+                ctx.Status(engine.Phase switch
+                {
+                    // The time counts from the first operation: making 4096 vCPUs is not part of the run's seconds.
+                    StressPhase.Creating => "creating " + Plural.Count(settings.Vms, "VM") + " of " + Plural.Count(settings.Vcpus, "vCPU"),
+                    StressPhase.Running => ProgressLine(settings, engine.Running, ops, exits, engine.PlannedOperations),
+                    _ => "checking the invariants after " + Plural.Count(ops, "operation", format: "N0"),
+                });
             }
             report = await run.ConfigureAwait(false);
         }).ConfigureAwait(false);

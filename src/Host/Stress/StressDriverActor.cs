@@ -12,8 +12,14 @@ namespace VApicActors.Host.Stress;
 /// </summary>
 internal sealed class StressDriverActor : ReceiveActor
 {
-    /// <summary>How many operations pass between two additions to the shared progress.</summary>
+    /// <summary>How many operations pass between two additions to the shared progress, at most.</summary>
     private const int ProgressEvery = 256;
+
+    /// <summary>
+    /// How long a driver's operations wait to be added to the shared progress, at most: with thousands of vCPUs each
+    /// makes far fewer than <see cref="ProgressEvery"/> operations a second, and the progress would show none until the end.
+    /// </summary>
+    private const long ProgressMs = 200;
 
     private readonly StressCpu _cpu;
     private readonly IActorRef _apic;
@@ -22,6 +28,7 @@ internal sealed class StressDriverActor : ReceiveActor
     private long _correlation;
     private long _reportedOperations;
     private long _reportedExits;
+    private long _reportedAt = Environment.TickCount64;
     private IActorRef? _waiting;
     private bool _inFlight;
 
@@ -84,7 +91,8 @@ internal sealed class StressDriverActor : ReceiveActor
             AnswerIfFinished();
             return;
         }
-        if (_cpu.Operations - _reportedOperations >= ProgressEvery)
+        var unreported = _cpu.Operations - _reportedOperations;
+        if (unreported >= ProgressEvery || (unreported > 0 && Environment.TickCount64 - _reportedAt >= ProgressMs))
         {
             Publish();
         }
@@ -100,6 +108,7 @@ internal sealed class StressDriverActor : ReceiveActor
         _progress.Add(_cpu.Operations - _reportedOperations, _cpu.Exits - _reportedExits);
         _reportedOperations = _cpu.Operations;
         _reportedExits = _cpu.Exits;
+        _reportedAt = Environment.TickCount64;
     }
 
     private void AnswerIfFinished()

@@ -27,6 +27,9 @@ public sealed class StressEngine
     private readonly StressProgress _progress = new();
     private readonly List<VmState> _finalStates = [];
     private readonly ConcurrentDictionary<string, bool> _owned = new(StringComparer.Ordinal);
+    private int _phase;
+    private long _runStarted;
+    private long _runEnded;
 
     /// <param name="system">The actor system the VMs run in.</param>
     /// <param name="settings">The run.</param>
@@ -56,6 +59,17 @@ public sealed class StressEngine
     /// </summary>
     public (LatencyHistogram ToAcceptance, LatencyHistogram ToEoi)? Latencies { get; private set; }
 
+    /// <summary>What the run is doing now (for a progress display).</summary>
+    public StressPhase Phase => (StressPhase)Volatile.Read(ref _phase);
+
+    /// <summary>
+    /// How long the run has gone on since its first operation: zero while the VMs are made, then through the drain and
+    /// the checks, to the report.
+    /// </summary>
+    public TimeSpan Running => Volatile.Read(ref _runStarted) is var started and > 0
+        ? Stopwatch.GetElapsedTime(started, Volatile.Read(ref _runEnded) is var ended and > 0 ? ended : Stopwatch.GetTimestamp())
+        : TimeSpan.Zero;
+
     /// <summary>Operations and exits so far (for a progress display; updated in batches).</summary>
     public (long Operations, long Exits) Progress => (_progress.Operations, _progress.Exits);
 
@@ -67,6 +81,9 @@ public sealed class StressEngine
     public async Task<StressReport> RunAsync(CancellationToken cancellationToken = default)
     {
         var wall = Stopwatch.StartNew();
+        Volatile.Write(ref _phase, (int)StressPhase.Creating);
+        Volatile.Write(ref _runStarted, 0);
+        Volatile.Write(ref _runEnded, 0);
         _owned.Clear();
         var (counter, events) = SystemEventCounts.Start(_system, ScopeSystemEvents ? _owned : null);
         var vms = new List<StressVm>();
@@ -112,6 +129,8 @@ public sealed class StressEngine
             // (Fault injection is armed by the fault vCPU itself, before its first fixed IPI that reaches an APIC.)
 
             double elapsedSeconds;
+            Volatile.Write(ref _runStarted, Stopwatch.GetTimestamp());
+            Volatile.Write(ref _phase, (int)StressPhase.Running);
             if (_settings.Sequential)
             {
                 elapsedSeconds = await RunSequentialAsync(vms, cancellationToken).ConfigureAwait(false);
@@ -121,6 +140,7 @@ public sealed class StressEngine
                 elapsedSeconds = await RunConcurrentAsync(vms, cancellationToken).ConfigureAwait(false);
             }
 
+            Volatile.Write(ref _phase, (int)StressPhase.Checking);
             var counters = new List<ApicCounters[]>();
             var snapshots = new List<ApicSnapshot[]>();
             foreach (var vm in vms)
@@ -147,6 +167,8 @@ public sealed class StressEngine
             var all = counters.SelectMany(c => c).ToList();
             Latencies = (LatencyHistogram.Merge(all.Select(c => c.ToAcceptance)), LatencyHistogram.Merge(all.Select(c => c.ToEoi)));
             wall.Stop();
+            Volatile.Write(ref _runEnded, Stopwatch.GetTimestamp());
+            Volatile.Write(ref _phase, (int)StressPhase.Done);
             return StressReportBuilder.Build(_settings, vms, counters, invariants, elapsedSeconds,
                 _settings.Sequential ? null : creation.Elapsed.TotalSeconds, _settings.Sequential ? null : wall.Elapsed.TotalSeconds) with
             {
@@ -350,4 +372,13 @@ public sealed class StressEngine
             }
         }
     }
+}
+
+/// <summary>What a stress run is doing: making its VMs, running operations (and draining), checking the invariants, done.</summary>
+public enum StressPhase
+{
+    Creating,
+    Running,
+    Checking,
+    Done,
 }

@@ -41,6 +41,33 @@ public sealed class StressRunTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Run_GoesThroughItsPhases_AndItsRunningTimeStartsWithTheFirstOperation()
+    {
+        var settings = Defaults() with { Vcpus = 8, X2Apic = true, Duration = TimeSpan.FromSeconds(1), Seed = 3 };
+        var engine = new StressEngine(_system, settings);
+        Assert.Equal(TimeSpan.Zero, engine.Running);
+
+        var seen = new List<StressPhase>();
+        var run = engine.RunAsync();
+        while (!run.IsCompleted)
+        {
+            if (seen.Count == 0 || seen[^1] != engine.Phase)
+            {
+                seen.Add(engine.Phase);
+            }
+            await Task.Delay(5);
+        }
+        var report = await run;
+
+        AssertAllHold(report);
+        Assert.Equal(StressPhase.Done, engine.Phase);
+        Assert.Contains(StressPhase.Running, seen);
+        Assert.Equal(seen.Order(), seen); // never back to an earlier phase
+        // Counted from the first operation, through the drain and the checks, not from the VM's creation.
+        Assert.InRange(engine.Running.TotalSeconds, report.ElapsedSeconds * 0.9, report.WallSeconds!.Value);
+    }
+
+    [Fact]
     public async Task Run_Interrupted_StopsEarlyAndReportsAndChecksWhatRan()
     {
         var settings = Defaults() with { Vcpus = 8, X2Apic = true, Duration = TimeSpan.FromMinutes(10), Seed = 5 };
