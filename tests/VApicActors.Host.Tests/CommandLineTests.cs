@@ -529,6 +529,20 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData("vapic: Unrecognized command or argument 'stres' (did you mean 'stress'?)", "stres", "--vcpus", "2")]
+    [InlineData("vapic: Unrecognized command or argument 'veiw' (did you mean 'view'?)", "trace", "veiw", "t.clef")]
+    [InlineData("vapic: Unrecognized command or argument '--filtr' (did you mean '--filter'?)", "trace", "view", "--filtr", "x", "t.clef")]
+    [InlineData("vapic: Unrecognized command or argument '--vpcus' (did you mean '--vcpus'?)", "stress", "--vpcus", "3")]
+    [InlineData("vapic: Unrecognized command or argument '--junt' (did you mean '--junit'?)", "run", "--junt", "r.xml", "a.vapic")]
+    [InlineData("vapic: Unrecognized command or argument 'frobnicate'.", "frobnicate")]
+    public async Task AMistypedCommandOrOption_NamesTheOneItWasProbablyMeantToBe(string message, params string[] args)
+    {
+        var (code, _, error) = await InvokeAsync(args);
+        Assert.Equal(2, code);
+        Assert.Equal(message, error.Split(Environment.NewLine)[0]);
+    }
+
+    [Theory]
     [InlineData("run", "--vcpus", "2", "a.vapic")]
     [InlineData("run", "-q", "a.vapic")]
     [InlineData("trace", "view", "--bogus", "t.clef")]

@@ -116,8 +116,11 @@ public sealed class VapicCommandLine
             // An unknown option in the place of a file is the mistake; the errors that follow from it (a real file left
             // over, "no such file" for the option) would only blame the wrong word.
             var messages = unknownOptions.Count > 0
-                ? unknownOptions.Select(o => $"Unrecognized command or argument '{o}'")
-                : parse.Errors.Select(e => e.Message);
+                ? unknownOptions.Select(o => $"Unrecognized command or argument '{o}'{Suggestions.Hint(o, WordsOf(parse.CommandResult.Command))}")
+                : parse.Errors
+                    // A mistyped subcommand is the cause of "Required command was not provided": it comes first.
+                    .OrderBy(e => e.Message.StartsWith(Unrecognized, StringComparison.Ordinal) ? 0 : 1)
+                    .Select(e => WithHint(e.Message, parse.CommandResult.Command));
             foreach (var message in messages)
             {
                 await _error.WriteLineAsync($"vapic: {message}").ConfigureAwait(false);
@@ -179,6 +182,25 @@ public sealed class VapicCommandLine
             .Select(t => t.Value)
             .Where(v => v.Length > 1 && v[0] == '-' && !File.Exists(v) && !Directory.Exists(v))
             .ToList();
+
+    private const string Unrecognized = "Unrecognized command or argument '";
+
+    /// <summary>A parser's "Unrecognized command or argument 'X'." with the subcommands or options X was probably meant to be.</summary>
+    private static string WithHint(string message, Command command)
+    {
+        var end = message.StartsWith(Unrecognized, StringComparison.Ordinal) ? message.IndexOf('\'', Unrecognized.Length) : -1;
+        if (end < 0)
+        {
+            return message;
+        }
+        var word = message[Unrecognized.Length..end];
+        return Suggestions.Hint(word, WordsOf(command)) is { Length: > 0 } hint ? message[..(end + 1)] + hint : message;
+    }
+
+    /// <summary>What may follow <paramref name="command"/>: its subcommands and its options, by every name.</summary>
+    private static IEnumerable<string> WordsOf(Command command) =>
+        command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name)
+            .Concat(command.Options.Where(o => !o.Hidden).SelectMany(o => o.Aliases.Prepend(o.Name)));
 
     /// <summary>The command as typed, for the usage hint: <c>vapic trace view</c>.</summary>
     private static string CommandPath(CommandResult command)
