@@ -142,8 +142,20 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                     RunTask(() => SnapshotAsync(handoff: false));
                 }
                 break;
+            case HandOffVm when _ending:
+                // An ended VM's entity still stops only once its stored state is deleted (at once if it already is): the
+                // entity that starts for the name on the shard's new node would recover the VM from a snapshot not yet
+                // deleted.
+                _stopAfterSnapshot = true;
+                if (_stopRequested)
+                {
+                    Context.Stop(Self);
+                    break;
+                }
+                StopIfStoredStateDeleted();
+                break;
             case HandOffVm:
-                if (_vm is null || _ending)
+                if (_vm is null)
                 {
                     Context.Stop(Self);
                     break;
@@ -165,8 +177,9 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 AnswerSnapshotWaiters(null);
                 // (The VM runs all the same; only a crash would lose it, as the error says.)
                 AnswerCreatedWaiters();
-                if (_stopAfterSnapshot)
+                if (_stopAfterSnapshot && !_ending)
                 {
+                    // (An ended VM's entity waits for its stored state to be deleted: StopIfStoredStateDeleted.)
                     Context.Stop(Self);
                 }
                 DeleteStoredStateIfEnded();
@@ -410,8 +423,8 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     private bool IsEndingDeletion(long toSequenceNr) => _deletionsSent && toSequenceNr >= _deleteMessagesTo;
 
     /// <summary>
-    /// Stops an ended VM's entity once both deletions of its stored state are answered (or they took too long); at once
-    /// when its shard is being handed off, which waits for its entities to stop.
+    /// Stops an ended VM's entity once both deletions of its stored state are answered (or they took too long): by
+    /// passivation, or at once when its shard is being handed off, which waits for its entities to stop.
     /// </summary>
     private void StopIfStoredStateDeleted()
     {

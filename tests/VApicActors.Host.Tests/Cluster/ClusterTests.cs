@@ -198,6 +198,77 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task AHandOffWhileAnEndedVmsStoredStateIsStillToBeDeleted_StopsTheEntityOnlyOnceItIsDeleted()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, extra: SlowSnapshotStore.Settings(TimeSpan.Zero));
+        var node = cluster.Nodes[0];
+        var store = SnapshotStore(node);
+        var service = node.StartService();
+        await using var client = await ConnectAsync(service.LocalEndpoint);
+        await using var other = await ConnectAsync(service.LocalEndpoint);
+        Assert.Equal("OK", await client.RequestAsync("vm name=mine vcpus=1"));
+        Assert.Equal("OK", await other.RequestAsync("vm name=brief vcpus=2"));
+        Assert.Equal("OK 100", await other.RequestAsync("clock_step 100"));
+
+        // A snapshot of the VM that the store holds, and its only session leaves: the VM ends, and the deletion of its
+        // stored state waits for that save.
+        Assert.True(await store.Ask<bool>(new HoldSaves(), Slow));
+        var saved = node.Shards.AskAsync(new SnapshotVm("brief"));
+        var held = Assert.Single(await HeldSavesAsync(node, "vm-brief", 1));
+        Assert.Equal("OK", await other.RequestAsync("attach mine"));
+
+        // Its shard is handed off meanwhile (the shard's stop message to its entities), then the store finishes the save.
+        var entity = await EntityAsync(node, "brief");
+        var stopped = entity.WatchAsync();
+        entity.Tell(HandOffVm.Instance);
+        Assert.True(await store.Ask<bool>(new ReleaseSave(held.Metadata.PersistenceId, held.Metadata.SequenceNr), Slow));
+        await stopped.WaitAsync(Slow);
+
+        // The entity that starts for the name next (on the shard's new node) finds nothing to bring the VM back from,
+        // and the snapshot's requester was answered.
+        Assert.Equal("ERR no VM named 'brief'", await client.RequestAsync("attach brief"));
+        Assert.IsType<SnapshotSaved>(await saved);
+    }
+
+    private static IActorRef SnapshotStore(TestNode node) => Akka.Persistence.Persistence.Instance.Apply(node.System).SnapshotStoreFor(null);
+
+    /// <summary>Waits until the node's <see cref="SlowSnapshotStore"/> holds at least <paramref name="count"/> saves of <paramref name="persistenceId"/>.</summary>
+    private static async Task<HeldSave[]> HeldSavesAsync(TestNode node, string persistenceId, int count)
+    {
+        var deadline = DateTime.UtcNow + Slow;
+        while (true)
+        {
+            var held = (await SnapshotStore(node).Ask<HeldSave[]>(new HeldSaves(), Slow)).Where(h => h.Metadata.PersistenceId == persistenceId).ToArray();
+            if (held.Length >= count)
+            {
+                return held;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the store held {held.Length} saves of {persistenceId}, not {count}");
+            }
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The entity of VM <paramref name="vm"/> on <paramref name="node"/>, once it is there.</summary>
+    private static async Task<IActorRef> EntityAsync(TestNode node, string vm)
+    {
+        var selection = node.System.ActorSelection($"/system/sharding/{VmEntity.TypeName}/*/{vm}");
+        var deadline = DateTime.UtcNow + Slow;
+        while (true)
+        {
+            try
+            {
+                return await selection.ResolveOne(TimeSpan.FromSeconds(1));
+            }
+            catch (ActorNotFoundException) when (DateTime.UtcNow < deadline)
+            {
+            }
+        }
+    }
+
+    [Fact]
     public async Task TheServicesVmLimits_ApplyToTheVmsCreatedOnItsNode_AndSessionsOwnVmsCannotBeAttached()
     {
         await using var cluster = await TestCluster.StartAsync(1);
