@@ -42,7 +42,8 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     private VmSnapshot? _offered;
     private bool _keep;
     private bool _dirty;
-    private bool _stopAfterSnapshot;
+    private bool _handingOff;
+    private long _handoffSnapshotNr;
     private bool _ending;
     private int _savesPending;
     private bool _deletionsSent;
@@ -146,7 +147,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 // An ended VM's entity still stops only once its stored state is deleted (at once if it already is): the
                 // entity that starts for the name on the shard's new node would recover the VM from a snapshot not yet
                 // deleted.
-                _stopAfterSnapshot = true;
+                _handingOff = true;
                 if (_stopRequested)
                 {
                     Context.Stop(Self);
@@ -160,7 +161,10 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                     Context.Stop(Self);
                     break;
                 }
-                _stopAfterSnapshot = true;
+                // The entity stops once this snapshot is saved, whatever earlier save (the creation's, a timer's) the store
+                // answers first: the entity on the shard's new node must find this one. No timer snapshot after it.
+                _handingOff = true;
+                Timers.Cancel(SnapshotTimer);
                 RunTask(() => SnapshotAsync(handoff: true));
                 break;
             case Terminated t when _sessions.ContainsKey(t.ActorRef):
@@ -177,7 +181,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 AnswerSnapshotWaiters(null);
                 // (The VM runs all the same; only a crash would lose it, as the error says.)
                 AnswerCreatedWaiters();
-                if (_stopAfterSnapshot && !_ending)
+                if (IsHandoffSnapshot(f.Metadata) && !_ending)
                 {
                     // (An ended VM's entity waits for its stored state to be deleted: StopIfStoredStateDeleted.)
                     Context.Stop(Self);
@@ -434,7 +438,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         }
         _stopRequested = true;
         Timers.Cancel(EndingTimer);
-        if (_stopAfterSnapshot)
+        if (_handingOff)
         {
             Context.Stop(Self);
             return;
@@ -524,6 +528,11 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         Persist(new VmCheckpoint(state.VirtualTimeNs), _ =>
         {
             _savesPending++;
+            if (handoff)
+            {
+                // The snapshot's sequence number is the checkpoint's.
+                _handoffSnapshotNr = LastSequenceNr;
+            }
             SaveSnapshot(snapshot);
         });
     }
@@ -545,12 +554,15 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         DeleteMessages(metadata.SequenceNr);
         AnswerSnapshotWaiters(new SnapshotSaved(_name, _lastSaved.VirtualTimeNs, _lastSaved.Bytes));
         AnswerCreatedWaiters();
-        if (_stopAfterSnapshot)
+        if (IsHandoffSnapshot(metadata))
         {
             _log.Info("VM {Vm} handed off from {Node} at virtual time {Ns} ns ({Bytes} bytes)", _name, Node, _lastSaved.VirtualTimeNs, _lastSaved.Bytes);
             Context.Stop(Self);
         }
     }
+
+    /// <summary>Whether a save's answer is the hand-off snapshot's, after which the entity stops.</summary>
+    private bool IsHandoffSnapshot(SnapshotMetadata metadata) => _handingOff && metadata.SequenceNr == _handoffSnapshotNr;
 
     /// <summary>Answers the creation of the VM, now that its first snapshot was saved (or could not be).</summary>
     private void AnswerCreatedWaiters()

@@ -230,6 +230,40 @@ public sealed class ClusterTests
         Assert.IsType<SnapshotSaved>(await saved);
     }
 
+    [Fact]
+    public async Task AHandOffWhileTheVmsCreationIsStillBeingSaved_AnswersTheCreation_AndStopsOnlyOnceTheHandOffSnapshotIsStored()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, extra: SlowSnapshotStore.Settings(TimeSpan.Zero));
+        var node = cluster.Nodes[0];
+        var store = SnapshotStore(node);
+        await using var client = await ConnectAsync(node.StartService().LocalEndpoint);
+
+        // The shard is handed off as soon as the VM's entity is there: while the VM starts, or while the store holds the
+        // creation's snapshot.
+        Assert.True(await store.Ask<bool>(new HoldSaves(), Slow));
+        var created = client.RequestAsync("vm name=moving keep=yes vcpus=2");
+        var entity = await EntityAsync(node, "moving");
+        var stopped = entity.WatchAsync();
+        entity.Tell(HandOffVm.Instance);
+        var saves = await HeldSavesAsync(node, "vm-moving", 2);
+        var (creation, handoff) = (saves[0], saves[1]);
+        Assert.False(Assert.IsType<VmSnapshot>(creation.Snapshot).Handoff);
+        Assert.True(Assert.IsType<VmSnapshot>(handoff.Snapshot).Handoff);
+
+        // The creation's snapshot is stored first: the creation is answered, and the entity goes on waiting for the
+        // hand-off snapshot, the one the entity on the shard's new node must find.
+        Assert.True(await store.Ask<bool>(new ReleaseSave(creation.Metadata.PersistenceId, creation.Metadata.SequenceNr), Slow));
+        Assert.Equal("OK", await created);
+        var stoppedEarly = await Task.WhenAny(stopped, Task.Delay(TimeSpan.FromSeconds(3))) == stopped;
+        Assert.False(stoppedEarly, "the entity stopped before its hand-off snapshot was stored");
+
+        Assert.True(await store.Ask<bool>(new ReleaseSave(handoff.Metadata.PersistenceId, handoff.Metadata.SequenceNr), Slow));
+        await stopped.WaitAsync(Slow);
+        var loaded = await store.Ask<Akka.Persistence.LoadSnapshotResult>(
+            new Akka.Persistence.LoadSnapshot("vm-moving", Akka.Persistence.SnapshotSelectionCriteria.Latest, long.MaxValue), Slow);
+        Assert.Equal(handoff.Metadata.SequenceNr, loaded.Snapshot?.Metadata.SequenceNr);
+    }
+
     private static IActorRef SnapshotStore(TestNode node) => Akka.Persistence.Persistence.Instance.Apply(node.System).SnapshotStoreFor(null);
 
     /// <summary>Waits until the node's <see cref="SlowSnapshotStore"/> holds at least <paramref name="count"/> saves of <paramref name="persistenceId"/>.</summary>
