@@ -35,6 +35,11 @@ public static class BenchCommand
                 + "hosted (the vCPU runs inside its vAPIC actor) (vapic.bench.actor-exits)",
         };
         batch.AcceptOnlyFromAmong("per-exit", "batched", "hosted");
+        var lockThreads = new Option<string?>("--lock-threads")
+        {
+            Description = "Threads of the lock design: 0 (one per core), 1 to 256, or per-vcpu, a thread per vCPU as hypervisors run their vCPUs (vapic.bench.threads)",
+            HelpName = "N|per-vcpu",
+        };
         var designs = new Option<string?>("--designs") { Description = "Designs to measure, comma-separated: direct, locks, actors (vapic.bench.designs)", HelpName = "D,D,..." };
         var command = new Command("bench", "Measure one IPI-heavy workload three ways: direct calls, locks, actors");
         command.Options.Add(json);
@@ -43,6 +48,7 @@ public static class BenchCommand
         command.Options.Add(warmUp);
         command.Options.Add(batch);
         command.Options.Add(designs);
+        command.Options.Add(lockThreads);
         command.SetAction(async (parse, ct) =>
         {
             BenchSettings settings;
@@ -71,6 +77,10 @@ public static class BenchCommand
                 if (parse.GetValue(batch) is string b)
                 {
                     settings = settings with { ActorExits = BenchSettings.ParseActorExits(b)!.Value };
+                }
+                if (parse.GetValue(lockThreads) is string t)
+                {
+                    settings = settings with { Threads = BenchSettings.ParseThreads(t, "--lock-threads") };
                 }
                 if (parse.GetValue(designs) is string names)
                 {
@@ -121,7 +131,6 @@ public static class BenchCommand
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(console);
         var results = new List<BenchResult>();
-        var threads = settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount;
         var warmUp = TimeSpan.FromTicks(settings.Duration.Ticks / 5);
         var system = StressCommand.CreateSystem("vapic-bench", config);
         try
@@ -129,7 +138,7 @@ public static class BenchCommand
             async Task<BenchResult> Run(string design, int vcpus, TimeSpan duration) => design switch
             {
                 "direct" => DirectDesign.Run(vcpus, duration),
-                "locks" => LockDesign.Run(vcpus, duration, threads),
+                "locks" => LockDesign.Run(vcpus, duration, settings.LockThreads(vcpus)),
                 _ => await ActorDesign.RunAsync(system, vcpus, duration, settings.ActorExits).ConfigureAwait(false),
             };
             if (settings.WarmUp > TimeSpan.Zero)
@@ -156,7 +165,7 @@ public static class BenchCommand
         {
             await system.Terminate().ConfigureAwait(false);
         }
-        Print(console, results, threads, settings);
+        Print(console, results, settings.LockThreads(settings.Vcpus[0]), settings);
         return results;
     }
 
@@ -173,7 +182,7 @@ public static class BenchCommand
         // The title speaks of the lock design's threads and the actors' exits only when that design is measured.
         var measured = settings.Designs.ToHashSet(StringComparer.Ordinal);
         var table = new Table().Title("bench: exits and IPIs per second ("
-            + (measured.Contains("locks") ? "locks: " + threads + " threads; " : "") + Environment.ProcessorCount + " cores; warm-up "
+            + (!measured.Contains("locks") ? "" : settings.Threads == BenchSettings.ThreadPerVcpu ? "locks: a thread per vCPU; " : "locks: " + threads + " threads; ") + Environment.ProcessorCount + " cores; warm-up "
             + settings.WarmUp.TotalSeconds.ToString("0.##", CultureInfo.InvariantCulture) + " s per design, then "
             + (settings.Duration.TotalSeconds / 5).ToString("0.##", CultureInfo.InvariantCulture) + " s before each run"
             + (measured.Contains("actors") ? "; actors: " + BenchSettings.Name(settings.ActorExits) + " exits" : "") + ")");
@@ -240,6 +249,7 @@ public static class BenchCommand
         {
             name = r.Design,
             vcpus = r.Vcpus,
+            threads = r.Threads > 0 ? r.Threads : (int?)null,
             opsPerSecond = r.ExitsPerSecond,
             ipisPerSecond = r.IpisPerSecond,
             exits = r.Exits,
@@ -248,7 +258,12 @@ public static class BenchCommand
             cpuSeconds = r.CpuTime.TotalSeconds,
             cpuNsPerExit = r.CpuNsPerExit,
         }),
-    }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase });
+    }, new JsonSerializerOptions
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    });
 
     private static string M(double? perSecond) => perSecond is double r ? (r / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " M" : "-";
 

@@ -10,10 +10,16 @@ namespace VApicActors.Host.Bench;
 /// <param name="WarmUp">Time each design runs, at the first vCPU count, before anything is measured.</param>
 /// <param name="ActorExits">How the actor design's vCPUs make their exits.</param>
 /// <param name="Designs">The designs measured, in order: <see cref="DesignNames"/>, each at most once.</param>
+/// <param name="Threads">The lock design's threads: 0 for one per core, <see cref="ThreadPerVcpu"/> for one per vCPU.</param>
 public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration, int Threads, TimeSpan WarmUp, ActorExits ActorExits,
     ImmutableArray<string> Designs)
 {
     public const string Section = "vapic.bench";
+
+    /// <summary><see cref="Threads"/> for a thread per vCPU, as hypervisors run their vCPUs: <c>threads = per-vcpu</c>.</summary>
+    public const int ThreadPerVcpu = -1;
+
+    private const string ThreadsAllowed = "must be 0 (one per core), 1 to 256, or per-vcpu";
 
     /// <summary>Every design, in the order of the table.</summary>
     public static readonly ImmutableArray<string> DesignNames = ["direct", "locks", "actors"];
@@ -34,11 +40,7 @@ public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration,
         {
             throw new StressSettingsException(Section + ".duration", "must be a time from 100ms to 1m, not '" + durationText + "'");
         }
-        var threadsText = Single(config, "threads", "must be 0 (one per core) to 256");
-        if (!int.TryParse(threadsText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var threads) || threads is < 0 or > 256)
-        {
-            throw new StressSettingsException(Section + ".threads", "must be 0 (one per core) to 256, not '" + threadsText + "'");
-        }
+        var threads = ParseThreads(Single(config, "threads", ThreadsAllowed), Section + ".threads");
         var warmUpText = Single(config, "warm-up", "must be a time from 0s to 1m");
         if (!StressDurations.TryParseNanoseconds(warmUpText, out var warmUpNs) || warmUpNs < 0 || warmUpNs > 60_000_000_000)
         {
@@ -50,6 +52,29 @@ public sealed record BenchSettings(ImmutableArray<int> Vcpus, TimeSpan Duration,
         var designs = ParseDesigns(string.Join(",", List(config, "designs", "a list of designs such as [direct, locks, actors]")), Section + ".designs");
         return new BenchSettings(counts, TimeSpan.FromTicks(ns / 100), threads, TimeSpan.FromTicks(warmUpNs / 100), exits, designs);
     }
+
+    /// <summary>The lock design's threads as written: 0 to 256, or <c>per-vcpu</c> (<see cref="ThreadPerVcpu"/>).</summary>
+    public static int ParseThreads(string text, string key)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (string.Equals(text.Trim(), "per-vcpu", StringComparison.OrdinalIgnoreCase))
+        {
+            return ThreadPerVcpu;
+        }
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var threads) || threads is < 0 or > 256)
+        {
+            throw new StressSettingsException(key, ThreadsAllowed + ", not '" + text + "'");
+        }
+        return threads;
+    }
+
+    /// <summary>The lock design's threads for a run of <paramref name="vcpus"/> vCPUs.</summary>
+    public int LockThreads(int vcpus) => Threads switch
+    {
+        ThreadPerVcpu => vcpus,
+        > 0 => Threads,
+        _ => Environment.ProcessorCount,
+    };
 
     private static string Single(Config config, string key, string expected)
     {

@@ -28,8 +28,11 @@ public static class BenchWorkload
     }
 }
 
-/// <summary>What one design did in its measured time; <paramref name="CpuTime"/> is the process's CPU time in it.</summary>
-public sealed record BenchResult(string Design, int Vcpus, long Exits, long Ipis, TimeSpan Elapsed, TimeSpan CpuTime = default)
+/// <summary>
+/// What one design did in its measured time; <paramref name="CpuTime"/> is the process's CPU time in it,
+/// <paramref name="Threads"/> the lock design's threads (0 for the others).
+/// </summary>
+public sealed record BenchResult(string Design, int Vcpus, long Exits, long Ipis, TimeSpan Elapsed, TimeSpan CpuTime = default, int Threads = 0)
 {
     /// <summary>The process's CPU time so far (every thread), to measure a design's cost apart from the machine's load.</summary>
     public static TimeSpan ProcessCpuTime()

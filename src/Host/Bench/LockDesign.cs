@@ -113,6 +113,6 @@ public static class LockDesign
         {
             apic.Dispose();
         }
-        return new BenchResult("locks", vcpus, exits.Sum(), ipis.Sum(), watch.Elapsed, cpu);
+        return new BenchResult("locks", vcpus, exits.Sum(), ipis.Sum(), watch.Elapsed, cpu, threads);
     }
 }

@@ -29,6 +29,59 @@ public sealed class BenchTests(ActorSystemFixture fixture) : IClassFixture<Actor
     [Fact]
     public void TheLockDesign_MakesFiveExitsPerIpi() => AssertFiveExitsPerIpi(LockDesign.Run(Vcpus, Short, 2));
 
+    [Fact]
+    public void TheLockDesign_WithAThreadPerVcpu_MakesFiveExitsPerIpi()
+    {
+        var result = LockDesign.Run(Vcpus, Short, Vcpus);
+        AssertFiveExitsPerIpi(result);
+        Assert.Equal(Vcpus, result.Threads);
+    }
+
+    [Theory]
+    [InlineData("0", 0, 2)]
+    [InlineData("3", 3, 3)]
+    [InlineData("256", 256, 256)]
+    [InlineData("per-vcpu", BenchSettings.ThreadPerVcpu, 64)]
+    [InlineData("PER-VCPU", BenchSettings.ThreadPerVcpu, 64)]
+    public void LockThreads_AreOnePerCore_AGivenNumber_OrOnePerVcpu(string text, int parsed, int atSixtyFourOnTwoCores)
+    {
+        var settings = BenchSettings.Create(StressSettings.LoadConfig()) with { Threads = BenchSettings.ParseThreads(text, "--lock-threads") };
+        Assert.Equal(parsed, settings.Threads);
+        Assert.Equal(parsed == 0 ? Environment.ProcessorCount : atSixtyFourOnTwoCores, settings.LockThreads(64));
+    }
+
+    [Theory]
+    [InlineData("257")]
+    [InlineData("-1")]
+    [InlineData("many")]
+    [InlineData("")]
+    public void BadLockThreads_AreRefusedNamingTheOption(string text)
+    {
+        var e = Assert.Throws<StressSettingsException>(() => BenchSettings.ParseThreads(text, "--lock-threads"));
+        Assert.Equal("--lock-threads", e.Key);
+        Assert.Contains("must be 0 (one per core), 1 to 256, or per-vcpu, not '" + text + "'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AThreadPerVcpu_IsNamedInTheTitleAndEachLockRunsThreadsInTheJson()
+    {
+        var (console, output) = TestConsoles.Plain(width: 200);
+        var settings = BenchSettings.Create(StressSettings.LoadConfig()) with { Threads = BenchSettings.ThreadPerVcpu };
+        BenchResult[] results =
+        [
+            new("locks", 64, 1_000_000, 200_000, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), Threads: 64),
+            new("actors", 64, 2_000_000, 400_000, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)),
+        ];
+
+        BenchCommand.Print(console, results, 64, settings with { Designs = ["locks", "actors"] });
+
+        Assert.Contains("locks: a thread per vCPU;", output.ToString().ReplaceLineEndings(" "), StringComparison.Ordinal);
+        using var json = System.Text.Json.JsonDocument.Parse(BenchCommand.ToJson(results, settings));
+        var designs = json.RootElement.GetProperty("designs");
+        Assert.Equal(64, designs[0].GetProperty("threads").GetInt32());
+        Assert.False(designs[1].TryGetProperty("threads", out _));
+    }
+
     [Theory]
     [InlineData(ActorExits.PerExit)]
     [InlineData(ActorExits.Batched)]
