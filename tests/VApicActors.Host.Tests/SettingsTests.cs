@@ -126,6 +126,9 @@ public sealed class SettingsTests
     [InlineData("a = ${b}\nb = ${a}\n", "comes back to itself, so its value has no end")]
     [InlineData("vapic.simulation.apic-ids = [0, ${?nothing}]\n", "the optional substitution on line 1 stands in a list")]
     [InlineData("vapic.stress.mix {\n  time\n  read = 16\n}\n", "vapic.stress.mix: \"time\" has no value (a word alone on its line runs into the key of the next line, \"read\")")]
+    [InlineData("vapic.simulation {\n  vcpus\n}\n", "vapic.simulation: \"vcpus\" has no value (a word alone on its line, with nothing after it)")]
+    [InlineData("vapic.simulation.vcpus = 2\nfoo\n", "\"foo\" has no value (a word alone on its line, with nothing after it)")]
+    [InlineData("akka {\n  loglevel = DEBUG\n  foo\n}\n", "akka: \"foo\" has no value (a word alone on its line, with nothing after it)")]
     [InlineData("vapic.simulation.vcpus = 2\nvapic.simulation.mode = x\\apic\n", "not valid HOCON: Unknown token on line 2, column 26")]
     public void Load_BadSyntax_IsNotValidHoconNamingTheFile(string text, string problem)
     {
@@ -172,6 +175,7 @@ public sealed class SettingsTests
     [InlineData("vapic.simulation.vcpus =\n  2\n")]
     [InlineData("vapic.simulation =\n{\n  vcpus = 2\n}\n")]
     [InlineData("vapic.simulation {\n  apic-ids :\n    # below\n    [0, 1]\n  vcpus = 2\n}\n")]
+    [InlineData("vapic.simulation.vcpus = 2\nvapic.simulation.apic-ids = []\nvapic.trace.filter = \"\"\nakka.actor {}\n")]
     public void Load_BracketsInStringsAndComments_AreNotSyntax(string text)
     {
         using var dir = new TempDirectory();

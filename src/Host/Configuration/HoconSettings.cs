@@ -297,7 +297,8 @@ public static partial class HoconSettings
     /// <summary>
     /// Why the parsed configuration cannot be walked to its end, or null when it can: a key whose value contains itself
     /// (Akka's parser makes an optional substitution that finds nothing, <c>${?NAME}</c>, the whole configuration), or
-    /// a value nested deeper than <see cref="HoconSyntax.MaxDepth"/> (dotted keys nest without braces). Everything that
+    /// a value nested deeper than <see cref="HoconSyntax.MaxDepth"/> (dotted keys nest without braces), or a word alone on its
+    /// line, which has no value. Everything that
     /// reads the configuration afterwards may then walk it.
     /// </summary>
     private static string? Unwalkable(HoconValue value, string path, List<HoconObject> ancestors)
@@ -321,6 +322,12 @@ public static partial class HoconSettings
                     var words = name.Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                     return $"{(path.Length == 0 ? "" : path + ": ")}\"{words.FirstOrDefault()}\" has no value " +
                         $"(a word alone on its line runs into the key of the next line, \"{string.Join(' ', words.Skip(1))}\")";
+                }
+                if (child.Values.Count == 0)
+                {
+                    // Akka's parser takes a word followed by nothing (the end of its object or of the file) as a key
+                    // with no value at all, which reads as an empty list or is silently ignored.
+                    return $"{(path.Length == 0 ? "" : path + ": ")}\"{name}\" has no value (a word alone on its line, with nothing after it)";
                 }
                 if (Unwalkable(child, path.Length == 0 ? name : path + "." + name, ancestors) is { } problem)
                 {
