@@ -38,7 +38,30 @@ public static class ReplayCommand
         }
         // Each APIC is fed its events as they are read; the events are not kept.
         using var replay = new TraceReplay(new ReplayOptions(vm, apicId, untilSeq, SavedState: saved));
-        if (!TraceFiles.TryStream(tracePath, stdin, stderr, TraceProgress.ForConsole(stderr), keepProperties: false, replay.Add, out var skippedLines))
+        // The trace's VMs, so that a --vm the trace does not have is said with those it has, as trace ipis says it.
+        var vms = new List<string>();
+        var moreVms = false;
+        var vmSeen = false;
+        void Add(TraceRecord e)
+        {
+            if (vm is not null && !vmSeen)
+            {
+                vmSeen = e.Vm == vm;
+                if (!vms.Contains(e.Vm))
+                {
+                    if (vms.Count < TraceIpisCommand.MaxVmsNamed)
+                    {
+                        vms.Add(e.Vm);
+                    }
+                    else
+                    {
+                        moreVms = true;
+                    }
+                }
+            }
+            replay.Add(e);
+        }
+        if (!TraceFiles.TryStream(tracePath, stdin, stderr, TraceProgress.ForConsole(stderr), keepProperties: false, Add, out var skippedLines))
         {
             return UsageError;
         }
@@ -49,7 +72,9 @@ public static class ReplayCommand
         }
         if (result.Apics.Count == 0)
         {
-            stderr.WriteLine($"vapic: {tracePath} has no events of {Selection(vm, apicId)}");
+            stderr.WriteLine(vm is not null && !vmSeen && vms.Count > 0
+                ? $"vapic: {tracePath} has no events of VM {vm}; its VMs: {string.Join(", ", vms)}{(moreVms ? ", ..." : "")}"
+                : $"vapic: {tracePath} has no events of {Selection(vm, apicId)}");
             return UsageError;
         }
         if (pagePath is not null && result.Apics.Count != 1)

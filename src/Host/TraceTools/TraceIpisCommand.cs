@@ -23,7 +23,7 @@ public static class TraceIpisCommand
     public const int UsageError = 2;
 
     /// <summary>At most this many of the trace's VMs are named when the one asked for is not there.</summary>
-    private const int MaxVmsNamed = 10;
+    internal const int MaxVmsNamed = 10;
 
     public static int Run(string tracePath, IpiSelection selection, bool problemsOnly, TextWriter stdout, TextWriter stderr, TextReader? stdin = null)
     {

@@ -143,7 +143,7 @@ public sealed class ReplayTests(ActorSystemFixture fixture) : IClassFixture<Acto
         Assert.Contains("-o writes one APIC's page, but 3 APICs match (no --vm or --apic given): choose one with --vm and --apic", error.ToString());
 
         // A selection that names nothing in the trace, said as trace ipis says it (it read "of any VM, APIC 0x7").
-        foreach (var (vm, apic, what) in new (string?, uint?, string)[] { (null, 7, "APIC 0x7"), (vmName, 7, $"APIC 0x7 (VM {vmName})"), ("nope", null, "VM nope") })
+        foreach (var (vm, apic, what) in new (string?, uint?, string)[] { (null, 7, "APIC 0x7"), (vmName, 7, $"APIC 0x7 (VM {vmName})"), ("nope", null, $"VM nope; its VMs: {vmName}"), ("nope", 1, $"VM nope; its VMs: {vmName}") })
         {
             error = new StringWriter();
             Assert.Equal(ReplayCommand.UsageError, ReplayCommand.Run(tracePath, vm, apic, null, null, TextWriter.Null, error));
