@@ -93,6 +93,23 @@ public static class ClientCommand
                 await error.WriteLineAsync($"vapic: --echo prints every request with its answer: it cannot go with {(parse.GetValue(quiet) ? "--quiet" : "--bench")}").ConfigureAwait(false);
                 return ScenarioRunSummary.ExitError;
             }
+            if (!parse.GetValue(bench))
+            {
+                // Options that only shape a measurement would otherwise be dropped without a word.
+                foreach (var benchOnly in new Option[] { sessions, requests })
+                {
+                    if (parse.GetResult(benchOnly) is { Implicit: false })
+                    {
+                        await error.WriteLineAsync($"vapic: {benchOnly.Name} applies only with --bench").ConfigureAwait(false);
+                        return ScenarioRunSummary.ExitError;
+                    }
+                }
+            }
+            else if (parse.GetValue(file) is { } script)
+            {
+                await error.WriteLineAsync($"vapic: --bench sends requests of its own: it does not take a script ({script})").ConfigureAwait(false);
+                return ScenarioRunSummary.ExitError;
+            }
             if (parse.GetValue(bench))
             {
                 var counts = parse.GetValue(sessions) is int n ? [n] : DefaultBenchSessions;

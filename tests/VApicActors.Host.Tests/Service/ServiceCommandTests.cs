@@ -124,6 +124,27 @@ public sealed partial class ServiceCommandTests(ServiceFixture fixture) : IClass
         Assert.Contains($"--echo prints every request with its answer: it cannot go with {other}", error.ToString());
     }
 
+    [Theory]
+    [InlineData("--sessions", "4")]
+    [InlineData("--requests", "100")]
+    public async Task Client_BenchOptionsWithoutBench_AreRefusedBeforeConnecting(string option, string value)
+    {
+        var error = new StringWriter();
+        // Port 1: were the option ignored, the client would try to connect and fail with "cannot connect".
+        var code = await new VapicCommandLine(TextWriter.Null, error, () => new StringReader("irr\n")).InvokeAsync(["client", "--connect", "127.0.0.1:1", option, value]);
+        Assert.Equal(ScenarioRunSummary.ExitError, code);
+        Assert.Equal($"vapic: {option} applies only with --bench", error.ToString().Trim());
+    }
+
+    [Fact]
+    public async Task Client_BenchWithAScript_IsRefusedBeforeConnecting()
+    {
+        var error = new StringWriter();
+        var code = await new VapicCommandLine(TextWriter.Null, error).InvokeAsync(["client", "--connect", "127.0.0.1:1", "--bench", "script.vapic"]);
+        Assert.Equal(ScenarioRunSummary.ExitError, code);
+        Assert.Equal("vapic: --bench sends requests of its own: it does not take a script (script.vapic)", error.ToString().Trim());
+    }
+
     [Fact]
     public async Task Client_AFolderForTheScript_IsSaidToBeOne_AsRunSaysIt()
     {
