@@ -39,26 +39,10 @@ public static class ReplayCommand
         // Each APIC is fed its events as they are read; the events are not kept.
         using var replay = new TraceReplay(new ReplayOptions(vm, apicId, untilSeq, SavedState: saved));
         // The trace's VMs, so that a --vm the trace does not have is said with those it has, as trace ipis says it.
-        var vms = new List<string>();
-        var moreVms = false;
-        var vmSeen = false;
+        var vms = new TraceVms(vm);
         void Add(TraceRecord e)
         {
-            if (vm is not null && !vmSeen)
-            {
-                vmSeen = e.Vm == vm;
-                if (!vms.Contains(e.Vm))
-                {
-                    if (vms.Count < TraceIpisCommand.MaxVmsNamed)
-                    {
-                        vms.Add(e.Vm);
-                    }
-                    else
-                    {
-                        moreVms = true;
-                    }
-                }
-            }
+            vms.Add(e.Vm);
             replay.Add(e);
         }
         if (!TraceFiles.TryStream(tracePath, stdin, stderr, TraceProgress.ForConsole(stderr), keepProperties: false, Add, out var skippedLines))
@@ -72,9 +56,7 @@ public static class ReplayCommand
         }
         if (result.Apics.Count == 0)
         {
-            stderr.WriteLine(vm is not null && !vmSeen && vms.Count > 0
-                ? $"vapic: {tracePath} has no events of VM {vm}; its VMs: {string.Join(", ", vms)}{(moreVms ? ", ..." : "")}"
-                : $"vapic: {tracePath} has no events of {Selection(vm, apicId)}");
+            stderr.WriteLine(vms.Missing(tracePath) ?? $"vapic: {tracePath} has no events of {Selection(vm, apicId)}");
             return UsageError;
         }
         if (pagePath is not null && result.Apics.Count != 1)

@@ -22,9 +22,6 @@ public static class TraceIpisCommand
     /// <summary>The trace could not be read.</summary>
     public const int UsageError = 2;
 
-    /// <summary>At most this many of the trace's VMs are named when the one asked for is not there.</summary>
-    internal const int MaxVmsNamed = 10;
-
     public static int Run(string tracePath, IpiSelection selection, bool problemsOnly, TextWriter stdout, TextWriter stderr, TextReader? stdin = null)
     {
         ArgumentNullException.ThrowIfNull(selection);
@@ -39,9 +36,7 @@ public static class TraceIpisCommand
         });
         var read = 0L;
         // What the selection could have matched, so that a VM or APIC the trace does not have is said, not just counted as nothing.
-        var vms = new List<string>();
-        var moreVms = false;
-        var vmSeen = false;
+        var vms = new TraceVms(selection.Vm);
         var apicSeen = false;
         var progress = TraceProgress.ForConsole(stderr, alsoNeedsRedirectedOutput: true);
         // As for view: lines to a pipe share writes, unless the trace comes from standard input and may wait.
@@ -53,18 +48,7 @@ public static class TraceIpisCommand
             {
                 read++;
                 batch.Tick();
-                if (!vms.Contains(e.Vm))
-                {
-                    if (vms.Count < MaxVmsNamed)
-                    {
-                        vms.Add(e.Vm);
-                    }
-                    else
-                    {
-                        moreVms = true;
-                    }
-                }
-                vmSeen |= e.Vm == selection.Vm;
+                vms.Add(e.Vm);
                 apicSeen |= e.ApicId == selection.Apic && (selection.Vm is null || e.Vm == selection.Vm);
                 follower.Add(e);
             }, out skipped, output: batch);
@@ -78,9 +62,9 @@ public static class TraceIpisCommand
         {
             stdout.WriteLine(line);
         }
-        if (selection.Vm is string vm && !vmSeen && read > 0)
+        if (vms.Missing(tracePath) is { } missing)
         {
-            stderr.WriteLine($"vapic: {tracePath} has no events of VM {vm}; its VMs: {string.Join(", ", vms)}{(moreVms ? ", ..." : "")}");
+            stderr.WriteLine(missing);
         }
         else if (selection.Apic is uint apic && !apicSeen && read > 0)
         {
