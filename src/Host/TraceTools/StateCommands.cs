@@ -163,7 +163,7 @@ public static class StateCommands
         var inv = CultureInfo.InvariantCulture;
         var ids = string.Join(' ', state.Apics.Take(8).Select(a => Hex.Of(a.InitialApicId))) + (state.Apics.Length > 8 ? " ..." : "");
         report.WriteLine(string.Create(inv, $"{path}: {Plural.Count(state.Apics.Length, "vCPU")} from {folder} ({(x2Apic ? "x2apic" : "xapic")}, APIC IDs {ids}), at virtual time 0"));
-        report.WriteLine("not in the KVM states, as at power-on: IA32_APIC_BASE 0xfee00000 enabled, every vCPU running, TSC deadline 0, LINT pins low, no NMI, SMI or SIPI latched");
+        report.WriteLine("not in the KVM states, as at power-on: IA32_APIC_BASE 0xfee00000 enabled with BSP on vCPU 0, every vCPU running, TSC deadline 0, LINT pins low, no NMI, SMI or SIPI latched");
         return Success;
     }
 

@@ -97,7 +97,8 @@ public sealed class StateStandardStreamsTests
             Assert.Equal(2, document.RootElement.GetProperty("apics").GetArrayLength());
         }
         Assert.Contains("-: 2 vCPUs from " + kvm, error);
-        Assert.Contains("not in the KVM states", error);
+        Assert.Contains("not in the KVM states, as at power-on: IA32_APIC_BASE 0xfee00000 enabled with BSP on vCPU 0,", error);
+        Assert.Contains("\"apicBase\": \"0xfee00900\"", output); // vCPU 0's: EN and BSP
         var shown = await Vapic.InvokeWithInputAsync(output, "state", "show", "-");
         Assert.Equal(0, shown.Code);
         Assert.Contains("vCPU 1 APIC 0x1", shown.Output);
