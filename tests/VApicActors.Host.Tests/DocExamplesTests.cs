@@ -20,6 +20,39 @@ public sealed partial class DocExamplesTests(ActorSystemFixture fixture) : IClas
         return Path.Combine(dir.FullName, "docs", "scenario-language.md");
     }
 
+    [Fact]
+    public async Task EveryCommandInThePagesTables_IsACommandOfTheLanguageOrTheService()
+    {
+        // The first word of each backticked entry in a table's first column: `readb ADDR`, `watch all`, ...
+        var documented = File.ReadAllLines(DocPath())
+            .Where(l => l.StartsWith("| `", StringComparison.Ordinal))
+            .Select(l => l.Split('|')[1])
+            .SelectMany(cell => BacktickedWord().Matches(cell).Select(m => m.Groups[1].Value))
+            .Distinct()
+            .ToList();
+        Assert.Contains("rdmsr", documented);
+        Assert.Contains("attach", documented);
+
+        // A request the service takes is answered as a command of its own or of the language, never as an unknown one,
+        // and a script's line as a command of the language.
+        await using var session = new ScenarioSession(fixture.System);
+        foreach (var word in documented)
+        {
+            var service = VApicActors.Host.Service.ServiceVerbs.Parse(word, out _);
+            Assert.False(service?.Contains("unknown command", StringComparison.Ordinal) ?? false, word + ": " + service);
+            if (ScenarioSession.Verbs.Contains(word) || word is "vm" or "save" or "restore")
+            {
+                continue;
+            }
+            var described = (await session.ExecuteAsync(word)).Describe();
+            Assert.Contains("unknown command", described, StringComparison.Ordinal); // a service command, not the language's
+            Assert.Contains(word, new[] { "attach", "watch", "stats", "cluster", "quit" });
+        }
+    }
+
+    [GeneratedRegex(@"`([a-z][a-z0-9_-]*)(?=[ `])")]
+    private static partial Regex BacktickedWord();
+
     /// <summary>The page's fenced blocks in order, each with the text that follows it up to the next block.</summary>
     private static List<(string Block, string After)> Blocks()
     {
