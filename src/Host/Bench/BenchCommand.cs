@@ -40,7 +40,7 @@ public static class BenchCommand
             Description = "Threads of the lock design: 0 (one per core), 1 to 256, or per-vcpu, a thread per vCPU as hypervisors run their vCPUs (vapic.bench.threads)",
             HelpName = "N|per-vcpu",
         };
-        var designs = new Option<string?>("--designs") { Description = "Designs to measure, comma-separated: direct, locks, actors (vapic.bench.designs)", HelpName = "D,D,..." };
+        var designs = new Option<string?>("--designs") { Description = "Designs to measure, comma-separated: direct, locks, actors, floor (vapic.bench.designs)", HelpName = "D,D,..." };
         var command = new Command("bench", "Measure one IPI-heavy workload three ways: direct calls, locks, actors");
         command.Options.Add(json);
         command.Options.Add(seconds);
@@ -139,6 +139,7 @@ public static class BenchCommand
             {
                 "direct" => DirectDesign.Run(vcpus, duration),
                 "locks" => LockDesign.Run(vcpus, duration, settings.LockThreads(vcpus)),
+                "floor" => await FloorDesign.RunAsync(system, vcpus, duration).ConfigureAwait(false),
                 _ => await ActorDesign.RunAsync(system, vcpus, duration, settings.ActorExits).ConfigureAwait(false),
             };
             if (settings.WarmUp > TimeSpan.Zero)
@@ -188,22 +189,22 @@ public static class BenchCommand
             + (measured.Contains("actors") ? "; actors: " + BenchSettings.Name(settings.ActorExits) + " exits" : "") + ")");
         // Only the designs measured have columns, and a ratio only when both its designs were measured; a design that
         // has no result at some vCPU count (an interrupted bench) shows as a dash there, and so do the ratios that need it.
-        var columns = new List<(string Header, Func<BenchResult?, BenchResult?, BenchResult?, string> Cell)>();
+        var columns = new List<(string Header, Func<Func<string, BenchResult?>, string> Cell)>();
         foreach (var design in BenchSettings.DesignNames.Where(measured.Contains))
         {
-            columns.Add((design + " exits/s", (d, l, a) => M((design switch { "direct" => d, "locks" => l, _ => a })?.ExitsPerSecond)));
+            columns.Add((design + " exits/s", of => M(of(design)?.ExitsPerSecond)));
         }
         if (measured.Contains("actors"))
         {
-            columns.Add(("actors IPIs/s", (_, _, a) => M(a?.IpisPerSecond)));
-            if (measured.Contains("locks"))
+            columns.Add(("actors IPIs/s", of => M(of("actors")?.IpisPerSecond)));
+            foreach (var other in new[] { "locks", "direct", "floor" }.Where(measured.Contains))
             {
-                columns.Add(("actors/locks", (_, l, a) => Ratio(a?.ExitsPerSecond, l?.ExitsPerSecond)));
+                columns.Add(("actors/" + other, of => Ratio(of("actors")?.ExitsPerSecond, of(other)?.ExitsPerSecond)));
             }
-            if (measured.Contains("direct"))
-            {
-                columns.Add(("actors/direct", (d, _, a) => Ratio(a?.ExitsPerSecond, d?.ExitsPerSecond)));
-            }
+        }
+        if (measured.Contains("floor") && measured.Contains("locks"))
+        {
+            columns.Add(("floor/locks", of => Ratio(of("floor")?.ExitsPerSecond, of("locks")?.ExitsPerSecond)));
         }
         table.AddColumn(new TableColumn("vCPUs").RightAligned());
         foreach (var (header, _) in columns)
@@ -212,10 +213,8 @@ public static class BenchCommand
         }
         foreach (var row in Rows(results))
         {
-            var direct = row.FirstOrDefault(r => r.Design == "direct");
-            var locks = row.FirstOrDefault(r => r.Design == "locks");
-            var actors = row.FirstOrDefault(r => r.Design == "actors");
-            table.AddRow([row[0].Vcpus.ToString(CultureInfo.InvariantCulture), .. columns.Select(c => c.Cell(direct, locks, actors))]);
+            BenchResult? Of(string design) => row.FirstOrDefault(r => r.Design == design);
+            table.AddRow([row[0].Vcpus.ToString(CultureInfo.InvariantCulture), .. columns.Select(c => c.Cell(Of))]);
         }
         console.Write(table);
     }

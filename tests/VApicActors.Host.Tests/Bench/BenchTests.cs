@@ -90,6 +90,10 @@ public sealed class BenchTests(ActorSystemFixture fixture) : IClassFixture<Actor
         AssertFiveExitsPerIpi(await ActorDesign.RunAsync(fixture.System, Vcpus, Short, exits));
 
     [Fact]
+    public async Task TheFloorDesign_MakesFiveExitsPerIpi() =>
+        AssertFiveExitsPerIpi(await FloorDesign.RunAsync(fixture.System, Vcpus, Short));
+
+    [Fact]
     public void TheShippedSettings_MeasureEveryDesign_WithTheHostedCore()
     {
         var settings = BenchSettings.Create(StressSettings.LoadConfig());
@@ -101,6 +105,7 @@ public sealed class BenchTests(ActorSystemFixture fixture) : IClassFixture<Actor
     [InlineData("actors", new[] { "actors" })]
     [InlineData("actors, direct", new[] { "direct", "actors" })]
     [InlineData("LOCKS", new[] { "locks" })]
+    [InlineData("floor,actors,locks", new[] { "locks", "actors", "floor" })]
     public void Designs_AreTakenInTheTablesOrder(string text, string[] expected) =>
         Assert.Equal(expected, BenchSettings.ParseDesigns(text, "--designs").ToArray());
 
@@ -170,6 +175,8 @@ public sealed class BenchTests(ActorSystemFixture fixture) : IClassFixture<Actor
     [InlineData("locks,actors", "vCPUs|locks exits/s|actors exits/s|actors IPIs/s|actors/locks")]
     [InlineData("direct,locks", "vCPUs|direct exits/s|locks exits/s")]
     [InlineData("direct,locks,actors", "vCPUs|direct exits/s|locks exits/s|actors exits/s|actors IPIs/s|actors/locks|actors/direct")]
+    [InlineData("locks,actors,floor", "vCPUs|locks exits/s|actors exits/s|floor exits/s|actors IPIs/s|actors/locks|actors/floor|floor/locks")]
+    [InlineData("floor", "vCPUs|floor exits/s")]
     public void ThePrintedTable_HasTheColumnsOfTheDesignsMeasuredOnly(string designs, string headers)
     {
         var (console, output) = TestConsoles.Plain(width: 200);
