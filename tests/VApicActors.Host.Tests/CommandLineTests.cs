@@ -450,6 +450,26 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task AMissingFile_IsNoSuchFile_InAScriptsRestoreAndTheTraceTools_AsInRun()
+    {
+        using var dir = new TempDirectory();
+        var missing = dir.File("gone.json");
+        var restore = dir.Write("restore.vapic", "restore gone.json\n");
+
+        var run = await InvokeAsync("run", restore, "--no-trace");
+        var view = await InvokeAsync("trace", "view", dir.File("gone.clef"));
+        var ipis = await InvokeAsync("trace", "ipis", System.IO.Path.Combine(dir.Path, "gone", "deeper.clef"));
+
+        Assert.Equal(2, run.Code);
+        Assert.Contains($"restore.vapic:1: error: restore: cannot read {missing}: no such file", run.Error);
+        Assert.Equal(2, view.Code);
+        Assert.Equal($"{dir.File("gone.clef")}: error: cannot read the trace: no such file", view.Error.Trim());
+        Assert.Equal(2, ipis.Code);
+        Assert.Contains("no such file", ipis.Error);
+        Assert.DoesNotContain("Could not find", run.Error + view.Error + ipis.Error);
+    }
+
+    [Fact]
     public async Task ScriptSaveAndRestore_OfADirectory_SayItIsADirectory()
     {
         using var dir = new TempDirectory();

@@ -112,11 +112,18 @@ public static class CommandLineFiles
         }
     }
 
-    /// <summary>Why <paramref name="path"/> could not be read: a directory is named as one, otherwise the exception's message.</summary>
+    /// <summary>
+    /// Why <paramref name="path"/> could not be read: a directory is named as one, a missing file (or folder above it)
+    /// is "no such file" as every command says it, otherwise the exception's message.
+    /// </summary>
     public static string ReadReason(string path, Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        return Directory.Exists(path) ? IsADirectory(path) : exception.Message;
+        if (Directory.Exists(path))
+        {
+            return IsADirectory(path);
+        }
+        return exception is FileNotFoundException or DirectoryNotFoundException ? "no such file" : exception.Message;
     }
 
     /// <summary>
