@@ -48,6 +48,21 @@ public sealed class ResetStateTests
     }
 
     [Fact]
+    public void XApicId_OfAnX2ApicIdAboveFE_BackInXApicMode_IsLowEightBits_AndX2ApicModeGetsFullIdBack()
+    {
+        // decisions.md 19: an initial ID above 0xFE has no xAPIC form; xAPIC mode shows its low 8 bits.
+        using var h = ApicHarness.PowerOn(0x123, bsp: false, x2Apic: true);
+
+        h.WrmsrOk(ApicMsrs.ApicBase, ApDisabled);
+        h.WrmsrOk(ApicMsrs.ApicBase, ApXApic);
+        Assert.Equal(0x2300_0000u, h.R(ApicOffsets.Id));
+
+        h.WrmsrOk(ApicMsrs.ApicBase, ApX2Apic);
+        Assert.Equal(0x123UL, h.RdmsrOk(ApicHarness.Msr(ApicOffsets.Id)));
+        Assert.Equal(0x0012_0008UL, h.RdmsrOk(ApicHarness.Msr(ApicOffsets.Ldr)));
+    }
+
+    [Fact]
     public void X2ApicId_AfterEnteringX2Apic_IsInitialIdWithZeroUpperHalf()
     {
         using var h = ApicHarness.PowerOn(1, bsp: false);
