@@ -145,6 +145,36 @@ public sealed class TimerSpecs : VmSpecBase
     }
 
     [Fact]
+    public async Task InterleavedOneTickPeriodsOfTwoVcpus_StepASecondInBoundedWork_WithExactState()
+    {
+        // Periods of 1 and 3 ns: the vCPUs take turns every nanosecond or two. In time order throughout that was a
+        // message per expiry or two, 1.3 * 10^9 of them, and the step ran into its answer's timeout.
+        await StartVm(2);
+        await EnableAll();
+        await StartTimer(0, Values.TimerPeriodic | 0x30, 1);
+        await StartTimer(1, Values.TimerPeriodic | 0x31, 3);
+
+        Assert.Equal(1_000_000_000, await Vm.StepClockAsync(1_000_000_000));
+
+        var first = await Vm.SnapshotAsync(0);
+        var second = await Vm.SnapshotAsync(1);
+        Assert.True(first.Irr.Contains(0x30));
+        Assert.True(second.Irr.Contains(0x31));
+        Assert.Equal(1_000_000_001, first.TimerDueNs);
+        Assert.Equal(1_000_000_002, second.TimerDueNs);
+        Assert.Equal(1u, await R(0, TimerCurrentCount));
+        Assert.Equal(2u, await R(1, TimerCurrentCount));
+        Assert.Equal(1_000_000_000 - 1, (await Counters(0)).LocalOutcomes[(int)AcceptOutcome.Coalesced]);
+        Assert.Equal(333_333_333 - 1, (await Counters(1)).LocalOutcomes[(int)AcceptOutcome.Coalesced]);
+        // The step's first expiries are still taken in time order across the two vCPUs.
+        var order = Trace.Named("TimerFired").Take(4).Select(e => (e.VirtualTimeNs, e.ApicId)).ToArray();
+        Assert.Equal(new (long, uint)[] { (1, 0), (2, 0), (3, 0), (3, 1) }, order);
+    }
+
+    private async Task<ApicCounters> Counters(int vcpu) =>
+        (await Vm.GetApicRef(vcpu).Ask<ApicProtocol.CountersRead>(r => new ApicProtocol.GetCounters(vcpu, 0, r), TimeSpan.FromSeconds(5), CancellationToken.None)).Counters;
+
+    [Fact]
     public async Task TimerHz_ScalesTheCount_AndTheTimerIsStoppedByAZeroCount()
     {
         await StartVm(1, timerHz: 100_000_000);
