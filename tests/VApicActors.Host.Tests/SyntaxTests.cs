@@ -151,6 +151,11 @@ public sealed class SyntaxTests
         Assert.True(Expectation.Parse(["0x41"]).Matches(ScenarioResult.Vectors([0x41])));
         Assert.True(Expectation.Parse(["0x41"]).Matches(ScenarioResult.Vector(0x41)));
         Assert.False(Expectation.Parse(["0x41"]).Matches(ScenarioResult.Word("none")));
+        // A list is a set: a vector repeated in it still names one vector, whatever command gave the result.
+        Assert.True(Expectation.Parse(["0x41", "0x41"]).Matches(ScenarioResult.Vector(0x41)));
+        Assert.True(Expectation.Parse(["0x41", "0x41"]).Matches(ScenarioResult.Vectors([0x41])));
+        Assert.False(Expectation.Parse(["0x41", "0x42"]).Matches(ScenarioResult.Vector(0x41)));
+        Assert.False(Expectation.Parse(["0x41", "0x41"]).Matches(ScenarioResult.Word("none")));
     }
 
     [Fact]

@@ -81,10 +81,16 @@ public sealed record WordExpectation(string Text, string Word) : Expectation(Tex
         && string.Equals(result.Text, Word, StringComparison.OrdinalIgnoreCase);
 }
 
-/// <summary><c>-&gt; 0x31 0x41</c>: exactly this set of vectors, in any order.</summary>
+/// <summary>
+/// <c>-&gt; 0x31 0x41</c>: exactly this set of vectors, in any order. A one-vector result (<c>ack</c>, <c>pending</c>,
+/// <c>sipi</c>) is the set of that vector, so <c>-&gt; 0x41 0x41</c> holds for it as it does for an IRR of 0x41 alone.
+/// </summary>
 public sealed record VectorListExpectation(string Text, IReadOnlySet<ulong> Vectors) : Expectation(Text)
 {
-    public override bool Matches(ScenarioResult result) =>
-        result.Kind == ScenarioResultKind.Vectors
-        && result.VectorList.Select(v => (ulong)v).ToHashSet().SetEquals(Vectors);
+    public override bool Matches(ScenarioResult result) => result.Kind switch
+    {
+        ScenarioResultKind.Vectors => result.VectorList.Select(v => (ulong)v).ToHashSet().SetEquals(Vectors),
+        ScenarioResultKind.Value => Vectors.Count == 1 && Vectors.Contains(result.Number),
+        _ => false,
+    };
 }
