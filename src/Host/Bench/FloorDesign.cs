@@ -28,7 +28,9 @@ public static class FloorDesign
         var actors = new IActorRef[vcpus];
         for (var i = 0; i < vcpus; i++)
         {
-            actors[i] = system.ActorOf(Props.Create(() => new FloorVcpu(i, vcpus, apics[i], table, actors)).WithDispatcher(dispatcher));
+            var index = i;
+            var apic = apics[i];
+            actors[i] = system.ActorOf(Props.Create(() => new FloorVcpu(index, vcpus, apic, table, actors)).WithDispatcher(dispatcher));
         }
         var cpu = BenchResult.ProcessCpuTime();
         var watch = Stopwatch.StartNew();
