@@ -9,7 +9,7 @@ namespace VApicActors.Host.TraceTools;
 /// guest accesses, deliveries, acknowledges, EOIs, pin changes, local sources, timer expiries — in <c>Seq</c>
 /// order, each at its recorded virtual time, gives back its page byte for byte. Events that are consequences
 /// (IPIs sent, timers armed, local interrupts fired, EOI broadcasts, identity changes) are skipped; recorded
-/// read results and acknowledged vectors are checked against the replay.
+/// read results, acknowledged vectors, delivery outcomes and timer expiries are checked against the replay.
 /// </summary>
 public static class TraceReplayer
 {
@@ -89,6 +89,8 @@ public static class TraceReplayer
         private long _now;
         private long _previousSeq;
         private bool _stopped;
+        private readonly TimerFires _fires = new();
+        private (long Due, AcceptOutcome Outcome, ulong Count)? _timerRest;
 
         public ApicConfig Config { get; } = config;
 
@@ -171,8 +173,8 @@ public static class TraceReplayer
                 case LocalRaisedEvent when LvtSourceOf(e.Register) is LvtSource source:
                     _apic.RaiseLocal(source, at, effects);
                     break;
-                case "TimerFired" when e.Value is not null:
-                    _apic.ExpireTimer(at, effects);
+                case "TimerFired" when e.Value is ulong due:
+                    mismatch = ExpireTimer(e, (long)due, at);
                     break;
                 case RestoredEvent:
                     var saved = _options.SavedState?.Apics.FirstOrDefault(s => s.Index == Config.Index && s.InitialApicId == Config.InitialApicId);
@@ -185,6 +187,7 @@ public static class TraceReplayer
                     else
                     {
                         _apic.Restore(saved, at, effects);
+                        mismatch = CheckRestored(e, saved);
                     }
                     break;
                 default:
@@ -205,6 +208,92 @@ public static class TraceReplayer
             }
         }
 
+        /// <summary>
+        /// A <c>TimerFired</c> event with a due time: the expiries due by <paramref name="at"/> are taken, as the vAPIC took
+        /// them, and what the timer LVT did is compared with the trace, as a delivery's outcome is. The vAPIC writes one
+        /// event for the expiries one call took (<c>expiries=N</c> when N &gt; 1), or two when the first set the IRR bit the
+        /// rest found set: the second is compared with what the replay's call left for it.
+        /// </summary>
+        private string? ExpireTimer(TraceRecord e, long due, long at)
+        {
+            var (recorded, recordedCount) = TimerOutcome(e.Detail);
+            if (_timerRest is { } rest && rest.Due == due)
+            {
+                _timerRest = null;
+                return CompareTimer(due, rest.Outcome, rest.Count, recorded, recordedCount);
+            }
+            _timerRest = null;
+            var dueBefore = _apic.TimerDue;
+            _fires.Clear();
+            var taken = _apic.ExpireTimers(at, _fires);
+            if (taken == 0)
+            {
+                return recorded is null or NotDue
+                    ? null
+                    : string.Create(CultureInfo.InvariantCulture,
+                        $"timer expiry due at {due} ns: the replay's timer is {(dueBefore is long d ? $"due at {d} ns" : "not armed")}, the trace says {e.Detail}");
+            }
+            if (dueBefore != due)
+            {
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"timer expiry due at {due} ns: the replay's timer was due at {dueBefore} ns");
+            }
+            if (_fires.Count == 0 || recorded is null)
+            {
+                return null;
+            }
+            var first = _fires[0];
+            var last = _fires[^1];
+            if (first != last && taken > 1)
+            {
+                // The vAPIC writes the first fire apart, then the rest.
+                _timerRest = (due, last, taken - 1);
+                return CompareTimer(due, first, 1, recorded, recordedCount);
+            }
+            return CompareTimer(due, last, taken, recorded, recordedCount);
+        }
+
+        private static string? CompareTimer(long due, AcceptOutcome outcome, ulong count, string? recorded, ulong recordedCount) =>
+            recorded is null || (recorded == outcome.ToString() && count == recordedCount)
+                ? null
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"timer expiry due at {due} ns ended {outcome}{(count > 1 ? $" expiries={count}" : "")}, the trace says {recorded}{(recordedCount > 1 ? $" expiries={recordedCount}" : "")}");
+
+        /// <summary>A <c>TimerFired</c> detail's outcome (its first word) and its count of expiries (<c>expiries=N</c>, 1 without it).</summary>
+        private static (string? Outcome, ulong Count) TimerOutcome(string? detail)
+        {
+            if (string.IsNullOrEmpty(detail))
+            {
+                return (null, 1);
+            }
+            var space = detail.IndexOf(' ', StringComparison.Ordinal);
+            var outcome = space < 0 ? detail : detail[..space];
+            return (outcome, TraceDetail.Number(detail, "expiries") is ulong n and > 0 ? n : 1);
+        }
+
+        /// <summary>What the <c>Restored</c> event recorded (IA32_APIC_BASE, run state, timer) against the state file's APIC.</summary>
+        private static string? CheckRestored(TraceRecord e, ApicState saved)
+        {
+            var differences = new List<string>();
+            if (e.Value is ulong apicBase && apicBase != saved.ApicBase)
+            {
+                differences.Add($"IA32_APIC_BASE {Hex.Of(apicBase)}, the state file has {Hex.Of(saved.ApicBase)}");
+            }
+            if (TraceDetail.Get(e.Detail, "run-state") is string runState && runState != saved.RunState.ToString())
+            {
+                differences.Add($"run state {runState}, the state file has {saved.RunState}");
+            }
+            if (TraceDetail.Get(e.Detail, "timer-due-in-ns") is string dueIn
+                && long.TryParse(dueIn, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var dueInNs) && dueInNs != saved.TimerDueInNs)
+            {
+                differences.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"timer due in {(dueInNs < 0 ? "none" : dueInNs + " ns")}, the state file has {(saved.TimerDueInNs < 0 ? "none" : saved.TimerDueInNs + " ns")}"));
+            }
+            return differences.Count == 0
+                ? null
+                : "the trace restored " + string.Join("; ", differences) + ": the --state file is not the one this VM was restored from";
+        }
+
         /// <summary>The APIC's state at the end (<paramref name="vmEnd"/>: its VM's last event time), after its last event fed.</summary>
         public ReplayedApic Finish(long vmEnd)
         {
@@ -218,6 +307,27 @@ public static class TraceReplayer
         }
 
         public void Dispose() => _apic.Dispose();
+    }
+
+    private const string NotDue = "not-due";
+
+    /// <summary>Effects that keep only the outcomes of the timer LVT's fires, in order.</summary>
+    private sealed class TimerFires : List<AcceptOutcome>, IApicEffects
+    {
+        public void SendInterrupt(in InterruptRequest request) { }
+        public void BroadcastEoi(byte vector) { }
+        public void ArmTimer(long dueNs) { }
+        public void CancelTimer() { }
+        public void InterruptDeliverable(byte vector) { }
+        public void RoutingChanged(in ApicRoutingIdentity identity) { }
+
+        public void LocalInterrupt(LvtSource source, byte vector, AcceptOutcome outcome)
+        {
+            if (source == LvtSource.Timer)
+            {
+                Add(outcome);
+            }
+        }
     }
 
     private static string? CheckRead(TraceRecord e, AccessResult result)

@@ -1,0 +1,87 @@
+using VApicActors.Host.TraceTools;
+
+namespace VApicActors.Host.Tests.TraceTools;
+
+/// <summary>
+/// Timer expiries are inputs of the replay, and what the timer LVT did at each is compared with the trace as a
+/// delivery's outcome is; a restore's recorded state is compared with the --state file.
+/// </summary>
+public sealed class ReplayTimerTests
+{
+    private const string ArmTimer = """
+        vm vcpus=1
+        writel 0xfee000f0 0x1ff
+        writel 0xfee003e0 0xb
+        writel 0xfee00320 0x00000031
+        writel 0xfee00380 1000
+        """;
+
+    [Fact]
+    public async Task Replay_StateFileOtherThanTheRestoredOne_SaysSoAndThatTheTimerDidNotFire()
+    {
+        using var dir = new TempDirectory();
+        var armed = dir.File("armed.json");
+        var idle = dir.File("idle.json");
+        Assert.Equal(0, (await Vapic.InvokeAsync("run", dir.Write("a.vapic", ArmTimer + $"\nsave {armed}\n"), "--no-trace")).Code);
+        Assert.Equal(0, (await Vapic.InvokeAsync("run", dir.Write("i.vapic", $"vm vcpus=1\nwritel 0xfee000f0 0x1ff\nsave {idle}\n"), "--no-trace")).Code);
+        var trace = dir.File("t.clef");
+        Assert.Equal(0, (await Vapic.InvokeAsync("run", dir.Write("t.vapic", $"restore {armed}\nclock_step 2000\nirr -> 0x31\n"), "--trace", trace)).Code);
+
+        var right = await Vapic.InvokeAsync("replay", trace, "--state", armed);
+        var wrong = await Vapic.InvokeAsync("replay", trace, "--state", idle);
+
+        Assert.Equal((ReplayCommand.Success, ""), (right.Code, right.Error));
+        Assert.Contains("IRR 0x31", right.Output);
+        // The live timer fired at 1000 ns; from the other file the replay's timer is not armed, and its IRR stays empty.
+        Assert.Equal(ReplayCommand.Divergent, wrong.Code);
+        Assert.Contains("IRR none", wrong.Output);
+        Assert.Contains(
+            "line 2 (seq 2): the trace restored timer due in 1000 ns, the state file has none: the --state file is not the one this VM was restored from",
+            wrong.Error);
+        Assert.Contains("line 5 (seq 5): timer expiry due at 1000 ns: the replay's timer is not armed, the trace says Accepted", wrong.Error);
+    }
+
+    [Fact]
+    public async Task Replay_TimerOutcomeOtherThanRecorded_IsAMismatch()
+    {
+        using var dir = new TempDirectory();
+        var trace = dir.File("t.clef");
+        Assert.Equal(0, (await Vapic.InvokeAsync("run", dir.Write("t.vapic", ArmTimer + "\nclock_step 2000\nirr -> 0x31\n"), "--trace", trace)).Code);
+        var text = File.ReadAllText(trace);
+        Assert.Contains("\"Event\":\"TimerFired\"", text);
+        var altered = dir.Write("altered.clef", text.Replace("\"Seq\":8,\"Detail\":\"Accepted\"", "\"Seq\":8,\"Detail\":\"Coalesced\"", StringComparison.Ordinal));
+        Assert.NotEqual(text, File.ReadAllText(altered));
+
+        var replay = await Vapic.InvokeAsync("replay", altered);
+
+        Assert.Equal(ReplayCommand.Divergent, replay.Code);
+        Assert.Contains("(seq 8): timer expiry due at 1000 ns ended Accepted, the trace says Coalesced", replay.Error);
+        Assert.Equal((ReplayCommand.Success, ""), ((await Vapic.InvokeAsync("replay", trace)).Code, (await Vapic.InvokeAsync("replay", trace)).Error));
+    }
+
+    [Fact]
+    public async Task Replay_SeveralExpiriesInOneNanosecond_FirstWrittenApart_NoMismatch()
+    {
+        // At 4 GHz a period of one tick is a quarter of a nanosecond: each call takes several expiries, and when the
+        // first sets the IRR bit the others find set, the vAPIC writes it as an event of its own.
+        using var dir = new TempDirectory();
+        var trace = dir.File("t.clef");
+        Assert.Equal(0, (await Vapic.InvokeAsync("run", dir.Write("t.vapic", """
+            vm vcpus=1 timer-hz=4000000000
+            writel 0xfee000f0 0x1ff
+            writel 0xfee003e0 0xb
+            writel 0xfee00320 0x00020031
+            writel 0xfee00380 1
+            clock_step 3
+            ack -> 0x31
+            clock_step 2
+            eoi
+            ack -> 0x31
+            """), "--trace", trace)).Code);
+        Assert.Contains("\"Detail\":\"Coalesced expiries=3\"", File.ReadAllText(trace));
+
+        var replay = await Vapic.InvokeAsync("replay", trace);
+
+        Assert.Equal((ReplayCommand.Success, ""), (replay.Code, replay.Error));
+    }
+}
