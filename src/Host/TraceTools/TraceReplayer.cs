@@ -89,7 +89,8 @@ public static class TraceReplayer
         private long _now;
         private long _previousSeq;
         private bool _stopped;
-        private readonly TimerFires _fires = new();
+        private readonly LocalFires _fires = new();
+        private readonly List<AcceptOutcome> _timerFires = [];
         private (long Due, AcceptOutcome Outcome, ulong Count)? _timerRest;
 
         public ApicConfig Config { get; } = config;
@@ -105,7 +106,7 @@ public static class TraceReplayer
                 _stopped = true;
                 return;
             }
-            var effects = NullApicEffects.Instance;
+            var effects = _fires;
             if (e.Seq == _previousSeq)
             {
                 _notes.Add(string.Create(CultureInfo.InvariantCulture,
@@ -171,7 +172,19 @@ public static class TraceReplayer
                     }
                     break;
                 case LocalRaisedEvent when LvtSourceOf(e.Register) is LvtSource source:
-                    _apic.RaiseLocal(source, at, effects);
+                    var fired = _fires.Pending.Count;
+                    var raised = _apic.RaiseLocal(source, at, effects);
+                    if (_fires.Pending.Count == fired)
+                    {
+                        // A hardware-disabled APIC fires nothing: the vAPIC writes the drop itself.
+                        _fires.Add(source, raised);
+                    }
+                    break;
+                case "Lint" when e.Register is "LVT0" or "LVT1":
+                case "TimerFired" when e.Value is null:
+                case "Accepted" or "Coalesced" or "Dropped" or "Nmi" or "Smi" or "Init" or "Sipi" when LvtSourceOf(e.Register) is not null:
+                    mismatch = CheckLocalFire(e);
+                    applied = false;
                     break;
                 case "TimerFired" when e.Value is ulong due:
                     mismatch = ExpireTimer(e, (long)due, at);
@@ -224,8 +237,10 @@ public static class TraceReplayer
             }
             _timerRest = null;
             var dueBefore = _apic.TimerDue;
-            _fires.Clear();
+            _timerFires.Clear();
+            _fires.TimerExpiry = _timerFires;
             var taken = _apic.ExpireTimers(at, _fires);
+            _fires.TimerExpiry = null;
             if (taken == 0)
             {
                 return recorded is null or NotDue
@@ -238,12 +253,12 @@ public static class TraceReplayer
                 return string.Create(CultureInfo.InvariantCulture,
                     $"timer expiry due at {due} ns: the replay's timer was due at {dueBefore} ns");
             }
-            if (_fires.Count == 0 || recorded is null)
+            if (_timerFires.Count == 0 || recorded is null)
             {
                 return null;
             }
-            var first = _fires[0];
-            var last = _fires[^1];
+            var first = _timerFires[0];
+            var last = _timerFires[^1];
             if (first != last && taken > 1)
             {
                 // The vAPIC writes the first fire apart, then the rest.
@@ -251,6 +266,22 @@ public static class TraceReplayer
                 return CompareTimer(due, first, 1, recorded, recordedCount);
             }
             return CompareTimer(due, last, taken, recorded, recordedCount);
+        }
+
+        /// <summary>
+        /// A local interrupt the vAPIC fired through an LVT (a consequence, written after the input that caused it)
+        /// against the next one the replay's inputs fired.
+        /// </summary>
+        private string? CheckLocalFire(TraceRecord e)
+        {
+            if (!_fires.Pending.TryDequeue(out var fire))
+            {
+                return $"{e.Register} fired ({e.Detail}), the replay's did not";
+            }
+            var register = ApicOffsets.Name(ApicOffsets.OfLvt(fire.Source));
+            return register == e.Register && (e.Detail is null || e.Detail == fire.Outcome.ToString())
+                ? null
+                : $"{register} fired ({fire.Outcome}), the trace says {e.Register} ({e.Detail})";
         }
 
         private static string? CompareTimer(long due, AcceptOutcome outcome, ulong count, string? recorded, ulong recordedCount) =>
@@ -311,9 +342,29 @@ public static class TraceReplayer
 
     private const string NotDue = "not-due";
 
-    /// <summary>Effects that keep only the outcomes of the timer LVT's fires, in order.</summary>
-    private sealed class TimerFires : List<AcceptOutcome>, IApicEffects
+    /// <summary>
+    /// Effects that keep the local interrupts the replay fires, in order, for the events the vAPIC wrote of them;
+    /// during a timer expiry the timer LVT's go to <see cref="TimerExpiry"/> instead, since its <c>TimerFired</c>
+    /// event stands for them.
+    /// </summary>
+    private sealed class LocalFires : IApicEffects
     {
+        /// <summary>At most this many are kept: a trace without the events of them (a filter) must not make them pile up.</summary>
+        private const int MaxPending = 256;
+
+        public Queue<(LvtSource Source, AcceptOutcome Outcome)> Pending { get; } = new();
+
+        public List<AcceptOutcome>? TimerExpiry { get; set; }
+
+        public void Add(LvtSource source, AcceptOutcome outcome)
+        {
+            if (Pending.Count == MaxPending)
+            {
+                Pending.Dequeue();
+            }
+            Pending.Enqueue((source, outcome));
+        }
+
         public void SendInterrupt(in InterruptRequest request) { }
         public void BroadcastEoi(byte vector) { }
         public void ArmTimer(long dueNs) { }
@@ -323,9 +374,13 @@ public static class TraceReplayer
 
         public void LocalInterrupt(LvtSource source, byte vector, AcceptOutcome outcome)
         {
-            if (source == LvtSource.Timer)
+            if (source == LvtSource.Timer && TimerExpiry is { } expiry)
             {
-                Add(outcome);
+                expiry.Add(outcome);
+            }
+            else
+            {
+                Add(source, outcome);
             }
         }
     }

@@ -4,7 +4,8 @@ namespace VApicActors.Host.Tests.TraceTools;
 
 /// <summary>
 /// Timer expiries are inputs of the replay, and what the timer LVT did at each is compared with the trace as a
-/// delivery's outcome is; a restore's recorded state is compared with the --state file.
+/// delivery's outcome is, as is what every other LVT did when it fired; a restore's recorded state is compared
+/// with the --state file.
 /// </summary>
 public sealed class ReplayTimerTests
 {
@@ -83,5 +84,40 @@ public sealed class ReplayTimerTests
         var replay = await Vapic.InvokeAsync("replay", trace);
 
         Assert.Equal((ReplayCommand.Success, ""), (replay.Code, replay.Error));
+    }
+
+    [Fact]
+    public async Task Replay_LocalInterruptOutcomeOtherThanRecorded_IsAMismatch()
+    {
+        // LINT0 through an unmasked LVT0 sets IRR bit 0x31; an error (an illegal vector sent) fires LVTERR; a
+        // TSC deadline in the past fires the timer LVT at once. Each is written after the input that caused it.
+        using var dir = new TempDirectory();
+        var trace = dir.File("t.clef");
+        Assert.Equal(0, (await Vapic.InvokeAsync("run", dir.Write("t.vapic", """
+            vm vcpus=1
+            writel 0xfee000f0 0x1ff
+            writel 0xfee00350 0x00008031
+            lint0 1
+            writel 0xfee00370 0x33
+            writel 0xfee00300 0x00044005
+            writel 0xfee00320 0x00040045
+            clock_step 5
+            wrmsr 0x6e0 1
+            irr -> 0x31 0x33 0x45
+            """), "--trace", trace)).Code);
+        var text = File.ReadAllText(trace);
+        Assert.Equal((ReplayCommand.Success, ""), ((await Vapic.InvokeAsync("replay", trace)).Code, (await Vapic.InvokeAsync("replay", trace)).Error));
+        var lint = "\"Event\":\"Lint\",\"Register\":\"LVT0\",\"Value\":null,\"Vector\":49,";
+        Assert.Contains(lint, text);
+        var altered = dir.Write("altered.clef", text.Replace("\"Detail\":\"Accepted\"", "\"Detail\":\"DroppedMasked\"", StringComparison.Ordinal));
+
+        var replay = await Vapic.InvokeAsync("replay", altered);
+
+        Assert.Equal(ReplayCommand.Divergent, replay.Code);
+        var seqs = text.Split('\n').Where(l => l.Contains("\"Detail\":\"Accepted\"", StringComparison.Ordinal)).Select(l => l[(l.IndexOf("\"Seq\":", StringComparison.Ordinal) + 6)..l.IndexOf(",\"Detail", StringComparison.Ordinal)]).ToList();
+        Assert.Equal(3, seqs.Count);
+        Assert.Contains($"(seq {seqs[0]}): LVT0 fired (Accepted), the trace says LVT0 (DroppedMasked)", replay.Error);
+        Assert.Contains($"(seq {seqs[1]}): LVTERR fired (Accepted), the trace says LVTERR (DroppedMasked)", replay.Error);
+        Assert.Contains($"(seq {seqs[2]}): LVTT fired (Accepted), the trace says LVTT (DroppedMasked)", replay.Error);
     }
 }
