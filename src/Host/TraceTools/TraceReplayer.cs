@@ -9,7 +9,7 @@ namespace VApicActors.Host.TraceTools;
 /// guest accesses, deliveries, acknowledges, EOIs, pin changes, local sources, timer expiries — in <c>Seq</c>
 /// order, each at its recorded virtual time, gives back its page byte for byte. Events that are consequences
 /// (IPIs sent, timers armed, local interrupts fired, EOI broadcasts, identity changes) are skipped; recorded
-/// read results, acknowledged vectors, delivery outcomes and timer expiries are checked against the replay.
+/// read and write results, EOI results, acknowledged vectors, delivery outcomes, local interrupts and timer expiries are checked against the replay.
 /// </summary>
 public static class TraceReplayer
 {
@@ -134,13 +134,13 @@ public static class TraceReplayer
                     mismatch = CheckRead(e, _apic.ReadMmio(address, size, at, effects));
                     break;
                 case "MmioWrite" when Address(e) is (ulong address, int size) && e.Value is ulong value:
-                    _apic.WriteMmio(address, size, value, at, effects);
+                    mismatch = CheckRead(e, _apic.WriteMmio(address, size, value, at, effects));
                     break;
                 case "MsrRead" when Msr(e) is uint msr:
                     mismatch = CheckRead(e, _apic.ReadMsr(msr, at, effects));
                     break;
                 case "MsrWrite" when Msr(e) is uint msr && e.Value is ulong value:
-                    _apic.WriteMsr(msr, value, at, effects);
+                    mismatch = CheckRead(e, _apic.WriteMsr(msr, value, at, effects));
                     break;
                 case "MmioRead" or "MmioWrite":
                     _skipped.Add(new ReplaySkippedLine(e.LineNumber,
@@ -159,7 +159,11 @@ public static class TraceReplayer
                     }
                     break;
                 case "Eoi":
-                    _apic.Eoi(at, effects);
+                    var eoi = _apic.Eoi(at, effects).ToString();
+                    if (e.Detail is not null && !string.Equals(e.Detail, eoi, StringComparison.OrdinalIgnoreCase))
+                    {
+                        mismatch = "EOI gave " + eoi + ", the trace says " + e.Detail;
+                    }
                     break;
                 case "Lint" when e.Register is "LINT0" or "LINT1":
                     _apic.SetLint(e.Register == "LINT0" ? 0 : 1, e.Value is not (null or 0), at, effects);

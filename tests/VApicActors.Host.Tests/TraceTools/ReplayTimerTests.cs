@@ -120,4 +120,32 @@ public sealed class ReplayTimerTests
         Assert.Contains($"(seq {seqs[1]}): LVTERR fired (Accepted), the trace says LVTERR (DroppedMasked)", replay.Error);
         Assert.Contains($"(seq {seqs[2]}): LVTT fired (Accepted), the trace says LVTT (DroppedMasked)", replay.Error);
     }
+
+    [Fact]
+    public async Task Replay_WriteOrEoiResultOtherThanRecorded_IsAMismatch()
+    {
+        // An x2APIC MSR faults in xAPIC mode; the EOI of a vCPU waiting for SIPI does not run.
+        using var dir = new TempDirectory();
+        var trace = dir.File("t.clef");
+        Assert.Equal(0, (await Vapic.InvokeAsync("run", dir.Write("t.vapic", """
+            vm vcpus=2 boot=bsp
+            wrmsr 0x808 0x20 -> #GP
+            cpu 1
+            eoi
+            """), "--trace", trace)).Code);
+        var text = File.ReadAllText(trace);
+        Assert.Equal((ReplayCommand.Success, ""), ((await Vapic.InvokeAsync("replay", trace)).Code, (await Vapic.InvokeAsync("replay", trace)).Error));
+        Assert.Contains("\"Detail\":\"msr=0x808 result=#GP\"", text);
+        Assert.Contains("\"Event\":\"Eoi\"", text);
+        var altered = dir.Write("altered.clef", text
+            .Replace("\"Detail\":\"msr=0x808 result=#GP\"", "\"Detail\":\"msr=0x808 result=0x0\"", StringComparison.Ordinal)
+            .Replace("\"Detail\":\"not-running\"", "\"Detail\":\"0x0\"", StringComparison.Ordinal));
+
+        var replay = await Vapic.InvokeAsync("replay", altered);
+
+        Assert.Equal(ReplayCommand.Divergent, replay.Code);
+        Assert.Contains("APIC 0x0: line ", replay.Error);
+        Assert.Contains("MsrWrite TPR gave #GP, the trace says 0x0", replay.Error);
+        Assert.Contains("EOI gave not-running, the trace says 0x0", replay.Error);
+    }
 }
