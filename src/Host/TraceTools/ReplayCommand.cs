@@ -31,6 +31,11 @@ public static class ReplayCommand
                 return UsageError;
             }
         }
+        if (tracePath == "-" && statePath == "-")
+        {
+            stderr.WriteLine("vapic: the trace and the --state file cannot both be read from standard input: give one of them as a file");
+            return UsageError;
+        }
         VmState? saved = null;
         if (statePath is not null && !StateCommands.TryRead(statePath, stderr, out saved))
         {

@@ -195,7 +195,13 @@ public static class TraceReplayer
                     break;
                 case RestoredEvent:
                     var saved = _options.SavedState?.Apics.FirstOrDefault(s => s.Index == Config.Index && s.InitialApicId == Config.InitialApicId);
-                    if (saved is null)
+                    if (saved is null && _options.SavedState is not null)
+                    {
+                        mismatch = string.Create(CultureInfo.InvariantCulture,
+                            $"restored, but the --state file has no vCPU {Config.Index} with APIC ID {Hex.Of(Config.InitialApicId)}: it is not the one this VM was restored from; the replay goes on from the state before the restore");
+                        applied = false;
+                    }
+                    else if (saved is null)
                     {
                         _notes.Add(string.Create(CultureInfo.InvariantCulture,
                             $"line {e.LineNumber} (seq {e.Seq}): restored from a saved state that is not given (--state): the replay goes on from the state before it"));

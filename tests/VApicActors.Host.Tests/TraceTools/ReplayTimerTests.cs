@@ -148,4 +148,38 @@ public sealed class ReplayTimerTests
         Assert.Contains("MsrWrite TPR gave #GP, the trace says 0x0", replay.Error);
         Assert.Contains("EOI gave not-running, the trace says 0x0", replay.Error);
     }
+
+    [Fact]
+    public async Task Replay_StateFileWithoutTheRestoredApic_SaysTheFileLacksItNotThatNoneWasGiven()
+    {
+        using var dir = new TempDirectory();
+        var two = dir.File("two.json");
+        var three = dir.File("three.json");
+        Assert.Equal(0, (await Vapic.InvokeAsync("run", dir.Write("s.vapic", $"vm vcpus=2\nsave {two}\nvm vcpus=3\nsave {three}\n"), "--no-trace")).Code);
+        var trace = dir.File("t.clef");
+        Assert.Equal(0, (await Vapic.InvokeAsync("run", dir.Write("t.vapic", $"restore {three}\n"), "--trace", trace)).Code);
+
+        var replay = await Vapic.InvokeAsync("replay", trace, "--state", two);
+
+        Assert.Equal(ReplayCommand.Divergent, replay.Code);
+        Assert.DoesNotContain("not given", replay.Error);
+        var line = Assert.Single(replay.Error.Split(Environment.NewLine), l => l.Contains("APIC 0x2:", StringComparison.Ordinal));
+        Assert.EndsWith(
+            "(seq 2): restored, but the --state file has no vCPU 2 with APIC ID 0x2: it is not the one this VM was restored from; the replay goes on from the state before the restore",
+            line);
+        Assert.Equal((ReplayCommand.Success, ""), ((await Vapic.InvokeAsync("replay", trace, "--state", three)).Code, (await Vapic.InvokeAsync("replay", trace, "--state", three)).Error));
+    }
+
+    [Fact]
+    public async Task Replay_TraceAndStateBothFromStandardInput_Refused()
+    {
+        using var dir = new TempDirectory();
+        var state = dir.File("s.json");
+        Assert.Equal(0, (await Vapic.InvokeAsync("run", dir.Write("s.vapic", $"vm vcpus=1\nsave {state}\n"), "--no-trace")).Code);
+
+        var replay = await Vapic.InvokeWithInputAsync(File.ReadAllText(state), "replay", "-", "--state", "-");
+
+        Assert.Equal((ReplayCommand.UsageError, ""), (replay.Code, replay.Output));
+        Assert.Equal("vapic: the trace and the --state file cannot both be read from standard input: give one of them as a file" + Environment.NewLine, replay.Error);
+    }
 }
