@@ -88,9 +88,11 @@ internal sealed class ClusterSessionExecutor : ISessionExecutor
         {
             return ServiceResponse.Error(e.Message);
         }
-        catch (AskTimeoutException)
+        catch (AskTimeoutException e)
         {
-            return ServiceResponse.Error($"the VM '{_vm}' did not answer within {_shards.Settings.RequestTimeout.TotalSeconds:0.#} s (is a node hosting VMs up?)");
+            // The VM the request was for: an attach or a new VM asks another than the session's.
+            var vm = e is VmDidNotAnswerException named ? named.Vm : _vm;
+            return ServiceResponse.Error($"the VM '{vm}' did not answer within {_shards.Settings.RequestTimeout.TotalSeconds:0.#} s (is a node hosting VMs up?)");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -117,6 +117,10 @@ public sealed class VmShards
             {
                 // A node was lost about when the message went out: try again where the VM lives now.
             }
+            catch (AskTimeoutException e)
+            {
+                throw new VmDidNotAnswerException(message.Vm, e.Message);
+            }
         }
     }
 
@@ -291,4 +295,10 @@ internal sealed class HostedVms
             _named -= named ? 1 : 0;
         }
     }
+}
+
+/// <summary>No answer came from the VM <see cref="Vm"/> within the request timeout: the one the request was for.</summary>
+public sealed class VmDidNotAnswerException(string vm, string message) : AskTimeoutException(message)
+{
+    public string Vm { get; } = vm;
 }

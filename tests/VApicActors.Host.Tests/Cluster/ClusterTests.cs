@@ -198,6 +198,21 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task AVmThatDoesNotAnswer_IsTheOneNamed_NotTheSessionsCurrentVm()
+    {
+        // The store holds every save from here on, so a new VM's creation (answered once its first snapshot is stored)
+        // gets no answer within the request timeout. The session had left its VM for it: the error named no VM ('').
+        await using var cluster = await TestCluster.StartAsync(1, extra: SlowSnapshotStore.Settings(TimeSpan.Zero), requestTimeout: TimeSpan.FromSeconds(1));
+        var node = cluster.Nodes[0];
+        await using var client = await ConnectAsync(node.StartService().LocalEndpoint);
+        Assert.Equal("OK", await client.RequestAsync("vm name=mine vcpus=1"));
+        Assert.True(await SnapshotStore(node).Ask<bool>(new HoldSaves(), Slow));
+
+        Assert.Equal("ERR the VM 'held' did not answer within 1 s (is a node hosting VMs up?)", await client.RequestAsync("vm name=held vcpus=1"));
+        Assert.Single(await HeldSavesAsync(node, "vm-held", 1));
+    }
+
+    [Fact]
     public async Task AHandOffWhileAnEndedVmsStoredStateIsStillToBeDeleted_StopsTheEntityOnlyOnceItIsDeleted()
     {
         await using var cluster = await TestCluster.StartAsync(1, extra: SlowSnapshotStore.Settings(TimeSpan.Zero));

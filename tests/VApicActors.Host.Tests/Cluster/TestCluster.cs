@@ -30,7 +30,8 @@ public sealed class TestCluster : IAsyncDisposable
     public ClusterSettings BaseSettings { get; private set; } = null!;
 
     /// <param name="extra">Akka settings that take precedence on every node (another snapshot store, say).</param>
-    public static async Task<TestCluster> StartAsync(int nodes, TimeSpan? snapshotInterval = null, Config? extra = null)
+    /// <param name="requestTimeout">How long a session waits for its VM (8 s unless given).</param>
+    public static async Task<TestCluster> StartAsync(int nodes, TimeSpan? snapshotInterval = null, Config? extra = null, TimeSpan? requestTimeout = null)
     {
         var cluster = new TestCluster { _extra = extra ?? Config.Empty };
         var seedPort = FreePort();
@@ -42,7 +43,7 @@ public sealed class TestCluster : IAsyncDisposable
             ConnectionString = "Data Source=" + cluster._directory.File("cluster.db"),
             SnapshotInterval = snapshotInterval ?? TimeSpan.FromMinutes(10),
             DownUnreachableAfter = TimeSpan.FromSeconds(2),
-            RequestTimeout = TimeSpan.FromSeconds(8),
+            RequestTimeout = requestTimeout ?? TimeSpan.FromSeconds(8),
         };
         for (var i = 0; i < nodes; i++)
         {
