@@ -28,16 +28,20 @@ public interface IApicEffects
     void LocalInterrupt(LvtSource source, byte vector, AcceptOutcome outcome);
 }
 
+/// <summary>Effects that go nowhere unless a subclass takes them: a base for callers that want only some of them.</summary>
+public abstract class ApicEffectsBase : IApicEffects
+{
+    public virtual void SendInterrupt(in InterruptRequest request) { }
+    public virtual void BroadcastEoi(byte vector) { }
+    public virtual void ArmTimer(long dueNs) { }
+    public virtual void CancelTimer() { }
+    public virtual void InterruptDeliverable(byte vector) { }
+    public virtual void RoutingChanged(in ApicRoutingIdentity identity) { }
+    public virtual void LocalInterrupt(LvtSource source, byte vector, AcceptOutcome outcome) { }
+}
+
 /// <summary>Effects that go nowhere: for callers that only want the register semantics.</summary>
-public sealed class NullApicEffects : IApicEffects
+public sealed class NullApicEffects : ApicEffectsBase
 {
     public static readonly NullApicEffects Instance = new();
-
-    public void SendInterrupt(in InterruptRequest request) { }
-    public void BroadcastEoi(byte vector) { }
-    public void ArmTimer(long dueNs) { }
-    public void CancelTimer() { }
-    public void InterruptDeliverable(byte vector) { }
-    public void RoutingChanged(in ApicRoutingIdentity identity) { }
-    public void LocalInterrupt(LvtSource source, byte vector, AcceptOutcome outcome) { }
 }

@@ -357,7 +357,7 @@ public static class TraceReplayer
     /// during a timer expiry the timer LVT's go to <see cref="TimerExpiry"/> instead, since its <c>TimerFired</c>
     /// event stands for them.
     /// </summary>
-    private sealed class LocalFires : IApicEffects
+    private sealed class LocalFires : ApicEffectsBase
     {
         /// <summary>At most this many are kept: a trace without the events of them (a filter) must not make them pile up.</summary>
         private const int MaxPending = 256;
@@ -375,14 +375,7 @@ public static class TraceReplayer
             Pending.Enqueue((source, outcome));
         }
 
-        public void SendInterrupt(in InterruptRequest request) { }
-        public void BroadcastEoi(byte vector) { }
-        public void ArmTimer(long dueNs) { }
-        public void CancelTimer() { }
-        public void InterruptDeliverable(byte vector) { }
-        public void RoutingChanged(in ApicRoutingIdentity identity) { }
-
-        public void LocalInterrupt(LvtSource source, byte vector, AcceptOutcome outcome)
+        public override void LocalInterrupt(LvtSource source, byte vector, AcceptOutcome outcome)
         {
             if (source == LvtSource.Timer && TimerExpiry is { } expiry)
             {
