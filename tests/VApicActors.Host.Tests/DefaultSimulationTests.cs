@@ -220,6 +220,40 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
             bsp.Skip(lvt1 + 1).Take(12));
     }
 
+    [Theory]
+    [InlineData(4)]
+    [InlineData(12)]
+    public async Task Run_XApicWorkloadIpis_WaitForAnIdleIcrBeforeTheWriteNotAfter(int vcpus)
+    {
+        var (_, sink) = await RecordAsync(
+            $"sim-icr-idle-{vcpus}",
+            SettingOverride.Number("vapic.simulation.vcpus", vcpus, "--vcpus"),
+            SettingOverride.Text("vapic.simulation.duration", "20ms", "--duration"));
+
+        // __default_send_IPI_dest_field and __default_send_IPI_shortcut: R ICR (apic_mem_wait_icr_idle), then W ICR2
+        // (not for a shorthand) and W ICR; nothing after the write. Only the wake-up's Start-up and INIT IPIs poll after.
+        var sends = 0;
+        for (var apic = 0u; apic < vcpus; apic++)
+        {
+            var accesses = sink.Events.Where(e => e.ApicId == apic && e.Event is "MmioRead" or "MmioWrite").OrderBy(e => e.Seq).ToList();
+            for (var i = 0; i < accesses.Count; i++)
+            {
+                var e = accesses[i];
+                if (e.Event != "MmioWrite" || e.Register != "ICR" || (e.Value & 0x700) != 0)
+                {
+                    continue;
+                }
+                sends++;
+                var shorthand = (e.Value & 0xC_0000) != 0;
+                var before = accesses.Take(i).TakeLast(shorthand ? 1 : 2).Select(a => $"{a.Event} {a.Register}").ToList();
+                Assert.Equal(shorthand ? ["MmioRead ICR"] : ["MmioRead ICR", "MmioWrite ICR2"], before);
+            }
+        }
+        Assert.True(sends > 10);
+        // One poll per workload IPI, and four per AP woken (after INIT assert, INIT de-assert and each Start-up IPI).
+        Assert.Equal(sends + 4 * (vcpus - 1), sink.Named("MmioRead").Count(e => e.Register == "ICR"));
+    }
+
     [Fact]
     public async Task Run_SameSeed_SameCounts()
     {

@@ -332,15 +332,16 @@ public sealed class DefaultSimulation
         {
             vector = LinuxApic.CallFunctionVector;
             targets = [.. Enumerable.Range(0, _cpus.Length).Where(i => i != sender)];
+            await from.WaitIcrIdleAsync().ConfigureAwait(false);
             await from.SendShorthandIpiAsync(LinuxApic.ShorthandAllButSelf | (uint)vector).ConfigureAwait(false);
         }
         else
         {
             vector = LinuxApic.IrqWorkVector;
             targets = [sender];
+            await from.WaitIcrIdleAsync().ConfigureAwait(false);
             await from.SendSelfIpiAsync(vector).ConfigureAwait(false);
         }
-        await from.WaitIcrIdleAsync().ConfigureAwait(false);
         _counters[sender].IpisSent += targets.Length;
 
         foreach (var target in targets)
@@ -354,9 +355,14 @@ public sealed class DefaultSimulation
         }
     }
 
-    /// <summary>An IPI to one CPU, addressed as the kernel's APIC driver addresses it.</summary>
+    /// <summary>
+    /// An IPI to one CPU, addressed as the kernel's APIC driver addresses it. In xAPIC mode the driver waits for an idle
+    /// ICR before it writes (apic_mem_wait_icr_idle in __default_send_IPI_dest_field) and not after; the same holds for
+    /// the shorthand IPIs (__default_send_IPI_shortcut). Only the AP wake-up polls after its writes.
+    /// </summary>
     private async Task SendToOneAsync(GuestCpu from, GuestCpu to, int vector)
     {
+        await from.WaitIcrIdleAsync().ConfigureAwait(false);
         if (_flatLogical)
         {
             await from.SendIpiAsync(1u << to.Index, LinuxApic.DestinationLogical | (uint)vector).ConfigureAwait(false);
