@@ -254,6 +254,23 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
         Assert.Equal(sends + 4 * (vcpus - 1), sink.Named("MmioRead").Count(e => e.Register == "ICR"));
     }
 
+    [Theory]
+    [InlineData("xapic", "MmioWrite")]
+    [InlineData("x2apic", "MsrWrite")]
+    public async Task Run_EveryInterruptTaken_IsEoidThroughTheEoiRegister(string mode, string write)
+    {
+        var (_, sink) = await RecordAsync(
+            $"sim-eoi-{mode}",
+            SettingOverride.Text("vapic.simulation.mode", mode, "--mode"),
+            SettingOverride.Text("vapic.simulation.duration", "20ms", "--duration"));
+
+        // native_apic_mem_eoi writes 0 to EOI (0xB0), native_apic_msr_eoi writes 0 to MSR 0x80B: one per interrupt taken.
+        var eoiWrites = sink.Named(write).Where(e => e.Register == "EOI").ToList();
+        Assert.All(eoiWrites, e => Assert.Equal((ulong?)0, e.Value));
+        Assert.Equal(sink.Named("Acknowledged").Count, eoiWrites.Count);
+        Assert.True(eoiWrites.Count > 10);
+    }
+
     [Fact]
     public async Task Run_SameSeed_SameCounts()
     {

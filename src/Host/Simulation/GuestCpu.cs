@@ -127,14 +127,8 @@ internal sealed class GuestCpu(VmHandle vm, int index, uint apicId, bool x2Apic)
         }
     }
 
-    public async Task EoiAsync()
-    {
-        var r = await vm.EoiAsync(Index).ConfigureAwait(false);
-        if (r.Status != AccessStatus.Ok)
-        {
-            throw new SimulationException($"vCPU {Index}: EOI gave {r}");
-        }
-    }
+    /// <summary>apic_eoi: writes 0 to the EOI register (native_apic_mem_eoi at 0xB0, native_apic_msr_eoi to MSR 0x80B).</summary>
+    public Task EoiAsync() => WriteAsync(ApicOffsets.Eoi, 0);
 
     private AccessResult Check(AccessResult r, string what, uint offset, ulong value)
     {
