@@ -211,13 +211,15 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
             SettingOverride.Text("vapic.simulation.duration", "4ms", "--duration"));
 
         // lapic_setup_esr and wakeup_secondary_cpu_via_init call lapic_get_maxlvt (LVR) before the ESR writes that
-        // only a maxlvt above 3 allows (this model's LVR has maxlvt 6).
-        var bsp = sink.Events.Where(e => e.ApicId == 0 && e.Event is "MmioRead" or "MmioWrite")
+        // only a maxlvt above 3 allows (this model's LVR has maxlvt 6). lapic_is_integrated reads LVR as well: before
+        // the LVT1 write of setup_local_APIC and first thing in lapic_setup_esr.
+        var bsp = sink.Events.Where(e => e.ApicId == 0 && e.Event is "MmioRead" or "MmioWrite").OrderBy(e => e.Seq)
             .Select(e => $"{(e.Event == "MmioRead" ? "R" : "W")} {e.Register}").ToList();
         var lvt1 = bsp.IndexOf("W LVT1");
         Assert.Equal(
-            ["R LVR", "W ESR", "R ESR", "W LVTERR", "W ESR", "R ESR", "W LVTT", "R LVR", "W ESR", "R ESR", "W ICR2", "W ICR"],
-            bsp.Skip(lvt1 + 1).Take(12));
+            ["W LVT0", "R LVR", "W LVT1", "R LVR", "R LVR", "W ESR", "R ESR", "W LVTERR", "W ESR", "R ESR", "W LVTT",
+             "R LVR", "W ESR", "R ESR", "W ICR2", "W ICR"],
+            bsp.Skip(lvt1 - 2).Take(16));
     }
 
     [Theory]

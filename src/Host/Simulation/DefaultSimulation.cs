@@ -156,9 +156,11 @@ public sealed class DefaultSimulation
             ? LinuxApic.DeliveryExtInt
             : LinuxApic.DeliveryExtInt | LinuxApic.LvtMasked;
         await cpu.WriteAsync(ApicOffsets.LvtLint0, lint0Value).ConfigureAwait(false);
+        await IsIntegratedAsync(cpu).ConfigureAwait(false); // an 82489DX would need a level-triggered LINT1
         await cpu.WriteAsync(ApicOffsets.LvtLint1, isBsp ? LinuxApic.DeliveryNmi : LinuxApic.DeliveryNmi | LinuxApic.LvtMasked).ConfigureAwait(false);
 
-        // lapic_setup_esr
+        // lapic_setup_esr: an 82489DX has no ESR, then lapic_get_maxlvt.
+        await IsIntegratedAsync(cpu).ConfigureAwait(false);
         var esrPreWrite = await EsrPreWriteAsync(cpu).ConfigureAwait(false);
         await ClearErrorsAsync(cpu, esrPreWrite).ConfigureAwait(false);
         await cpu.WriteAsync(ApicOffsets.LvtError, LinuxApic.ErrorVector).ConfigureAwait(false);
@@ -210,6 +212,12 @@ public sealed class DefaultSimulation
         }
         return await cpu.ReadAsync(ApicOffsets.Esr).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// lapic_is_integrated: reads LVR, on 64-bit too. This model's APIC (version 0x14) is integrated, so the 82489DX
+    /// branches it guards are never taken and the value is not needed.
+    /// </summary>
+    private static Task IsIntegratedAsync(GuestCpu cpu) => cpu.ReadAsync(ApicOffsets.Version);
 
     /// <summary>lapic_get_maxlvt: reads LVR; the ESR is written before each read only when maxlvt &gt; 3.</summary>
     private static async Task<bool> EsrPreWriteAsync(GuestCpu cpu)
