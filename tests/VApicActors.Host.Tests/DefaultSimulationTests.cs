@@ -233,8 +233,10 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
             SettingOverride.Text("vapic.simulation.duration", "20ms", "--duration"));
 
         // __default_send_IPI_dest_field and __default_send_IPI_shortcut: R ICR (apic_mem_wait_icr_idle), then W ICR2
-        // (not for a shorthand) and W ICR; nothing after the write. Only the wake-up's Start-up and INIT IPIs poll after.
+        // (not for a shorthand) and W ICR. Only arch_irq_work_raise (the self IPI 0xF6) polls again after its write, as
+        // the wake-up's INIT and Start-up IPIs do.
         var sends = 0;
+        var selfIpis = 0;
         for (var apic = 0u; apic < vcpus; apic++)
         {
             var accesses = sink.Events.Where(e => e.ApicId == apic && e.Event is "MmioRead" or "MmioWrite").OrderBy(e => e.Seq).ToList();
@@ -249,11 +251,20 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
                 var shorthand = (e.Value & 0xC_0000) != 0;
                 var before = accesses.Take(i).TakeLast(shorthand ? 1 : 2).Select(a => $"{a.Event} {a.Register}").ToList();
                 Assert.Equal(shorthand ? ["MmioRead ICR"] : ["MmioRead ICR", "MmioWrite ICR2"], before);
+                if ((e.Value & 0xC_0000) == 0x4_0000)
+                {
+                    selfIpis++;
+                    Assert.Equal(0x4_00F6UL, e.Value);
+                    Assert.True(i + 1 < accesses.Count);
+                    Assert.Equal("MmioRead ICR", $"{accesses[i + 1].Event} {accesses[i + 1].Register}");
+                }
             }
         }
         Assert.True(sends > 10);
-        // One poll per workload IPI, and four per AP woken (after INIT assert, INIT de-assert and each Start-up IPI).
-        Assert.Equal(sends + 4 * (vcpus - 1), sink.Named("MmioRead").Count(e => e.Register == "ICR"));
+        Assert.True(selfIpis > 0);
+        // One poll per workload IPI and one more per irq_work, and four per AP woken (after INIT assert, INIT de-assert
+        // and each Start-up IPI).
+        Assert.Equal(sends + selfIpis + 4 * (vcpus - 1), sink.Named("MmioRead").Count(e => e.Register == "ICR"));
     }
 
     [Theory]

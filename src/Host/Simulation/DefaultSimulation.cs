@@ -347,8 +347,10 @@ public sealed class DefaultSimulation
         {
             vector = LinuxApic.IrqWorkVector;
             targets = [sender];
+            // arch_irq_work_raise: apic->send_IPI_self, then apic_wait_icr_idle (a second poll in xAPIC mode).
             await from.WaitIcrIdleAsync().ConfigureAwait(false);
             await from.SendSelfIpiAsync(vector).ConfigureAwait(false);
+            await from.WaitIcrIdleAsync().ConfigureAwait(false);
         }
         _counters[sender].IpisSent += targets.Length;
 
@@ -366,7 +368,7 @@ public sealed class DefaultSimulation
     /// <summary>
     /// An IPI to one CPU, addressed as the kernel's APIC driver addresses it. In xAPIC mode the driver waits for an idle
     /// ICR before it writes (apic_mem_wait_icr_idle in __default_send_IPI_dest_field) and not after; the same holds for
-    /// the shorthand IPIs (__default_send_IPI_shortcut). Only the AP wake-up polls after its writes.
+    /// the shorthand IPIs (__default_send_IPI_shortcut). Only the AP wake-up and irq_work poll after their writes.
     /// </summary>
     private async Task SendToOneAsync(GuestCpu from, GuestCpu to, int vector)
     {
