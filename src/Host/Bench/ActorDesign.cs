@@ -43,21 +43,38 @@ public static class ActorDesign
             await vm.GetApicRef(i).Ask<ApicProtocol.AccessCompleted>(
                 r => new ApicProtocol.AttachCore(index, drivers[index], LatencyClock.Off, 0, r), TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
         }
-        var cpu = BenchResult.ProcessCpuTime();
-        var watch = Stopwatch.StartNew();
-        for (var i = 0; i < vcpus; i++)
-        {
-            drivers[i].Tell(new BenchDriverActor.Start(drivers[(i + vcpus - 1) % vcpus]));
-        }
-        await Task.Delay(duration).ConfigureAwait(false);
-        var counts = await Task.WhenAll(drivers.Select(d => d.Ask<BenchDriverActor.Counts>(BenchDriverActor.Stop.Instance, TimeSpan.FromSeconds(30)))).ConfigureAwait(false);
-        watch.Stop();
-        cpu = BenchResult.ProcessCpuTime() - cpu;
+        var result = await MeasureAsync("actors", vcpus, duration,
+            () =>
+            {
+                for (var i = 0; i < vcpus; i++)
+                {
+                    drivers[i].Tell(new BenchDriverActor.Start(drivers[(i + vcpus - 1) % vcpus]));
+                }
+            },
+            () => Task.WhenAll(drivers.Select(d => d.Ask<BenchDriverActor.Counts>(BenchDriverActor.Stop.Instance, StopTimeout)))).ConfigureAwait(false);
         foreach (var d in drivers)
         {
             system.Stop(d);
         }
-        return new BenchResult("actors", vcpus, counts.Sum(c => c.Exits), counts.Sum(c => c.Ipis), watch.Elapsed, cpu);
+        return result;
+    }
+
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The measured part of an actor design's run: starts its vCPUs, lets them run for <paramref name="duration"/>,
+    /// stops them and adds up their counts, with the wall-clock and process CPU time from the start to the last count.
+    /// </summary>
+    internal static async Task<BenchResult> MeasureAsync(string design, int vcpus, TimeSpan duration, Action start, Func<Task<BenchDriverActor.Counts[]>> stop)
+    {
+        var cpu = BenchResult.ProcessCpuTime();
+        var watch = Stopwatch.StartNew();
+        start();
+        await Task.Delay(duration).ConfigureAwait(false);
+        var counts = await stop().ConfigureAwait(false);
+        watch.Stop();
+        cpu = BenchResult.ProcessCpuTime() - cpu;
+        return new BenchResult(design, vcpus, counts.Sum(c => c.Exits), counts.Sum(c => c.Ipis), watch.Elapsed, cpu);
     }
 
     private static async Task<BenchResult> RunHostedAsync(VmHandle vm, int vcpus, TimeSpan duration)
@@ -71,17 +88,15 @@ public static class ActorDesign
             await apics[i].Ask<ApicProtocol.AccessCompleted>(
                 r => new ApicProtocol.HostCore(index, new BenchHostedCore(index, vcpus), 0, r), TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
         }
-        var cpu = BenchResult.ProcessCpuTime();
-        var watch = Stopwatch.StartNew();
-        for (var i = 0; i < vcpus; i++)
-        {
-            apics[i].Tell(new ApicProtocol.ToCore(i, new BenchHostedCore.Start(apics[(i + vcpus - 1) % vcpus])));
-        }
-        await Task.Delay(duration).ConfigureAwait(false);
-        var counts = await Task.WhenAll(apics.Select((a, i) => a.Ask<BenchDriverActor.Counts>(
-            r => new ApicProtocol.ToCore(i, new BenchHostedCore.Stop(r)), TimeSpan.FromSeconds(30), CancellationToken.None))).ConfigureAwait(false);
-        watch.Stop();
-        cpu = BenchResult.ProcessCpuTime() - cpu;
-        return new BenchResult("actors", vcpus, counts.Sum(c => c.Exits), counts.Sum(c => c.Ipis), watch.Elapsed, cpu);
+        return await MeasureAsync("actors", vcpus, duration,
+            () =>
+            {
+                for (var i = 0; i < vcpus; i++)
+                {
+                    apics[i].Tell(new ApicProtocol.ToCore(i, new BenchHostedCore.Start(apics[(i + vcpus - 1) % vcpus])));
+                }
+            },
+            () => Task.WhenAll(apics.Select((a, i) => a.Ask<BenchDriverActor.Counts>(
+                r => new ApicProtocol.ToCore(i, new BenchHostedCore.Stop(r)), StopTimeout, CancellationToken.None)))).ConfigureAwait(false);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Akka.Actor;
 using VApicActors.Actors;
 using VApicActors.Registers;
@@ -32,16 +31,15 @@ public static class FloorDesign
             var apic = apics[i];
             actors[i] = system.ActorOf(Props.Create(() => new FloorVcpu(index, vcpus, apic, table, actors)).WithDispatcher(dispatcher));
         }
-        var cpu = BenchResult.ProcessCpuTime();
-        var watch = Stopwatch.StartNew();
-        foreach (var actor in actors)
-        {
-            actor.Tell(FloorVcpu.Start.Instance);
-        }
-        await Task.Delay(duration).ConfigureAwait(false);
-        var counts = await Task.WhenAll(actors.Select(a => a.Ask<BenchDriverActor.Counts>(FloorVcpu.Stop.Instance, TimeSpan.FromSeconds(30)))).ConfigureAwait(false);
-        watch.Stop();
-        cpu = BenchResult.ProcessCpuTime() - cpu;
+        var result = await ActorDesign.MeasureAsync("floor", vcpus, duration,
+            () =>
+            {
+                foreach (var actor in actors)
+                {
+                    actor.Tell(FloorVcpu.Start.Instance);
+                }
+            },
+            () => Task.WhenAll(actors.Select(a => a.Ask<BenchDriverActor.Counts>(FloorVcpu.Stop.Instance, TimeSpan.FromSeconds(30))))).ConfigureAwait(false);
         foreach (var actor in actors)
         {
             system.Stop(actor);
@@ -50,7 +48,7 @@ public static class FloorDesign
         {
             apic.Dispose();
         }
-        return new BenchResult("floor", vcpus, counts.Sum(c => c.Exits), counts.Sum(c => c.Ipis), watch.Elapsed, cpu);
+        return result;
     }
 
     private sealed class FloorVcpu(int index, int vcpus, LocalApic apic, ApicRouteTable table, IActorRef[] actors) : ActorBase
