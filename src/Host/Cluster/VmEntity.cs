@@ -53,6 +53,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     private long _deleteMessagesTo;
     private readonly List<(CreateVm Request, IActorRef Sender)> _createsAfterEnd = [];
     private (long VirtualTimeNs, int Bytes) _lastSaved;
+    private DateTime _nextTimerSnapshot;
 
     public VmEntity(string name, ClusterSettings settings, ITraceSink? trace, HostedVms hosted)
     {
@@ -124,8 +125,8 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 var stateTo = Sender;
                 RunTask(async () =>
                 {
-                    var state = await _vm.SaveAsync().ConfigureAwait(true);
-                    stateTo.Tell(new VmStateTaken(_name, Node, VmStatePacking.Pack(state)));
+                    var state = await TryTakeStateAsync(_vm, "its state").ConfigureAwait(true);
+                    stateTo.Tell(state is null ? new VmRefused(_name, DidNotAnswer) : new VmStateTaken(_name, Node, VmStatePacking.Pack(state)));
                 });
                 break;
             case SnapshotVm:
@@ -138,9 +139,15 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 RunTask(() => SnapshotAsync(handoff: false));
                 break;
             case SnapshotTick:
-                if (!Gone && _dirty)
+                // Ticks that queued up while the entity waited for a VM that did not answer are let go: the next try is an
+                // interval after that wait, not one per queued tick, each waiting as long again.
+                if (!Gone && _dirty && DateTime.UtcNow >= _nextTimerSnapshot)
                 {
-                    RunTask(() => SnapshotAsync(handoff: false));
+                    RunTask(async () =>
+                    {
+                        await SnapshotAsync(handoff: false).ConfigureAwait(true);
+                        _nextTimerSnapshot = DateTime.UtcNow + _settings.SnapshotInterval / 2;
+                    });
                 }
                 break;
             case HandOffVm when _ending:
@@ -178,7 +185,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
             case SaveSnapshotFailure f:
                 _savesPending--;
                 _log.Error(f.Cause, "VM {Vm}: its snapshot could not be saved", _name);
-                AnswerSnapshotWaiters(null);
+                AnswerSnapshotWaiters("the snapshot could not be saved");
                 // (The VM runs all the same; only a crash would lose it, as the error says.)
                 AnswerCreatedWaiters();
                 if (IsHandoffSnapshot(f.Metadata) && !_ending)
@@ -339,12 +346,21 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         {
             var watcher = _sessions.TryGetValue(m.Session, out var known) ? known : new PortWatcher(m.Session);
             var timeout = _settings.RequestTimeout;
-            _watch ??= await ServiceVm.CreateWatchActorAsync(Context, _vm, timeout).ConfigureAwait(true);
-            await _watch.Ask<InterruptWatchActor.Watching>(new InterruptWatchActor.Unwatch(watcher), timeout).ConfigureAwait(true);
-            ImmutableArray<int> vcpus = m.All ? [.. Enumerable.Range(0, _vm.VcpuCount)] : [.. m.Vcpus.Where(v => v >= 0 && v < _vm.VcpuCount)];
-            if (vcpus.Length > 0)
+            try
             {
-                await _watch.Ask<InterruptWatchActor.Watching>(new InterruptWatchActor.Watch(watcher, vcpus), timeout).ConfigureAwait(true);
+                _watch ??= await ServiceVm.CreateWatchActorAsync(Context, _vm, timeout).ConfigureAwait(true);
+                await _watch.Ask<InterruptWatchActor.Watching>(new InterruptWatchActor.Unwatch(watcher), timeout).ConfigureAwait(true);
+                ImmutableArray<int> vcpus = m.All ? [.. Enumerable.Range(0, _vm.VcpuCount)] : [.. m.Vcpus.Where(v => v >= 0 && v < _vm.VcpuCount)];
+                if (vcpus.Length > 0)
+                {
+                    await _watch.Ask<InterruptWatchActor.Watching>(new InterruptWatchActor.Watch(watcher, vcpus), timeout).ConfigureAwait(true);
+                }
+            }
+            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+            {
+                // (The VM's vAPICs are busy: the session is told, and may ask again.)
+                replyTo.Tell(new VmRefused(_name, DidNotAnswer));
+                return;
             }
             replyTo.Tell(Ready());
         });
@@ -514,11 +530,29 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         }
     }
 
-    /// <summary>Saves the VM's state as a snapshot (after a checkpoint event, so each snapshot has its own sequence number).</summary>
+    /// <summary>
+    /// Saves the VM's state as a snapshot (after a checkpoint event, so each snapshot has its own sequence number).
+    /// <para>
+    /// A VM that does not answer within the request timeout (busy with a long request, or its threads taken by other
+    /// work) is not a failure of the entity, which would bring the VM back from an earlier snapshot and lose what it did
+    /// since: a snapshot on request is refused, and a timer's or the creation's is left to the next timer (the VM stays
+    /// dirty). A hand-off snapshot is asked for again until the VM answers: the shard waits for its entities to stop,
+    /// and stops any that has not after <c>akka.cluster.sharding.handoff-timeout</c>.
+    /// </para>
+    /// </summary>
     private async Task SnapshotAsync(bool handoff)
     {
         var vm = _vm!;
-        var state = await vm.SaveAsync().ConfigureAwait(true);
+        VmState? state;
+        while ((state = await TryTakeStateAsync(vm, handoff ? "its hand-off snapshot" : "a snapshot").ConfigureAwait(true)) is null)
+        {
+            if (!handoff)
+            {
+                AnswerSnapshotWaiters(DidNotAnswer + ": no snapshot was taken");
+                AnswerCreatedWaiters();
+                return;
+            }
+        }
         var packed = VmStatePacking.Pack(state);
         var self = Akka.Cluster.Cluster.Get(Context.System).SelfAddress;
         var sessions = _sessions.Keys.Select(s => s.Path.ToSerializationFormatWithAddress(self)).ToArray();
@@ -561,6 +595,22 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         }
     }
 
+    /// <summary>The VM's state, or null (and a warning) when the VM did not answer within the request timeout.</summary>
+    private async Task<VmState?> TryTakeStateAsync(VmHandle vm, string what)
+    {
+        try
+        {
+            return await vm.SaveAsync().ConfigureAwait(true);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            _log.Warning("VM {Vm} did not answer within {Seconds} s when asked for {What}", _name, _settings.RequestTimeout.TotalSeconds, what);
+            return null;
+        }
+    }
+
+    private string DidNotAnswer => $"the VM did not answer within {_settings.RequestTimeout.TotalSeconds:0.#} s";
+
     /// <summary>Whether a save's answer is the hand-off snapshot's, after which the entity stops.</summary>
     private bool IsHandoffSnapshot(SnapshotMetadata metadata) => _handingOff && metadata.SequenceNr == _handoffSnapshotNr;
 
@@ -574,11 +624,15 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         _createdWaiters.Clear();
     }
 
-    private void AnswerSnapshotWaiters(SnapshotSaved? saved)
+    private void AnswerSnapshotWaiters(SnapshotSaved saved) => AnswerSnapshotWaiters((object)saved);
+
+    private void AnswerSnapshotWaiters(string refusal) => AnswerSnapshotWaiters(new VmRefused(_name, refusal));
+
+    private void AnswerSnapshotWaiters(object answer)
     {
         foreach (var waiter in _snapshotWaiters)
         {
-            waiter.Tell(saved is null ? new VmRefused(_name, "the snapshot could not be saved") : saved);
+            waiter.Tell(answer);
         }
         _snapshotWaiters.Clear();
     }

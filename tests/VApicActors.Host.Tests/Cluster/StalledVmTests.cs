@@ -1,0 +1,141 @@
+using Akka.Actor;
+using Akka.Configuration;
+using VApicActors.Actors;
+using VApicActors.Host.Cluster;
+using VApicActors.Host.Tests.Service;
+using Xunit;
+
+namespace VApicActors.Host.Tests.Cluster;
+
+/// <summary>
+/// A VM that does not answer its entity within the request timeout (busy with a long request, or its threads taken by
+/// other work) while the entity takes a snapshot: the entity stays up and the VM loses nothing. The VM is stalled by
+/// giving the VMs' dispatcher one thread and keeping that thread busy.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class StalledVmTests
+{
+    private static readonly TimeSpan Slow = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(2);
+
+    private static Task<TestCluster> StartAsync(TimeSpan snapshotInterval) => TestCluster.StartAsync(
+        1,
+        snapshotInterval,
+        ConfigurationFactory.ParseString(VcpuDispatcher.Id + ".vcpu-executor.threads = 1"),
+        RequestTimeout);
+
+    [Fact]
+    public async Task ASnapshotTheStalledVmDoesNotAnswer_IsRefusedAndTriedAgain_WithoutRestartingTheVm()
+    {
+        await using var cluster = await StartAsync(TimeSpan.FromMilliseconds(100));
+        var node = cluster.Nodes[0];
+        await using var client = await LineClient.ConnectAsync(node.StartService().LocalEndpoint);
+        client.Timeout = Slow;
+        Assert.Equal("OK", await client.RequestAsync("vm name=stalled vcpus=2"));
+        Assert.Equal("OK 500", await client.RequestAsync("clock_step 500"));
+        var entity = await EntityAsync(node, "stalled");
+
+        await using (await Stall.StartAsync(node.System))
+        {
+            // Timer snapshots come due every 100 ms meanwhile, and each waits for the VM for the request timeout.
+            var refused = Assert.IsType<VmRefused>(await entity.Ask<object>(new SnapshotVm("stalled"), Slow));
+            Assert.Equal("the VM did not answer within 2 s: no snapshot was taken", refused.Reason);
+            // So are its state for another node, and interrupt lines for a session.
+            Assert.Equal("the VM did not answer within 2 s", Assert.IsType<VmRefused>(await entity.Ask<object>(new GetVmState("stalled"), Slow)).Reason);
+            var watch = await entity.Ask<object>(new WatchVm("stalled", node.System.DeadLetters, true, []), Slow);
+            Assert.Equal("the VM did not answer within 2 s", Assert.IsType<VmRefused>(watch).Reason);
+            await Task.Delay(RequestTimeout);
+        }
+
+        // The VM went on where it was (an entity that failed would have come back from an earlier snapshot and said so
+        // with a LOST line), and it is saved again once it answers.
+        var lines = new List<string>();
+        Assert.Equal("OK 500", await client.RequestAsync("clock", lines));
+        Assert.Empty(lines);
+        var saved = Assert.IsType<SnapshotSaved>(await entity.Ask<object>(new SnapshotVm("stalled"), Slow));
+        Assert.Equal(500, saved.VirtualTimeNs);
+    }
+
+    [Fact]
+    public async Task AHandOffWhileTheVmDoesNotAnswer_WaitsForIt_AndTheNextEntityContinuesWithNothingLost()
+    {
+        await using var cluster = await StartAsync(TimeSpan.FromMinutes(10));
+        var node = cluster.Nodes[0];
+        await using var client = await LineClient.ConnectAsync(node.StartService().LocalEndpoint);
+        client.Timeout = Slow;
+        Assert.Equal("OK", await client.RequestAsync("vm name=moving keep=yes vcpus=2"));
+        Assert.Equal("OK 700", await client.RequestAsync("clock_step 700"));
+        var entity = await EntityAsync(node, "moving");
+        var stopped = entity.WatchAsync();
+
+        await using (await Stall.StartAsync(node.System))
+        {
+            // The shard's stop message to its entities; the hand-off snapshot's first attempts get no answer.
+            entity.Tell(HandOffVm.Instance);
+            await Task.Delay(RequestTimeout * 1.5);
+            Assert.False(stopped.IsCompleted);
+        }
+        await stopped.WaitAsync(Slow);
+        await ShardForgetsAsync(node, entity);
+
+        // The entity that starts for the name next restores the hand-off snapshot: the VM as it was, and no LOST line.
+        var lines = new List<string>();
+        Assert.Equal("OK", await client.RequestAsync("attach moving", lines));
+        Assert.Equal("OK 700", await client.RequestAsync("clock", lines));
+        Assert.Empty(lines);
+    }
+
+    private static async Task<IActorRef> EntityAsync(TestNode node, string vm)
+    {
+        var selection = node.System.ActorSelection($"/system/sharding/{VmEntity.TypeName}/*/{vm}");
+        return await selection.ResolveOne(Slow);
+    }
+
+    private static async Task ShardForgetsAsync(TestNode node, IActorRef entity)
+    {
+        var deadline = DateTime.UtcNow + Slow;
+        while ((await node.Shards.Region.Ask<Akka.Cluster.Sharding.CurrentShardRegionState>(Akka.Cluster.Sharding.GetShardRegionState.Instance, Slow))
+               .Shards.Any(s => s.EntityIds.Contains(entity.Path.Name)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the shard still counts {entity.Path.Name} among its entities");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Keeps the only thread of the VMs' dispatcher busy until disposed, so that no VM actor runs meanwhile.</summary>
+    private sealed class Stall : IAsyncDisposable
+    {
+        private readonly ManualResetEventSlim _release = new();
+
+        private Stall()
+        {
+        }
+
+        public static async Task<Stall> StartAsync(ActorSystem system)
+        {
+            var stall = new Stall();
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var actor = system.ActorOf(Props.Create(() => new StallActor()).WithDispatcher(VcpuDispatcher.Use(system)));
+            actor.Tell(new Hold(started, stall._release));
+            await started.Task.WaitAsync(Slow);
+            return stall;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _release.Set();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed record Hold(TaskCompletionSource Started, ManualResetEventSlim Release);
+
+    private sealed class StallActor : ReceiveActor
+    {
+        public StallActor() => Receive<Hold>(h =>
+        {
+            h.Started.SetResult();
+            h.Release.Wait(Slow);
+        });
+    }
+}
