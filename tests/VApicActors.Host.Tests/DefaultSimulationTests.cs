@@ -115,6 +115,35 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Run_X2ApicWithPhysicalDestinations_SendsIpisToTheFull32BitApicId_AndReadsNoLdr()
+    {
+        // x2apic_phys: an ID above 0xFF is addressed whole, which no xAPIC destination could hold.
+        var (report, sink) = await RecordAsync(
+            "sim-x2apic-phys",
+            SettingOverride.Text("vapic.simulation.mode", "x2apic", "--mode"),
+            SettingOverride.Text("vapic.simulation.x2apic-destinations", "physical", "--x2apic-destinations"),
+            SettingOverride.Number("vapic.simulation.vcpus", 3, "--vcpus"),
+            SettingOverride.List("vapic.simulation.apic-ids", ["0x0", "0x11", "0x1234"], "--apic-ids"),
+            SettingOverride.Text("vapic.simulation.duration", "40ms", "--duration"));
+
+        Assert.True(report.AllRunning);
+        Assert.Equal(report.Vcpus.Sum(v => v.IpisSent), report.Vcpus.Sum(v => v.IpisReceived));
+        Assert.DoesNotContain(sink.Named("MsrRead"), e => e.Register == "LDR");
+        var ipis = sink.Named("IpiSent").Where(e => e.Vector is 0xFB or 0xFD).ToList();
+        Assert.NotEmpty(ipis);
+        Assert.All(ipis, e => Assert.Contains(e.Destination, new[] { "physical 0x0", "physical 0x11", "physical 0x1234" }));
+        Assert.Contains(ipis, e => e.Destination == "physical 0x1234");
+    }
+
+    [Fact]
+    public void X2ApicDestinations_OtherThanClusterOrPhysical_IsRefusedNamingTheKey()
+    {
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Load([SettingOverride.Text("vapic.simulation.x2apic-destinations", "phys", "--x2apic-destinations")]));
+        Assert.Equal("vapic.simulation.x2apic-destinations", e.Key);
+        Assert.Equal(X2ApicDestinationSetting.Cluster, HoconSettings.Load([]).Settings.Simulation.X2ApicDestinations);
+    }
+
+    [Fact]
     public async Task Run_X2Apic_EachCpuEnablesX2ApicItselfBeforeSetup()
     {
         SettingOverride[] overrides =

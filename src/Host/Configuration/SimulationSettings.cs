@@ -13,6 +13,8 @@ namespace VApicActors.Host.Configuration;
 /// <param name="Seed">Seed of the workload's pseudo-random choices.</param>
 /// <param name="InitDelayNs">The BSP's wait between INIT assert and INIT de-assert when it wakes an AP (Linux's
 /// init_udelay: 0 on the CPUs it knows, 10 ms otherwise).</param>
+/// <param name="X2ApicDestinations">In x2APIC mode, how the guest addresses an IPI to one CPU (Linux's x2apic_cluster or
+/// x2apic_phys).</param>
 public sealed record SimulationSettings(
     int Vcpus,
     ApicModeSetting Mode,
@@ -24,7 +26,8 @@ public sealed record SimulationSettings(
     long TickPeriodNs,
     int IpiRateHz,
     int Seed,
-    long InitDelayNs = 0)
+    long InitDelayNs = 0,
+    X2ApicDestinationSetting X2ApicDestinations = X2ApicDestinationSetting.Cluster)
 {
     /// <summary>Each vCPU's initial APIC ID, with the default filled in.</summary>
     public IReadOnlyList<uint> EffectiveApicIds =>

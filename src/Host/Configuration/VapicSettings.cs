@@ -44,6 +44,9 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
         }
         var ids = ReadApicIds(config, "vapic.simulation.apic-ids", vcpus, mode);
         var boot = ReadChoice(config, "vapic.simulation.boot", "all", "bsp") == "all" ? BootSetting.All : BootSetting.Bsp;
+        var x2ApicDestinations = ReadChoice(config, "vapic.simulation.x2apic-destinations", "cluster", "physical") == "physical"
+            ? X2ApicDestinationSetting.Physical
+            : X2ApicDestinationSetting.Cluster;
         var timerHz = ReadHz(config, "vapic.simulation.timer-hz");
         var tscHz = ReadHz(config, "vapic.simulation.tsc-hz");
 
@@ -92,7 +95,7 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
 
         var simulation = new SimulationSettings(
             vcpus, mode, ids, boot, timerHz, tscHz,
-            duration.Ticks * NsPerTick, tick.Ticks * NsPerTick, ipiRate, seed, initDelay.Ticks * NsPerTick);
+            duration.Ticks * NsPerTick, tick.Ticks * NsPerTick, ipiRate, seed, initDelay.Ticks * NsPerTick, x2ApicDestinations);
         return new VapicSettings(simulation, new TraceSettings(traceEnabled, traceFile, filter), logLevel, vmThreads);
     }
 

@@ -22,7 +22,9 @@ public sealed class DefaultSimulation
     private readonly SimulationSettings _settings;
     private readonly GuestCpu[] _cpus;
     private readonly bool _flatLogical;
-    // x2apic_cluster: each CPU's logical ID as init_x2apic_ldr reads it from its LDR (x2APIC mode only).
+    // x2apic_cluster (x2APIC mode, unless the guest uses x2apic_phys): IPIs to one CPU are logical.
+    private readonly bool _x2ApicCluster;
+    // x2apic_cluster: each CPU's logical ID as init_x2apic_ldr reads it from its LDR.
     private readonly uint[] _x2ApicLogicalIds;
     private readonly Counters[] _counters;
     private readonly long[] _timerDue;
@@ -36,6 +38,7 @@ public sealed class DefaultSimulation
         var ids = settings.EffectiveApicIds;
         _cpus = Enumerable.Range(0, settings.Vcpus).Select(i => new GuestCpu(vm, i, ids[i], x2Apic)).ToArray();
         _flatLogical = !x2Apic && settings.Vcpus <= LinuxApic.MaxFlatCpus;
+        _x2ApicCluster = x2Apic && settings.X2ApicDestinations == X2ApicDestinationSetting.Cluster;
         _x2ApicLogicalIds = new uint[settings.Vcpus];
         _counters = Enumerable.Range(0, settings.Vcpus).Select(_ => new Counters()).ToArray();
         _timerDue = Enumerable.Repeat(long.MaxValue, settings.Vcpus).ToArray();
@@ -134,7 +137,7 @@ public sealed class DefaultSimulation
             var ldr = await cpu.ReadAsync(ApicOffsets.Ldr).ConfigureAwait(false);
             await cpu.WriteAsync(ApicOffsets.Ldr, (ldr & LinuxApic.LdrLowMask) | (1u << cpu.Index << LinuxApic.LdrShift)).ConfigureAwait(false);
         }
-        else if (cpu.X2Apic)
+        else if (_x2ApicCluster)
         {
             // init_x2apic_ldr: the LDR is read-only in x2APIC mode; the kernel keeps what it reads as the CPU's logical ID.
             _x2ApicLogicalIds[cpu.Index] = await cpu.ReadAsync(ApicOffsets.Ldr).ConfigureAwait(false);
@@ -377,13 +380,14 @@ public sealed class DefaultSimulation
         {
             await from.SendIpiAsync(1u << to.Index, LinuxApic.DestinationLogical | (uint)vector).ConfigureAwait(false);
         }
-        else if (from.X2Apic)
+        else if (_x2ApicCluster)
         {
             // x2apic_cluster's x2apic_send_IPI: logical, to the target's logical ID (its cluster and its bit in it).
             await from.SendIpiAsync(_x2ApicLogicalIds[to.Index], LinuxApic.DestinationLogical | (uint)vector).ConfigureAwait(false);
         }
         else
         {
+            // physflat, or x2apic_phys: physical, to the target's APIC ID (all 32 bits of it in x2APIC mode).
             await from.SendIpiAsync(to.ApicId, (uint)vector).ConfigureAwait(false);
         }
     }

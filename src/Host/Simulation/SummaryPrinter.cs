@@ -11,7 +11,9 @@ public static class SummaryPrinter
     public static void Print(IAnsiConsole console, SimulationReport report, string? tracePath, long traceEvents, string? traceError = null)
     {
         var s = report.Settings;
-        var mode = s.Mode == Configuration.ApicModeSetting.X2Apic ? "x2APIC" : "xAPIC";
+        var mode = s.Mode != Configuration.ApicModeSetting.X2Apic ? "xAPIC"
+            : s.X2ApicDestinations == Configuration.X2ApicDestinationSetting.Physical ? "x2APIC (physical destinations)"
+            : "x2APIC";
         console.MarkupLine(Markup.Escape(
             $"VM {report.VmName}: {Plural.Count(s.Vcpus, "vCPU")}, {mode}, boot={(s.Boot == Configuration.BootSetting.Bsp ? "bsp" : "all")}, " +
             $"timer {s.TimerHz} Hz, TSC {s.TscHz} Hz"));
