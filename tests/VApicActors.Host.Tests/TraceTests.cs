@@ -197,6 +197,31 @@ public sealed class TraceTests(ActorSystemFixture fixture) : IClassFixture<Actor
         Assert.Throws<ArgumentException>(() => SerilogTraceSink.Create(Path.Combine(Path.GetTempPath(), "never.clef"), expression));
     }
 
+    [Theory]
+    [InlineData("EventName = 'IpiSent'", "no trace event has a property 'EventName'; they have Vm, ApicId, Event, Register, Value, Vector, Source, Destination, VirtualTimeNs, Seq, Detail, SourceSeq")]
+    [InlineData("Apicid = 1 and Vector = 0x41", "no trace event has a property 'Apicid' (did you mean 'ApicId'?); they have Vm, ApicId, Event, Register, Value, Vector, Source, Destination, VirtualTimeNs, Seq, Detail, SourceSeq")]
+    [InlineData("Vectr = 0x41", "no trace event has a property 'Vectr' (did you mean 'Vector'?); they have Vm, ApicId, Event, Register, Value, Vector, Source, Destination, VirtualTimeNs, Seq, Detail, SourceSeq")]
+    [InlineData("Event = 'Accepted' and Cpu = 2", "no trace event has a property 'Cpu'; they have Vm, ApicId, Event, Register, Value, Vector, Source, Destination, VirtualTimeNs, Seq, Detail, SourceSeq")]
+    public void Filter_NamingAPropertyNoTraceEventHas_IsRefusedWithTheNearestNames(string expression, string message)
+    {
+        // Serilog would compare a property that is never there and keep no event, without a word.
+        Assert.False(TraceFilter.TryCompile(expression, out _, out var error));
+        Assert.Equal(message, error);
+    }
+
+    [Theory]
+    [InlineData("Event = 'IpiSent' ci and Detail like '%x2apic=true%'")]
+    [InlineData("Event in ['IpiSent', 'Accepted'] and VirtualTimeNs >= 1000000")]
+    [InlineData("IsDefined(SourceSeq) and not IsDefined(Register) or @m like 'Timer%'")]
+    [InlineData("Destination like 'it''s and Whatever' and Vector <> 0xEC")]
+    [InlineData("if Vector is null then false else Vector > 0x20")]
+    [InlineData("StartsWith(Vm, 'default') and @p['ApicId'] = 1 and TypeOf(Value) = 'number'")]
+    public void Filter_UsingOnlyTheTracesProperties_Compiles(string expression)
+    {
+        Assert.True(TraceFilter.TryCompile(expression, out var filter, out var error), error);
+        Assert.NotNull(filter);
+    }
+
     [Fact]
     public void Filter_HexAndListLiterals_Compile()
     {

@@ -183,7 +183,7 @@ public sealed partial class TraceFuzzTests(ActorSystemFixture fixture) : IClassF
     private static readonly string[] Filters =
     [
         "Vector = 0x41", "Event in ['IpiSent', 'Accepted'] and VirtualTimeNs >= 100", "Destination like 'all%'", "Value > 5 or Detail like '%x%'",
-        "Register = 'ICR'", "Source = 0", "@m like '%a%'", "unknown = 1", "ApicId <> 1",
+        "Register = 'ICR'", "Source = 0", "@m like '%a%'", "SourceSeq is null and Register is not null", "ApicId <> 1",
     ];
 
     private static bool IsJsonObject(string line)
