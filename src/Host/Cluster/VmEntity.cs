@@ -93,6 +93,13 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 _offered = null;
                 RunTask(() => RestoreAsync(offered));
                 break;
+            case RecoveryCompleted:
+                // Nothing stored under the name. The requests that started the entity come before this check; when none
+                // made a VM, the entity goes: a shard that remembers an ended VM's entity (one stopped by a hand-off
+                // before it could passivate) starts it on its next node with no request at all, and it would sit
+                // there, and be started again after every move, for good.
+                Self.Tell(IdleCheck.Instance);
+                break;
         }
     }
 
@@ -215,6 +222,12 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 break;
             case DeleteSnapshotsSuccess or DeleteMessagesSuccess or DeleteSnapshotsFailure or DeleteMessagesFailure:
                 // The clean-up after an earlier snapshot: the ending's deletions are the ones that count.
+                break;
+            case IdleCheck:
+                if (_vm is null && !_ending && _createdWaiters.Count == 0)
+                {
+                    Passivate();
+                }
                 break;
             case EndingTimedOut:
                 _snapshotsDeleted = _messagesDeleted = true;
@@ -659,6 +672,11 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     private sealed class EndingTimedOut
     {
         public static readonly EndingTimedOut Instance = new();
+    }
+
+    private sealed class IdleCheck
+    {
+        public static readonly IdleCheck Instance = new();
     }
 
     private sealed class SnapshotTick

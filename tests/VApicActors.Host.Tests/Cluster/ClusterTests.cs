@@ -282,6 +282,24 @@ public sealed class ClusterTests
         Assert.Equal(handoff.Metadata.SequenceNr, loaded.Snapshot?.Metadata.SequenceNr);
     }
 
+    [Fact]
+    public async Task AnEntityStartedWithNoRequest_ForANameWithNothingStored_Passivates()
+    {
+        // How a shard brings back the entities it remembers on its new node: with no request. An ended VM's entity that a
+        // hand-off stopped before it could passivate is remembered; it found nothing to restore and sat idle for good.
+        await using var cluster = await TestCluster.StartAsync(1);
+        var node = cluster.Nodes[0];
+        node.Shards.Region.Tell(new Akka.Cluster.Sharding.ShardRegion.StartEntity("ghost"));
+        var entity = await EntityAsync(node, "ghost");
+        await entity.WatchAsync().WaitAsync(Slow);
+        await ShardForgetsAsync(node, entity);
+
+        // A name in use is not touched: a VM created, and one asked for by a session, stay.
+        await using var client = await ConnectAsync(node.StartService().LocalEndpoint);
+        Assert.Equal("OK", await client.RequestAsync("vm name=real vcpus=1"));
+        Assert.Equal("OK 0", await client.RequestAsync("clock"));
+    }
+
     /// <summary>Waits until the shard of <paramref name="entity"/>, which has stopped, no longer counts it among its entities.</summary>
     private static async Task ShardForgetsAsync(TestNode node, IActorRef entity)
     {
