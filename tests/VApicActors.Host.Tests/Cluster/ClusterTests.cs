@@ -301,7 +301,7 @@ public sealed class ClusterTests
     }
 
     /// <summary>Waits until the shard of <paramref name="entity"/>, which has stopped, no longer counts it among its entities.</summary>
-    private static async Task ShardForgetsAsync(TestNode node, IActorRef entity)
+    internal static async Task ShardForgetsAsync(TestNode node, IActorRef entity)
     {
         var deadline = DateTime.UtcNow + Slow;
         while (true)
@@ -338,7 +338,7 @@ public sealed class ClusterTests
     }
 
     /// <summary>The entity of VM <paramref name="vm"/> on <paramref name="node"/>, once it is there.</summary>
-    private static async Task<IActorRef> EntityAsync(TestNode node, string vm)
+    internal static async Task<IActorRef> EntityAsync(TestNode node, string vm)
     {
         var selection = node.System.ActorSelection($"/system/sharding/{VmEntity.TypeName}/*/{vm}");
         var deadline = DateTime.UtcNow + Slow;

@@ -18,22 +18,32 @@ public sealed class StalledVmTests
     private static readonly TimeSpan Slow = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(2);
 
-    private static Task<TestCluster> StartAsync(TimeSpan snapshotInterval) => TestCluster.StartAsync(
-        1,
-        snapshotInterval,
-        ConfigurationFactory.ParseString(VcpuDispatcher.Id + ".vcpu-executor.threads = 1"),
-        RequestTimeout);
+    /// <summary>
+    /// A one-node cluster whose VMs' dispatcher has one thread, with a session that created <paramref name="vm"/> (2 vCPUs)
+    /// and stepped its clock to <paramref name="clock"/> ns, and the VM's entity.
+    /// </summary>
+    private static async Task<(TestCluster Cluster, TestNode Node, LineClient Client, IActorRef Entity)> StartAsync(
+        TimeSpan snapshotInterval, string vm, string options, long clock)
+    {
+        var cluster = await TestCluster.StartAsync(
+            1,
+            snapshotInterval,
+            ConfigurationFactory.ParseString(VcpuDispatcher.Id + ".vcpu-executor.threads = 1"),
+            RequestTimeout);
+        var node = cluster.Nodes[0];
+        var client = await LineClient.ConnectAsync(node.StartService().LocalEndpoint);
+        client.Timeout = Slow;
+        Assert.Equal("OK", await client.RequestAsync($"vm name={vm} vcpus=2 {options}"));
+        Assert.Equal($"OK {clock}", await client.RequestAsync($"clock_step {clock}"));
+        return (cluster, node, client, await ClusterTests.EntityAsync(node, vm));
+    }
 
     [Fact]
     public async Task ASnapshotTheStalledVmDoesNotAnswer_IsRefusedAndTriedAgain_WithoutRestartingTheVm()
     {
-        await using var cluster = await StartAsync(TimeSpan.FromMilliseconds(100));
-        var node = cluster.Nodes[0];
-        await using var client = await LineClient.ConnectAsync(node.StartService().LocalEndpoint);
-        client.Timeout = Slow;
-        Assert.Equal("OK", await client.RequestAsync("vm name=stalled vcpus=2"));
-        Assert.Equal("OK 500", await client.RequestAsync("clock_step 500"));
-        var entity = await EntityAsync(node, "stalled");
+        var (cluster, node, client, entity) = await StartAsync(TimeSpan.FromMilliseconds(100), "stalled", "", 500);
+        await using var _ = cluster;
+        await using var __ = client;
 
         await using (await Stall.StartAsync(node.System))
         {
@@ -59,13 +69,9 @@ public sealed class StalledVmTests
     [Fact]
     public async Task AHandOffWhileTheVmDoesNotAnswer_WaitsForIt_AndTheNextEntityContinuesWithNothingLost()
     {
-        await using var cluster = await StartAsync(TimeSpan.FromMinutes(10));
-        var node = cluster.Nodes[0];
-        await using var client = await LineClient.ConnectAsync(node.StartService().LocalEndpoint);
-        client.Timeout = Slow;
-        Assert.Equal("OK", await client.RequestAsync("vm name=moving keep=yes vcpus=2"));
-        Assert.Equal("OK 700", await client.RequestAsync("clock_step 700"));
-        var entity = await EntityAsync(node, "moving");
+        var (cluster, node, client, entity) = await StartAsync(TimeSpan.FromMinutes(10), "moving", "keep=yes", 700);
+        await using var _ = cluster;
+        await using var __ = client;
         var stopped = entity.WatchAsync();
 
         await using (await Stall.StartAsync(node.System))
@@ -76,30 +82,13 @@ public sealed class StalledVmTests
             Assert.False(stopped.IsCompleted);
         }
         await stopped.WaitAsync(Slow);
-        await ShardForgetsAsync(node, entity);
+        await ClusterTests.ShardForgetsAsync(node, entity);
 
         // The entity that starts for the name next restores the hand-off snapshot: the VM as it was, and no LOST line.
         var lines = new List<string>();
         Assert.Equal("OK", await client.RequestAsync("attach moving", lines));
         Assert.Equal("OK 700", await client.RequestAsync("clock", lines));
         Assert.Empty(lines);
-    }
-
-    private static async Task<IActorRef> EntityAsync(TestNode node, string vm)
-    {
-        var selection = node.System.ActorSelection($"/system/sharding/{VmEntity.TypeName}/*/{vm}");
-        return await selection.ResolveOne(Slow);
-    }
-
-    private static async Task ShardForgetsAsync(TestNode node, IActorRef entity)
-    {
-        var deadline = DateTime.UtcNow + Slow;
-        while ((await node.Shards.Region.Ask<Akka.Cluster.Sharding.CurrentShardRegionState>(Akka.Cluster.Sharding.GetShardRegionState.Instance, Slow))
-               .Shards.Any(s => s.EntityIds.Contains(entity.Path.Name)))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the shard still counts {entity.Path.Name} among its entities");
-            await Task.Delay(20);
-        }
     }
 
     /// <summary>Keeps the only thread of the VMs' dispatcher busy until disposed, so that no VM actor runs meanwhile.</summary>
