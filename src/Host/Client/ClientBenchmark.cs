@@ -8,16 +8,19 @@ namespace VApicActors.Host.Client;
 /// A load generator for a running service: each session makes its own one-vCPU VM, software-enables its
 /// APIC, then sends lock-step requests — alternately a TPR write and a TPR read (<c>writel 0xfee00080 ..</c>,
 /// <c>readl 0xfee00080</c>), each a full round trip through the vAPIC actor — timing every round trip.
-/// A warm-up of the same requests runs first and is not counted.
+/// A warm-up of the same requests runs first and is not counted. A request not answered within the request
+/// timeout ends the measurement with a <see cref="TimeoutException"/>.
 /// </summary>
 public static class ClientBenchmark
 {
     private const string TprWrite = "writel 0xfee00080 0x";
     private const string TprRead = "readl 0xfee00080";
 
-    public static async Task<BenchmarkResult> RunAsync(HostPort endpoint, int sessions, int requestsPerSession, int warmupPerSession, CancellationToken cancellationToken = default)
+    /// <exception cref="TimeoutException">A request had no answer within <paramref name="requestTimeout"/>, or the connection took longer than the connect timeout.</exception>
+    public static async Task<BenchmarkResult> RunAsync(HostPort endpoint, int sessions, int requestsPerSession, int warmupPerSession, TimeSpan requestTimeout, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(sessions, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(requestTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(requestsPerSession, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(warmupPerSession);
 
@@ -26,12 +29,19 @@ public static class ClientBenchmark
         {
             for (var s = 0; s < sessions; s++)
             {
-                connections[s] = await ServiceConnection.ConnectAsync(endpoint, ServiceClient.ConnectTimeout, cancellationToken).ConfigureAwait(false);
-                await ExpectOkAsync(connections[s], "vm vcpus=1", cancellationToken).ConfigureAwait(false);
-                await ExpectOkAsync(connections[s], "writel 0xfee000f0 0x1ff", cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    connections[s] = await ServiceConnection.ConnectAsync(endpoint, ServiceClient.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"cannot connect: no connection within {ServiceClient.ConnectTimeout.TotalSeconds:0.#} s");
+                }
+                await ExpectOkAsync(connections[s], "vm vcpus=1", requestTimeout, cancellationToken).ConfigureAwait(false);
+                await ExpectOkAsync(connections[s], "writel 0xfee000f0 0x1ff", requestTimeout, cancellationToken).ConfigureAwait(false);
                 for (var i = 0; i < warmupPerSession; i++)
                 {
-                    await ExpectOkAsync(connections[s], Request(i), cancellationToken).ConfigureAwait(false);
+                    await ExpectOkAsync(connections[s], Request(i), requestTimeout, cancellationToken).ConfigureAwait(false);
                 }
             }
 
@@ -47,7 +57,7 @@ public static class ClientBenchmark
                     for (var i = 0; i < times.Length; i++)
                     {
                         var t0 = Stopwatch.GetTimestamp();
-                        await ExpectOkAsync(connection, Request(i), cancellationToken).ConfigureAwait(false);
+                        await ExpectOkAsync(connection, Request(i), requestTimeout, cancellationToken).ConfigureAwait(false);
                         times[i] = Stopwatch.GetTimestamp() - t0;
                     }
                 }, cancellationToken);
@@ -75,9 +85,21 @@ public static class ClientBenchmark
         ? TprWrite + ((i >> 1) & 0xF0).ToString("x2", CultureInfo.InvariantCulture)
         : TprRead;
 
-    private static async Task ExpectOkAsync(ServiceConnection connection, string request, CancellationToken cancellationToken)
+    private static async Task ExpectOkAsync(ServiceConnection connection, string request, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var answer = await connection.RequestAsync(request, null, cancellationToken).ConfigureAwait(false);
+        string? answer;
+        using (var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            limit.CancelAfter(timeout);
+            try
+            {
+                answer = await connection.RequestAsync(request, null, limit.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException(string.Create(CultureInfo.InvariantCulture, $"'{request}' had no answer within {timeout.TotalSeconds:0.#} s"));
+            }
+        }
         if (answer is null || !answer.StartsWith(ServiceResponse.Ok, StringComparison.Ordinal))
         {
             throw new InvalidOperationException($"'{request}' was answered '{answer ?? "(connection closed)"}'");

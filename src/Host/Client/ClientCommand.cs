@@ -113,7 +113,7 @@ public static class ClientCommand
             if (parse.GetValue(bench))
             {
                 var counts = parse.GetValue(sessions) is int n ? [n] : DefaultBenchSessions;
-                return await BenchAsync(endpoint, counts, parse.GetValue(requests), output, error, ct).ConfigureAwait(false);
+                return await BenchAsync(endpoint, counts, parse.GetValue(requests), TimeSpan.FromSeconds(parse.GetValue(timeout)), output, error, ct).ConfigureAwait(false);
             }
             var printing = parse.GetValue(quiet) ? ServiceClient.Printing.Quiet : parse.GetValue(echo) ? ServiceClient.Printing.Transcript : ServiceClient.Printing.Answers;
             return await RunScriptAsync(endpoint, parse.GetValue(file), printing, TimeSpan.FromSeconds(parse.GetValue(timeout)), output, error, input, ct).ConfigureAwait(false);
@@ -159,16 +159,16 @@ public static class ClientCommand
         return summary.ExitCode;
     }
 
-    private static async Task<int> BenchAsync(HostPort endpoint, IReadOnlyList<int> sessionCounts, int requests, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<int> BenchAsync(HostPort endpoint, IReadOnlyList<int> sessionCounts, int requests, TimeSpan timeout, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         foreach (var count in sessionCounts)
         {
             try
             {
-                var result = await ClientBenchmark.RunAsync(endpoint, count, requests, BenchWarmup, cancellationToken).ConfigureAwait(false);
+                var result = await ClientBenchmark.RunAsync(endpoint, count, requests, BenchWarmup, timeout, cancellationToken).ConfigureAwait(false);
                 await output.WriteLineAsync($"bench {endpoint}: {result.Text}").ConfigureAwait(false);
             }
-            catch (Exception e) when (e is SocketException or IOException or InvalidOperationException)
+            catch (Exception e) when (e is SocketException or IOException or InvalidOperationException or TimeoutException)
             {
                 await error.WriteLineAsync($"vapic: bench against {endpoint} failed: {e.Message}").ConfigureAwait(false);
                 return ScenarioRunSummary.ExitError;

@@ -146,6 +146,32 @@ public sealed partial class ServiceCommandTests(ServiceFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task Client_BenchAgainstAServerThatNeverAnswers_GivesUpAfterTimeout_ExitsTwo()
+    {
+        // Something listens and takes the connection, but never answers a line.
+        var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        try
+        {
+            var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+            var accepted = silent.AcceptSocketAsync();
+            var error = new StringWriter();
+
+            var code = await new VapicCommandLine(TextWriter.Null, error)
+                .InvokeAsync(["client", "--connect", $"127.0.0.1:{port}", "--bench", "--sessions", "1", "--requests", "1", "--timeout", "1"])
+                .WaitAsync(TimeSpan.FromSeconds(60));
+
+            Assert.Equal(ScenarioRunSummary.ExitError, code);
+            Assert.Equal($"vapic: bench against 127.0.0.1:{port} failed: 'vm vcpus=1' had no answer within 1 s", error.ToString().Trim());
+            (await accepted).Dispose();
+        }
+        finally
+        {
+            silent.Stop();
+        }
+    }
+
+    [Fact]
     public async Task Client_AFolderForTheScript_IsSaidToBeOne_AsRunSaysIt()
     {
         using var dir = new TempDirectory();
