@@ -369,6 +369,20 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task Run_Dash_AByteOrderMarkBeforeTheFirstLine_IsDropped_AsForAFileOrTheService()
+    {
+        using var dir = new TempDirectory();
+        const string script = "\uFEFFreadl 0xfee00030 -> 0x1060014\nirr -> none\n";
+        var file = dir.Write("bom.vapic", script);
+
+        var fromFile = await Vapic.InvokeAsync("run", "--no-trace", file);
+        var fromInput = await Vapic.InvokeWithInputAsync(script, "run", "--no-trace", "-");
+
+        Assert.Equal((0, "2 passed, 0 failed", ""), (fromFile.Code, fromFile.Output.Trim(), fromFile.Error));
+        Assert.Equal((0, "2 passed, 0 failed", ""), (fromInput.Code, fromInput.Output.Trim(), fromInput.Error));
+    }
+
+    [Fact]
     public async Task Run_DashTwice_TheSecondIsAnError_StandardInputIsReadOnce()
     {
         var output = new StringWriter();

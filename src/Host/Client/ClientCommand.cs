@@ -128,13 +128,7 @@ public static class ClientCommand
         if (file is null or "-")
         {
             label = "stdin";
-            var reader = input();
-            var list = new List<string>();
-            while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-            {
-                list.Add(line);
-            }
-            lines = [.. list];
+            lines = [.. await ScenarioRunner.ReadLinesAsync(input(), cancellationToken).ConfigureAwait(false)];
         }
         else
         {

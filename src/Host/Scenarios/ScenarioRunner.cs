@@ -155,12 +155,16 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
         }
     }
 
+    /// <summary>
+    /// The lines of a script read from <paramref name="reader"/> (standard input). A byte-order mark before the first
+    /// line is dropped, as it is from a file and by the service.
+    /// </summary>
     internal static async Task<IReadOnlyList<string>> ReadLinesAsync(TextReader reader, CancellationToken cancellationToken)
     {
         var lines = new List<string>();
         while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
         {
-            lines.Add(line);
+            lines.Add(lines.Count == 0 && line.StartsWith('\uFEFF') ? line[1..] : line);
         }
         return lines;
     }
