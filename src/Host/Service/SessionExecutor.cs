@@ -79,7 +79,8 @@ internal sealed class SessionExecutor : ISessionExecutor
 
             await EnsureVmAsync().ConfigureAwait(false);
             var outcome = await _scenario.ExecuteAsync(line).ConfigureAwait(false);
-            if (verb == "cpu" && outcome.Kind is LineOutcomeKind.Executed or LineOutcomeKind.Passed && _watchMode == WatchMode.Driven && _watched.Add(_scenario.SelectedCpu))
+            // A failed expectation still selected the vCPU (the line ran); only an error selects none.
+            if (verb == "cpu" && outcome.Kind is LineOutcomeKind.Executed or LineOutcomeKind.Passed or LineOutcomeKind.Failed && _watchMode == WatchMode.Driven && _watched.Add(_scenario.SelectedCpu))
             {
                 await WatchAsync([_scenario.SelectedCpu]).ConfigureAwait(false);
             }

@@ -156,6 +156,26 @@ public sealed class ServiceProtocolTests(ServiceFixture fixture) : IClassFixture
         await WaitUntilAsync(() => service.Vms.Count() == (0, 0));
     }
 
+    [Theory]
+    [InlineData("cpu 1", "OK")]
+    [InlineData("cpu 1 -> OK", "OK")]
+    // The expectation fails, but the line ran: vCPU 1 is selected, so it is watched as well.
+    [InlineData("cpu 1 -> none", "ERR expected none, got OK")]
+    public async Task Watch_FollowsEveryVcpuTheSessionSelects_WhateverItsExpectation(string select, string answer)
+    {
+        await using var service = fixture.Start();
+        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+        Assert.Equal("OK", await client.RequestAsync("vm vcpus=2"));
+        Assert.Equal("OK", await client.RequestAsync("watch"));
+        Assert.Equal(answer, await client.RequestAsync(select));
+        Assert.Equal("OK 0x1060014", await client.RequestAsync("readl 0xfee00030"));
+        Assert.Equal("OK", await client.RequestAsync("writel 0xfee000f0 0x1ff"));
+
+        // vCPU 1 sends itself vector 0x41: the selected vCPU's APIC presents it.
+        Assert.Equal("OK", await client.RequestAsync("writel 0xfee00300 0x44041"));
+        Assert.Equal("IRQ raise 1 0x41", await client.WaitForLineAsync(l => l.StartsWith("IRQ ", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public async Task WatchAll_ReportsEveryVcpu_AndWatchOffStops()
     {
