@@ -171,6 +171,42 @@ public sealed partial class ServiceCommandTests(ServiceFixture fixture) : IClass
         }
     }
 
+    [Theory]
+    [InlineData("irr")]
+    [InlineData("--bench")]
+    public async Task Client_InterruptedWhileWaitingForAnAnswer_StopsWhereItIs_Exit130(string what)
+    {
+        // Something takes the connection and the request, and never answers: the client waits until it is interrupted.
+        var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        try
+        {
+            var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+            string[] args = what == "--bench"
+                ? ["client", "--connect", $"127.0.0.1:{port}", "--bench", "--sessions", "1", "--requests", "1", "--timeout", "3600"]
+                : ["client", "--connect", $"127.0.0.1:{port}", "--timeout", "3600"];
+            using var stop = new CancellationTokenSource();
+            var error = new StringWriter();
+            var running = new VapicCommandLine(TextWriter.Null, error, () => new StringReader(what + "\n")).InvokeAsync(args, stop.Token);
+
+            using var peer = await silent.AcceptSocketAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            var request = new byte[64];
+            var received = 0;
+            while (received == 0 || request[received - 1] != (byte)'\n')
+            {
+                received += await peer.ReceiveAsync(request.AsMemory(received)).AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+            }
+            stop.Cancel();
+            var code = await running.WaitAsync(TimeSpan.FromSeconds(60));
+
+            Assert.Equal((130, "vapic: interrupted"), (code, error.ToString().Trim()));
+        }
+        finally
+        {
+            silent.Stop();
+        }
+    }
+
     [Fact]
     public async Task Client_AFolderForTheScript_IsSaidToBeOne_AsRunSaysIt()
     {
