@@ -35,7 +35,7 @@ public static class ClientBenchmark
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    throw new TimeoutException($"cannot connect: no connection within {ServiceClient.ConnectTimeout.TotalSeconds:0.#} s");
+                    throw new TimeoutException(string.Create(CultureInfo.InvariantCulture, $"cannot connect: no connection within {ServiceClient.ConnectTimeout.TotalSeconds:0.#} s"));
                 }
                 await ExpectOkAsync(connections[s], "vm vcpus=1", requestTimeout, cancellationToken).ConfigureAwait(false);
                 await ExpectOkAsync(connections[s], "writel 0xfee000f0 0x1ff", requestTimeout, cancellationToken).ConfigureAwait(false);
