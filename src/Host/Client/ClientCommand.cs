@@ -83,9 +83,9 @@ public static class ClientCommand
         command.SetAction(async (parse, ct) =>
         {
             var connectText = parse.GetValue(connect) ?? DefaultEndpoint;
-            if (!HostPort.TryParse(connectText, out var endpoint, out var problem) || endpoint!.Port == 0)
+            if (!HostPort.TryParseToConnect(connectText, out var endpoint, out var problem))
             {
-                await error.WriteLineAsync($"vapic: --connect: {(endpoint is null ? problem : "the port must not be 0")}").ConfigureAwait(false);
+                await error.WriteLineAsync($"vapic: --connect: {problem}").ConfigureAwait(false);
                 return ScenarioRunSummary.ExitError;
             }
             if (parse.GetValue(echo) && (parse.GetValue(quiet) || parse.GetValue(bench)))

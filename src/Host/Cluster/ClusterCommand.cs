@@ -30,9 +30,9 @@ public static class ClusterCommand
         command.SetAction(async (parse, ct) =>
         {
             var text = parse.GetValue(connect) ?? ClientCommand.DefaultEndpoint;
-            if (!HostPort.TryParse(text, out var endpoint, out var problem) || endpoint!.Port == 0)
+            if (!HostPort.TryParseToConnect(text, out var endpoint, out var problem))
             {
-                await error.WriteLineAsync($"vapic: --connect: {(endpoint is null ? problem : "the port must not be 0")}").ConfigureAwait(false);
+                await error.WriteLineAsync($"vapic: --connect: {problem}").ConfigureAwait(false);
                 return ExitError;
             }
             string? answer;

@@ -12,7 +12,14 @@ public sealed record HostPort(string Host, int Port)
     public const int MaxPort = 65535;
 
     /// <summary>Reads <c>HOST:PORT</c>; false with a reason when it is not one.</summary>
-    public static bool TryParse(string? text, out HostPort? value, out string error)
+    public static bool TryParse(string? text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HostPort? value, out string error) => TryParse(text, 0, out value, out error);
+
+    /// <summary>
+    /// Reads <c>HOST:PORT</c> of a port to connect to: port 0, which means "any free port" only for listening, is not one.
+    /// </summary>
+    public static bool TryParseToConnect(string? text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HostPort? value, out string error) => TryParse(text, 1, out value, out error);
+
+    private static bool TryParse(string? text, int minPort, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HostPort? value, out string error)
     {
         value = null;
         error = string.Empty;
@@ -51,9 +58,9 @@ public sealed record HostPort(string Host, int Port)
             error = $"the host is missing in \"{text}\"";
             return false;
         }
-        if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > MaxPort)
+        if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port < minPort || port > MaxPort)
         {
-            error = $"the port must be a number from 0 to {MaxPort}, got \"{portText}\"";
+            error = $"the port must be a number from {minPort} to {MaxPort}, got \"{portText}\"";
             return false;
         }
         value = new HostPort(host, port);

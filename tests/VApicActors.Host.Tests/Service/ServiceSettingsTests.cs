@@ -69,4 +69,17 @@ public sealed class ServiceSettingsTests
         Assert.False(HostPort.TryParse(text, out _, out var error));
         Assert.NotEmpty(error);
     }
+
+    [Theory]
+    [InlineData("127.0.0.1:", "the port must be a number from 1 to 65535, got \"\"")]
+    [InlineData("127.0.0.1:0", "the port must be a number from 1 to 65535, got \"0\"")]
+    [InlineData("127.0.0.1:65536", "the port must be a number from 1 to 65535, got \"65536\"")]
+    public void HostPort_ToConnectTo_IsNeverPortZero_AndSaysSo(string text, string message)
+    {
+        // Port 0 is "any free port" only for listening; the message named 0 as a port to connect to.
+        Assert.False(HostPort.TryParseToConnect(text, out _, out var error));
+        Assert.Equal(message, error);
+        Assert.True(HostPort.TryParse("127.0.0.1:0", out var listen, out _));
+        Assert.Equal(0, listen!.Port);
+    }
 }
