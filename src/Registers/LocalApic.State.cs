@@ -115,8 +115,9 @@ public sealed partial class LocalApic
 
     /// <summary>
     /// The register state as <c>KVM_GET_LAPIC</c> returns it: the first 1 KiB of the page, TMCCT synthesised
-    /// from the running timer, and in x2APIC mode the ID reported as <c>id &lt;&lt; 24</c> (KVM's default without
-    /// 32-bit x2APIC IDs). The 64-bit x2APIC ICR is already split over 0x300 and 0x310.
+    /// from the running timer, and in x2APIC mode the ID register holding the whole 32-bit x2APIC ID and the LDR
+    /// derived from it (KVM with <c>KVM_X2APIC_API_USE_32BIT_IDS</c>; KVM's older <c>id &lt;&lt; 24</c> cannot hold an ID
+    /// above 0xFF). The 64-bit x2APIC ICR is already split over 0x300 and 0x310.
     /// </summary>
     public byte[] ToKvmLapicState(long now)
     {
@@ -124,20 +125,33 @@ public sealed partial class LocalApic
         BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.TimerCurrentCount), CurrentCount(now));
         if (_mode == ApicMode.X2Apic)
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Id), _config.InitialApicId << (int)ApicBits.XApicIdShift);
+            BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Id), _config.InitialApicId);
+            BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Ldr), DestinationMatcher.X2ApicLdr(_config.InitialApicId));
         }
         return regs;
     }
 
     /// <summary>
-    /// The APIC ID a <c>struct kvm_lapic_state</c> (<paramref name="regs"/>) holds: KVM's <c>id &lt;&lt; 24</c>, or in x2APIC
-    /// mode a full 32-bit ID when its low 24 bits are not all zero (<c>KVM_X2APIC_API_USE_32BIT_IDS</c>). It may be one
-    /// no APIC can have (above 0xFE in xAPIC mode, the x2APIC broadcast ID): the caller checks.
+    /// The APIC ID a <c>struct kvm_lapic_state</c> (<paramref name="regs"/>) holds: in xAPIC mode KVM's <c>id &lt;&lt; 24</c>;
+    /// in x2APIC mode the whole 32-bit ID (<c>KVM_X2APIC_API_USE_32BIT_IDS</c>), or KVM's older <c>id &lt;&lt; 24</c>. The two
+    /// differ only for a word whose low 24 bits are all zero; then the LDR, which KVM derives from the ID in x2APIC
+    /// mode, tells which it is (the 32-bit ID when the LDR is that of the word, <c>word &gt;&gt; 24</c> otherwise). It may be one no APIC
+    /// can have (above 0xFE in xAPIC mode, the x2APIC broadcast ID): the caller checks.
     /// </summary>
     public static uint ApicIdOfKvmLapicState(ReadOnlySpan<byte> regs, bool x2Apic)
     {
         var idWord = BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.Id..]);
-        return x2Apic && (idWord & 0x00FF_FFFF) != 0 ? idWord : idWord >> (int)ApicBits.XApicIdShift;
+        var shifted = idWord >> (int)ApicBits.XApicIdShift;
+        if (!x2Apic || idWord == 0)
+        {
+            return shifted;
+        }
+        if ((idWord & 0x00FF_FFFF) != 0)
+        {
+            return idWord;
+        }
+        var ldr = BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.Ldr..]);
+        return ldr == DestinationMatcher.X2ApicLdr(idWord) ? idWord : shifted;
     }
 
     /// <summary>
@@ -146,10 +160,10 @@ public sealed partial class LocalApic
     /// taken as KVM gave them, except what this model owns: the version register (LVR) is the model's, PPR follows
     /// from TPR and ISR, and TMCCT is not kept in the page — a counting timer (one-shot or periodic, TMICT and TMCCT both
     /// non-zero) goes on from TMCCT at the divide value of TDCR, as after a TDCR write, and reloads TMICT if periodic.
-    /// The ID is KVM's <c>id &lt;&lt; 24</c>; in x2APIC mode a value whose low 24 bits are not all zero is a full 32-bit
-    /// ID (<c>KVM_X2APIC_API_USE_32BIT_IDS</c>). What the structure does not hold is as at power-on: IA32_APIC_BASE at
-    /// 0xFEE00000, enabled, BSP for index 0, x2APIC per <paramref name="x2Apic"/>; running; TSC deadline 0; LINT pins
-    /// low; no NMI, SMI or SIPI latched; no error pending beyond what ESR reads.
+    /// The ID is read as <see cref="ApicIdOfKvmLapicState"/> says, and in x2APIC mode the LDR is the one of that ID (as
+    /// KVM_SET_LAPIC sets it). What the structure does not hold is as at power-on: IA32_APIC_BASE at 0xFEE00000,
+    /// enabled, BSP for index 0, x2APIC per <paramref name="x2Apic"/>; running; TSC deadline 0; LINT pins low; no NMI,
+    /// SMI or SIPI latched; no error pending beyond what ESR reads.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="regs"/> is not <see cref="KvmLapicStateSize"/> bytes.</exception>
     public static ApicState StateFromKvmLapicState(int index, ReadOnlySpan<byte> regs, bool x2Apic, long timerHz = ApicConfig.DefaultHz)
@@ -170,6 +184,11 @@ public sealed partial class LocalApic
         var words = page.AsSpan();
         BinaryPrimitives.WriteUInt32LittleEndian(words[(int)ApicOffsets.Version..], version);
         BinaryPrimitives.WriteUInt32LittleEndian(words[(int)ApicOffsets.Id..], x2Apic ? id : (id & 0xFF) << (int)ApicBits.XApicIdShift);
+        if (x2Apic)
+        {
+            // The x2APIC LDR is fixed by the ID: KVM_SET_LAPIC computes it whatever the structure holds.
+            BinaryPrimitives.WriteUInt32LittleEndian(words[(int)ApicOffsets.Ldr..], DestinationMatcher.X2ApicLdr(id));
+        }
         BinaryPrimitives.WriteUInt32LittleEndian(words[(int)ApicOffsets.TimerCurrentCount..], 0);
 
         var lvtt = BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.LvtTimer..]);

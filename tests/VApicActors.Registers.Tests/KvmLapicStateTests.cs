@@ -53,11 +53,6 @@ public sealed class KvmLapicStateTests
         using var h = Busy(x2Apic, id);
         var regs = h.Apic.ToKvmLapicState(h.Now);
         var expected = h.Apic.Snapshot(h.Now);
-        if (id > 0xFF)
-        {
-            // KVM with 32-bit x2APIC IDs reports the ID as it is, not shifted.
-            BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Id), id);
-        }
 
         var state = LocalApic.StateFromKvmLapicState(1, regs, x2Apic);
         using var imported = new LocalApic(new ApicConfig(1, id, false, x2Apic));
@@ -73,10 +68,56 @@ public sealed class KvmLapicStateTests
         Assert.Equal((expected.TimerInitialCount, expected.TimerCurrentCount, expected.TimerDivide), (actual.TimerInitialCount, actual.TimerCurrentCount, actual.TimerDivide));
         Assert.Equal(expected.PendingVector, actual.PendingVector);
         Assert.Equal(expected.TimerDueNs - h.Now, actual.TimerDueNs);
-        if (id <= 0xFF)
-        {
-            Assert.Equal(regs, imported.ToKvmLapicState(0));
-        }
+        Assert.Equal(regs, imported.ToKvmLapicState(0));
+    }
+
+    [Theory]
+    [InlineData(0x0u)]
+    [InlineData(0x1Fu)]
+    [InlineData(0x123u)]
+    [InlineData(0x0100_0000u)]
+    [InlineData(0xFFFF_FFFEu)]
+    public void AnX2ApicExport_HoldsTheWhole32BitId_AndImportsAsThatId(uint id)
+    {
+        // KVM_GET_LAPIC with KVM_X2APIC_API_USE_32BIT_IDS: the ID register is the x2APIC ID, all 32 bits; id << 24
+        // would lose every ID above 0xFF (0x123 became 0x23).
+        using var h = ApicHarness.X2Apic(id, bsp: false);
+        var regs = h.Apic.ToKvmLapicState(0);
+
+        Assert.Equal(id, BinaryPrimitives.ReadUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Id)));
+        Assert.Equal(DestinationMatcher.X2ApicLdr(id), BinaryPrimitives.ReadUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Ldr)));
+        Assert.Equal(id, LocalApic.ApicIdOfKvmLapicState(regs, x2Apic: true));
+        Assert.Equal(id, LocalApic.StateFromKvmLapicState(1, regs, x2Apic: true).InitialApicId);
+    }
+
+    [Theory]
+    [InlineData(0x1u, true)]
+    [InlineData(0xFEu, true)]
+    [InlineData(0x3u, false)]
+    public void AnX2ApicStructureWithTheShiftedId_StillImportsAsThatId(uint id, bool withLdr)
+    {
+        // KVM without KVM_X2APIC_API_USE_32BIT_IDS reports id << 24; its LDR is the one of the ID, not of id << 24.
+        // A structure whose LDR is neither's (an xAPIC one) is read the older way too.
+        var regs = new byte[LocalApic.KvmLapicStateSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Id), id << 24);
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Ldr), withLdr ? DestinationMatcher.X2ApicLdr(id) : 0);
+
+        Assert.Equal(id, LocalApic.ApicIdOfKvmLapicState(regs, x2Apic: true));
+    }
+
+    [Fact]
+    public void AnX2ApicImport_TakesTheLdrFromTheId_AsKvmSetLapicDoes()
+    {
+        // In x2APIC mode the LDR is fixed by the ID; KVM_SET_LAPIC recomputes it, whatever the structure says.
+        using var h = ApicHarness.X2Apic(0x1F, bsp: false);
+        var regs = h.Apic.ToKvmLapicState(0);
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Ldr), 0);
+
+        var state = LocalApic.StateFromKvmLapicState(1, regs, x2Apic: true);
+        using var imported = new LocalApic(new ApicConfig(1, 0x1F, false, StartInX2Apic: true));
+        imported.Restore(state, 0, NullApicEffects.Instance);
+
+        Assert.Equal(0x0001_8000u, imported.Snapshot(0).Ldr);
     }
 
     [Fact]

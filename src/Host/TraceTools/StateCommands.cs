@@ -92,7 +92,7 @@ public static class StateCommands
         var to = new Option<string>("--output", "-o") { Description = "Folder for vcpu-N.lapic, one 1 KiB struct kvm_lapic_state per vCPU", HelpName = "DIR", Required = true };
         var command = new Command(
             "export-kvm",
-            "Write each APIC of a saved state in the layout KVM_GET_LAPIC returns (the first 1 KiB of the page, TMCCT from the timer, x2APIC ID as id << 24)");
+            "Write each APIC of a saved state in the layout KVM_GET_LAPIC returns (the first 1 KiB of the page, TMCCT from the timer, the whole 32-bit x2APIC ID)");
         command.Arguments.Add(state);
         command.Options.Add(to);
         command.SetAction(parse => ExportKvmFiles(parse.GetValue(state)!, parse.GetValue(to)!, output, error, input));
