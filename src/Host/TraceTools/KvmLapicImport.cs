@@ -16,6 +16,19 @@ public static class KvmLapicImport
     /// <summary>The file of vCPU <paramref name="index"/> in a folder of KVM APIC states.</summary>
     public static string FileName(int index) => string.Create(CultureInfo.InvariantCulture, $"vcpu-{index}.lapic");
 
+    /// <summary>The <c>vcpu-N.lapic</c> files in <paramref name="folder"/>, each with its N, in no particular order.</summary>
+    public static IEnumerable<(int Index, string Path)> VcpuFiles(string folder)
+    {
+        foreach (var path in Directory.EnumerateFiles(folder, "vcpu-*.lapic"))
+        {
+            var name = Path.GetFileNameWithoutExtension(path)["vcpu-".Length..];
+            if (int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && FileName(n) == Path.GetFileName(path))
+            {
+                yield return (n, path);
+            }
+        }
+    }
+
     /// <summary>
     /// Reads <c>vcpu-0.lapic</c>, <c>vcpu-1.lapic</c>, … from <paramref name="folder"/> (every one up to the highest
     /// there, none missing) and builds the VM's state at virtual time 0 (see <see cref="LocalApic.StateFromKvmLapicState"/>).
@@ -23,15 +36,7 @@ public static class KvmLapicImport
     /// </summary>
     public static VmState Read(string folder, bool x2Apic, long timerHz, long tscHz)
     {
-        var numbers = new SortedSet<int>();
-        foreach (var path in Directory.EnumerateFiles(folder, "vcpu-*.lapic"))
-        {
-            var name = Path.GetFileNameWithoutExtension(path)["vcpu-".Length..];
-            if (int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && FileName(n) == Path.GetFileName(path))
-            {
-                numbers.Add(n);
-            }
-        }
+        var numbers = new SortedSet<int>(VcpuFiles(folder).Select(f => f.Index));
         if (numbers.Count == 0)
         {
             throw Refused(folder, $"no vcpu-N.lapic file in it (one struct kvm_lapic_state per vCPU, from vcpu-0.lapic on)");

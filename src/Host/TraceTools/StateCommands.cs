@@ -278,7 +278,12 @@ public static class StateCommands
             Directory.CreateDirectory(folder);
             for (var i = 0; i < regs.Count; i++)
             {
-                File.WriteAllBytes(Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"vcpu-{i}.lapic")), regs[i]);
+                File.WriteAllBytes(Path.Combine(folder, KvmLapicImport.FileName(i)), regs[i]);
+            }
+            // The folder holds this VM alone: vcpu-N.lapic of a VM with more vCPUs, left there, would read back as this VM's.
+            foreach (var (_, stale) in KvmLapicImport.VcpuFiles(folder).Where(f => f.Index >= regs.Count).ToList())
+            {
+                File.Delete(stale);
             }
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{folder}: {Plural.Count(regs.Count, "file")} of {LocalApic.KvmLapicStateSize} bytes (vcpu-N.lapic)"));
             return Success;

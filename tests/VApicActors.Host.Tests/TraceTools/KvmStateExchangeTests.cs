@@ -33,4 +33,26 @@ public sealed class KvmStateExchangeTests
         Assert.Contains("vCPU 2 APIC 0x123", shown.Output);
         Assert.Contains("ID       0x00000123", shown.Output);
     }
+
+    [Fact]
+    public async Task ExportIntoAFolderOfABiggerVm_LeavesOnlyThisVmsFiles()
+    {
+        // Files of a VM with more vCPUs left beside the new ones would be read back as vCPUs of this VM.
+        using var dir = new TempDirectory();
+        var four = dir.File("four.json");
+        var two = dir.File("two.json");
+        var kvm = dir.File("kvm");
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "save", dir.Write("four.vapic", "vm vcpus=4\n"), "-o", four, "--no-trace")).Code);
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "save", dir.Write("two.vapic", "vm vcpus=2\n"), "-o", two, "--no-trace")).Code);
+        await File.WriteAllTextAsync(Path.Combine(Directory.CreateDirectory(kvm).FullName, "notes.txt"), "kept");
+
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "export-kvm", four, "-o", kvm)).Code);
+        var (code, _, error) = await Vapic.InvokeAsync("state", "export-kvm", two, "-o", kvm);
+
+        Assert.True(code == 0, error);
+        Assert.Equal(["notes.txt", "vcpu-0.lapic", "vcpu-1.lapic"], Directory.GetFiles(kvm).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        var (imported, output, _) = await Vapic.InvokeAsync("state", "import-kvm", kvm, "-o", dir.File("back.json"));
+        Assert.Equal(0, imported);
+        Assert.Contains("2 vCPUs from", output);
+    }
 }
