@@ -290,7 +290,8 @@ public static class StateCommands
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
-            error.WriteLine($"{folder}: error: cannot write: {e.Message}");
+            // Said of the folder's first file: a folder that is a file, or has a file above it, is named as such.
+            error.WriteLine($"{folder}: error: cannot write: {CommandLineFiles.WriteReason(Path.Combine(folder, KvmLapicImport.FileName(0)), e)}");
             return UsageError;
         }
     }

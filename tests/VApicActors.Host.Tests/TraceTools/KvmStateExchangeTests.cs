@@ -55,4 +55,20 @@ public sealed class KvmStateExchangeTests
         Assert.Equal(0, imported);
         Assert.Contains("2 vCPUs from", output);
     }
+
+    [Fact]
+    public async Task ExportOntoAFile_SaysItIsAFileNotAFolder()
+    {
+        using var dir = new TempDirectory();
+        var state = dir.File("s.json");
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "save", dir.Write("s.vapic", "vm vcpus=1\n"), "-o", state, "--no-trace")).Code);
+        var file = dir.Write("taken", "a file");
+
+        var (code, output, error) = await Vapic.InvokeAsync("state", "export-kvm", state, "-o", file);
+
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Equal($"{file}: error: cannot write: '{file}' is a file, not a folder", error.Trim());
+        Assert.Equal("a file", await File.ReadAllTextAsync(file));
+    }
 }
