@@ -57,6 +57,9 @@ public sealed partial class LocalApic
         state.Page.AsSpan().CopyTo(_page.WritableBytes);
         _apicBase = state.ApicBase;
         _mode = !enable ? ApicMode.Disabled : extd ? ApicMode.X2Apic : ApicMode.XApic;
+        // The ID, and in x2APIC mode the LDR, are read-only and follow from the initial ID and the mode IA32_APIC_BASE
+        // selects (applied before the page, as KVM_SET_LAPIC does): a page of another mode does not change them.
+        WriteIdForMode();
         _runState = state.RunState;
         _svrLast = _page[ApicOffsets.Svr];
         for (var i = 0; i < LvtCount; i++)

@@ -307,4 +307,32 @@ public sealed class ApicPropertyTests
             }
         }, iter: 1_500);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Restore_TakesTheIdAndX2ApicLdrFromTheInitialIdAndMode_NotFromThePage(bool x2Apic)
+    {
+        // IA32_APIC_BASE selects the mode before the page is applied, as KVM_SET_MSRS comes before KVM_SET_LAPIC, and the
+        // ID (and the x2APIC LDR) of that mode are read-only: a page that says otherwise (an xAPIC page under an x2APIC
+        // IA32_APIC_BASE) must not make RDMSR 0x802 read 0x03000000.
+        using var source = ApicHarness.XApic(3, bsp: false);
+        var state = source.Apic.Save(0);
+        var page = state.Page.ToArray();
+        BitConverter.GetBytes(0x0700_0000u).CopyTo(page, (int)ApicOffsets.Id);
+        state = state with
+        {
+            Page = [.. page],
+            ApicBase = x2Apic ? ApicBits.BaseDefaultAddress | ApicBits.BaseEnable | ApicBits.BaseExtd : state.ApicBase,
+        };
+
+        using var h = ApicHarness.XApic(3, bsp: false);
+        h.Apic.Restore(state, 0, h.Fx);
+
+        Assert.Equal(x2Apic ? 3u : 0x0300_0000u, h.Reg(ApicOffsets.Id));
+        if (x2Apic)
+        {
+            Assert.Equal(0x8u, h.Reg(ApicOffsets.Ldr));
+        }
+    }
 }
