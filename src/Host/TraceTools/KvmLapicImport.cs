@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Immutable;
 using System.Globalization;
 using VApicActors.Actors;
@@ -59,6 +60,12 @@ public static class KvmLapicImport
                     $"{Plural.Count(bytes.Length, "byte")}, not the {LocalApic.KvmLapicStateSize} of a struct kvm_lapic_state"));
             }
             // The ID is checked before an APIC is built with it: one no APIC can have is the file's fault, said as such.
+            var idWord = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)ApicOffsets.Id));
+            if (!x2Apic && (idWord & 0x00FF_FFFF) != 0)
+            {
+                throw Refused(path, string.Create(CultureInfo.InvariantCulture,
+                    $"the ID register 0x{idWord:x8} has bits below 24 set, which an xAPIC ID (id << 24) does not: the states of an x2APIC VM need --mode x2apic"));
+            }
             var id = LocalApic.ApicIdOfKvmLapicState(bytes, x2Apic);
             if (!x2Apic && id > 0xFE)
             {

@@ -71,4 +71,25 @@ public sealed class KvmStateExchangeTests
         Assert.Equal($"{file}: error: cannot write: '{file}' is a file, not a folder", error.Trim());
         Assert.Equal("a file", await File.ReadAllTextAsync(file));
     }
+
+    [Fact]
+    public async Task X2ApicStatesImportedAsXApic_AreRefusedNamingTheFileAndTheMode()
+    {
+        // An x2APIC VM's ID register holds the ID in its low bits; read as xAPIC (id << 24) APIC 0x1f became APIC 0x0.
+        using var dir = new TempDirectory();
+        var state = dir.File("s.json");
+        var kvm = dir.File("kvm");
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "save", dir.Write("s.vapic", "vm vcpus=1 mode=x2apic apic-ids=0x1f\n"), "-o", state, "--no-trace")).Code);
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "export-kvm", state, "-o", kvm)).Code);
+        var imported = dir.File("imported.json");
+
+        var (code, output, error) = await Vapic.InvokeAsync("state", "import-kvm", kvm, "-o", imported);
+
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Equal(
+            $"{Path.Combine(kvm, "vcpu-0.lapic")}: error: the ID register 0x0000001f has bits below 24 set, which an xAPIC ID (id << 24) does not: the states of an x2APIC VM need --mode x2apic",
+            error.Trim());
+        Assert.False(File.Exists(imported));
+    }
 }
