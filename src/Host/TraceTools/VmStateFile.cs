@@ -24,6 +24,9 @@ public static class VmStateFile
     /// <summary>The highest initial APIC ID an xAPIC-mode APIC can have.</summary>
     private const uint MaxXApicId = 0xFE;
 
+    /// <summary>IA32_APIC_BASE bit 8: the bootstrap processor.</summary>
+    private const ulong ApicBaseBsp = 1UL << 8;
+
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>Writes <paramref name="state"/> to <paramref name="path"/> (replacing it).</summary>
@@ -160,6 +163,12 @@ public static class VmStateFile
             if (LocalApic.ApicBaseError(apicBase) is { } why)
             {
                 throw new InvalidDataException($"{path}.apicBase {Hex.Of(apicBase)} is not a valid IA32_APIC_BASE: {why}");
+            }
+            // BSP is read-only, and vCPU 0 is the BSP of every VM (INIT leaves it running): a flag elsewhere would disagree.
+            if (((apicBase & ApicBaseBsp) != 0) != (i == 0))
+            {
+                throw new InvalidDataException(
+                    $"{path}.apicBase {Hex.Of(apicBase)} {(i == 0 ? "does not have" : "has")} BSP (bit 8) set: vCPU 0 is the VM's bootstrap processor, and only it");
             }
             var timer = Object(a, "timer", path);
             byte[] page;

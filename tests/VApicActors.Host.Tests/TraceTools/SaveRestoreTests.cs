@@ -174,6 +174,8 @@ public sealed class SaveRestoreTests(ActorSystemFixture fixture) : IClassFixture
     [Theory]
     [InlineData("\"apicBase\": \"0xfee00900\"", "\"apicBase\": \"0xfee00500\"", "apics[0].apicBase 0xfee00500 is not a valid IA32_APIC_BASE: EXTD (bit 10, x2APIC mode) is set without EN (bit 11)")]
     [InlineData("\"apicBase\": \"0xfee00800\"", "\"apicBase\": \"0xfee00a00\"", "apics[1].apicBase 0xfee00a00 is not a valid IA32_APIC_BASE: reserved bits 0x200 are set")]
+    [InlineData("\"apicBase\": \"0xfee00900\"", "\"apicBase\": \"0xfee00800\"", "apics[0].apicBase 0xfee00800 does not have BSP (bit 8) set: vCPU 0 is the VM's bootstrap processor, and only it")]
+    [InlineData("\"apicBase\": \"0xfee00800\"", "\"apicBase\": \"0xfee00900\"", "apics[1].apicBase 0xfee00900 has BSP (bit 8) set: vCPU 0 is the VM's bootstrap processor, and only it")]
     [InlineData("\"apicIds\": [\n      \"0x0\",\n      \"0x1\"", "\"apicIds\": [\n      \"0x0\",\n      \"0x7\"", "vm.apicIds[1] is 0x7, but apics[1].initialApicId is 0x1")]
     [InlineData("\"apicIds\": [\n      \"0x0\",\n      \"0x1\"\n    ]", "\"apicIds\": [\n      \"0x0\"\n    ]", "vm.apicIds: 1 entry for 2 vCPUs")]
     [InlineData("\"apicIds\": [\n      \"0x0\",\n      \"0x1\"\n    ],", "", "vm.apicIds must be an array, not missing")]
