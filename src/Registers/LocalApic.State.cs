@@ -161,8 +161,9 @@ public sealed partial class LocalApic
     /// The state of an APIC rebuilt from what <c>KVM_GET_LAPIC</c> returned for it (<paramref name="regs"/>, the 1 KiB of
     /// <c>struct kvm_lapic_state</c>), at virtual time 0: the inverse of <see cref="ToKvmLapicState"/>. The registers are
     /// taken as KVM gave them, except what this model owns: the version register (LVR) is the model's, PPR follows
-    /// from TPR and ISR, and TMCCT is not kept in the page — a counting timer (one-shot or periodic, TMICT and TMCCT both
-    /// non-zero) goes on from TMCCT at the divide value of TDCR, as after a TDCR write, and reloads TMICT if periodic.
+    /// from TPR and ISR, and TMCCT is not kept in the page — a counting timer (TMICT non-zero, and periodic, or one-shot
+    /// with TMCCT non-zero) goes on from TMCCT at the divide value of TDCR, as after a TDCR write, and reloads TMICT if
+    /// periodic; a TMCCT of 0 (periodic) or above TMICT counts a whole period, as KVM_SET_LAPIC has it.
     /// The ID is read as <see cref="ApicIdOfKvmLapicState"/> says, and in x2APIC mode the LDR is the one of that ID (as
     /// KVM_SET_LAPIC sets it). What the structure does not hold is as at power-on: IA32_APIC_BASE at 0xFEE00000,
     /// enabled, BSP for index 0, x2APIC per <paramref name="x2Apic"/>; running; TSC deadline 0; LINT pins low; no NMI,
@@ -199,8 +200,12 @@ public sealed partial class LocalApic
         var initial = BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.TimerInitialCount..]);
         var current = BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.TimerCurrentCount..]);
         var divisor = DivisorOf(BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.TimerDivide..]));
-        var counting = mode is ApicBits.TimerModeOneShot or ApicBits.TimerModePeriodic && initial != 0 && current != 0;
-        var firstTicks = counting ? (ulong)current * divisor : 0;
+        // A periodic timer runs whatever TMCCT says (KVM_GET_LAPIC rounds it down, to 0 within a count of the expiry); a
+        // one-shot one runs while TMCCT is not 0. A TMCCT of 0 (periodic) or above TMICT goes on a whole period later,
+        // as KVM_SET_LAPIC starts it.
+        var counting = initial != 0 && (mode == ApicBits.TimerModePeriodic || (mode == ApicBits.TimerModeOneShot && current != 0));
+        var count = current == 0 || current > initial ? initial : current;
+        var firstTicks = counting ? (ulong)count * divisor : 0;
         var due = ((UInt128)firstTicks * NanosecondsPerSecond + (ulong)timerHz - 1) / (ulong)timerHz;
         // (An expiry past the last ns virtual time can reach never comes: not armed, as when a TMICT write computes it.)
         var dueInNs = counting && due <= long.MaxValue ? (long)due : NotArmed;

@@ -138,6 +138,32 @@ public sealed class KvmLapicStateTests
         Assert.True(imported.Snapshot(imported.TimerDue!.Value - 1).Irr.Contains(0xEC));
     }
 
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(5000u)]
+    public void APeriodicTimerWhoseCurrentCountIsZeroOrAboveTheInitial_GoesOnAPeriodLater_AsKvmSetLapicHasIt(uint current)
+    {
+        // KVM_GET_LAPIC rounds TMCCT down, so a periodic timer within a count of its expiry reads 0; it still runs, and
+        // KVM_SET_LAPIC starts it a whole period on, as it does for a TMCCT above TMICT. Such a timer must not stop.
+        var regs = new byte[LocalApic.KvmLapicStateSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Id), 2u << 24);
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Svr), 0x1FF);
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.LvtTimer), 0x0002_00EC);
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.TimerDivide), 0xB);
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.TimerInitialCount), 1000);
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.TimerCurrentCount), current);
+
+        var state = LocalApic.StateFromKvmLapicState(0, regs, x2Apic: false);
+        using var apic = new LocalApic(new ApicConfig(0, 2, true));
+        apic.Restore(state, 0, NullApicEffects.Instance);
+
+        Assert.True(state.TimerRunning);
+        Assert.Equal(1000, apic.TimerDue);
+        Assert.Equal(1000u, apic.Snapshot(0).TimerCurrentCount);
+        Assert.Equal(1UL, apic.ExpireTimers(1000, NullApicEffects.Instance));
+        Assert.Equal(2000, apic.TimerDue);
+    }
+
     [Fact]
     public void TheModelsOwnRegisters_AreTheModels_AndAStoppedTimerStaysStopped()
     {
