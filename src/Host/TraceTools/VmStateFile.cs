@@ -192,6 +192,9 @@ public static class VmStateFile
                 Text(a, "runState", path) switch
                 {
                     "running" => VcpuRunState.Running,
+                    // INIT leaves the bootstrap processor running: only an application processor waits for a Start-up IPI.
+                    "wait-for-sipi" when index == 0 => throw new InvalidDataException(
+                        $"{path}.runState is wait-for-sipi, but vCPU 0 is the bootstrap processor, which never waits for a Start-up IPI"),
                     "wait-for-sipi" => VcpuRunState.WaitForSipi,
                     var other => throw new InvalidDataException($"{path}.runState must be running or wait-for-sipi, not \"{other}\""),
                 },
@@ -201,9 +204,9 @@ public static class VmStateFile
                 Unsigned(a, "tscDeadline", ulong.MaxValue, path),
                 Bool(timer, "running", path + ".timer"),
                 Signed(timer, "elapsedNs", 0, long.MaxValue, path + ".timer"),
-                Unsigned(timer, "firstTicks", ulong.MaxValue, path + ".timer"),
-                Unsigned(timer, "periodTicks", ulong.MaxValue, path + ".timer"),
-                Unsigned(timer, "expiries", ulong.MaxValue, path + ".timer"),
+                Count(timer, "firstTicks", path + ".timer"),
+                Count(timer, "periodTicks", path + ".timer"),
+                Count(timer, "expiries", path + ".timer"),
                 Signed(timer, "dueInNs", -1, long.MaxValue, path + ".timer"),
                 (int)Signed(a, "nmiCount", 0, int.MaxValue, path),
                 (int)Signed(a, "smiCount", 0, int.MaxValue, path),
@@ -347,6 +350,23 @@ public static class VmStateFile
             return n;
         }
         throw Missing(parent, name, path, string.Create(CultureInfo.InvariantCulture, $"a number from {min} to {max}"));
+    }
+
+    /// <summary>A count or a number of ticks: a JSON number (as written), or a <c>0x</c> string (as the reader also takes).</summary>
+    private static ulong Count(JsonObject parent, string name, string path)
+    {
+        var node = parent[name];
+        if (node is JsonValue v && (v.TryGetValue<ulong>(out _) || v.TryGetValue<string>(out _)))
+        {
+            try
+            {
+                return Unsigned(node, path + "." + name, ulong.MaxValue);
+            }
+            catch (InvalidDataException)
+            {
+            }
+        }
+        throw Missing(parent, name, path, string.Create(CultureInfo.InvariantCulture, $"a number from 0 to {ulong.MaxValue}"));
     }
 
     private static ulong Unsigned(JsonObject parent, string name, ulong max, string path) =>

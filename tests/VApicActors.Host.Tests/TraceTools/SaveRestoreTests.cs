@@ -183,6 +183,10 @@ public sealed class SaveRestoreTests(ActorSystemFixture fixture) : IClassFixture
     [InlineData("\"index\": 1", "\"index\": 7", "apics[1].index must be 1 (its position in apics), not 7")]
     [InlineData("\"nmiCount\": 0", "\"nmiCount\": null", "apics[0].nmiCount must be a number from 0 to 2147483647, not null")]
     [InlineData("\"esrPending\": \"0x0\"", "\"esrPending\": null", "apics[0].esrPending must be a 0x hexadecimal string (or a number) up to 0xffffffff, not null")]
+    // Counts are numbers, and said to be (they were called "a 0x hexadecimal string (or a number)").
+    [InlineData("\"expiries\": 0", "\"expiries\": -1", "apics[0].timer.expiries must be a number from 0 to 18446744073709551615, not -1")]
+    [InlineData("\"periodTicks\": 0", "\"periodTicks\": \"many\"", "apics[0].timer.periodTicks must be a number from 0 to 18446744073709551615, not \"many\"")]
+    [InlineData("\"runState\": \"running\"", "\"runState\": \"wait-for-sipi\"", "apics[0].runState is wait-for-sipi, but vCPU 0 is the bootstrap processor, which never waits for a Start-up IPI")]
     public void StateFile_InconsistentField_RefusedNamingIt(string field, string replacement, string reason)
     {
         var json = TwoVcpuStateJson();
