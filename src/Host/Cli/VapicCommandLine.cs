@@ -248,6 +248,7 @@ public sealed class VapicCommandLine
     {
         _mode.AcceptOnlyFromAmong("xapic", "x2apic");
         _boot.AcceptOnlyFromAmong("all", "bsp");
+        _x2ApicDestinations.AcceptOnlyFromAmong("cluster", "physical");
 
         var root = new RootCommand(
             "vapic: a simulator of the x86 local APICs of a multi-vCPU VM, one actor per vCPU.\n" +
