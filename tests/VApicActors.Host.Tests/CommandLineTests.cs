@@ -262,6 +262,39 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData("vapic.stress.vcpus = 300", "--mode", "x2apic")]
+    [InlineData("vapic.stress { apic-ids = sparse, vcpus = 100 }", "--vcpus", "8")]
+    [InlineData("vapic.stress { vcpus = 300, mode = x2apic }", "--mode", "xapic", "--vcpus", "8")]
+    public async Task Stress_FileCombinationTheOptionsMakeValid_Runs(string hocon, params string[] args)
+    {
+        // The combination was checked on the file's values alone, before the options that win over them were applied,
+        // so "vcpus = 300" refused --mode x2apic with "an xapic VM has at most 255 vCPUs".
+        using var dir = new TempDirectory();
+        var config = dir.Write("stress.hocon", hocon + "\n");
+
+        var (code, error) = await StandardError.CaptureAsync(async () =>
+            (await InvokeAsync(["--config", config, "stress", "--sequential", "--operations", "300", .. args])).Code);
+
+        Assert.DoesNotContain("invalid configuration", error);
+        Assert.Equal(0, code);
+    }
+
+    [Fact]
+    public async Task Stress_FaultVcpuBeyondTheFilesVcpusButWithinVcpusOption_LosesThatVcpusIpi()
+    {
+        // fault-vcpu = 99 was refused as "must be below vcpus (64)" although --vcpus 128 gives the run 128 vCPUs.
+        using var dir = new TempDirectory();
+        var config = dir.Write("fault.hocon", "vapic.stress { lose-one-ipi = on, fault-vcpu = 99 }\n");
+
+        var (code, error) = await StandardError.CaptureAsync(async () => (await InvokeAsync(["--config", config, "stress", "--sequential",
+            "--vcpus", "128", "--mode", "x2apic", "--operations", "256",
+            "--mix", "fixed=1,logical=0,shorthand=0,broadcast=0,lowest=0,nmi=0,self=0,msi=0,tpr=0,callfn=0,timer=0,read=0"])).Code);
+
+        Assert.DoesNotContain("invalid configuration", error);
+        Assert.Equal(1, code);
+    }
+
+    [Theory]
     [InlineData("stress", "--vcpus", "2", "--operations", "20")]
     [InlineData("bench", "--seconds", "0.2", "--warm-up", "0", "--vcpus", "2")]
     [InlineData("scale", "--total", "2")]

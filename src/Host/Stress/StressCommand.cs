@@ -95,7 +95,8 @@ public static class StressCommand
             {
                 config = StressSettings.LoadConfig(parse.GetValue(configFile), Console.Error);
                 AkkaSettingsCheck.ValidateVcpuDispatcher(config);
-                settings = StressSettings.Create(config);
+                // The combination of values is checked once the options have been laid over the file's (Override).
+                settings = StressSettings.Read(config);
                 if (parse.GetValue(seconds) is not null && parse.GetValue(sequential))
                 {
                     throw new StressSettingsException("--seconds", "a --sequential run is a number of operations (--operations), not a time");

@@ -45,8 +45,20 @@ public sealed record StressSettings
     /// <summary>Reads and checks <c>vapic.stress</c>.</summary>
     public static StressSettings Create(Config config)
     {
+        var s = Read(config);
+        s.Validate();
+        return s;
+    }
+
+    /// <summary>
+    /// Reads <c>vapic.stress</c>, checking each value on its own but not their combination (<see cref="Validate"/>):
+    /// for settings that command-line options change before they are used, as <c>--mode x2apic</c> makes
+    /// <c>vcpus = 300</c> valid.
+    /// </summary>
+    public static StressSettings Read(Config config)
+    {
         ArgumentNullException.ThrowIfNull(config);
-        var s = new StressSettings
+        return new StressSettings
         {
             Vcpus = Int(config, "vcpus", 1, MaxVcpus),
             Vms = Int(config, "vms", 1, MaxVms),
@@ -66,8 +78,6 @@ public sealed record StressSettings
             FaultVcpu = Int(config, "fault-vcpu", 0, MaxVcpus - 1),
             Progress = Bool(config, "progress"),
         };
-        s.Validate();
-        return s;
     }
 
     /// <summary>Checks the combination of values (after command-line overrides too).</summary>
