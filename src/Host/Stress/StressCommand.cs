@@ -262,9 +262,10 @@ public static class StressCommand
         }
         var system = CreateSystem("vapic-stress", config);
         StressReport report;
+        StressEngine engine;
         try
         {
-            var engine = new StressEngine(system, settings, trace);
+            engine = new StressEngine(system, settings, trace);
             if (settings.Progress && console.Profile.Capabilities.Interactive)
             {
                 report = await WithProgressAsync(engine, settings, console, ct).ConfigureAwait(false);
@@ -274,10 +275,9 @@ public static class StressCommand
                 report = await engine.RunAsync(ct).ConfigureAwait(false);
             }
             StressOutput.Print(console, report);
-            if (ct.IsCancellationRequested)
+            if (report.Interrupted)
             {
-                await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"vapic stress: interrupted after {report.ElapsedSeconds:F1} s; the report and its checks cover the operations that ran")).ConfigureAwait(false);
+                await Console.Error.WriteLineAsync(InterruptedLine(report, settings, engine.PlannedOperations)).ConfigureAwait(false);
             }
         }
         finally
@@ -311,6 +311,17 @@ public static class StressCommand
         }
         return code;
     }
+
+    /// <summary>
+    /// The line that says a run was interrupted, in the measure the run was asked for: operations of a run of a
+    /// number of operations (a sequential run's elapsed time is virtual time, not how long it ran), seconds of a run
+    /// by time.
+    /// </summary>
+    internal static string InterruptedLine(StressReport report, StressSettings settings, long plannedOperations) =>
+        (plannedOperations > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"vapic stress: interrupted after {report.Operations:N0} of {plannedOperations:N0} operations")
+            : string.Create(CultureInfo.InvariantCulture, $"vapic stress: interrupted after {report.ElapsedSeconds:0.0} s of {settings.Duration.TotalSeconds:0.###} s"))
+        + "; the report and its checks cover the operations that ran";
 
     private static async Task<StressReport> WithProgressAsync(StressEngine engine, StressSettings settings, IAnsiConsole console, CancellationToken ct)
     {

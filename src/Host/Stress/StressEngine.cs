@@ -101,6 +101,8 @@ public sealed class StressEngine
             var handles = new List<VmHandle>();
             for (var v = 0; v < _settings.Vms; v++)
             {
+                // Interrupted before its first operation, the run has nothing to report: it stops here.
+                cancellationToken.ThrowIfCancellationRequested();
                 var spec = new VmSpec(StressVm.NameOf(v), _settings.Vcpus, _settings.X2Apic,
                     Enumerable.Range(0, _settings.Vcpus).Select(_settings.ApicIdOf).ToArray());
                 var handle = await VmHandle.CreateAsync(_system, spec, TraceSinks.Combine(recorder, _trace), AskTimeout).ConfigureAwait(false);
@@ -112,6 +114,7 @@ public sealed class StressEngine
             var vcpusInAll = (long)_settings.Vms * _settings.Vcpus;
             for (var v = 0; v < handles.Count; v++)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var world = await SetUpAsync(v, handles[v]).ConfigureAwait(false);
                 var cpus = new StressCpu[_settings.Vcpus];
                 for (var i = 0; i < cpus.Length; i++)
@@ -139,6 +142,8 @@ public sealed class StressEngine
             {
                 elapsedSeconds = await RunConcurrentAsync(vms, cancellationToken).ConfigureAwait(false);
             }
+            // (Asked before the checks: an interrupt that comes while they run does not cut the run short.)
+            var interrupted = cancellationToken.IsCancellationRequested;
 
             Volatile.Write(ref _phase, (int)StressPhase.Checking);
             var counters = new List<ApicCounters[]>();
@@ -173,6 +178,7 @@ public sealed class StressEngine
                 _settings.Sequential ? null : creation.Elapsed.TotalSeconds, _settings.Sequential ? null : wall.Elapsed.TotalSeconds) with
             {
                 FaultInjection = checker.FaultInjection(),
+                Interrupted = interrupted,
             };
         }
         finally
@@ -181,7 +187,11 @@ public sealed class StressEngine
             {
                 foreach (var d in vm.Drivers)
                 {
-                    _system.Stop(d);
+                    // (A run interrupted while its drivers were being attached has made only some of them.)
+                    if (d is not null)
+                    {
+                        _system.Stop(d);
+                    }
                 }
                 if (vm.Clock is { } clock)
                 {

@@ -34,6 +34,10 @@ public static class StressOutput
         summary.AddRow("IPIs delivered" + unit, Rate(report.IpisPerSecond));
         summary.AddRow("latency to acceptance p50/p99/p99.9/max", Latency(report.LatencyNs));
         summary.AddRow("latency to EOI p50/p99/p99.9/max", Latency(report.LatencyToEoiNs));
+        if (report.Interrupted)
+        {
+            summary.AddRow("interrupted", "yes: the report covers the operations that ran");
+        }
         if (report.VmCreationSeconds is double created)
         {
             summary.AddRow("VM creation", created.ToString("F3", CultureInfo.InvariantCulture) + " s");

@@ -79,6 +79,12 @@ public sealed record StressReport
     /// <summary>Seconds of the time base the workload ran for.</summary>
     public required double ElapsedSeconds { get; init; }
 
+    /// <summary>
+    /// The run was interrupted (Ctrl-C, SIGTERM) and stopped issuing operations early: the report and its checks cover
+    /// the operations that ran, fewer than asked for.
+    /// </summary>
+    public bool Interrupted { get; init; }
+
     public required long Operations { get; init; }
     public required long Exits { get; init; }
 
