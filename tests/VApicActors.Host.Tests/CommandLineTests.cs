@@ -295,6 +295,30 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Bench_Json_SaysWhetherTheBenchWasInterrupted(bool interrupt)
+    {
+        // An interrupted bench wrote the same JSON as a finished one, with fewer (or no) designs' rows in it: read on
+        // its own, the file could not tell a cut-short bench from one that measured less.
+        using var dir = new TempDirectory();
+        var json = dir.File("bench.json");
+        using var stop = new CancellationTokenSource();
+        if (interrupt)
+        {
+            stop.Cancel();
+        }
+
+        var (code, _) = await StandardError.CaptureAsync(() => new VapicCommandLine(TextWriter.Null, TextWriter.Null).InvokeAsync(
+            ["bench", "--seconds", "0.1", "--warm-up", "0", "--vcpus", "2", "--designs", "direct", "--json", json], stop.Token));
+
+        Assert.Equal(interrupt ? 130 : 0, code);
+        using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(interrupt, report.RootElement.GetProperty("interrupted").GetBoolean());
+        Assert.Equal(interrupt ? 0 : 1, report.RootElement.GetProperty("designs").GetArrayLength());
+    }
+
+    [Theory]
     [InlineData("stress", "--vcpus", "2", "--operations", "20")]
     [InlineData("bench", "--seconds", "0.2", "--warm-up", "0", "--vcpus", "2")]
     [InlineData("scale", "--total", "2")]

@@ -109,12 +109,15 @@ public static class BenchCommand
             {
                 AnsiConsole.Console.WriteLine(warning);
             }
-            if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, ToJson(results, settings, machine), CancellationToken.None).ConfigureAwait(false) is string why)
+            // (Asked once: the JSON and the exit status say the same.)
+            var interrupted = ct.IsCancellationRequested;
+            if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, ToJson(results, settings, machine, interrupted), CancellationToken.None)
+                .ConfigureAwait(false) is string why)
             {
                 await Console.Error.WriteLineAsync("vapic bench: --json: cannot write " + jsonFile + ": " + why).ConfigureAwait(false);
                 return StressCommand.ExitUsage;
             }
-            if (ct.IsCancellationRequested)
+            if (interrupted)
             {
                 await Console.Error.WriteLineAsync("vapic bench: interrupted; the results are those of the runs that finished").ConfigureAwait(false);
                 return VapicHost.ExitInterrupted;
@@ -239,9 +242,12 @@ public static class BenchCommand
     }
 
     /// <param name="machine">Where and how the runs were made, when known (<c>machine</c> in the JSON).</param>
-    public static string ToJson(IReadOnlyList<BenchResult> results, BenchSettings settings, MachineInfo? machine = null) => JsonSerializer.Serialize(new
+    /// <param name="interrupted">The bench was interrupted: <paramref name="results"/> are those of the runs that finished.</param>
+    public static string ToJson(IReadOnlyList<BenchResult> results, BenchSettings settings, MachineInfo? machine = null, bool interrupted = false) =>
+        JsonSerializer.Serialize(new
     {
         machine,
+        interrupted,
         warmUpSeconds = settings.WarmUp.TotalSeconds,
         actorExits = BenchSettings.Name(settings.ActorExits),
         designs = results.Select(r => new
