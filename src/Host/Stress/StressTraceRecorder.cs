@@ -54,6 +54,12 @@ internal sealed class StressTraceRecorder : ITraceSink
         list.Add(new TraceRecord(e.Seq, kind, (byte)(e.Vector ?? 0), e.Source ?? 0, e.Destination, e.Event, e.SourceSeq ?? 0));
     }
 
+    /// <summary>
+    /// True when the list of one APIC filled up, so that its later events were not kept: a send to it that finds no
+    /// delivery there may have been delivered after its list was full.
+    /// </summary>
+    public bool IsFull(string vm, uint apicId) => Of(vm, apicId).Count >= _perApic;
+
     /// <summary>The records of one APIC (read after the run, once every actor is quiet).</summary>
     public IReadOnlyList<TraceRecord> Of(string vm, uint apicId) =>
         _byVm.TryGetValue(vm, out var apics) && apics.TryGetValue(apicId, out var list) ? list : [];

@@ -78,6 +78,33 @@ public sealed class StressFaultInjectionTests
     }
 
     [Fact]
+    public async Task KeptTraceTruncated_TheViolationNamesTheLostIpiOnly_NotSendsWhoseDeliveriesWereNotKept()
+    {
+        // With a kept trace too small for the run, vCPU 2's list filled up and the deliveries after that were not
+        // kept: every later send to it looked unmatched, and the report named vCPU 5's and vCPU 7's IPIs, which arrived,
+        // beside vCPU 3's lost one.
+        var settings = StressSettings.Create(StressSettings.LoadConfig()) with
+        {
+            Progress = false,
+            Vcpus = 8,
+            Operations = 20_000,
+            Sequential = true,
+            Seed = 1,
+            LoseOneIpi = true,
+            FaultVcpu = 3,
+            TraceCheckCapacity = 1000,
+        };
+
+        var (code, _, json, _) = await RunAsync(settings);
+
+        Assert.Equal(1, code);
+        var detail = Invariant(json, "fixed-interrupts-accounted").GetProperty("detail").GetString()!;
+        Assert.Contains("vCPU 2 (APIC 0x2): 1760 sent to it, 1759 accounted for; first unmatched: vector 0xFC sent by vCPU 3 (APIC 0x3) at trace seq 11", detail);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(detail, "first unmatched"));
+        Assert.EndsWith("(the kept trace was truncated: raise trace-check-capacity)", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WithoutFaultInjection_TheReportSaysNothingOfIt()
     {
         var settings = Faulty(2, 0, 3, (OperationKind.Fixed, 1)) with { LoseOneIpi = false };
