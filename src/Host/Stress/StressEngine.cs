@@ -337,11 +337,13 @@ public sealed class StressEngine
                     cpu.Kick();
                     cpu.AllowOperations(1);
                     var before = cpu.Operations;
+                    var exitsBefore = cpu.Exits;
                     await RunAccessesAsync(vm, cpu).ConfigureAwait(false);
+                    // (A turn without an operation may still take interrupts: its exits count too.)
+                    _progress.Add(cpu.Operations - before, cpu.Exits - exitsBefore);
                     if (cpu.Operations != before)
                     {
                         more = true;
-                        _progress.Add(1, 0);
                         await vm.Handle.StepClockAsync(_settings.SequentialOperationNs).ConfigureAwait(false);
                     }
                 }

@@ -82,6 +82,20 @@ public sealed class StressRunTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SequentialRun_ItsProgressCountsTheExits_AsAConcurrentRunsDoes()
+    {
+        // The progress line of a sequential run read "0 exits/s" all along: its operations were counted, not their exits.
+        var settings = Defaults() with { Vcpus = 4, Sequential = true, Operations = 400, Seed = 2 };
+        var engine = new StressEngine(_system, settings);
+
+        var report = await engine.RunAsync();
+
+        AssertAllHold(report);
+        Assert.Equal(400, engine.Progress.Operations);
+        Assert.InRange(engine.Progress.Exits, 400, report.Exits);
+    }
+
+    [Fact]
     public async Task Run_FixedIpisOnly_EveryAcceptedIpiHasItsLatencyToEoi()
     {
         // A vector can be in service and pending again at once: each EOI ends the latency of the IPI in service.
