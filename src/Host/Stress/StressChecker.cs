@@ -202,13 +202,81 @@ internal sealed class StressChecker
     private InvariantResult LowestPriorityAccounted()
     {
         long sent = 0, arrived = 0;
+        var violations = new List<string>();
         for (var v = 0; v < _vms.Count; v++)
         {
-            sent += _vms[v].World.Ledger.LowestPrioritySent;
-            arrived += _counters[v].Sum(c => c.LowestPriorityArrived);
+            var vmSent = _vms[v].World.Ledger.LowestPrioritySent;
+            var vmArrived = _counters[v].Sum(c => c.LowestPriorityArrived);
+            sent += vmSent;
+            arrived += vmArrived;
+            if (vmSent != vmArrived && violations.Count < MaxNamed)
+            {
+                var vm = v;
+                violations.Add((_vms.Count > 1 ? "VM " + v + ": " : "") + vmSent + " sent, " + vmArrived + " received"
+                    + (_recorder is null
+                        ? " (trace-check is off: no trace sequence numbers)"
+                        : LocateLowestPriority(_recorder, _vms[v].Name,
+                            Enumerable.Range(0, _vms[v].Cpus.Length).Select(_vms[v].World.Settings.ApicIdOf).ToList(), i => Name(vm, i))));
+            }
         }
-        return new InvariantResult("lowest-priority-accounted", sent == arrived,
-            Plural.Count(sent, "lowest-priority IPI") + " sent, " + arrived + " received by exactly one winner each");
+        var detail = Plural.Count(sent, "lowest-priority IPI") + " sent, " + arrived + " received by exactly one winner each";
+        return new InvariantResult("lowest-priority-accounted", violations.Count == 0,
+            violations.Count == 0 ? detail : Plural.Count(sent, "lowest-priority IPI") + " sent, " + arrived + " received. Violations: "
+                + string.Join("; ", violations));
+    }
+
+    /// <summary>
+    /// Names the first lowest-priority IPI of each sender in VM <paramref name="vm"/> that did not reach exactly one
+    /// APIC: each delivery carries the <c>Seq</c> of the send it came from (<c>SourceSeq</c>), so the deliveries of
+    /// each send are counted over every APIC of the VM.
+    /// </summary>
+    /// <param name="apicIds">The initial APIC ID of each vCPU, by index.</param>
+    /// <param name="name">How a vCPU is named, by index.</param>
+    internal static string LocateLowestPriority(StressTraceRecorder recorder, string vm, IReadOnlyList<uint> apicIds, Func<int, string> name)
+    {
+        var deliveries = new Dictionary<(uint Source, long SourceSeq), List<(int Vcpu, long Seq)>>();
+        var anyFull = false;
+        for (var t = 0; t < apicIds.Count; t++)
+        {
+            anyFull |= recorder.IsFull(vm, apicIds[t]);
+            foreach (var r in recorder.Of(vm, apicIds[t]))
+            {
+                if (r.Kind == TraceRecordKind.Received && r.Vector == StressWorld.LowestPriorityVector && r.SourceSeq > 0)
+                {
+                    var key = (r.Source, r.SourceSeq);
+                    if (!deliveries.TryGetValue(key, out var list))
+                    {
+                        deliveries[key] = list = [];
+                    }
+                    list.Add((t, r.Seq));
+                }
+            }
+        }
+        var found = new List<string>();
+        for (var s = 0; s < apicIds.Count && found.Count < MaxNamed; s++)
+        {
+            foreach (var sent in recorder.Of(vm, apicIds[s]))
+            {
+                if (sent.Kind != TraceRecordKind.LowestPrioritySent)
+                {
+                    continue;
+                }
+                var got = deliveries.TryGetValue((apicIds[s], sent.Seq), out var list) ? list : [];
+                // (With a receiver's kept events cut short, a send received by none may have been received after that.)
+                if (got.Count == 1 || (got.Count == 0 && anyFull))
+                {
+                    continue;
+                }
+                found.Add("first unmatched: vector 0x" + sent.Vector.ToString("X2", CultureInfo.InvariantCulture) + " sent by " + name(s)
+                    + " at trace seq " + sent.Seq + " (" + sent.Destination + "), "
+                    + (got.Count == 0
+                        ? "received by no APIC"
+                        : "received by " + got.Count + " APICs: " + string.Join(", ", got.Select(g => name(g.Vcpu) + " at trace seq " + g.Seq))));
+                break;
+            }
+        }
+        var truncated = anyFull ? " (the kept trace was truncated: raise trace-check-capacity)" : "";
+        return found.Count == 0 ? "; no unmatched send found in the kept trace" + truncated : "; " + string.Join("; ", found) + truncated;
     }
 
     private InvariantResult NmisAccounted()

@@ -4,7 +4,7 @@ namespace VApicActors.Host.Stress;
 
 /// <summary>
 /// Keeps, in memory, the part of the message trace the checker needs to name offending events: each APIC's sent
-/// fixed IPIs and the fixed messages it received from other APICs, with their trace sequence numbers. Each APIC's
+/// fixed and lowest-priority IPIs and the messages it received from other APICs, with their trace sequence numbers. Each APIC's
 /// events come from its own actor, one at a time, so each APIC has its own list and no lock is taken.
 /// </summary>
 internal sealed class StressTraceRecorder : ITraceSink
@@ -35,6 +35,9 @@ internal sealed class StressTraceRecorder : ITraceSink
         {
             case "IpiSent" when e.Detail == "Fixed":
                 kind = TraceRecordKind.FixedSent;
+                break;
+            case "IpiSent" when e.Detail == "LowestPriority":
+                kind = TraceRecordKind.LowestPrioritySent;
                 break;
             case "Accepted" or "Coalesced" or "Dropped" when e.Source is not null:
                 kind = TraceRecordKind.Received;
@@ -69,6 +72,7 @@ internal enum TraceRecordKind : byte
 {
     FixedSent,
     Received,
+    LowestPrioritySent,
 }
 
 /// <summary>

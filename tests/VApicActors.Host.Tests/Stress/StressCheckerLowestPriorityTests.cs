@@ -1,0 +1,70 @@
+using VApicActors.Actors;
+using VApicActors.Host.Stress;
+
+namespace VApicActors.Host.Tests.Stress;
+
+/// <summary>
+/// A lowest-priority IPI that did not reach exactly one APIC is named with its sender and trace sequence numbers:
+/// the invariant compared only the VM's totals, so a violation named neither a vCPU nor an event.
+/// </summary>
+public sealed class StressCheckerLowestPriorityTests
+{
+    private const string Vm = "stress-0";
+    private static readonly uint[] Ids = [0, 1, 2];
+
+    private static string Name(int i) => "vCPU " + i + " (APIC 0x" + Ids[i].ToString("X") + ")";
+
+    private static StressTraceRecorder Recorder(int capacity = 1000) => new([(Vm, Ids)], capacity);
+
+    private static void Send(StressTraceRecorder r, uint from, long seq) =>
+        r.Write(new TraceEvent(Vm, from, seq, "IpiSent", 0, Vector: StressWorld.LowestPriorityVector, Destination: "logical 0x6", Detail: "LowestPriority"));
+
+    private static void Receive(StressTraceRecorder r, uint at, long seq, uint from, long sourceSeq) =>
+        r.Write(new TraceEvent(Vm, at, seq, "Accepted", 0, Vector: StressWorld.LowestPriorityVector, Source: from, Detail: "Accepted", SourceSeq: sourceSeq));
+
+    [Fact]
+    public void ASendReceivedByNoApic_IsNamedWithItsSenderAndSeq()
+    {
+        var r = Recorder();
+        Send(r, 0, 5);
+        Receive(r, 1, 6, 0, 5);
+        Send(r, 0, 9);
+
+        var text = StressChecker.LocateLowestPriority(r, Vm, Ids, Name);
+
+        Assert.Equal("; first unmatched: vector 0xE0 sent by vCPU 0 (APIC 0x0) at trace seq 9 (logical 0x6), received by no APIC", text);
+    }
+
+    [Fact]
+    public void ASendReceivedByTwoApics_NamesBothDeliveries()
+    {
+        var r = Recorder();
+        Send(r, 2, 12);
+        Receive(r, 1, 13, 2, 12);
+        Receive(r, 0, 14, 2, 12);
+
+        var text = StressChecker.LocateLowestPriority(r, Vm, Ids, Name);
+
+        Assert.Equal("; first unmatched: vector 0xE0 sent by vCPU 2 (APIC 0x2) at trace seq 12 (logical 0x6), received by 2 APICs: "
+            + "vCPU 0 (APIC 0x0) at trace seq 14, vCPU 1 (APIC 0x1) at trace seq 13", text);
+    }
+
+    [Fact]
+    public void EverySendReceivedOnce_NamesNone_AndATruncatedTraceSaysSo()
+    {
+        var r = Recorder();
+        Send(r, 0, 1);
+        Receive(r, 2, 2, 0, 1);
+        Assert.Equal("; no unmatched send found in the kept trace", StressChecker.LocateLowestPriority(r, Vm, Ids, Name));
+
+        // A receiver whose kept events filled up may have received what seems received by none.
+        var full = Recorder(capacity: 0);
+        for (var seq = 1; seq <= 20; seq++)
+        {
+            Receive(full, 1, seq, 2, 100 + seq);
+        }
+        Send(full, 0, 50);
+        Assert.Equal("; no unmatched send found in the kept trace (the kept trace was truncated: raise trace-check-capacity)",
+            StressChecker.LocateLowestPriority(full, Vm, Ids, Name));
+    }
+}
