@@ -215,8 +215,7 @@ internal sealed class StressChecker
                 violations.Add((_vms.Count > 1 ? "VM " + v + ": " : "") + vmSent + " sent, " + vmArrived + " received"
                     + (_recorder is null
                         ? " (trace-check is off: no trace sequence numbers)"
-                        : LocateLowestPriority(_recorder, _vms[v].Name,
-                            Enumerable.Range(0, _vms[v].Cpus.Length).Select(_vms[v].World.Settings.ApicIdOf).ToList(), i => Name(vm, i))));
+                        : LocateUnmatched(_recorder, _vms[v].Name, ApicIdsOf(v), i => Name(vm, i), TraceRecordKind.LowestPrioritySent)));
             }
         }
         var detail = Plural.Count(sent, "lowest-priority IPI") + " sent, " + arrived + " received by exactly one winner each";
@@ -225,15 +224,20 @@ internal sealed class StressChecker
                 + string.Join("; ", violations));
     }
 
+    private List<uint> ApicIdsOf(int v) => Enumerable.Range(0, _vms[v].Cpus.Length).Select(_vms[v].World.Settings.ApicIdOf).ToList();
+
     /// <summary>
-    /// Names the first lowest-priority IPI of each sender in VM <paramref name="vm"/> that did not reach exactly one
-    /// APIC: each delivery carries the <c>Seq</c> of the send it came from (<c>SourceSeq</c>), so the deliveries of
-    /// each send are counted over every APIC of the VM.
+    /// Names the first lowest-priority IPI (<paramref name="kind"/> <see cref="TraceRecordKind.LowestPrioritySent"/>)
+    /// or NMI (<see cref="TraceRecordKind.NmiSent"/>; the stress workload sends each to one vCPU) of each sender in VM
+    /// <paramref name="vm"/> that did not reach exactly one APIC: each delivery carries the <c>Seq</c> of the send it
+    /// came from (<c>SourceSeq</c>), so the deliveries of each send are counted over every APIC of the VM.
     /// </summary>
     /// <param name="apicIds">The initial APIC ID of each vCPU, by index.</param>
     /// <param name="name">How a vCPU is named, by index.</param>
-    internal static string LocateLowestPriority(StressTraceRecorder recorder, string vm, IReadOnlyList<uint> apicIds, Func<int, string> name)
+    internal static string LocateUnmatched(StressTraceRecorder recorder, string vm, IReadOnlyList<uint> apicIds, Func<int, string> name,
+        TraceRecordKind kind)
     {
+        var nmi = kind == TraceRecordKind.NmiSent;
         var deliveries = new Dictionary<(uint Source, long SourceSeq), List<(int Vcpu, long Seq)>>();
         var anyFull = false;
         for (var t = 0; t < apicIds.Count; t++)
@@ -241,7 +245,8 @@ internal sealed class StressChecker
             anyFull |= recorder.IsFull(vm, apicIds[t]);
             foreach (var r in recorder.Of(vm, apicIds[t]))
             {
-                if (r.Kind == TraceRecordKind.Received && r.Vector == StressWorld.LowestPriorityVector && r.SourceSeq > 0)
+                if ((nmi ? r.Kind == TraceRecordKind.NmiReceived : r.Kind == TraceRecordKind.Received && r.Vector == StressWorld.LowestPriorityVector)
+                    && r.SourceSeq > 0)
                 {
                     var key = (r.Source, r.SourceSeq);
                     if (!deliveries.TryGetValue(key, out var list))
@@ -257,7 +262,7 @@ internal sealed class StressChecker
         {
             foreach (var sent in recorder.Of(vm, apicIds[s]))
             {
-                if (sent.Kind != TraceRecordKind.LowestPrioritySent)
+                if (sent.Kind != kind)
                 {
                     continue;
                 }
@@ -267,7 +272,7 @@ internal sealed class StressChecker
                 {
                     continue;
                 }
-                found.Add("first unmatched: vector 0x" + sent.Vector.ToString("X2", CultureInfo.InvariantCulture) + " sent by " + name(s)
+                found.Add("first unmatched: " + (nmi ? "NMI" : "vector 0x" + sent.Vector.ToString("X2", CultureInfo.InvariantCulture)) + " sent by " + name(s)
                     + " at trace seq " + sent.Seq + " (" + sent.Destination + "), "
                     + (got.Count == 0
                         ? "received by no APIC"
@@ -298,6 +303,23 @@ internal sealed class StressChecker
             }
         }
         var detail = Plural.Count(sent, "NMI") + " sent, " + delivered + " delivered";
+        if (violations.Count > 0)
+        {
+            // Where in the trace: the first NMI of each sender that reached no APIC (or more than one), VM by VM.
+            var where = new List<string>();
+            for (var v = 0; v < _vms.Count && _recorder is not null; v++)
+            {
+                var vm = v;
+                var located = LocateUnmatched(_recorder, _vms[v].Name, ApicIdsOf(v), i => Name(vm, i), TraceRecordKind.NmiSent);
+                if (!located.StartsWith("; no unmatched send", StringComparison.Ordinal))
+                {
+                    where.Add(located[2..]);
+                }
+            }
+            violations.Add(_recorder is null ? "trace-check is off: no trace sequence numbers"
+                : where.Count == 0 ? "no unmatched send found in the kept trace" + (_recorder.Truncated ? " (the kept trace was truncated: raise trace-check-capacity)" : "")
+                : string.Join("; ", where));
+        }
         return new InvariantResult("nmis-accounted", violations.Count == 0, violations.Count == 0 ? detail : detail + ". Violations: " + string.Join("; ", violations));
     }
 

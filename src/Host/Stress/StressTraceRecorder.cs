@@ -4,7 +4,8 @@ namespace VApicActors.Host.Stress;
 
 /// <summary>
 /// Keeps, in memory, the part of the message trace the checker needs to name offending events: each APIC's sent
-/// fixed and lowest-priority IPIs and the messages it received from other APICs, with their trace sequence numbers. Each APIC's
+/// fixed, lowest-priority and NMI IPIs and the messages and NMIs it received from other APICs, with their trace
+/// sequence numbers. Each APIC's
 /// events come from its own actor, one at a time, so each APIC has its own list and no lock is taken.
 /// </summary>
 internal sealed class StressTraceRecorder : ITraceSink
@@ -38,6 +39,12 @@ internal sealed class StressTraceRecorder : ITraceSink
                 break;
             case "IpiSent" when e.Detail == "LowestPriority":
                 kind = TraceRecordKind.LowestPrioritySent;
+                break;
+            case "IpiSent" when e.Detail == "Nmi":
+                kind = TraceRecordKind.NmiSent;
+                break;
+            case "Nmi" when e.Source is not null:
+                kind = TraceRecordKind.NmiReceived;
                 break;
             case "Accepted" or "Coalesced" or "Dropped" when e.Source is not null:
                 kind = TraceRecordKind.Received;
@@ -73,6 +80,8 @@ internal enum TraceRecordKind : byte
     FixedSent,
     Received,
     LowestPrioritySent,
+    NmiSent,
+    NmiReceived,
 }
 
 /// <summary>

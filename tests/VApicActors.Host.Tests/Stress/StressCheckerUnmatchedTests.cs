@@ -4,10 +4,11 @@ using VApicActors.Host.Stress;
 namespace VApicActors.Host.Tests.Stress;
 
 /// <summary>
-/// A lowest-priority IPI that did not reach exactly one APIC is named with its sender and trace sequence numbers:
-/// the invariant compared only the VM's totals, so a violation named neither a vCPU nor an event.
+/// A lowest-priority IPI or an NMI that did not reach exactly one APIC is named with its sender and trace sequence
+/// numbers: the lowest-priority invariant compared only the VM's totals, so a violation named neither a vCPU nor an
+/// event, and the NMI invariant named the vCPU but no event.
 /// </summary>
-public sealed class StressCheckerLowestPriorityTests
+public sealed class StressCheckerUnmatchedTests
 {
     private const string Vm = "stress-0";
     private static readonly uint[] Ids = [0, 1, 2];
@@ -30,7 +31,7 @@ public sealed class StressCheckerLowestPriorityTests
         Receive(r, 1, 6, 0, 5);
         Send(r, 0, 9);
 
-        var text = StressChecker.LocateLowestPriority(r, Vm, Ids, Name);
+        var text = StressChecker.LocateUnmatched(r, Vm, Ids, Name, TraceRecordKind.LowestPrioritySent);
 
         Assert.Equal("; first unmatched: vector 0xE0 sent by vCPU 0 (APIC 0x0) at trace seq 9 (logical 0x6), received by no APIC", text);
     }
@@ -43,10 +44,24 @@ public sealed class StressCheckerLowestPriorityTests
         Receive(r, 1, 13, 2, 12);
         Receive(r, 0, 14, 2, 12);
 
-        var text = StressChecker.LocateLowestPriority(r, Vm, Ids, Name);
+        var text = StressChecker.LocateUnmatched(r, Vm, Ids, Name, TraceRecordKind.LowestPrioritySent);
 
         Assert.Equal("; first unmatched: vector 0xE0 sent by vCPU 2 (APIC 0x2) at trace seq 12 (logical 0x6), received by 2 APICs: "
             + "vCPU 0 (APIC 0x0) at trace seq 14, vCPU 1 (APIC 0x1) at trace seq 13", text);
+    }
+
+    [Fact]
+    public void AnNmiReceivedByNoApic_IsNamedWithItsSenderAndSeq_NotTheIpisBesideIt()
+    {
+        var r = Recorder();
+        r.Write(new TraceEvent(Vm, 1, 3, "IpiSent", 0, Vector: 0, Destination: "physical 0x2", Detail: "Nmi"));
+        r.Write(new TraceEvent(Vm, 2, 4, "Nmi", 0, Vector: 0, Source: 1, Detail: "NmiDelivered", SourceSeq: 3));
+        r.Write(new TraceEvent(Vm, 1, 7, "IpiSent", 0, Vector: 0, Destination: "physical 0x0", Detail: "Nmi"));
+        Send(r, 0, 8);
+
+        var text = StressChecker.LocateUnmatched(r, Vm, Ids, Name, TraceRecordKind.NmiSent);
+
+        Assert.Equal("; first unmatched: NMI sent by vCPU 1 (APIC 0x1) at trace seq 7 (physical 0x0), received by no APIC", text);
     }
 
     [Fact]
@@ -55,7 +70,7 @@ public sealed class StressCheckerLowestPriorityTests
         var r = Recorder();
         Send(r, 0, 1);
         Receive(r, 2, 2, 0, 1);
-        Assert.Equal("; no unmatched send found in the kept trace", StressChecker.LocateLowestPriority(r, Vm, Ids, Name));
+        Assert.Equal("; no unmatched send found in the kept trace", StressChecker.LocateUnmatched(r, Vm, Ids, Name, TraceRecordKind.LowestPrioritySent));
 
         // A receiver whose kept events filled up may have received what seems received by none.
         var full = Recorder(capacity: 0);
@@ -65,6 +80,6 @@ public sealed class StressCheckerLowestPriorityTests
         }
         Send(full, 0, 50);
         Assert.Equal("; no unmatched send found in the kept trace (the kept trace was truncated: raise trace-check-capacity)",
-            StressChecker.LocateLowestPriority(full, Vm, Ids, Name));
+            StressChecker.LocateUnmatched(full, Vm, Ids, Name, TraceRecordKind.LowestPrioritySent));
     }
 }
