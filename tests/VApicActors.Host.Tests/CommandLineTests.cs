@@ -265,6 +265,8 @@ public sealed class CommandLineTests
     [InlineData("vapic.stress.vcpus = 300", "--mode", "x2apic")]
     [InlineData("vapic.stress { apic-ids = sparse, vcpus = 100 }", "--vcpus", "8")]
     [InlineData("vapic.stress { vcpus = 300, mode = x2apic }", "--mode", "xapic", "--vcpus", "8")]
+    [InlineData("vapic.stress.mix { fixed = 0, logical = 0, shorthand = 0, broadcast = 0, lowest = 0, nmi = 0, self = 0, msi = 0, tpr = 0, callfn = 0, timer = 0, read = 0 }",
+        "--vcpus", "4", "--mix", "fixed=1")]
     public async Task Stress_FileCombinationTheOptionsMakeValid_Runs(string hocon, params string[] args)
     {
         // The combination was checked on the file's values alone, before the options that win over them were applied,

@@ -10,6 +10,15 @@ public sealed class OperationMix
     private readonly int[] _cumulative;
 
     public OperationMix(IReadOnlyDictionary<OperationKind, int> weights)
+        : this(weights, allowEmpty: false)
+    {
+    }
+
+    /// <param name="allowEmpty">
+    /// Keep a mix whose weights are all 0, as read from a file that an option such as <c>--mix</c> may still complete;
+    /// <see cref="StressSettings.Validate"/> refuses it if it is run as it is.
+    /// </param>
+    internal OperationMix(IReadOnlyDictionary<OperationKind, int> weights, bool allowEmpty)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var all = Enum.GetValues<OperationKind>();
@@ -27,7 +36,7 @@ public sealed class OperationMix
             total += w;
             _cumulative[(int)kind] = total;
         }
-        if (total == 0)
+        if (total == 0 && !allowEmpty)
         {
             throw new ArgumentException("at least one weight must be above 0", nameof(weights));
         }

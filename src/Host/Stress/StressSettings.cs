@@ -99,6 +99,10 @@ public sealed record StressSettings
         {
             throw new StressSettingsException(Section + ".apic-ids", "sparse xapic IDs (3 apart) fit at most 85 vCPUs");
         }
+        if (Mix.Total == 0)
+        {
+            throw new StressSettingsException(Section + ".mix", "at least one weight must be above 0");
+        }
         if (LoseOneIpi && FaultVcpu >= Vcpus)
         {
             throw new StressSettingsException(Section + ".fault-vcpu", "must be below vcpus (" + Vcpus + ")");
@@ -125,11 +129,8 @@ public sealed record StressSettings
         {
             weights[kind] = Int(config, "mix." + OperationMix.Key(kind), 0, OperationMix.MaxWeight);
         }
-        if (weights.Values.All(w => w == 0))
-        {
-            throw new StressSettingsException(Section + ".mix", "at least one weight must be above 0");
-        }
-        return new OperationMix(weights);
+        // (All 0 is refused by Validate, once --mix has had its say.)
+        return new OperationMix(weights, allowEmpty: true);
     }
 
     private static string PathOf(string key) => Section + "." + key;
