@@ -290,6 +290,14 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
                 Passivate();
                 return;
             }
+            catch (Exception e) when (_vm is null && e is AskTimeoutException or TaskCanceledException)
+            {
+                // Its actors did not come up within the request timeout (a node too busy): no VM, and the name is free again.
+                _hosted.Remove(m.Spec.VcpuCount, Named);
+                replyTo.Tell(new VmRefused(_name, $"vm: the VM's actors did not start within {_settings.RequestTimeout.TotalSeconds:0.#} s; try again"));
+                Passivate();
+                return;
+            }
             catch when (_vm is null)
             {
                 _hosted.Remove(m.Spec.VcpuCount, Named);
@@ -482,20 +490,20 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     private async Task StartVmAsync(VmSpec spec, VmState? state, bool counted = false)
     {
         var vm = await VmHandle.CreateAsync(Context, spec, _trace, _settings.RequestTimeout).ConfigureAwait(true);
+        var scenario = new ScenarioSession(Context.System, _name, _trace);
         try
         {
             if (state is not null)
             {
                 await vm.RestoreAsync(state).ConfigureAwait(true);
             }
+            await scenario.AdoptAsync(vm).ConfigureAwait(true);
         }
         catch
         {
             vm.Vm.Tell(PoisonPill.Instance);
             throw;
         }
-        var scenario = new ScenarioSession(Context.System, _name, _trace);
-        await scenario.AdoptAsync(vm).ConfigureAwait(true);
         _vm = vm;
         _scenario = scenario;
         if (!counted)
