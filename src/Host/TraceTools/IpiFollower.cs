@@ -93,6 +93,7 @@ public sealed class IpiFollowSummary
     /// <summary>Destinations' parts in them, ended (with an APIC selected: those it sent or received).</summary>
     public long Deliveries { get; internal set; }
 
+    /// <summary>Of the deliveries taken to EOI, those that coalesced into an interrupt already pending.</summary>
     public long Coalesced { get; internal set; }
     public Dictionary<IpiEnd, long> Ends { get; } = Enum.GetValues<IpiEnd>().ToDictionary(e => e, _ => 0L);
 
@@ -361,7 +362,9 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
         if (story.End != IpiEnd.NoDestination)
         {
             s.Deliveries++;
-            if (story.Outcome == nameof(AcceptOutcome.Coalesced))
+            // The summary prints this count as a part of those taken to EOI: one coalesced into an interrupt that is
+            // still pending, in service or lost is counted there, not here.
+            if (story.Outcome == nameof(AcceptOutcome.Coalesced) && story.End == IpiEnd.Eoi)
             {
                 s.Coalesced++;
             }

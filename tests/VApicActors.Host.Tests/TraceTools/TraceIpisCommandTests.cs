@@ -73,6 +73,33 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task Ipis_CoalescedIntoAPendingInterrupt_IsNotCountedAmongThoseTakenToEoi()
+    {
+        // 0x41 twice and never taken: the second coalesces into the first, and both are still pending at the end.
+        const string script = """
+            vm vcpus=2
+            cpu 0
+            writel 0xfee000f0 0x1ff
+            cpu 1
+            writel 0xfee000f0 0x1ff
+            cpu 0
+            writel 0xfee00310 0x01000000
+            writel 0xfee00300 0x00004041
+            writel 0xfee00300 0x00004041
+            """;
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "pending", script);
+
+        var (code, output, error) = Run(trace, new IpiSelection());
+
+        Assert.True(code == 0, error);
+        var lines = Lines(output);
+        Assert.Contains(lines, l => l.EndsWith("-> 0x1: coalesced #5 +0 ns into IPI 0x0 #6, still pending in IRR at the end", StringComparison.Ordinal));
+        Assert.Contains("2 IPIs sent, 2 deliveries followed: 0 taken to EOI (0 coalesced into an interrupt already pending), " +
+            "0 NMI/SMI/INIT/SIPI delivered, 0 dropped, 0 lost, 2 still pending, 0 still in service; 0 IPIs reached no APIC", lines);
+    }
+
+    [Fact]
     public async Task DocExample_TheTraceToolsPage_ShowsWhatIpisPrints()
     {
         using var dir = new TempDirectory();
