@@ -638,11 +638,61 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         }
 
         var lowestPriority = ipi?.DeliveryMode == IcrFields.LowestPriority;
+        if (IgnoredByProfile(write, ipi) is { } ignored)
+        {
+            IgnoredIpi(g, ignored, origin);
+            return;
+        }
         foreach (var a in g.Accepts)
         {
             EmitDelivery((AcceptEvent)_events[a], lowestPriority, ipi, fromIpi: true,
                 destinationKnown ? null : "the simulator sent the IPI elsewhere (its destination is not in the excerpt)");
         }
+    }
+
+    /// <summary>
+    /// Why the profile ignores an IPI that KVM delivers: NMI, SMI, INIT and Start-up with the self or all-including-self
+    /// shorthand are not valid ICR combinations (SDM 10.6.1), which KVM sends anyway. Null for any other IPI.
+    /// </summary>
+    private string? IgnoredByProfile(KvmTraceEvent? write, IpiEvent? ipi)
+    {
+        if (write is MsrAccessEvent { Msr: ApicMsrs.X2ApicSelfIpi } or ApicAccessEvent { Offset: ApicOffsets.SelfIpi })
+        {
+            return null;
+        }
+        var low = write is null ? ipi!.IcrLow : IcrLowOf(write) ?? 0;
+        var mode = (low >> IcrFields.DeliveryModeShift) & IcrFields.DeliveryModeMask;
+        var shorthand = (low >> IcrFields.ShorthandShift) & IcrFields.ShorthandMask;
+        if (mode is not (IcrFields.Nmi or IcrFields.Smi or IcrFields.Init or IcrFields.StartUp)
+            || shorthand is not (IcrFields.ShorthandSelf or IcrFields.ShorthandAll))
+        {
+            return null;
+        }
+        var name = mode switch { IcrFields.Nmi => "NMI", IcrFields.Smi => "SMI", IcrFields.Init => "INIT", _ => "Start-up" };
+        var to = shorthand == IcrFields.ShorthandSelf ? "self" : "all-including-self";
+        return $"KVM delivered it, but the profile ignores {name} with the {to} shorthand (not a valid ICR combination)";
+    }
+
+    /// <summary>
+    /// An IPI that KVM delivered and the profile ignores (<see cref="IgnoredByProfile"/>): its accepts are not checked and
+    /// change nothing the importer follows. An NMI or SMI leaves the APIC as it was (the count the script checks is the
+    /// simulator's); an INIT or Start-up changed the vCPUs KVM delivered it to, and not the simulator's, so their checks are
+    /// dropped from here on.
+    /// </summary>
+    private void IgnoredIpi(IpiGroup g, string why, string origin)
+    {
+        var changed = new List<TrackedVcpu>();
+        foreach (var a in g.Accepts.Select(i => (AcceptEvent)_events[i]))
+        {
+            _script.Comment($"{a.Describe()}: {why}; not checked");
+            if (a.DeliveryMode is IcrFields.Init or IcrFields.StartUp && a.ApicId < _vcpus.Length
+                && _vcpus[(int)a.ApicId] is { Unchecked: null } v)
+            {
+                v.Unchecked = $"{origin.Split(':')[0]}: {why}, and it changed vCPU {v.Index} in KVM";
+                changed.Add(v);
+            }
+        }
+        _notes.Add($"{origin}: {why}; {(changed.Count > 0 ? $"{Listed(changed)} not checked from here on" : "its accepts are not checked")}");
     }
 
     /// <summary>

@@ -231,4 +231,30 @@ internal static class KvmTraceExcerpts
          qemu-system-x86-4300  [000] 300.000021: kvm_apic_accept_irq: apicid 2 vec 48 (Fixed|edge)
          CPU 2/KVM-4323  [001] 300.000030: kvm_eoi: apicid 2 vector 48
         """;
+
+    /// <summary>
+    /// xAPIC, 3 vCPUs: an NMI and an INIT to all including self, which KVM delivers and the profile ignores (not valid ICR
+    /// combinations), then an NMI to vCPU 1 alone (its first NMI in the profile, its second in KVM) and a fixed IPI to
+    /// vCPU 2, which KVM's INIT left in wait-for-SIPI and the profile did not.
+    /// </summary>
+    public const string XApicNmiAndInitToAllIncludingSelf = """
+         CPU 0/KVM-4321  [002] 400.000010: kvm_apic: apic_write APIC_ICR = 0x80400
+         CPU 0/KVM-4321  [002] 400.000010: kvm_apic_ipi: dst 0 vec 0 (NMI|physical|de-assert|edge|all)
+         CPU 0/KVM-4321  [002] 400.000010: kvm_apic_accept_irq: apicid 0 vec 0 (NMI|edge)
+         CPU 0/KVM-4321  [002] 400.000010: kvm_apic_accept_irq: apicid 1 vec 0 (NMI|edge)
+         CPU 0/KVM-4321  [002] 400.000010: kvm_apic_accept_irq: apicid 2 vec 0 (NMI|edge)
+         CPU 0/KVM-4321  [002] 400.000011: kvm_apic: apic_write APIC_ICR2 = 0x1000000
+         CPU 0/KVM-4321  [002] 400.000012: kvm_apic: apic_write APIC_ICR = 0x400
+         CPU 0/KVM-4321  [002] 400.000012: kvm_apic_ipi: dst 1 vec 0 (NMI|physical|de-assert|edge|dst)
+         CPU 0/KVM-4321  [002] 400.000012: kvm_apic_accept_irq: apicid 1 vec 0 (NMI|edge)
+         CPU 1/KVM-4322  [003] 400.000013: kvm_apic: apic_write APIC_ICR = 0x8c500
+         CPU 1/KVM-4322  [003] 400.000013: kvm_apic_ipi: dst 0 vec 0 (INIT|physical|assert|level|all)
+         CPU 1/KVM-4322  [003] 400.000013: kvm_apic_accept_irq: apicid 0 vec 0 (INIT|level)
+         CPU 1/KVM-4322  [003] 400.000013: kvm_apic_accept_irq: apicid 1 vec 0 (INIT|level)
+         CPU 1/KVM-4322  [003] 400.000013: kvm_apic_accept_irq: apicid 2 vec 0 (INIT|level)
+         CPU 0/KVM-4321  [002] 400.000014: kvm_apic: apic_write APIC_ICR2 = 0x2000000
+         CPU 0/KVM-4321  [002] 400.000015: kvm_apic: apic_write APIC_ICR = 0x4041
+         CPU 0/KVM-4321  [002] 400.000015: kvm_apic_ipi: dst 2 vec 65 (Fixed|physical|assert|edge|dst)
+         CPU 0/KVM-4321  [002] 400.000015: kvm_apic_accept_irq: apicid 2 vec 65 (Fixed|edge)
+        """;
 }

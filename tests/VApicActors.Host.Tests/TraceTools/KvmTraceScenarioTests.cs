@@ -38,6 +38,7 @@ public sealed class KvmTraceScenarioTests : IAsyncLifetime
         { nameof(KvmTraceExcerpts.X2ApicIcrWriteAlone), 0 },
         { nameof(KvmTraceExcerpts.XApicLevelTriggeredFixedIpi), 0 },
         { nameof(KvmTraceExcerpts.XApicBroadcastAcceptTorn), 0 },
+        { nameof(KvmTraceExcerpts.XApicNmiAndInitToAllIncludingSelf), 0 },
     };
 
     [Theory]
