@@ -624,7 +624,13 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
                 WriteIcr(t, ipi!.IcrLow, ipi, null, $"{origin}: the ICR write is not in the excerpt, rebuilt from kvm_apic_ipi", rebuilt: true);
                 break;
         }
-        if (Unknown(g, t, write, ipi, destinationKnown) is var (unknown, affected))
+        var unknownDestination = "its destination is not in the excerpt";
+        if (destinationKnown && LogicalIdsUnknown(t, write, ipi))
+        {
+            destinationKnown = false;
+            unknownDestination = "it goes to a logical destination, and the excerpt does not write every vCPU's LDR and DFR, which the simulator matches it against";
+        }
+        if (Unknown(g, t, write, ipi, destinationKnown, unknownDestination) is var (unknown, affected))
         {
             Uncertain(write, ipi, unknown, affected, origin);
         }
@@ -646,8 +652,24 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
         foreach (var a in g.Accepts)
         {
             EmitDelivery((AcceptEvent)_events[a], lowestPriority, ipi, fromIpi: true,
-                destinationKnown ? null : "the simulator sent the IPI elsewhere (its destination is not in the excerpt)");
+                destinationKnown ? null : $"the simulator may have sent the IPI elsewhere ({unknownDestination})");
         }
+    }
+
+    /// <summary>
+    /// Whether an xAPIC IPI goes to a logical destination that the simulator matches against logical IDs the excerpt
+    /// does not give: KVM's vCPUs took their LDR and DFR from the guest before the excerpt, the simulator's are still
+    /// those of reset unless the excerpt writes them, so where it lands may differ. x2APIC logical IDs follow from the
+    /// APIC IDs, and a shorthand ignores the destination.
+    /// </summary>
+    private bool LogicalIdsUnknown(TrackedVcpu sender, KvmTraceEvent? write, IpiEvent? ipi)
+    {
+        var low = write is null ? ipi!.IcrLow : IcrLowOf(write) ?? 0;
+        return !sender.IsX2Apic
+            && write is not (ApicAccessEvent { Offset: ApicOffsets.SelfIpi } or MsrAccessEvent { Msr: ApicMsrs.X2ApicSelfIpi })
+            && (low & IcrFields.DestinationLogical) != 0
+            && ((low >> IcrFields.ShorthandShift) & IcrFields.ShorthandMask) == IcrFields.ShorthandNone
+            && !_vcpus.All(v => v.Written(ApicOffsets.Ldr) is not null && v.Written(ApicOffsets.Dfr) is not null);
     }
 
     /// <summary>
@@ -701,13 +723,14 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
     /// or accept gives the destination) and what it did to a vCPU it reaches without an accept line for it (KVM prints
     /// one for every APIC it delivers to, so the line was torn or fell outside the excerpt).
     /// </summary>
-    private (string Reason, List<TrackedVcpu> Affected)? Unknown(IpiGroup g, TrackedVcpu sender, KvmTraceEvent? write, IpiEvent? ipi, bool destinationKnown)
+    private (string Reason, List<TrackedVcpu> Affected)? Unknown(IpiGroup g, TrackedVcpu sender, KvmTraceEvent? write, IpiEvent? ipi, bool destinationKnown,
+        string unknownDestination)
     {
         var (reach, exact) = Reach(sender, write, ipi);
         var accepted = g.Accepts.Select(a => ((AcceptEvent)_events[a]).ApicId).Where(id => id < _vcpus.Length).Select(id => _vcpus[(int)id]).ToList();
         if (!destinationKnown)
         {
-            return ("its destination is not in the excerpt", reach.Concat(accepted).Distinct().ToList());
+            return (unknownDestination, reach.Concat(accepted).Distinct().ToList());
         }
         if (!_acceptsTraced)
         {
@@ -922,7 +945,10 @@ internal sealed partial class KvmTraceImportSession(int defaultVcpu, string? sou
                 if (lowestPriority || elsewhere is not null)
                 {
                     _uncertainVectors.Add(a.Vector);
-                    _script.Comment($"{origin}: {elsewhere ?? "lowest priority, the simulator picks the destination by its own rules"}; not checked");
+                    var why = lowestPriority
+                        ? "lowest priority, the simulator picks the destination by its own rules" + (elsewhere is null ? "" : $"; {elsewhere}")
+                        : elsewhere;
+                    _script.Comment($"{origin}: {why}; not checked");
                     return;
                 }
                 if (t.Running)

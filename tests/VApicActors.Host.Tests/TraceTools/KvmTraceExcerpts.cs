@@ -257,4 +257,42 @@ internal static class KvmTraceExcerpts
          CPU 0/KVM-4321  [002] 400.000015: kvm_apic_ipi: dst 2 vec 65 (Fixed|physical|assert|edge|dst)
          CPU 0/KVM-4321  [002] 400.000015: kvm_apic_accept_irq: apicid 2 vec 65 (Fixed|edge)
         """;
+
+    /// <summary>
+    /// xAPIC, 3 vCPUs of a running Linux guest in flat logical mode (LDR 1 &lt;&lt; (24 + n), set at boot, before the
+    /// excerpt): a fixed IPI to logical destination 6 reaches vCPUs 1 and 2, which end it.
+    /// </summary>
+    public const string XApicLogicalIpiLdrBeforeTheExcerpt = """
+         CPU 0/KVM-4321  [002] 500.000010: kvm_apic: apic_write APIC_ICR2 = 0x6000000
+         CPU 0/KVM-4321  [002] 500.000011: kvm_apic: apic_write APIC_ICR = 0x8fa
+         CPU 0/KVM-4321  [002] 500.000011: kvm_apic_ipi: dst 6 vec 250 (Fixed|logical|de-assert|edge|dst)
+         CPU 0/KVM-4321  [002] 500.000011: kvm_apic_accept_irq: apicid 1 vec 250 (Fixed|edge)
+         CPU 0/KVM-4321  [002] 500.000011: kvm_apic_accept_irq: apicid 2 vec 250 (Fixed|edge)
+         CPU 1/KVM-4322  [003] 500.000020: kvm_apic: apic_write APIC_EOI = 0x0
+         CPU 1/KVM-4322  [003] 500.000020: kvm_eoi: apicid 1 vector 250
+         CPU 2/KVM-4323  [001] 500.000021: kvm_apic: apic_write APIC_EOI = 0x0
+         CPU 2/KVM-4323  [001] 500.000021: kvm_eoi: apicid 2 vector 250
+        """;
+
+    /// <summary>
+    /// <see cref="XApicLogicalIpiLdrBeforeTheExcerpt"/> with the bring-up's LDR and DFR writes of every vCPU in the
+    /// excerpt: the simulator then matches the logical destination as KVM did.
+    /// </summary>
+    public const string XApicLogicalIpiLdrInTheExcerpt = """
+         CPU 0/KVM-4321  [002] 500.000001: kvm_apic: apic_write APIC_DFR = 0xffffffff
+         CPU 0/KVM-4321  [002] 500.000002: kvm_apic: apic_write APIC_LDR = 0x1000000
+         CPU 1/KVM-4322  [003] 500.000003: kvm_apic: apic_write APIC_DFR = 0xffffffff
+         CPU 1/KVM-4322  [003] 500.000004: kvm_apic: apic_write APIC_LDR = 0x2000000
+         CPU 2/KVM-4323  [001] 500.000005: kvm_apic: apic_write APIC_DFR = 0xffffffff
+         CPU 2/KVM-4323  [001] 500.000006: kvm_apic: apic_write APIC_LDR = 0x4000000
+         CPU 0/KVM-4321  [002] 500.000010: kvm_apic: apic_write APIC_ICR2 = 0x6000000
+         CPU 0/KVM-4321  [002] 500.000011: kvm_apic: apic_write APIC_ICR = 0x8fa
+         CPU 0/KVM-4321  [002] 500.000011: kvm_apic_ipi: dst 6 vec 250 (Fixed|logical|de-assert|edge|dst)
+         CPU 0/KVM-4321  [002] 500.000011: kvm_apic_accept_irq: apicid 1 vec 250 (Fixed|edge)
+         CPU 0/KVM-4321  [002] 500.000011: kvm_apic_accept_irq: apicid 2 vec 250 (Fixed|edge)
+         CPU 1/KVM-4322  [003] 500.000020: kvm_apic: apic_write APIC_EOI = 0x0
+         CPU 1/KVM-4322  [003] 500.000020: kvm_eoi: apicid 1 vector 250
+         CPU 2/KVM-4323  [001] 500.000021: kvm_apic: apic_write APIC_EOI = 0x0
+         CPU 2/KVM-4323  [001] 500.000021: kvm_eoi: apicid 2 vector 250
+        """;
 }

@@ -130,6 +130,20 @@ public sealed class KvmTraceImporterTests
     }
 
     [Fact]
+    public void Import_XApicLogicalIpi_IsCheckedOnlyWhenTheExcerptWritesEveryLdrAndDfr()
+    {
+        var before = KvmTraceImporter.Import(KvmTraceExcerpts.XApicLogicalIpiLdrBeforeTheExcerpt);
+        var written = KvmTraceImporter.Import(KvmTraceExcerpts.XApicLogicalIpiLdrInTheExcerpt);
+
+        // The logical IDs KVM matched were set before the excerpt: where the simulator delivers is not checked.
+        Assert.DoesNotContain(Commands(before.Script), c => c.StartsWith("readl 0xfee00270 ->", StringComparison.Ordinal));
+        Assert.Contains(before.Report.Notes, n => n.Contains("logical destination", StringComparison.Ordinal));
+        // With every LDR and DFR in the excerpt, both destinations are checked and the EOIs expect the vector.
+        Assert.Equal(2, Commands(written.Script).Count(c => c == "readl 0xfee00270 -> 0x4000000/0x4000000"));
+        Assert.Equal(2, Commands(written.Script).Count(c => c == "ack -> 0xfa"));
+    }
+
+    [Fact]
     public void Import_ReadsThatDependOnEarlierStateOrTime_AreReplayedWithoutExpectation()
     {
         var result = KvmTraceImporter.Import(KvmTraceExcerpts.XApicQuirks);

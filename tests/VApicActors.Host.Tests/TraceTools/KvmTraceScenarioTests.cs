@@ -39,6 +39,8 @@ public sealed class KvmTraceScenarioTests : IAsyncLifetime
         { nameof(KvmTraceExcerpts.XApicLevelTriggeredFixedIpi), 0 },
         { nameof(KvmTraceExcerpts.XApicBroadcastAcceptTorn), 0 },
         { nameof(KvmTraceExcerpts.XApicNmiAndInitToAllIncludingSelf), 0 },
+        { nameof(KvmTraceExcerpts.XApicLogicalIpiLdrBeforeTheExcerpt), 0 },
+        { nameof(KvmTraceExcerpts.XApicLogicalIpiLdrInTheExcerpt), 0 },
     };
 
     [Theory]
