@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
 namespace VApicActors.Host.Cli;
 
 /// <summary>
@@ -20,7 +23,12 @@ public static class CommandLineFiles
             return false;
         }
         var comparison = OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
-        return FinalPath(a) is { } x && FinalPath(b) is { } y && string.Equals(x, y, comparison);
+        if (FinalPath(a) is not { } x || FinalPath(b) is not { } y)
+        {
+            return false;
+        }
+        // Two names of one file (hard links) differ in every spelling: the file system's identity of each tells them.
+        return string.Equals(x, y, comparison) || (FileIdentity(x) is { } ix && FileIdentity(y) is { } iy && ix == iy);
 
         static string? FinalPath(string path)
         {
@@ -35,6 +43,36 @@ public static class CommandLineFiles
             }
         }
     }
+
+    /// <summary>
+    /// The device and inode numbers of the file at <paramref name="path"/> (following symbolic links), on 64-bit Linux;
+    /// null elsewhere, or when the file cannot be examined (it does not exist yet, say).
+    /// </summary>
+    private static (ulong Device, ulong Inode)? FileIdentity(string path)
+    {
+        if (!OperatingSystem.IsLinux()
+            || RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.Arm64))
+        {
+            return null;
+        }
+        try
+        {
+            // struct stat on x86-64 and arm64 Linux begins with st_dev and st_ino, 64 bits each; the buffer holds all of it.
+            var buffer = new byte[StatBufferBytes];
+            return Stat(path, buffer) == 0
+                ? (BinaryPrimitives.ReadUInt64LittleEndian(buffer.AsSpan(0)), BinaryPrimitives.ReadUInt64LittleEndian(buffer.AsSpan(sizeof(ulong))))
+                : null;
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            return null; // a C library without stat as a symbol (before glibc 2.33): the paths alone decide
+        }
+    }
+
+    private const int StatBufferBytes = 256;
+
+    [DllImport("libc", EntryPoint = "stat", SetLastError = true)]
+    private static extern int Stat([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte[] buffer);
 
     /// <summary>
     /// Creates the folders above <paramref name="path"/> that do not exist yet; returns those it created, the

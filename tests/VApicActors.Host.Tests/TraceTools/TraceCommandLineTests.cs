@@ -273,6 +273,49 @@ public sealed class TraceCommandLineTests
         Assert.False(File.Exists(dir.File("new.json")));
     }
 
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int link(string existing, string created);
+
+    [Fact]
+    public async Task AnOutputFileThatIsAHardLinkToTheCommandsOwnInput_IsRefused_AndTheInputStays()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // (the hard link is made with link(2))
+        }
+        using var dir = new TempDirectory();
+        var script = dir.Write("s.vapic", "vm vcpus=2\nwritel 0xfee000f0 0x1ff\nreadl 0xfee000f0 -> 0x1ff\n");
+        var trace = dir.File("t.clef");
+        Assert.Equal(0, (await InvokeAsync("run", script, "--trace", trace)).Code);
+        var kvm = dir.Write("kvm.txt", KvmTraceExcerpts.X2ApicReschedule);
+        var before = new[] { trace, kvm }.ToDictionary(f => f, File.ReadAllBytes);
+        // Another name for the same file, which no spelling of the path gives away.
+        var other = (string f) =>
+        {
+            var name = dir.File("other-" + Path.GetFileName(f));
+            File.Delete(name);
+            Assert.Equal(0, link(f, name));
+            return name;
+        };
+
+        foreach (var (args, message) in new (string[] Args, string Message)[]
+        {
+            (["trace", "export", trace, "--format", "chrome", "-o", other(trace)], $"vapic: the timeline would be written over the trace it is drawn from, {trace}: give -o another file"),
+            (["replay", trace, "--vm", "s", "--apic", "0", "-o", other(trace)], $"vapic: the page would be written over {trace}, which the replay reads: give -o another file"),
+            (["trace", "import-kvm", kvm, "-o", other(kvm)], $"vapic: the scenario would be written over the trace it comes from, {kvm}: give -o another file"),
+        })
+        {
+            var result = await InvokeAsync(args);
+
+            Assert.True(result.Code == 2, $"{string.Join(' ', args)}: exit {result.Code}, {result.Error}");
+            Assert.Equal(message, result.Error.Trim());
+            foreach (var (file, bytes) in before)
+            {
+                Assert.Equal(bytes, File.ReadAllBytes(file));
+            }
+        }
+    }
+
     [Theory]
     [InlineData("xapic", 0xFF00_0000u, "APIC ID 0xff is the xAPIC broadcast ID; an xAPIC VM's IDs go up to 0xfe")]
     [InlineData("x2apic", 0xFFFF_FFFFu, "APIC ID 0xffffffff is the x2APIC broadcast ID, which no APIC has")]
