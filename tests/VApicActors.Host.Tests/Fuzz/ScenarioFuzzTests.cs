@@ -118,6 +118,10 @@ public sealed partial class ScenarioFuzzTests(ActorSystemFixture fixture) : ICla
         var output = new StringWriter();
         var error = new StringWriter();
         ScenarioRunSummary summary;
+        // The files the script may save and restore (its folder's, but the cases): the reference below starts from these
+        // too, not from what the run saved (a restore moved ahead of its save would read the run's state).
+        var folder = Path.GetDirectoryName(file)!;
+        var filesBefore = Directory.GetFiles(folder).Where(f => !f.EndsWith(".vapic", StringComparison.Ordinal)).ToDictionary(f => f, File.ReadAllBytes);
         try
         {
             summary = await new ScenarioRunner(fixture.System).RunAsync([file], output, error);
@@ -181,6 +185,14 @@ public sealed partial class ScenarioFuzzTests(ActorSystemFixture fixture) : ICla
 
         // What was reported is reported at the right line: the same lines, one at a time in one session, give the same
         // reports at the same line numbers.
+        foreach (var saved in Directory.GetFiles(folder).Where(f => !f.EndsWith(".vapic", StringComparison.Ordinal) && !filesBefore.ContainsKey(f)))
+        {
+            File.Delete(saved);
+        }
+        foreach (var (path, bytes) in filesBefore)
+        {
+            await File.WriteAllBytesAsync(path, bytes);
+        }
         var expectedOut = new List<string>();
         var expectedErr = new List<string>();
         await using (var session = new ScenarioSession(fixture.System, "reference") { BaseDirectory = Path.GetDirectoryName(file) })
