@@ -18,7 +18,7 @@ namespace VApicActors.Host.Cluster;
 /// Its state survives moves and crashes through Akka.Persistence: a snapshot of the complete VM state (the
 /// save/restore format) is saved when the VM is created, every <c>snapshot-interval</c> while it changes, and when
 /// its shard moves (<see cref="HandOffVm"/>), after which it stops; the entity that starts on the new node
-/// recovers from that snapshot and continues exactly there. A VM recovered from a timer snapshot (its node crashed)
+/// recovers from that snapshot and continues exactly there. A VM recovered from any other snapshot, or from a hand-off snapshot it ran on after (its node crashed),
 /// tells its sessions with a <c>LOST</c> line what was lost.
 /// </para>
 /// </summary>
@@ -40,6 +40,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     private ScenarioSession? _scenario;
     private IActorRef? _watch;
     private VmSnapshot? _offered;
+    private bool _resumedAfterOffered;
     private bool _keep;
     private bool _dirty;
     private bool _handingOff;
@@ -88,10 +89,16 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         {
             case SnapshotOffer { Snapshot: VmSnapshot snapshot }:
                 _offered = snapshot;
+                _resumedAfterOffered = false;
+                break;
+            case VmCheckpoint when _offered is not null:
+                // Written after the offered snapshot: the VM ran on after it (a moved VM marks its restart so), so the
+                // snapshot is not where it stopped, even when it was a hand-off's.
+                _resumedAfterOffered = true;
                 break;
             case RecoveryCompleted when _offered is { } offered:
                 _offered = null;
-                RunTask(() => RestoreAsync(offered));
+                RunTask(() => RestoreAsync(offered, moved: offered.Handoff && !_resumedAfterOffered));
                 break;
             case RecoveryCompleted:
                 // Nothing stored under the name. The requests that started the entity come before this check; when none
@@ -513,7 +520,11 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         Timers.StartPeriodicTimer(SnapshotTimer, SnapshotTick.Instance, _settings.SnapshotInterval);
     }
 
-    private async Task RestoreAsync(VmSnapshot snapshot)
+    /// <param name="moved">
+    /// The snapshot is the hand-off snapshot of a move and the VM has not run since: nothing was lost. Else the VM restarts
+    /// after a crash (of its node, or of the node it had moved to before its next snapshot) and its sessions are told.
+    /// </param>
+    private async Task RestoreAsync(VmSnapshot snapshot, bool moved)
     {
         VmState state;
         try
@@ -537,9 +548,13 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         }
         _dirty = false;
         var taken = DateTimeOffset.FromUnixTimeMilliseconds(snapshot.TakenAtUnixMs).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
-        if (snapshot.Handoff)
+        if (moved)
         {
             _log.Info("VM {Vm} moved to {Node}: restored at virtual time {Ns} ns, nothing lost", _name, Node, state.VirtualTimeNs);
+            // From now on the hand-off snapshot is behind the VM: a crash of this node before the next snapshot loses
+            // what the VM does here, and the entity that then restores it must say so. The journal records that the VM
+            // ran on (before any request is taken: a persisting actor holds them until this is written).
+            Persist(new VmCheckpoint(state.VirtualTimeNs), _ => { });
             return;
         }
         _log.Warning("VM {Vm} restarted on {Node} from its snapshot of {Taken} (virtual time {Ns} ns): what it did after that is lost", _name, Node, taken, state.VirtualTimeNs);

@@ -478,6 +478,45 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task AVmThatMoved_AndThenLostItsNewNode_TellsItsSessionsWhatWasLost()
+    {
+        // The hand-off snapshot is the moved VM's last one until the next timer's: a crash of its new node before that
+        // restarts it from the hand-off snapshot, and what it did on the new node is lost as after any crash.
+        await using var cluster = await TestCluster.StartAsync(4);
+        var (a, b) = (cluster.Nodes[0], cluster.Nodes[1]);
+        await using var creator = await ConnectAsync(a.StartService().LocalEndpoint);
+        var vm = await CreateVmOnAsync(creator, a, b, "twice", "vcpus=1");
+        Assert.Equal("OK", await creator.RequestAsync("writel 0xfee00080 0x20"));
+        var survivors = new[] { a, cluster.Nodes[2], cluster.Nodes[3] };
+        // Sessions of this VM only (the creator was a session of the VMs it made before) on the two other nodes.
+        var sessions = new Dictionary<TestNode, LineClient>();
+        foreach (var node in survivors.Skip(1))
+        {
+            sessions[node] = await ConnectAsync(node.StartService().LocalEndpoint);
+            Assert.Equal("OK", await sessions[node].RequestAsync("attach " + vm));
+        }
+
+        await b.LeaveAsync();
+        await cluster.WaitForUpAsync(3);
+        var moved = (await StateAsync(a, vm)).Node;
+        var host = survivors.Single(n => n.Endpoint == moved);
+        var client = sessions[survivors.Skip(1).First(n => n != host)];
+        Assert.Equal("OK 0x20", await client.RequestAsync("readl 0xfee00080"));
+        Assert.Equal("OK", await client.RequestAsync("writel 0xfee00080 0x30"));
+
+        await host.CrashAsync();
+        await cluster.WaitForUpAsync(2);
+
+        var lost = await client.WaitForLineAsync(l => l.StartsWith("LOST ", StringComparison.Ordinal));
+        Assert.StartsWith($"LOST vm={vm} restarted on ", lost);
+        Assert.Equal("OK 0x20", await client.RequestAsync("readl 0xfee00080"));
+        foreach (var session in sessions.Values)
+        {
+            await session.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task NewNodes_TakeOverShards_AndTheMovedVmsKeepTheirState()
     {
         await using var cluster = await TestCluster.StartAsync(1);
