@@ -40,6 +40,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         HandOffVm => "H",
         VmSnapshot => "P",
         VmCheckpoint => "K",
+        VmSessionChanged => "J",
         GetVmState => "G",
         VmStateTaken => "V",
         StressVmRun => "TR",
@@ -122,6 +123,10 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
                 case VmCheckpoint m:
                     w.Write(m.VirtualTimeNs);
                     break;
+                case VmSessionChanged m:
+                    w.Write(m.Session);
+                    w.Write(m.Joined);
+                    break;
                 case GetVmState m:
                     w.Write(m.Vm);
                     break;
@@ -167,6 +172,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
             "H" => HandOffVm.Instance,
             "P" => ReadSnapshot(r),
             "K" => new VmCheckpoint(r.ReadInt64()),
+            "J" => new VmSessionChanged(r.ReadString(), r.ReadBoolean()),
             "G" => new GetVmState(r.ReadString()),
             "V" => new VmStateTaken(r.ReadString(), r.ReadString(), ReadBytes(r)),
             "TR" => new StressVmRun(r.ReadString(), r.ReadInt32(), r.ReadString()),

@@ -74,6 +74,12 @@ public sealed record VmSnapshot(bool Keep, bool Handoff, string[] Sessions, long
 public sealed record VmCheckpoint(long VirtualTimeNs) : IClusterMessage;
 
 /// <summary>
+/// Journal event: a session (its actor path) joined the VM or left it. Replayed after the VM's last snapshot, so that a
+/// VM restored after a crash has the sessions it had when it was lost, not those of its snapshot.
+/// </summary>
+public sealed record VmSessionChanged(string Session, bool Joined) : IClusterMessage;
+
+/// <summary>
 /// Runs one stress VM on the node its entity lives on (so its IPIs stay there): <paramref name="Vm"/>, a name unique to
 /// the run, keys the entity; <paramref name="Index"/> is the VM's number in the run (it picks the shard, so that a run's
 /// VMs spread evenly); <paramref name="Settings"/> is the VM's settings as JSON (<see cref="StressVmSpec"/>).

@@ -41,6 +41,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
     private IActorRef? _watch;
     private VmSnapshot? _offered;
     private bool _resumedAfterOffered;
+    private List<string> _offeredSessions = [];
     private bool _keep;
     private bool _dirty;
     private bool _handingOff;
@@ -90,6 +91,17 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
             case SnapshotOffer { Snapshot: VmSnapshot snapshot }:
                 _offered = snapshot;
                 _resumedAfterOffered = false;
+                _offeredSessions = [.. snapshot.Sessions];
+                break;
+            case VmSessionChanged e when _offered is not null:
+                if (e.Joined)
+                {
+                    _offeredSessions.Add(e.Session);
+                }
+                else
+                {
+                    _offeredSessions.Remove(e.Session);
+                }
                 break;
             case VmCheckpoint when _offered is not null:
                 // Written after the offered snapshot: the VM ran on after it (a moved VM marks its restart so), so the
@@ -329,9 +341,19 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
             Passivate();
             return;
         }
-        AddSession(m.Session);
-        Sender.Tell(Ready());
+        var replyTo = Sender;
+        if (AddSession(m.Session))
+        {
+            // Answered once the store holds it: a crash from then on restores the VM with this session, which is told.
+            Persist(new VmSessionChanged(SessionPath(m.Session), Joined: true), _ => replyTo.Tell(Ready()));
+            return;
+        }
+        replyTo.Tell(Ready());
     }
+
+    /// <summary>A session's actor path as the snapshot and the journal keep it.</summary>
+    private string SessionPath(IActorRef session) =>
+        session.Path.ToSerializationFormatWithAddress(Akka.Cluster.Cluster.Get(Context.System).SelfAddress);
 
     private void OnRunLine(RunLine m)
     {
@@ -396,26 +418,37 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
 
     private VmReady Ready() => new(_name, _vm!.VcpuCount, Node, _vm.Spec.InitialApicId(0));
 
-    private void AddSession(IActorRef session)
+    /// <returns>Whether the session was not one of the VM's yet.</returns>
+    private bool AddSession(IActorRef session)
     {
-        if (!_sessions.ContainsKey(session))
+        if (_sessions.ContainsKey(session))
         {
-            _sessions.Add(session, new PortWatcher(session));
-            Context.Watch(session);
-            _dirty = true;
+            return false;
         }
+        _sessions.Add(session, new PortWatcher(session));
+        Context.Watch(session);
+        _dirty = true;
+        return true;
     }
 
     /// <summary>The session leaves; the last one out ends the VM unless it is kept.</summary>
     private void Detach(IActorRef session, IActorRef? replyTo)
     {
-        if (_sessions.Remove(session, out var watcher))
+        var left = _sessions.Remove(session, out var watcher);
+        if (left)
         {
             Context.Unwatch(session);
-            _watch?.Tell(new InterruptWatchActor.Unwatch(watcher));
+            _watch?.Tell(new InterruptWatchActor.Unwatch(watcher!));
             _dirty = true;
         }
         object answer = _vm is not null ? Ready() : new VmRefused(_name, $"no VM named '{_name}'");
+        if (left && _vm is not null && (_sessions.Count > 0 || _keep) && !_ending)
+        {
+            // The VM goes on: a crash from now on must not restore it with this session (which would be told of a VM it
+            // left, and which the VM would wait for before it ends).
+            Persist(new VmSessionChanged(SessionPath(session), Joined: false), _ => replyTo?.Tell(answer));
+            return;
+        }
         if (_vm is { } vm && _sessions.Count == 0 && !_keep && !_ending)
         {
             // Nobody drives the VM and nobody may come back to it: it ends now, before the answer, and gives its share of
@@ -538,7 +571,8 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
             return;
         }
         _keep = snapshot.Keep;
-        foreach (var path in snapshot.Sessions)
+        // The snapshot's sessions as the journal changed them since: those of the VM when it stopped.
+        foreach (var path in _offeredSessions)
         {
             var session = ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(path);
             if (!session.IsNobody())
@@ -591,7 +625,7 @@ internal sealed class VmEntity : UntypedPersistentActor, IWithTimers
         }
         var packed = VmStatePacking.Pack(state);
         var self = Akka.Cluster.Cluster.Get(Context.System).SelfAddress;
-        var sessions = _sessions.Keys.Select(s => s.Path.ToSerializationFormatWithAddress(self)).ToArray();
+        var sessions = _sessions.Keys.Select(SessionPath).ToArray();
         var snapshot = new VmSnapshot(_keep, handoff, sessions, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), packed);
         _dirty = false;
         _lastSaved = (state.VirtualTimeNs, packed.Length);

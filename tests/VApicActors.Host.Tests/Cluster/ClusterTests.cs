@@ -517,6 +517,28 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task AfterACrash_TheSessionsToldAreThoseOfTheVmWhenItWasLost_NotThoseOfItsSnapshot()
+    {
+        // Sessions join and leave between snapshots: the one that joined is told what was lost, the one that left is not.
+        await using var cluster = await TestCluster.StartAsync(3);
+        var (a, b, c) = (cluster.Nodes[0], cluster.Nodes[1], cluster.Nodes[2]);
+        await using var leaver = await ConnectAsync(a.StartService().LocalEndpoint);
+        var vm = await CreateVmOnAsync(leaver, a, c, "joined", "vcpus=1");
+        await using var joiner = await ConnectAsync(b.StartService().LocalEndpoint);
+        Assert.Equal("OK", await joiner.RequestAsync("attach " + vm));
+        Assert.Equal("OK", await leaver.RequestAsync("vm vcpus=1"));
+
+        await c.CrashAsync();
+        await cluster.WaitForUpAsync(2);
+
+        var lost = await joiner.WaitForLineAsync(l => l.StartsWith("LOST ", StringComparison.Ordinal));
+        Assert.StartsWith($"LOST vm={vm} restarted on ", lost);
+        var lines = new List<string>();
+        Assert.Equal("OK 0", await leaver.RequestAsync("clock", lines));
+        Assert.DoesNotContain(lines, l => l.StartsWith($"LOST vm={vm} ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task NewNodes_TakeOverShards_AndTheMovedVmsKeepTheirState()
     {
         await using var cluster = await TestCluster.StartAsync(1);
