@@ -159,6 +159,33 @@ public sealed record ClusterSettings
         return null;
     }
 
+    /// <summary>
+    /// Why this node cannot use its store, or null: the database cannot be opened, or not written (SQLite: a folder that
+    /// does not exist or cannot be written, a file that is read-only). Checked before the node joins: the journal and
+    /// the snapshot store would find out only then, log a stack trace every few seconds, and fail every VM's creation.
+    /// </summary>
+    public string? StoreProblem()
+    {
+        if (PersistenceProvider != "SQLite.MS")
+        {
+            return null; // no other provider's client library is part of this build (refused with the settings)
+        }
+        try
+        {
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            // Takes the write lock without writing anything.
+            command.CommandText = "BEGIN IMMEDIATE; ROLLBACK;";
+            command.ExecuteNonQuery();
+            return null;
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or ArgumentException or InvalidOperationException)
+        {
+            return $"the cluster store cannot be written (vapic.cluster.persistence.connection-string \"{ConnectionString}\"): {e.Message}";
+        }
+    }
+
     /// <summary>The addresses of this machine <paramref name="hostname"/> names (the loopback ones for "any").</summary>
     private static List<IPAddress> LocalAddresses(string hostname)
     {

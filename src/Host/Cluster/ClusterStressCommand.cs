@@ -194,6 +194,10 @@ public sealed class LocalClusterNodes : IAsyncDisposable
         {
             throw new ClusterNodeException(inUse + " (another node there? --port 0 takes a free port)");
         }
+        if (settings.StoreProblem() is { } storeProblem)
+        {
+            throw new ClusterNodeException(storeProblem);
+        }
         ActorSystem system;
         try
         {

@@ -87,6 +87,12 @@ public static class ServeCommand
             return ExitUsage;
         }
 
+        if (clusterSettings?.StoreProblem() is { } storeProblem)
+        {
+            await error.WriteLineAsync($"vapic: {storeProblem}").ConfigureAwait(false);
+            return ExitUsage;
+        }
+
         return await runHost(parse, clusterSettings?.ToAkkaConfig(), async (system, trace, ct) =>
         {
             VmShards? shards = null;

@@ -29,6 +29,34 @@ public sealed class ClusterStartFailureTests
     }
 
     [Theory]
+    [InlineData("serve", "--cluster-port")]
+    [InlineData("stress", "--port")]
+    public async Task AClusterNode_WhoseStoreCannotBeOpened_SaysSoInOneLine_AndDoesNotStart(string command, string portOption)
+    {
+        // The store's own errors came only after the node had joined, as stack traces repeated every few seconds, and the
+        // node served on with every VM's creation failing.
+        using var dir = new TempDirectory();
+        var store = dir.File(System.IO.Path.Combine("no-such-folder", "cluster.db"));
+        var path = dir.Write("store.hocon", $"vapic.cluster.persistence.connection-string = \"Data Source={store.Replace("\\", "/")}\"\n");
+        var output = new StringWriter();
+        var error = new StringWriter();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        string[] args = command == "serve"
+            ? ["serve", "--cluster", "--config", path, portOption, "0", "--listen", "127.0.0.1:0"]
+            : ["stress", "--cluster", "--config", path, portOption, "0", "--vms", "1", "--vcpus", "2", "--seconds", "1"];
+
+        var (code, console) = await StandardError.CaptureAsync(() => new VapicCommandLine(output, error).InvokeAsync(args, timeout.Token));
+
+        Assert.Equal(2, code);
+        // serve writes its error through its writer, stress to the standard error; nothing else names the store.
+        var line = Assert.Single((error + console).Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains(store.Replace("\\", "/")));
+        Assert.StartsWith((command == "serve" ? "vapic: " : "vapic stress: ") + "the cluster store cannot be written (vapic.cluster.persistence.connection-string", line);
+        Assert.Contains("unable to open database file", line);
+        Assert.DoesNotContain("is up", output.ToString());
+        Assert.DoesNotContain("Exception", error + console);
+    }
+
+    [Theory]
     [InlineData("Failed to bind to [h:1]. See InnerException for details.", "Cannot assign requested address", "Failed to bind to [h:1]: Cannot assign requested address")]
     [InlineData("Could not resolve dispatcher type banana", null, "Could not resolve dispatcher type banana")]
     [InlineData("Could not resolve dispatcher type banana", "Could not resolve dispatcher type banana", "Could not resolve dispatcher type banana")]
