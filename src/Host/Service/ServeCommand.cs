@@ -87,6 +87,25 @@ public static class ServeCommand
             return ExitUsage;
         }
 
+        if (clusterSettings is not null && settings.Listen.Port != 0 && settings.Listen.TryGetListenAddress(out var listenAddress))
+        {
+            // A node that cannot serve must not join first: the coordinator would give it shards (and new VMs) until it left.
+            var probe = new TcpListener(listenAddress, settings.Listen.Port);
+            try
+            {
+                probe.Start();
+            }
+            catch (SocketException e)
+            {
+                await error.WriteLineAsync($"vapic: cannot listen on {settings.Listen}: {e.Message}").ConfigureAwait(false);
+                return ExitUsage;
+            }
+            finally
+            {
+                probe.Stop();
+            }
+        }
+
         if (clusterSettings?.StoreProblem() is { } storeProblem)
         {
             await error.WriteLineAsync($"vapic: {storeProblem}").ConfigureAwait(false);

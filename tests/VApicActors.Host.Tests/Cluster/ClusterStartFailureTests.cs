@@ -1,4 +1,5 @@
 using VApicActors.Host.Cli;
+using VApicActors.Host.Cluster;
 using VApicActors.Host.Hosting;
 using Xunit;
 
@@ -26,6 +27,35 @@ public sealed class ClusterStartFailureTests
         // Akka's own report of the failure (with its stack) is not written; other tests may write meanwhile, so only
         // what names this address counts.
         Assert.DoesNotContain("203.0.113.77", console);
+    }
+
+    [Fact]
+    public async Task ServeCluster_WhoseServicePortIsTaken_SaysSoBeforeItJoins()
+    {
+        // It used to join the cluster, take shards (the coordinator gave new VMs to it), and only then find it could not
+        // serve and leave: a 'vm' sent meanwhile on another node waited the whole request timeout.
+        var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            var servicePort = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+            var clusterPort = ClusterStressCommand.FreePort();
+            var output = new StringWriter();
+            var error = new StringWriter();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+            var (code, _) = await StandardError.CaptureAsync(() => new VapicCommandLine(output, error).InvokeAsync(
+                ["serve", "--cluster", "--cluster-port", $"{clusterPort}", "--seed-node", $"akka.tcp://vapic@127.0.0.1:{clusterPort}",
+                 "--listen", $"127.0.0.1:{servicePort}"], timeout.Token));
+
+            Assert.Equal(2, code);
+            Assert.StartsWith($"vapic: cannot listen on 127.0.0.1:{servicePort}: ", error.ToString());
+            Assert.DoesNotContain("joining", output.ToString());
+        }
+        finally
+        {
+            taken.Stop();
+        }
     }
 
     [Theory]
