@@ -337,7 +337,9 @@ internal sealed class StressChecker
                 eoied += c.Eoied;
                 if ((c.Accepted != c.Acknowledged || c.Acknowledged != c.Eoied) && violations.Count < MaxNamed)
                 {
-                    violations.Add(Name(v, i) + ": " + c.Accepted + " accepted, " + c.Acknowledged + " acknowledged, " + c.Eoied + " EOI'd");
+                    var s = _snapshots[v][i];
+                    violations.Add(Name(v, i) + ": " + c.Accepted + " accepted, " + c.Acknowledged + " acknowledged, " + c.Eoied + " EOI'd"
+                        + (s.Irr.IsEmpty && s.Isr.IsEmpty ? "; IRR and ISR are empty" : "; " + LocateLeft(_recorder, _vms[v].Name, _vms[v].World.Settings.ApicIdOf(i), s.Irr, s.Isr)));
                 }
             }
         }
@@ -356,7 +358,7 @@ internal sealed class StressChecker
                 var s = _snapshots[v][i];
                 if ((!s.Irr.IsEmpty || !s.Isr.IsEmpty) && violations.Count < MaxNamed)
                 {
-                    violations.Add(Name(v, i) + ": IRR " + s.Irr + ", ISR " + s.Isr);
+                    violations.Add(Name(v, i) + ": IRR " + s.Irr + ", ISR " + s.Isr + "; " + LocateLeft(_recorder, _vms[v].Name, _vms[v].World.Settings.ApicIdOf(i), s.Irr, s.Isr));
                 }
             }
         }
@@ -364,6 +366,43 @@ internal sealed class StressChecker
         return new InvariantResult("irr-and-isr-empty", violations.Count == 0,
             violations.Count == 0 ? (count == 1 ? "IRR and ISR empty on the one vCPU" : "IRR and ISR empty on all " + count + " vCPUs") : string.Join("; ", violations));
     }
+
+    /// <summary>
+    /// Names, for each vector left in IRR or ISR of one APIC after the drain, the trace event that left it there: the
+    /// last acceptance of a vector still pending, the last acknowledge of one still in service.
+    /// </summary>
+    internal static string LocateLeft(StressTraceRecorder? recorder, string vm, uint apicId, VectorSet irr, VectorSet isr)
+    {
+        if (recorder is null)
+        {
+            return "trace-check is off: no trace sequence numbers";
+        }
+        var parts = new List<string>();
+        foreach (var vector in irr.Vectors().Take(MaxNamed))
+        {
+            var hex = "0x" + vector.ToString("X2", CultureInfo.InvariantCulture);
+            parts.Add(recorder.LastAccepted(vm, apicId, vector) is var (seq, name, source)
+                ? hex + " pending since trace seq " + seq + " (" + AcceptanceText(name, source) + "), never acknowledged"
+                : hex + " pending, no acceptance of it traced");
+        }
+        foreach (var vector in isr.Vectors().Take(MaxNamed))
+        {
+            var hex = "0x" + vector.ToString("X2", CultureInfo.InvariantCulture);
+            parts.Add(recorder.LastAcknowledged(vm, apicId, vector) is long seq
+                ? hex + " in service since its acknowledge at trace seq " + seq + ", never EOI'd"
+                : hex + " in service, no acknowledge of it traced");
+        }
+        return string.Join("; ", parts);
+    }
+
+    private static string AcceptanceText(string name, uint? source) => name switch
+    {
+        "Msi" => "an MSI accepted",
+        "TimerFired" => "the timer fired",
+        "Lint" => "a LINT pin fired",
+        _ when source is uint s => "accepted from APIC 0x" + s.ToString("X", CultureInfo.InvariantCulture),
+        _ => "a local interrupt accepted",
+    };
 
     private InvariantResult CallFunctionWorkDone()
     {
