@@ -366,8 +366,12 @@ internal sealed class ServiceSession : IInterruptWatcher
             seq,
             "ServiceRequest",
             -1,
-            Detail: $"session={Id} request=\"{ServiceResponse.OneLine(line)}\" response=\"{response}\""));
+            Detail: $"session={Id} request=\"{Quoted(ServiceResponse.OneLine(line))}\" response=\"{Quoted(response)}\""));
     }
+
+    /// <summary>A request or answer inside the quotes of a traced <c>Detail</c>: its backslashes and quotes escaped by a backslash.</summary>
+    private static string Quoted(string text) =>
+        text.Contains('"') || text.Contains('\\') ? text.Replace("\\", "\\\\").Replace("\"", "\\\"") : text;
 
     private async Task Guard(string loop, Func<Task> body)
     {

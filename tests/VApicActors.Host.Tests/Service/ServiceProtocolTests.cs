@@ -226,6 +226,21 @@ public sealed class ServiceProtocolTests(ServiceFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task TraceRequests_QuotesAndBackslashesInARequest_AreEscaped_SoTheDetailReadsBackUnambiguously()
+    {
+        var sink = new VApicActors.Actors.Tests.RecordingTraceSink();
+        await using var service = VapicService.Start(fixture.System, ServiceFixture.Settings with { TraceRequests = true }, sink);
+        await using var client = await LineClient.ConnectAsync(service.LocalEndpoint);
+        var answer = await client.RequestAsync("frob \"a\\\" response=\"OK");
+
+        var detail = Assert.Single(sink.Events, e => e.Event == "ServiceRequest").Detail!;
+        var match = System.Text.RegularExpressions.Regex.Match(detail, "^session=\\d+ request=\"((?:[^\"\\\\]|\\\\.)*)\" response=\"((?:[^\"\\\\]|\\\\.)*)\"$");
+        Assert.True(match.Success, detail);
+        Assert.Equal("frob \"a\\\" response=\"OK", System.Text.RegularExpressions.Regex.Unescape(match.Groups[1].Value));
+        Assert.Equal(answer, System.Text.RegularExpressions.Regex.Unescape(match.Groups[2].Value));
+    }
+
+    [Fact]
     public async Task NamedVm_KeptWithKeepYes_OutlivesItsSessions()
     {
         await using var service = fixture.Start();
