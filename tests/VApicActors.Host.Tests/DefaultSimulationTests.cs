@@ -136,6 +136,47 @@ public sealed class DefaultSimulationTests(ActorSystemFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Run_ParallelBringUp_TheBspWakesEveryApFirst_ThenEachSetsUpItsApicInTurn_EndingAsTheSerialOne()
+    {
+        var duration = SettingOverride.Text("vapic.simulation.duration", "20ms", "--duration");
+        var (serial, serialSink) = await RecordAsync("sim-bringup-serial", duration);
+        var (parallel, sink) = await RecordAsync("sim-bringup-parallel", duration,
+            SettingOverride.Text("vapic.simulation.bring-up", "parallel", "--bring-up"));
+
+        Assert.Equal(BringUpSetting.Serial, serial.Settings.BringUp);
+        Assert.True(parallel.AllRunning);
+        var events = sink.Events.ToList();
+        var wakes = events.FindAll(e => e.Event == "IpiSent" && e.Detail is "Init" or "StartUp");
+        Assert.Equal(3 * 3, wakes.Count); // INIT and two SIPIs per AP (the INIT de-assert sends nothing)
+        var lastWake = events.FindLastIndex(e => e.Event == "IpiSent" && e.Detail is "Init" or "StartUp");
+        // setup_local_APIC's first access: the SVR read. Every AP's comes after the last wake, and in AP order,
+        // each after the previous AP's last setup write (the TSC-deadline LVTT).
+        int FirstSvrRead(uint apic) => events.FindIndex(e => e.ApicId == apic && e.Event == "MmioRead" && e.Register == "SVR");
+        int TimerModeSet(uint apic) => events.FindIndex(e => e.ApicId == apic && e.Event == "MmioWrite" && e.Register == "LVTT");
+        for (uint ap = 1; ap <= 3; ap++)
+        {
+            Assert.True(FirstSvrRead(ap) > lastWake, $"AP {ap} set up its APIC before the BSP had woken every AP");
+            Assert.True(FirstSvrRead(ap) > TimerModeSet(ap - 1), $"AP {ap} set up its APIC before AP {ap - 1} was done");
+        }
+        // Serially, the first AP sets up its APIC before the second is woken.
+        var serialEvents = serialSink.Events.ToList();
+        Assert.True(serialEvents.FindIndex(e => e.ApicId == 1 && e.Event == "MmioRead" && e.Register == "SVR")
+            < serialEvents.FindIndex(e => e.Event == "IpiSent" && e.Detail == "Init" && e.Destination == "physical 0x2"));
+
+        // The same bring-up time and the same workload after it.
+        Assert.Equal(serial.BringUpEndNs, parallel.BringUpEndNs);
+        Assert.Equal(serial.Vcpus.Select(v => (v.TimerTicks, v.IpisSent, v.IpisReceived, string.Join(",", v.TakenByVector))),
+            parallel.Vcpus.Select(v => (v.TimerTicks, v.IpisSent, v.IpisReceived, string.Join(",", v.TakenByVector))));
+    }
+
+    [Fact]
+    public void BringUp_OtherThanSerialOrParallel_IsRefusedNamingTheKey()
+    {
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Load([SettingOverride.Text("vapic.simulation.bring-up", "concurrent", "--bring-up")]));
+        Assert.Equal("vapic.simulation.bring-up", e.Key);
+    }
+
+    [Fact]
     public void X2ApicDestinations_OtherThanClusterOrPhysical_IsRefusedNamingTheKey()
     {
         var e = Assert.Throws<SettingsException>(() => HoconSettings.Load([SettingOverride.Text("vapic.simulation.x2apic-destinations", "phys", "--x2apic-destinations")]));

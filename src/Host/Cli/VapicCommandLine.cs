@@ -69,6 +69,10 @@ public sealed class VapicCommandLine
     private readonly Option<string?> _mode = new("--mode") { Description = "xapic or x2apic (vapic.simulation.mode)" };
     private readonly Option<string?> _apicIds = new("--apic-ids") { Description = "Initial APIC IDs, comma-separated, e.g. 0,2,4,6 (vapic.simulation.apic-ids)", HelpName = "A,B,..." };
     private readonly Option<string?> _boot = new("--boot") { Description = "bsp (INIT/SIPI bring-up) or all (vapic.simulation.boot)" };
+    private readonly Option<string?> _bringUp = new("--bring-up")
+    {
+        Description = "serial or parallel: with --boot bsp, wake the APs one at a time or all first, as Linux's parallel bring-up (vapic.simulation.bring-up)",
+    };
     private readonly Option<string?> _x2ApicDestinations = new("--x2apic-destinations")
     {
         Description = "cluster or physical: how an x2APIC guest addresses an IPI to one CPU (vapic.simulation.x2apic-destinations)",
@@ -254,7 +258,7 @@ public sealed class VapicCommandLine
             "vapic: a simulator of the x86 local APICs of a multi-vCPU VM, one actor per vCPU.\n" +
             "With no command it runs the default simulation: a VM brought up the way Linux does it, then one " +
             "virtual second of timer ticks and IPIs, and prints a summary.");
-        foreach (var o in new Option[] { _config, _trace, _noTrace, _traceFilter, _verbose, _vcpus, _mode, _apicIds, _boot, _x2ApicDestinations, _timerHz, _tscHz, _duration, _tickPeriod, _ipiRate, _seed })
+        foreach (var o in new Option[] { _config, _trace, _noTrace, _traceFilter, _verbose, _vcpus, _mode, _apicIds, _boot, _bringUp, _x2ApicDestinations, _timerHz, _tscHz, _duration, _tickPeriod, _ipiRate, _seed })
         {
             root.Options.Add(o);
         }
@@ -384,6 +388,7 @@ public sealed class VapicCommandLine
         AddIf(overrides, parse.GetValue(_mode), v => SettingOverride.Text("vapic.simulation.mode", v, "--mode"));
         AddIf(overrides, parse.GetValue(_apicIds), v => SettingOverride.List("vapic.simulation.apic-ids", v.Split(',', StringSplitOptions.TrimEntries), "--apic-ids"));
         AddIf(overrides, parse.GetValue(_boot), v => SettingOverride.Text("vapic.simulation.boot", v, "--boot"));
+        AddIf(overrides, parse.GetValue(_bringUp), v => SettingOverride.Text("vapic.simulation.bring-up", v, "--bring-up"));
         AddIf(overrides, parse.GetValue(_x2ApicDestinations), v => SettingOverride.Text("vapic.simulation.x2apic-destinations", v, "--x2apic-destinations"));
         AddIf(overrides, parse.GetValue(_timerHz), v => SettingOverride.Number("vapic.simulation.timer-hz", v, "--timer-hz"));
         AddIf(overrides, parse.GetValue(_tscHz), v => SettingOverride.Number("vapic.simulation.tsc-hz", v, "--tsc-hz"));

@@ -15,6 +15,8 @@ namespace VApicActors.Host.Configuration;
 /// init_udelay: 0 on the CPUs it knows, 10 ms otherwise).</param>
 /// <param name="X2ApicDestinations">In x2APIC mode, how the guest addresses an IPI to one CPU (Linux's x2apic_cluster or
 /// x2apic_phys).</param>
+/// <param name="BringUp">With <see cref="BootSetting.Bsp"/>: whether the BSP wakes the APs one at a time or all of them
+/// first (Linux's parallel bring-up).</param>
 public sealed record SimulationSettings(
     int Vcpus,
     ApicModeSetting Mode,
@@ -27,7 +29,8 @@ public sealed record SimulationSettings(
     int IpiRateHz,
     int Seed,
     long InitDelayNs = 0,
-    X2ApicDestinationSetting X2ApicDestinations = X2ApicDestinationSetting.Cluster)
+    X2ApicDestinationSetting X2ApicDestinations = X2ApicDestinationSetting.Cluster,
+    BringUpSetting BringUp = BringUpSetting.Serial)
 {
     /// <summary>Each vCPU's initial APIC ID, with the default filled in.</summary>
     public IReadOnlyList<uint> EffectiveApicIds =>

@@ -47,6 +47,9 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
         var x2ApicDestinations = ReadChoice(config, "vapic.simulation.x2apic-destinations", "cluster", "physical") == "physical"
             ? X2ApicDestinationSetting.Physical
             : X2ApicDestinationSetting.Cluster;
+        var bringUp = ReadChoice(config, "vapic.simulation.bring-up", "serial", "parallel") == "parallel"
+            ? BringUpSetting.Parallel
+            : BringUpSetting.Serial;
         var timerHz = ReadHz(config, "vapic.simulation.timer-hz");
         var tscHz = ReadHz(config, "vapic.simulation.tsc-hz");
 
@@ -95,7 +98,7 @@ public sealed record VapicSettings(SimulationSettings Simulation, TraceSettings 
 
         var simulation = new SimulationSettings(
             vcpus, mode, ids, boot, timerHz, tscHz,
-            duration.Ticks * NsPerTick, tick.Ticks * NsPerTick, ipiRate, seed, initDelay.Ticks * NsPerTick, x2ApicDestinations);
+            duration.Ticks * NsPerTick, tick.Ticks * NsPerTick, ipiRate, seed, initDelay.Ticks * NsPerTick, x2ApicDestinations, bringUp);
         return new VapicSettings(simulation, new TraceSettings(traceEnabled, traceFile, filter), logLevel, vmThreads);
     }
 

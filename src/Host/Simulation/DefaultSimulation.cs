@@ -97,6 +97,11 @@ public sealed class DefaultSimulation
     {
         var bsp = _cpus[0];
         await SetupLocalApicAsync(bsp).ConfigureAwait(false);
+        if (_settings.Boot == BootSetting.Bsp && _settings.BringUp == BringUpSetting.Parallel)
+        {
+            await BringUpInParallelAsync(bsp, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         for (var i = 1; i < _cpus.Length; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -104,6 +109,28 @@ public sealed class DefaultSimulation
             {
                 await WakeSecondaryCpuAsync(bsp, _cpus[i]).ConfigureAwait(false);
             }
+            await SetupLocalApicAsync(_cpus[i]).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Linux's parallel bring-up: the control CPU kicks every AP first (cpuhp_bringup_mask up to CPUHP_BP_KICK_AP, each
+    /// with the whole of wakeup_secondary_cpu_via_init), and the APs run in parallel only up to cpuhp_ap_sync_alive(),
+    /// before they touch their APICs. Then it releases them one at a time, and each sets up its APIC (ap_starting →
+    /// setup_local_APIC) before the next is released. So the APIC sees every INIT and SIPI back to back, then the
+    /// setups in turn.
+    /// </summary>
+    private async Task BringUpInParallelAsync(GuestCpu bsp, CancellationToken cancellationToken)
+    {
+        for (var i = 1; i < _cpus.Length; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await KickSecondaryCpuAsync(bsp, _cpus[i]).ConfigureAwait(false);
+        }
+        for (var i = 1; i < _cpus.Length; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await EnsureStartedAsync(_cpus[i]).ConfigureAwait(false);
             await SetupLocalApicAsync(_cpus[i]).ConfigureAwait(false);
         }
     }
@@ -229,8 +256,15 @@ public sealed class DefaultSimulation
         return ((lvr >> LinuxApic.MaxLvtShift) & LinuxApic.MaxLvtMask) > LinuxApic.EsrPreWriteMinMaxLvt;
     }
 
-    /// <summary>wakeup_secondary_cpu_via_init: INIT assert, INIT de-assert, two Start-up IPIs with ESR checks.</summary>
+    /// <summary>do_boot_cpu: wakes the AP, then waits for it to be alive.</summary>
     private async Task WakeSecondaryCpuAsync(GuestCpu bsp, GuestCpu ap)
+    {
+        await KickSecondaryCpuAsync(bsp, ap).ConfigureAwait(false);
+        await EnsureStartedAsync(ap).ConfigureAwait(false);
+    }
+
+    /// <summary>wakeup_secondary_cpu_via_init: INIT assert, INIT de-assert, two Start-up IPIs with ESR checks.</summary>
+    private async Task KickSecondaryCpuAsync(GuestCpu bsp, GuestCpu ap)
     {
         var esrPreWrite = await EsrPreWriteAsync(bsp).ConfigureAwait(false);
         await ClearErrorsAsync(bsp, esrPreWrite).ConfigureAwait(false);
@@ -257,7 +291,11 @@ public sealed class DefaultSimulation
                 throw new SimulationException($"APIC delivery error 0x{accept:X} starting vCPU {ap.Index}");
             }
         }
+    }
 
+    /// <summary>The BSP's wait for the AP to come alive: it runs, started at the trampoline.</summary>
+    private async Task EnsureStartedAsync(GuestCpu ap)
+    {
         var snapshot = await _vm.SnapshotAsync(ap.Index).ConfigureAwait(false);
         if (snapshot.RunState != VcpuRunState.Running || snapshot.SipiVector != LinuxApic.TrampolineVector)
         {

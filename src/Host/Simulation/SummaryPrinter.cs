@@ -15,7 +15,7 @@ public static class SummaryPrinter
             : s.X2ApicDestinations == Configuration.X2ApicDestinationSetting.Physical ? "x2APIC (physical destinations)"
             : "x2APIC";
         console.MarkupLine(Markup.Escape(
-            $"VM {report.VmName}: {Plural.Count(s.Vcpus, "vCPU")}, {mode}, boot={(s.Boot == Configuration.BootSetting.Bsp ? "bsp" : "all")}, " +
+            $"VM {report.VmName}: {Plural.Count(s.Vcpus, "vCPU")}, {mode}, boot={(s.Boot == Configuration.BootSetting.All ? "all" : s.BringUp == Configuration.BringUpSetting.Parallel ? "bsp (parallel bring-up)" : "bsp")}, " +
             $"timer {s.TimerHz} Hz, TSC {s.TscHz} Hz"));
         console.MarkupLine(Markup.Escape(
             $"bring-up finished at {report.BringUpEndNs} ns; workload ran {s.DurationNs} ns of virtual time, to {report.EndNs} ns"));
