@@ -369,6 +369,31 @@ public sealed class CommandLineTests
         Assert.DoesNotContain("expected type", error);
     }
 
+    [Theory]
+    [InlineData("vapic: --apic-ids: must be dense or sparse, not 'foo'", "scale", "--apic-ids", "foo")]
+    [InlineData("vapic: --actor-exits: must be per-exit, batched or hosted, not 'fast'", "bench", "--actor-exits", "fast")]
+    [InlineData("vapic: --mode: must be xapic or x2apic, not 'x3apic'", "stress", "--mode", "x3apic")]
+    [InlineData("vapic: --boot: must be all or bsp, not 'some'", "--boot", "some")]
+    public async Task NotOneOfTheWordsAnOptionTakes_IsOneLineNamingTheOptionAndExitsTwo(string message, params string[] args)
+    {
+        var (code, _, error) = await InvokeAsync(args);
+
+        Assert.Equal(2, code);
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(message, lines[0]);
+        Assert.StartsWith("Run '", lines[1]);
+        Assert.Equal(2, lines.Length);
+    }
+
+    [Fact]
+    public async Task Help_OfAnOptionThatTakesOneOfSomeWords_StillListsThem()
+    {
+        var (code, output, _) = await InvokeAsync("scale", "--help");
+
+        Assert.Equal(0, code);
+        Assert.Contains("--apic-ids <dense|sparse>", output);
+    }
+
     [Fact]
     public void EveryNumberOption_HasAParserThatSaysWhatIsWrongInWords()
     {

@@ -34,7 +34,7 @@ public static class BenchCommand
             Description = "How the actor design's vCPUs make their exits: per-exit (a request each), batched (one RunExits per run between two VM entries), "
                 + "hosted (the vCPU runs inside its vAPIC actor) (vapic.bench.actor-exits)",
         };
-        batch.AcceptOnlyFromAmong("per-exit", "batched", "hosted");
+        batch.AcceptOnly("per-exit", "batched", "hosted");
         var lockThreads = new Option<string?>("--lock-threads")
         {
             Description = "Threads of the lock design: 0 (one per core), 1 to 256, or per-vcpu, a thread per vCPU as hypervisors run their vCPUs (vapic.bench.threads)",

@@ -250,9 +250,9 @@ public sealed class VapicCommandLine
 
     private RootCommand BuildRoot()
     {
-        _mode.AcceptOnlyFromAmong("xapic", "x2apic");
-        _boot.AcceptOnlyFromAmong("all", "bsp");
-        _x2ApicDestinations.AcceptOnlyFromAmong("cluster", "physical");
+        _mode.AcceptOnly("xapic", "x2apic");
+        _boot.AcceptOnly("all", "bsp");
+        _x2ApicDestinations.AcceptOnly("cluster", "physical");
 
         var root = new RootCommand(
             "vapic: a simulator of the x86 local APICs of a multi-vCPU VM, one actor per vCPU.\n" +

@@ -28,7 +28,7 @@ public static class ScaleCommand
         var total = new Option<int?>("--total") { Description = "vCPUs to create in all (default " + ScaleSettings.DefaultTotal + ")", HelpName = "N" };
         var perVm = new Option<int?>("--vcpus-per-vm") { Description = "vCPUs per VM (default " + ScaleSettings.DefaultVcpusPerVm + ")", HelpName = "N" };
         var ids = new Option<string?>("--apic-ids") { Description = "dense (0..N-1) or sparse (0x1000 + 37·i, the default) x2APIC IDs" };
-        ids.AcceptOnlyFromAmong("dense", "sparse");
+        ids.AcceptOnly("dense", "sparse");
         var json = new Option<string?>("--json") { Description = "Also write the report as JSON to FILE", HelpName = "FILE" };
 
         var command = new Command("scale", "Create VMs of x2APIC vCPUs up to a total, broadcast one IPI to every vCPU of the first, and report creation time and memory per vCPU");

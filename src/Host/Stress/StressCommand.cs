@@ -51,9 +51,9 @@ public static class StressCommand
         var vcpus = new Option<int?>("--vcpus") { Description = "vCPUs per VM (vapic.stress.vcpus)", HelpName = "N" };
         var vms = new Option<int?>("--vms") { Description = "Number of VMs (vapic.stress.vms)", HelpName = "M" };
         var mode = new Option<string?>("--mode") { Description = "xapic or x2apic (vapic.stress.mode)" };
-        mode.AcceptOnlyFromAmong("xapic", "x2apic");
+        mode.AcceptOnly("xapic", "x2apic");
         var ids = new Option<string?>("--apic-ids") { Description = "dense or sparse APIC IDs (vapic.stress.apic-ids)" };
-        ids.AcceptOnlyFromAmong("dense", "sparse");
+        ids.AcceptOnly("dense", "sparse");
         var seconds = new Option<double?>("--seconds") { Description = "Run for S wall-clock seconds (vapic.stress.duration)", HelpName = "S" };
         var operations = new Option<long?>("--operations") { Description = "Run K operations in all instead (vapic.stress.operations); 0 runs for --seconds", HelpName = "K" };
         var seed = new Option<long?>("--seed") { Description = "Seed of the workload (vapic.stress.seed)", HelpName = "X" };

@@ -104,7 +104,7 @@ public static class StateCommands
         var folder = new Argument<string>("DIR") { Description = "Folder of vcpu-N.lapic files, one 1 KiB struct kvm_lapic_state (KVM_GET_LAPIC) per vCPU, from vcpu-0.lapic on" };
         var to = new Option<string>("--output", "-o") { Description = "The state file to write; - writes it to standard output", HelpName = "STATE.json", Required = true };
         var mode = new Option<string>("--mode") { Description = "The APICs' mode, which the structure does not hold: xapic or x2apic", DefaultValueFactory = _ => "xapic" };
-        mode.AcceptOnlyFromAmong("xapic", "x2apic");
+        mode.AcceptOnly("xapic", "x2apic");
         var timerHz = HzOption("--timer-hz", "APIC timer input clock of the VM the states come from, in Hz");
         var tscHz = HzOption("--tsc-hz", "TSC frequency of that VM, in Hz");
         var command = new Command(

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using VApicActors.Host.Cli;
 using VApicActors.Host.Scenarios;
 
 namespace VApicActors.Host.TraceTools;
@@ -67,7 +68,7 @@ public static class TraceCommands
             Description = "Output format: chrome (Chrome trace-event JSON, for ui.perfetto.dev and chrome://tracing)",
             DefaultValueFactory = _ => "chrome",
         };
-        format.AcceptOnlyFromAmong([.. TraceExportCommand.Formats]);
+        format.AcceptOnly([.. TraceExportCommand.Formats]);
         var to = new Option<string>("--output", "-o") { Description = "The timeline file to write", HelpName = "OUT.json", Required = true };
         var command = new Command(
             "export",
