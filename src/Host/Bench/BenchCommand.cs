@@ -177,12 +177,6 @@ public static class BenchCommand
     {
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(settings);
-        // Into a file or a pipe the console is 80 columns wide, which cuts the ratio headers to "actors/l…"; the other
-        // commands' tables get a fixed width there too.
-        if (!console.Profile.Capabilities.Interactive && console.Profile.Width < RedirectedWidth)
-        {
-            console.Profile.Width = RedirectedWidth;
-        }
         // The title speaks of the lock design's threads and the actors' exits only when that design is measured.
         var measured = settings.Designs.ToHashSet(StringComparer.Ordinal);
         var table = new Table().Title("bench: exits and IPIs per second ("
@@ -208,6 +202,15 @@ public static class BenchCommand
         if (measured.Contains("floor") && measured.Contains("locks"))
         {
             columns.Add(("floor/locks", of => Ratio(of("floor")?.ExitsPerSecond, of("locks")?.ExitsPerSecond)));
+        }
+        // Into a file or a pipe the console is 80 columns wide, which cuts the ratio headers to "actors/l…"; the other
+        // commands' tables get a fixed width there too, and this one as much more as its columns need (every design
+        // and its ratios: ten columns) so that no header is cut.
+        var headers = columns.Select(c => c.Header).Prepend("vCPUs").ToList();
+        var wholeHeaders = headers.Sum(h => h.Length + 3) + 1;
+        if (!console.Profile.Capabilities.Interactive && console.Profile.Width < Math.Max(RedirectedWidth, wholeHeaders))
+        {
+            console.Profile.Width = Math.Max(RedirectedWidth, wholeHeaders);
         }
         table.AddColumn(new TableColumn("vCPUs").RightAligned());
         foreach (var (header, _) in columns)

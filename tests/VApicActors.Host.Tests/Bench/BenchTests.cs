@@ -232,4 +232,23 @@ public sealed class BenchTests(ActorSystemFixture fixture) : IClassFixture<Actor
         Assert.Contains("actors/locks", text);
         Assert.Contains("actors/direct", text);
     }
+
+    [Fact]
+    public void ThePrintedTable_OfEveryDesign_IntoAFileOrPipe_KeepsItsHeadersWhole()
+    {
+        // --designs direct,locks,actors,floor into a file: ten columns did not fit in 120, and the ratios printed as
+        // "actors/l…", "actors/d…", "actors/f…" and "floor/lo…".
+        var (console, output) = TestConsoles.Plain();
+        var settings = BenchSettings.Create(StressSettings.LoadConfig()) with { Designs = BenchSettings.DesignNames };
+        BenchResult Result(string design) => new(design, 1024, 100_000_000, 20_000_000, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+
+        BenchCommand.Print(console, [.. BenchSettings.DesignNames.Select(Result)], 2, settings);
+
+        var text = output.ToString();
+        Assert.DoesNotContain("…", text);
+        foreach (var header in new[] { "actors/locks", "actors/direct", "actors/floor", "floor/locks" })
+        {
+            Assert.Contains(header, text);
+        }
+    }
 }
