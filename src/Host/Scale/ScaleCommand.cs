@@ -96,7 +96,9 @@ public static class ScaleCommand
             await system.Terminate().ConfigureAwait(false);
         }
         Print(console, report);
-        if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, ToJson(report), ct).ConfigureAwait(false) is string why)
+        // Not cancelled by a Ctrl-C that came after the last VM was made (while they were measured or stopped): the
+        // run is then whole, and so are the report just printed and its JSON.
+        if (jsonFile is not null && await CommandLineFiles.TryWriteAllTextAsync(jsonFile, ToJson(report), CancellationToken.None).ConfigureAwait(false) is string why)
         {
             await Console.Error.WriteLineAsync("vapic scale: --json: cannot write " + jsonFile + ": " + why).ConfigureAwait(false);
             return StressCommand.ExitUsage;
