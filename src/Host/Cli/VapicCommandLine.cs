@@ -252,6 +252,7 @@ public sealed class VapicCommandLine
     {
         _mode.AcceptOnly("xapic", "x2apic");
         _boot.AcceptOnly("all", "bsp");
+        _bringUp.AcceptOnly("serial", "parallel");
         _x2ApicDestinations.AcceptOnly("cluster", "physical");
 
         var root = new RootCommand(
