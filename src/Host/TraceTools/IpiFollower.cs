@@ -57,6 +57,12 @@ public sealed class IpiStory(IpiSend send, uint? receiver, long deliverySeq, lon
     public long? EoiNs { get; internal set; }
     public IpiEnd End { get; internal set; }
 
+    /// <summary>
+    /// For <see cref="IpiEnd.PendingAtEnd"/>: why the core could not take it, as far as the trace shows the APIC's TPR and
+    /// ISR (<c>blocked by TPR 0x50: its priority class 4 is not above PPR 0x50</c>); null when the trace does not show them all.
+    /// </summary>
+    public string? PendingBecause { get; internal set; }
+
     /// <summary>For <see cref="IpiEnd.Lost"/>: what lost it (<c>INIT #50</c>, <c>hardware disable #61</c>, <c>restore #3</c>).</summary>
     public string? LostAt { get; internal set; }
 
@@ -159,6 +165,17 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
         }
         switch (e.Event)
         {
+            case "ApicCreated":
+                apic.PriorityKnown = true;
+                apic.Tpr = 0;
+                apic.Mode = TraceDetail.Get(e.Detail, "x2apic") == "true" ? ApicMode.X2Apic : ApicMode.XApic;
+                break;
+            case "ModeChanged" when Enum.TryParse<ApicMode>(TraceDetail.Get(e.Detail, "mode"), out var changed) && changed != ApicMode.Disabled:
+                apic.Mode = changed;
+                break;
+            case "MmioWrite" or "MsrWrite" when e.Register == "TPR" && e.Value is ulong tpr && WritesTpr(apic, e):
+                apic.Tpr = (uint)tpr & 0xFF;
+                break;
             case "IpiSent" when e.Value is ulong packed:
                 _index.AddSend(e);
                 var destination = e.Destination ?? "?";
@@ -179,10 +196,14 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
                 break;
             case "ModeChanged" when TraceDetail.Get(e.Detail, "mode") == nameof(ApicMode.Disabled):
                 LoseAll(apic, "hardware disable #" + e.Seq);
+                apic.Tpr = 0;
+                apic.Mode = ApicMode.Disabled;
                 break;
             case TraceReplayer.RestoredEvent:
                 LoseAll(apic, "restore #" + e.Seq);
                 apic.StartedBy = null;
+                // The restored TPR, IRR and ISR are in the state file, not in the trace.
+                apic.PriorityKnown = false;
                 break;
             case var _ when IpiSendIndex.IsMessageDelivery(e):
                 Deliver(apic, e);
@@ -208,9 +229,14 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
         var open = new List<IpiStory>();
         foreach (var apic in _apics.Values)
         {
-            foreach (var carrier in apic.Irr.Values)
+            foreach (var (vector, carrier) in apic.Irr)
             {
-                open.AddRange(carrier.Riders.Select(s => Ending(s, IpiEnd.PendingAtEnd)));
+                var because = carrier.Riders.Count == 0 ? null : WhyPending(apic, vector);
+                foreach (var story in carrier.Riders)
+                {
+                    story.PendingBecause = because;
+                    open.Add(Ending(story, IpiEnd.PendingAtEnd));
+                }
             }
             foreach (var (_, carrier) in apic.Isr)
             {
@@ -288,6 +314,7 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
         {
             LoseAll(apic, "INIT #" + e.Seq);
             apic.StartedBy = null;
+            apic.Tpr = 0;
         }
         else if (outcome == nameof(AcceptOutcome.Started))
         {
@@ -345,6 +372,39 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
             Report(Ending(story, IpiEnd.Lost));
         }
     }
+
+    /// <summary>
+    /// Why a vector still pending at the end was not taken, by the rule the core follows: it takes the highest IRR
+    /// vector, and only if its priority class (bits 7:4) is above PPR's, PPR being TPR when TPR's class is at least that
+    /// of the highest vector in service, else that vector's class. Null when the trace does not show the whole TPR and
+    /// ISR (no <c>ApicCreated</c>, or a restore since).
+    /// </summary>
+    private static string? WhyPending(ApicState apic, int vector)
+    {
+        if (!apic.PriorityKnown)
+        {
+            return null;
+        }
+        var isrv = apic.Isr.Count == 0 ? 0u : (uint)apic.Isr.Max(i => i.Vector);
+        var tpr = apic.Tpr;
+        var byTpr = (tpr & 0xF0) >= (isrv & 0xF0);
+        var ppr = byTpr ? tpr : isrv & 0xF0;
+        var cls = (uint)vector >> 4;
+        if (cls <= ppr >> 4)
+        {
+            var blocker = byTpr ? "TPR " + Hex.Of(tpr) : Hex.Of(isrv) + " in service, not EOI'd";
+            return FormattableString.Invariant($"blocked by {blocker}: its priority class {cls:x} is not above PPR {Hex.Of(ppr)}");
+        }
+        var above = apic.Irr.Keys.Where(v => v > vector).DefaultIfEmpty(-1).Max();
+        return above >= 0
+            ? "behind " + Hex.Of((ulong)above) + ", a higher vector pending"
+            : "deliverable at PPR " + Hex.Of(ppr) + ", never acknowledged";
+    }
+
+    /// <summary>A guest write of TPR that took effect: WRMSR 0x808 that did not fault, or a 4-byte MMIO write in xAPIC mode.</summary>
+    private static bool WritesTpr(ApicState apic, TraceRecord e) =>
+        TraceDetail.Get(e.Detail, "result")?.StartsWith("0x", StringComparison.Ordinal) == true
+        && (e.Event == "MsrWrite" || (apic.Mode == ApicMode.XApic && TraceDetail.Get(e.Detail, "size") == "4"));
 
     private static IpiStory Ending(IpiStory story, IpiEnd end)
     {
@@ -415,6 +475,15 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
 
         /// <summary>The Start-up IPI that started the APIC since its last INIT or restore (<c>SIPI 0x0 #40</c>), if the trace shows one.</summary>
         public string? StartedBy { get; set; }
+
+        /// <summary>Whether the trace shows the APIC from its creation, so that its TPR and ISR below are all there is.</summary>
+        public bool PriorityKnown { get; set; }
+
+        /// <summary>The TPR as the guest last set it (0 at power-on, INIT and hardware disable).</summary>
+        public uint Tpr { get; set; }
+
+        /// <summary>The APIC's mode (a trace without <c>ApicCreated</c> is taken as xAPIC, whose registers MMIO reaches).</summary>
+        public ApicMode Mode { get; set; } = ApicMode.XApic;
     }
 
     /// <summary>An interrupt pending or in service: what set its IRR bit (null when the trace does not show it) and the IPI deliveries riding on it.</summary>

@@ -133,6 +133,10 @@ public static class TraceIpisCommand
                 break;
             case IpiEnd.PendingAtEnd:
                 sb.Append(", still pending in IRR at the end");
+                if (story.PendingBecause is not null)
+                {
+                    sb.Append(" (").Append(story.PendingBecause).Append(')');
+                }
                 break;
             case IpiEnd.InServiceAtEnd:
                 sb.Append(", still in service at the end (no EOI)");

@@ -62,7 +62,7 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
             $"  0.000000250 {vm} 0x0 #11 fixed 0x42 to physical 0x2 -> 0x2: DroppedSoftwareDisabled #2 +0 ns",
             $"  0.000000250 {vm} 0x0 #24 INIT to physical 0x2 -> 0x2: InitReset #6 +0 ns",
             $"  0.000000250 {vm} 0x0 #22 fixed 0x47 to physical 0x2 -> 0x2: accepted #5 +0 ns, lost at INIT #6",
-            $"  0.000000250 {vm} 0x0 #17 fixed 0x44 to physical 0x1 -> 0x1: accepted #8 +0 ns, still pending in IRR at the end",
+            $"  0.000000250 {vm} 0x0 #17 fixed 0x44 to physical 0x1 -> 0x1: accepted #8 +0 ns, still pending in IRR at the end (blocked by 0x45 in service, not EOI'd: its priority class 4 is not above PPR 0x40)",
             $"  0.000000250 {vm} 0x0 #19 fixed 0x45 to physical 0x1 -> 0x1: accepted #9 +0 ns, acknowledged #10 +0 ns, still in service at the end (no EOI)",
             $"  0.000000250 {vm} 0x0 #14 fixed 0x43 to physical 0x7: reached no APIC",
             "8 IPIs sent, 7 deliveries followed: 2 taken to EOI (1 coalesced into an interrupt already pending), 1 NMI/SMI/INIT/SIPI delivered, " +
@@ -70,6 +70,60 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
             "dropped: 1 DroppedSoftwareDisabled",
             "virtual time from send to acceptance: p50 0 ns, p99 0 ns, max 0 ns; to EOI: p50 150 ns, p99 250 ns, max 250 ns",
         ], Lines(output));
+    }
+
+    [Fact]
+    public async Task Ipis_StillPendingAtTheEnd_SaysWhatKeptTheCoreFromTakingIt()
+    {
+        // APIC 1 raises its TPR to class 5 and gets 0x41; APIC 2 takes 0x45 without an EOI, then gets 0x42 and 0x35;
+        // APIC 3 gets 0x51 and 0x52 and takes neither.
+        const string script = """
+            vm vcpus=4
+            cpu 0
+            writel 0xfee000f0 0x1ff
+            cpu 1
+            writel 0xfee000f0 0x1ff
+            writel 0xfee00080 0x50
+            cpu 2
+            writel 0xfee000f0 0x1ff
+            cpu 3
+            writel 0xfee000f0 0x1ff
+            cpu 0
+            writel 0xfee00310 0x01000000
+            writel 0xfee00300 0x00004041
+            writel 0xfee00310 0x02000000
+            writel 0xfee00300 0x00004045
+            cpu 2
+            ack -> 0x45
+            cpu 0
+            writel 0xfee00300 0x00004042
+            writel 0xfee00300 0x00004035
+            writel 0xfee00310 0x03000000
+            writel 0xfee00300 0x00004051
+            writel 0xfee00300 0x00004052
+            """;
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "tpr", script);
+
+        var (code, output, error) = Run(trace, new IpiSelection(), problemsOnly: true);
+
+        Assert.True(code == 0, error);
+        var lines = Lines(output);
+        Assert.Contains(lines, l => l.EndsWith(
+            "fixed 0x41 to physical 0x1 -> 0x1: accepted #5 +0 ns, still pending in IRR at the end (blocked by TPR 0x50: its priority class 4 is not above PPR 0x50)",
+            StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.EndsWith(
+            "fixed 0x42 to physical 0x2 -> 0x2: accepted #6 +0 ns, still pending in IRR at the end (blocked by 0x45 in service, not EOI'd: its priority class 4 is not above PPR 0x40)",
+            StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.EndsWith(
+            "fixed 0x35 to physical 0x2 -> 0x2: accepted #7 +0 ns, still pending in IRR at the end (blocked by 0x45 in service, not EOI'd: its priority class 3 is not above PPR 0x40)",
+            StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.EndsWith(
+            "fixed 0x51 to physical 0x3 -> 0x3: accepted #4 +0 ns, still pending in IRR at the end (behind 0x52, a higher vector pending)",
+            StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.EndsWith(
+            "fixed 0x52 to physical 0x3 -> 0x3: accepted #5 +0 ns, still pending in IRR at the end (deliverable at PPR 0x0, never acknowledged)",
+            StringComparison.Ordinal));
     }
 
     [Fact]
@@ -94,7 +148,7 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
 
         Assert.True(code == 0, error);
         var lines = Lines(output);
-        Assert.Contains(lines, l => l.EndsWith("-> 0x1: coalesced #5 +0 ns into IPI 0x0 #6, still pending in IRR at the end", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.EndsWith("-> 0x1: coalesced #5 +0 ns into IPI 0x0 #6, still pending in IRR at the end (deliverable at PPR 0x0, never acknowledged)", StringComparison.Ordinal));
         Assert.Contains("2 IPIs sent, 2 deliveries followed: 0 taken to EOI (0 coalesced into an interrupt already pending), " +
             "0 NMI/SMI/INIT/SIPI delivered, 0 dropped, 0 lost, 2 still pending, 0 still in service; 0 IPIs reached no APIC", lines);
     }
