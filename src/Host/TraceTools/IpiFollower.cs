@@ -31,7 +31,14 @@ public enum IpiEnd
 /// <param name="Number">The send's number in the trace, from 0.</param>
 /// <param name="Message">The message each destination takes (a lowest-priority IPI's winner takes it as fixed).</param>
 /// <param name="Mode">The ICR's delivery mode (the event's detail).</param>
-public sealed record IpiSend(int Number, string Vm, uint Sender, long Seq, long TimeNs, InterruptMessage Message, DeliveryMode Mode, string Destination);
+public sealed record IpiSend(int Number, string Vm, uint Sender, long Seq, long TimeNs, InterruptMessage Message, DeliveryMode Mode, string Destination)
+{
+    /// <summary>The routing identity of each APIC of the VM when the IPI was sent, as far as the trace shows it; null when it does not.</summary>
+    internal IReadOnlyList<ApicIdentity>? Apics { get; init; }
+}
+
+/// <summary>What routing matched an APIC on when an IPI was sent: its mode, the ID routing uses, its LDR and DFR.</summary>
+internal sealed record ApicIdentity(uint ApicId, uint RoutingId, ApicMode Mode, uint Ldr, uint Dfr);
 
 /// <summary>
 /// One destination's part in one IPI, from the delivery to its end: the delivery's outcome, and for an interrupt that
@@ -62,6 +69,12 @@ public sealed class IpiStory(IpiSend send, uint? receiver, long deliverySeq, lon
     /// ISR (<c>blocked by TPR 0x50: its priority class 4 is not above PPR 0x50</c>); null when the trace does not show them all.
     /// </summary>
     public string? PendingBecause { get; internal set; }
+
+    /// <summary>
+    /// For <see cref="IpiEnd.NoDestination"/>: why no APIC matched, from the APICs' identities when it was sent
+    /// (<c>no APIC has ID 0x7</c>, the LDRs a logical destination was matched against); null when the trace does not show them.
+    /// </summary>
+    public string? NoDestinationBecause { get; internal set; }
 
     /// <summary>For <see cref="IpiEnd.Lost"/>: what lost it (<c>INIT #50</c>, <c>hardware disable #61</c>, <c>restore #3</c>).</summary>
     public string? LostAt { get; internal set; }
@@ -140,6 +153,7 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
     private readonly List<bool> _delivered = [];
     private readonly Dictionary<(string Vm, uint ApicId), ApicState> _apics = new();
     private readonly Dictionary<string, string> _destinations = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ApicIdentity[]> _identities = new(StringComparer.Ordinal);
     private readonly IpiFollowSummary _summary = new();
     private bool _finished;
 
@@ -157,6 +171,11 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
         }
         _index.Note(e);
         var apic = ApicOf(e);
+        if (e.Event == "ModeChanged" && Enum.TryParse<ApicMode>(TraceDetail.Get(e.Detail, "mode"), out var routing))
+        {
+            NoteIdentity(e.Vm, new ApicIdentity(e.ApicId, (uint)(e.Value ?? e.ApicId), routing,
+                (uint)(TraceDetail.Number(e.Detail, "ldr") ?? 0), (uint)(TraceDetail.Number(e.Detail, "dfr") ?? 0xF)));
+        }
         if (_eois.IsEoi(e))
         {
             // An EOI request, or the guest's write to the EOI register.
@@ -169,6 +188,10 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
                 apic.PriorityKnown = true;
                 apic.Tpr = 0;
                 apic.Mode = TraceDetail.Get(e.Detail, "x2apic") == "true" ? ApicMode.X2Apic : ApicMode.XApic;
+                var id = (uint)(e.Value ?? e.ApicId);
+                NoteIdentity(e.Vm, apic.Mode == ApicMode.X2Apic
+                    ? new ApicIdentity(e.ApicId, id, ApicMode.X2Apic, ((id >> 4) << 16) | (1u << (int)(id & 0xF)), 0xF)
+                    : new ApicIdentity(e.ApicId, id, ApicMode.XApic, 0, 0xF));
                 break;
             case "ModeChanged" when Enum.TryParse<ApicMode>(TraceDetail.Get(e.Detail, "mode"), out var changed) && changed != ApicMode.Disabled:
                 apic.Mode = changed;
@@ -182,7 +205,10 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
                 destination = _destinations.TryGetValue(destination, out var interned) ? interned : _destinations[destination] = destination;
                 var message = PackedMessage.Unpack(packed);
                 var mode = Enum.TryParse<DeliveryMode>(e.Detail, out var sent) && Enum.IsDefined(sent) ? sent : message.Mode;
-                _sends.Add(new IpiSend(_sends.Count, e.Vm, e.ApicId, e.Seq, e.VirtualTimeNs, message, mode, destination));
+                _sends.Add(new IpiSend(_sends.Count, e.Vm, e.ApicId, e.Seq, e.VirtualTimeNs, message, mode, destination)
+                {
+                    Apics = _identities.GetValueOrDefault(e.Vm),
+                });
                 _delivered.Add(false);
                 break;
             case "Acknowledged" when e.Vector is int vector:
@@ -255,7 +281,7 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
             }
             if (!_delivered[i])
             {
-                Report(new IpiStory(_sends[i], null, 0, 0, "") { End = IpiEnd.NoDestination });
+                Report(new IpiStory(_sends[i], null, 0, 0, "") { End = IpiEnd.NoDestination, NoDestinationBecause = WhyNoApic(_sends[i]) });
             }
         }
         return _summary;
@@ -399,6 +425,80 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
         return above >= 0
             ? "behind " + Hex.Of((ulong)above) + ", a higher vector pending"
             : "deliverable at PPR " + Hex.Of(ppr) + ", never acknowledged";
+    }
+
+    /// <summary>
+    /// A new routing identity of one APIC: the VM's list is replaced, not changed, so that each send keeps the one it
+    /// was sent under (identities change seldom: a mode change, an LDR or DFR write).
+    /// </summary>
+    private void NoteIdentity(string vm, ApicIdentity identity)
+    {
+        var old = _identities.GetValueOrDefault(vm) ?? [];
+        _identities[vm] = old.Where(a => a.ApicId != identity.ApicId).Append(identity).OrderBy(a => a.ApicId).ToArray();
+    }
+
+    private const int ListedApics = 8;
+
+    /// <summary>
+    /// Why an IPI reached no APIC, from the identities the APICs had when it was sent: for a physical destination that
+    /// no APIC has that ID (or that the one that has it is hardware-disabled); for a logical one, what each APIC's
+    /// logical ID was (an xAPIC's LDR bits 31:24 and its DFR model, an x2APIC's whole LDR); for all-but-self, that the
+    /// VM has no other APIC.
+    /// </summary>
+    internal static string? WhyNoApic(IpiSend send)
+    {
+        if (send.Apics is not { Count: > 0 } apics)
+        {
+            return null;
+        }
+        var destination = send.Destination;
+        if (destination == "all-but-self")
+        {
+            return apics.Count == 1 ? "the VM has no other APIC" : null;
+        }
+        var space = destination.IndexOf(' ', StringComparison.Ordinal);
+        if (space < 0 || !destination.AsSpan(space + 1).StartsWith("0x")
+            || !uint.TryParse(destination.AsSpan(space + 3), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var target))
+        {
+            return null;
+        }
+        var x2 = apics.FirstOrDefault(a => a.ApicId == send.Sender)?.Mode == ApicMode.X2Apic;
+        string List(Func<ApicIdentity, string> describe)
+        {
+            var listed = string.Join(", ", apics.Take(ListedApics).Select(describe));
+            return apics.Count > ListedApics ? listed + FormattableString.Invariant($", … ({apics.Count - ListedApics} more)") : listed;
+        }
+        if (destination.StartsWith("physical", StringComparison.Ordinal))
+        {
+            if (target == (x2 ? uint.MaxValue : 0xFFu))
+            {
+                return null;
+            }
+            var same = apics.Where(a => (a.Mode == ApicMode.X2Apic ? a.RoutingId : a.RoutingId & 0xFF) == target).ToList();
+            if (same.Count == 0)
+            {
+                return "no APIC has ID " + Hex.Of(target) + "; the VM's APIC IDs: " + List(a => Hex.Of(a.RoutingId));
+            }
+            return same.All(a => a.Mode == ApicMode.Disabled)
+                ? "APIC " + Hex.Of(target) + " is hardware-disabled (IA32_APIC_BASE bit 11 clear)"
+                : null;
+        }
+        if (!destination.StartsWith("logical", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        static string Logical(ApicIdentity a) => a.Mode switch
+        {
+            ApicMode.Disabled => Hex.Of(a.ApicId) + " hardware-disabled",
+            ApicMode.X2Apic => Hex.Of(a.ApicId) + " LDR " + Hex.Of(a.Ldr) + " (x2APIC cluster)",
+            _ => Hex.Of(a.ApicId) + " LDR " + Hex.Of(a.Ldr >> 24) + " " + (a.Dfr == 0xF ? "flat" : a.Dfr == 0 ? "cluster" : "DFR " + Hex.Of(a.Dfr)),
+        };
+        var why = "no APIC's logical ID matches " + Hex.Of(target) + ": " + List(Logical);
+        if (apics.Where(a => a.Mode == ApicMode.XApic).Select(a => a.Dfr).Distinct().Count() > 1)
+        {
+            why += "; the xAPICs' DFRs differ, and the SDM has every APIC of a system use one model, flat or cluster";
+        }
+        return apics.Any(a => a.Mode == ApicMode.XApic && a.Ldr == 0) ? why + "; an xAPIC's LDR is 0 until the guest writes it" : why;
     }
 
     /// <summary>A guest write of TPR that took effect: WRMSR 0x808 that did not fault, or a 4-byte MMIO write in xAPIC mode.</summary>

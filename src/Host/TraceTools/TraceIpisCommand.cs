@@ -100,7 +100,12 @@ public static class TraceIpisCommand
         sb.Append(What(send.Mode, send.Message.Vector)).Append(" to ").Append(send.Destination);
         if (story.Receiver is not uint receiver)
         {
-            return sb.Append(": reached no APIC").ToString();
+            sb.Append(": reached no APIC");
+            if (story.NoDestinationBecause is not null)
+            {
+                sb.Append(" (").Append(story.NoDestinationBecause).Append(')');
+            }
+            return sb.ToString();
         }
         sb.Append(" -> ").Append(Hex.Of(receiver)).Append(": ");
         var outcome = story.Outcome switch

@@ -64,7 +64,7 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
             $"  0.000000250 {vm} 0x0 #22 fixed 0x47 to physical 0x2 -> 0x2: accepted #5 +0 ns, lost at INIT #6",
             $"  0.000000250 {vm} 0x0 #17 fixed 0x44 to physical 0x1 -> 0x1: accepted #8 +0 ns, still pending in IRR at the end (blocked by 0x45 in service, not EOI'd: its priority class 4 is not above PPR 0x40)",
             $"  0.000000250 {vm} 0x0 #19 fixed 0x45 to physical 0x1 -> 0x1: accepted #9 +0 ns, acknowledged #10 +0 ns, still in service at the end (no EOI)",
-            $"  0.000000250 {vm} 0x0 #14 fixed 0x43 to physical 0x7: reached no APIC",
+            $"  0.000000250 {vm} 0x0 #14 fixed 0x43 to physical 0x7: reached no APIC (no APIC has ID 0x7; the VM's APIC IDs: 0x0, 0x1, 0x2)",
             "8 IPIs sent, 7 deliveries followed: 2 taken to EOI (1 coalesced into an interrupt already pending), 1 NMI/SMI/INIT/SIPI delivered, " +
                 "1 dropped, 1 lost, 1 still pending, 1 still in service; 1 IPI reached no APIC",
             "dropped: 1 DroppedSoftwareDisabled",
@@ -123,6 +123,49 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
             StringComparison.Ordinal));
         Assert.Contains(lines, l => l.EndsWith(
             "fixed 0x52 to physical 0x3 -> 0x3: accepted #5 +0 ns, still pending in IRR at the end (deliverable at PPR 0x0, never acknowledged)",
+            StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Ipis_ReachedNoApic_SaysWhatTheApicsWereMatchedOn()
+    {
+        // 0x41 to logical 0x12 before any LDR is written; APIC 1 then goes to the cluster model with LDR 0x21 (which a
+        // logical 0x12 misses as well); 0x43 to logical 0x2 afterwards; 0x44 to an x2APIC cluster nobody is in.
+        const string script = """
+            vm vcpus=2
+            cpu 0
+            writel 0xfee000f0 0x1ff
+            cpu 1
+            writel 0xfee000f0 0x1ff
+            cpu 0
+            writel 0xfee00310 0x12000000
+            writel 0xfee00300 0x00004841
+            cpu 1
+            writel 0xfee000e0 0x0fffffff
+            writel 0xfee000d0 0x21000000
+            cpu 0
+            writel 0xfee00300 0x00004843
+            vm vcpus=2 mode=x2apic
+            cpu 0
+            wrmsr 0x80f 0x1ff
+            wrmsr 0x830 0x0005000100004844
+            """;
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "ldr", script);
+
+        var (code, output, error) = Run(trace, new IpiSelection(), problemsOnly: true);
+
+        Assert.True(code == 0, error);
+        var lines = Lines(output);
+        Assert.Contains(lines, l => l.EndsWith(
+            "fixed 0x41 to logical 0x12: reached no APIC (no APIC's logical ID matches 0x12: 0x0 LDR 0x0 flat, 0x1 LDR 0x0 flat; " +
+            "an xAPIC's LDR is 0 until the guest writes it)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.EndsWith(
+            "fixed 0x43 to logical 0x12: reached no APIC (no APIC's logical ID matches 0x12: 0x0 LDR 0x0 flat, 0x1 LDR 0x21 cluster; " +
+            "the xAPICs' DFRs differ, and the SDM has every APIC of a system use one model, flat or cluster; an xAPIC's LDR is 0 until the guest writes it)",
+            StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.EndsWith(
+            "fixed 0x44 to logical 0x50001: reached no APIC (no APIC's logical ID matches 0x50001: 0x0 LDR 0x1 (x2APIC cluster), 0x1 LDR 0x2 (x2APIC cluster))",
             StringComparison.Ordinal));
     }
 
