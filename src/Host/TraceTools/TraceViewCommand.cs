@@ -38,6 +38,7 @@ public static class TraceViewCommand
         }
 
         var logEvents = new TraceLogEvents();
+        var gp = new GpReasons();
         var shown = 0L;
         var read = 0L;
         var progress = TraceProgress.ForConsole(stderr, alsoNeedsRedirectedOutput: true);
@@ -51,11 +52,12 @@ public static class TraceViewCommand
             {
                 read++;
                 batch.Tick();
+                var why = gp.Explain(e);
                 if (predicate is not null && !predicate(logEvents.ToLogEvent(e)))
                 {
                     return;
                 }
-                stdout.WriteLine(Format(e));
+                stdout.WriteLine(why is null ? Format(e) : Format(e) + "  " + why);
                 shown++;
             }, out skipped, output: batch);
         }

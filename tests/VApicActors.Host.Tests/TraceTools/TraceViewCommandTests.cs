@@ -42,6 +42,42 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
         Assert.Single(ipis.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    [Fact]
+    public async Task Run_MsrAccessThatFaulted_SaysWhyItRaisedGp()
+    {
+        const string script = """
+            vm vcpus=2 mode=x2apic
+            cpu 0
+            wrmsr 0x80f 0x1ff
+            wrmsr 0x830 0x0000000100102041 -> #GP
+            wrmsr 0x802 5 -> #GP
+            wrmsr 0x808 0x100 -> #GP
+            wrmsr 0x80b 1 -> #GP
+            rdmsr 0x80e -> #GP
+            wrmsr 0x1b 0xfee00900 -> #GP
+            cpu 1
+            wrmsr 0x1b 0xfee00000
+            wrmsr 0x80f 0x1ff -> #GP
+            """;
+        using var dir = new TempDirectory();
+        var path = await SimulatorTraces.RecordAsync(fixture.System, dir, "gp", script);
+
+        var (code, output, _) = Run(path, "Detail like '%#GP%'");
+
+        Assert.Equal(TraceViewCommand.Success, code);
+        var reasons = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[(l.IndexOf("]  ", StringComparison.Ordinal) + 3)..].TrimEnd('\r'));
+        Assert.Equal(
+        [
+            "#GP: reserved ICR bits set (0x102000; bits 31:20, 17:16 and 13 must be 0)",
+            "#GP: ID is read-only",
+            "#GP: TPR bits 31:8 are reserved (0x100)",
+            "#GP: only 0 may be written to EOI",
+            "#GP: no x2APIC register at MSR 0x80e",
+            "#GP: an x2APIC cannot go back to xAPIC mode: disable it (EN and EXTD clear) first",
+            "#GP: the APIC is disabled: x2APIC MSRs answer only in x2APIC mode",
+        ], reasons);
+    }
+
     [Theory]
     [InlineData("Vector = (")]
     [InlineData("NoSuchFunction(Vector)")]

@@ -1,0 +1,141 @@
+using VApicActors.Registers;
+
+namespace VApicActors.Host.TraceTools;
+
+/// <summary>
+/// Says why an RDMSR or WRMSR recorded <c>result=#GP</c>, by the rules of the reference profile: the MSR is not an APIC
+/// MSR, the APIC is not in x2APIC mode, the register is read-only, write-only or absent in x2APIC mode, or the value
+/// sets reserved bits (decisions 2, 3 and 12). It follows each APIC's mode through <c>ApicCreated</c> and
+/// <c>ModeChanged</c>; pass it every event of the trace, in order.
+/// </summary>
+internal sealed class GpReasons
+{
+    private const ulong BaseBsp = 1UL << 8;
+    private const ulong BaseExtd = 1UL << 10;
+    private const ulong BaseEnable = 1UL << 11;
+    private const ulong BaseAddress = 0x0000_3FFF_FFFF_F000;
+    private const ulong BaseReserved = ~(BaseAddress | BaseEnable | BaseExtd | BaseBsp);
+    private const uint IcrReserved = 0xFFF0_0000 | (3u << 16) | (1u << 13);
+
+    private readonly Dictionary<(string Vm, uint ApicId), ApicMode> _modes = new();
+
+    /// <summary>The reason for the event's #GP (<c>#GP: TPR bits 31:8 are reserved (0x100)</c>), or null when it has none.</summary>
+    public string? Explain(TraceRecord e)
+    {
+        switch (e.Event)
+        {
+            case "ApicCreated":
+                _modes[(e.Vm, e.ApicId)] = TraceDetail.Get(e.Detail, "x2apic") == "true" ? ApicMode.X2Apic : ApicMode.XApic;
+                return null;
+            case "ModeChanged" when Enum.TryParse<ApicMode>(TraceDetail.Get(e.Detail, "mode"), out var mode):
+                _modes[(e.Vm, e.ApicId)] = mode;
+                return null;
+            case "MsrRead" or "MsrWrite" when TraceDetail.Get(e.Detail, "result") == "#GP" && TraceDetail.Number(e.Detail, "msr") is ulong msr:
+                var known = _modes.TryGetValue((e.Vm, e.ApicId), out var current);
+                var name = e.Register ?? "MSR " + Hex.Of(msr);
+                var why = e.Event == "MsrRead" ? WhyRead((uint)msr, name, known ? current : null) : WhyWrite((uint)msr, name, e.Value, known ? current : null);
+                return why is null ? null : "#GP: " + why;
+            default:
+                return null;
+        }
+    }
+
+    private static string? WhyRead(uint msr, string name, ApicMode? mode)
+    {
+        if (!IsX2ApicMsr(msr))
+        {
+            return NotApic(msr);
+        }
+        if (mode is ApicMode m && m != ApicMode.X2Apic)
+        {
+            return NotX2Apic(m);
+        }
+        return msr switch
+        {
+            ApicMsrs.X2ApicEoi or ApicMsrs.X2ApicSelfIpi => name + " is write-only",
+            _ => Absent(msr),
+        };
+    }
+
+    private static string? WhyWrite(uint msr, string name, ulong? value, ApicMode? mode)
+    {
+        if (msr == ApicMsrs.ApicBase)
+        {
+            return value is ulong v ? WhyApicBase(v, mode) : null;
+        }
+        if (!IsX2ApicMsr(msr))
+        {
+            return NotApic(msr);
+        }
+        if (mode is ApicMode m && m != ApicMode.X2Apic)
+        {
+            return NotX2Apic(m);
+        }
+        var offset = ApicOffsets.FromMsr(msr);
+        var readOnly = offset is ApicOffsets.Id or ApicOffsets.Version or ApicOffsets.Ppr or ApicOffsets.Ldr
+            or ApicOffsets.TimerCurrentCount || offset is >= ApicOffsets.Isr0 and < ApicOffsets.Esr;
+        if (readOnly)
+        {
+            return name + " is read-only";
+        }
+        if (value is not ulong written)
+        {
+            return null;
+        }
+        if (msr == ApicMsrs.X2ApicIcr)
+        {
+            var reserved = (uint)written & IcrReserved;
+            return reserved == 0 ? null : "reserved ICR bits set (" + Hex.Of(reserved) + "; bits 31:20, 17:16 and 13 must be 0)";
+        }
+        if (written >> 32 != 0)
+        {
+            return "bits 63:32 are reserved in every x2APIC register but the ICR (" + Hex.Of(written & 0xFFFF_FFFF_0000_0000) + ")";
+        }
+        var low = (uint)written;
+        string Reserved(uint writable, string bits) =>
+            (low & ~writable) == 0 ? null! : name + " bits " + bits + " are reserved (" + Hex.Of(low & ~writable) + ")";
+        return offset switch
+        {
+            ApicOffsets.Tpr => Reserved(0xFF, "31:8"),
+            ApicOffsets.Svr => Reserved(0x13FF, "31:13 and 11:10"),
+            ApicOffsets.Eoi or ApicOffsets.Esr => low == 0 ? null : "only 0 may be written to " + name,
+            ApicOffsets.SelfIpi => Reserved(0xFF, "31:8"),
+            ApicOffsets.LvtTimer => Reserved(0x0007_00FF | 0x5000, "outside 0x700ff"),
+            ApicOffsets.LvtLint0 or ApicOffsets.LvtLint1 => Reserved(0x0001_A7FF | 0x5000, "outside 0x1a7ff"),
+            ApicOffsets.LvtError => Reserved(0x0001_00FF | 0x5000, "outside 0x100ff"),
+            ApicOffsets.LvtCmci or ApicOffsets.LvtThermal or ApicOffsets.LvtPmc => Reserved(0x0001_07FF | 0x5000, "outside 0x107ff"),
+            ApicOffsets.TimerInitialCount or ApicOffsets.TimerDivide => null,
+            _ => Absent(msr),
+        };
+    }
+
+    private static string? WhyApicBase(ulong value, ApicMode? mode)
+    {
+        if ((value & BaseReserved) != 0)
+        {
+            return "reserved IA32_APIC_BASE bits set (" + Hex.Of(value & BaseReserved) + "; bits 7:0, 9 and 63:46 must be 0)";
+        }
+        var enable = (value & BaseEnable) != 0;
+        var extd = (value & BaseExtd) != 0;
+        if (!enable && extd)
+        {
+            return "IA32_APIC_BASE with EXTD (bit 10) set and EN (bit 11) clear is invalid";
+        }
+        return mode switch
+        {
+            ApicMode.Disabled when extd => "a disabled APIC cannot go straight to x2APIC mode: enable it in xAPIC mode first",
+            ApicMode.X2Apic when enable && !extd => "an x2APIC cannot go back to xAPIC mode: disable it (EN and EXTD clear) first",
+            _ => null,
+        };
+    }
+
+    private static bool IsX2ApicMsr(uint msr) => msr is >= ApicMsrs.X2ApicFirst and <= ApicMsrs.X2ApicLast;
+
+    private static string NotApic(uint msr) =>
+        "MSR " + Hex.Of(msr) + " is not an APIC MSR (only 0x1b, 0x6e0 and 0x800-0x8ff are)";
+
+    private static string NotX2Apic(ApicMode mode) =>
+        "the APIC is " + (mode == ApicMode.Disabled ? "disabled" : "in xAPIC mode") + ": x2APIC MSRs answer only in x2APIC mode";
+
+    private static string Absent(uint msr) => "no x2APIC register at MSR " + Hex.Of(msr);
+}
