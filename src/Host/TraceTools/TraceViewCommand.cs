@@ -38,7 +38,7 @@ public static class TraceViewCommand
         }
 
         var logEvents = new TraceLogEvents();
-        var gp = new GpReasons();
+        var notes = new AccessNotes();
         var shown = 0L;
         var read = 0L;
         var progress = TraceProgress.ForConsole(stderr, alsoNeedsRedirectedOutput: true);
@@ -52,7 +52,7 @@ public static class TraceViewCommand
             {
                 read++;
                 batch.Tick();
-                var why = gp.Explain(e);
+                var why = notes.Explain(e);
                 if (predicate is not null && !predicate(logEvents.ToLogEvent(e)))
                 {
                     return;

@@ -43,6 +43,40 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task Run_IcrWriteThatSentNothing_SaysWhy()
+    {
+        const string script = """
+            vm vcpus=2
+            cpu 0
+            writel 0xfee000f0 0x1ff
+            writel 0xfee00310 0x01000000
+            writel 0xfee00300 0x00004005
+            writel 0xfee00300 0x00044400
+            writel 0xfee00300 0x00008500
+            writel 0xfee00300 0x00004041
+            vm vcpus=1 mode=x2apic
+            wrmsr 0x80f 0x1ff
+            wrmsr 0x83f 0x7
+            """;
+        using var dir = new TempDirectory();
+        var path = await SimulatorTraces.RecordAsync(fixture.System, dir, "icr", script);
+
+        var (code, output, _) = Run(path, "Register in ['ICR', 'SELF_IPI']");
+
+        Assert.Equal(TraceViewCommand.Success, code);
+        var notes = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.IndexOf("]  ", StringComparison.Ordinal) is var at and >= 0 ? l[(at + 3)..].TrimEnd('\r') : "").ToArray();
+        Assert.Equal(
+        [
+            "sends nothing: vector 0x5 is illegal for a fixed IPI (0-15); the APIC records ESR 0x20 (send illegal vector)",
+            "sends nothing: an NMI to self is invalid and ignored",
+            "sends nothing: an INIT level de-assert is ignored",
+            "",
+            "sends nothing: vector 0x7 is illegal (0-15); the APIC records ESR 0x20 (send illegal vector)",
+        ], notes);
+    }
+
+    [Fact]
     public async Task Run_MsrAccessThatFaulted_SaysWhyItRaisedGp()
     {
         const string script = """

@@ -3,12 +3,14 @@ using VApicActors.Registers;
 namespace VApicActors.Host.TraceTools;
 
 /// <summary>
-/// Says why an RDMSR or WRMSR recorded <c>result=#GP</c>, by the rules of the reference profile: the MSR is not an APIC
+/// What <c>trace view</c> adds to a guest's register access that did not do what it seems to: why an ICR or SELF IPI
+/// write sent nothing (profile decisions 7, 8 and 10, and the reserved delivery modes), and why an RDMSR or WRMSR
+/// recorded <c>result=#GP</c>, by the rules of the reference profile: the MSR is not an APIC
 /// MSR, the APIC is not in x2APIC mode, the register is read-only, write-only or absent in x2APIC mode, or the value
 /// sets reserved bits (decisions 2, 3 and 12). It follows each APIC's mode through <c>ApicCreated</c> and
 /// <c>ModeChanged</c>; pass it every event of the trace, in order.
 /// </summary>
-internal sealed class GpReasons
+internal sealed class AccessNotes
 {
     private const ulong BaseBsp = 1UL << 8;
     private const ulong BaseExtd = 1UL << 10;
@@ -19,7 +21,10 @@ internal sealed class GpReasons
 
     private readonly Dictionary<(string Vm, uint ApicId), ApicMode> _modes = new();
 
-    /// <summary>The reason for the event's #GP (<c>#GP: TPR bits 31:8 are reserved (0x100)</c>), or null when it has none.</summary>
+    /// <summary>
+    /// The note for the event (<c>#GP: TPR bits 31:8 are reserved (0x100)</c>, <c>sends nothing: ...</c>), or null
+    /// when it needs none.
+    /// </summary>
     public string? Explain(TraceRecord e)
     {
         switch (e.Event)
@@ -30,11 +35,45 @@ internal sealed class GpReasons
             case "ModeChanged" when Enum.TryParse<ApicMode>(TraceDetail.Get(e.Detail, "mode"), out var mode):
                 _modes[(e.Vm, e.ApicId)] = mode;
                 return null;
+            case "MmioWrite" when e.Register == "ICR" && e.Value is ulong icr && TraceDetail.Get(e.Detail, "size") == "4"
+                && TraceDetail.Get(e.Detail, "result")?.StartsWith("0x", StringComparison.Ordinal) == true
+                && _modes.GetValueOrDefault((e.Vm, e.ApicId), ApicMode.XApic) == ApicMode.XApic:
+                return WhyNothingSent((uint)icr);
+            case "MsrWrite" when e.Value is ulong written && TraceDetail.Get(e.Detail, "result")?.StartsWith("0x", StringComparison.Ordinal) == true
+                && TraceDetail.Number(e.Detail, "msr") is ApicMsrs.X2ApicIcr or ApicMsrs.X2ApicSelfIpi:
+                return TraceDetail.Number(e.Detail, "msr") == ApicMsrs.X2ApicSelfIpi
+                    ? (written & 0xFF) < 16 ? "sends nothing: vector " + Hex.Of(written & 0xFF) + " is illegal (0-15); the APIC records ESR 0x20 (send illegal vector)" : null
+                    : WhyNothingSent((uint)written);
             case "MsrRead" or "MsrWrite" when TraceDetail.Get(e.Detail, "result") == "#GP" && TraceDetail.Number(e.Detail, "msr") is ulong msr:
                 var known = _modes.TryGetValue((e.Vm, e.ApicId), out var current);
                 var name = e.Register ?? "MSR " + Hex.Of(msr);
                 var why = e.Event == "MsrRead" ? WhyRead((uint)msr, name, known ? current : null) : WhyWrite((uint)msr, name, e.Value, known ? current : null);
                 return why is null ? null : "#GP: " + why;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Why a write of ICR low (which sends) sent nothing, or null when it sent an IPI.</summary>
+    private static string? WhyNothingSent(uint icr)
+    {
+        var vector = icr & 0xFF;
+        var mode = (icr >> 8) & 0x7;
+        var shorthand = (icr >> 18) & 0x3;
+        var level = (icr & (1u << 14)) != 0;
+        var levelTriggered = (icr & (1u << 15)) != 0;
+        switch (mode)
+        {
+            case 0 or 1 when vector < 16:
+                return "sends nothing: vector " + Hex.Of(vector) + " is illegal for a " + (mode == 0 ? "fixed" : "lowest-priority")
+                    + " IPI (0-15); the APIC records ESR 0x20 (send illegal vector)";
+            case 3 or 7:
+                return "sends nothing: delivery mode " + mode + (mode == 3 ? " is reserved" : " (ExtINT) cannot be sent as an IPI");
+            case 2 or 4 or 5 or 6 when shorthand is 1 or 2:
+                var what = mode switch { 2 => "an SMI", 4 => "an NMI", 5 => "an INIT", _ => "a Start-up IPI" };
+                return "sends nothing: " + what + " to " + (shorthand == 1 ? "self" : "all including self") + " is invalid and ignored";
+            case 5 when levelTriggered && !level:
+                return "sends nothing: an INIT level de-assert is ignored";
             default:
                 return null;
         }
