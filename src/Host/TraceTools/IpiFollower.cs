@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using VApicActors.Registers;
 
 namespace VApicActors.Host.TraceTools;
@@ -34,7 +35,7 @@ public enum IpiEnd
 public sealed record IpiSend(int Number, string Vm, uint Sender, long Seq, long TimeNs, InterruptMessage Message, DeliveryMode Mode, string Destination)
 {
     /// <summary>The routing identity of each APIC of the VM when the IPI was sent, as far as the trace shows it; null when it does not.</summary>
-    internal IReadOnlyList<ApicIdentity>? Apics { get; init; }
+    internal ImmutableSortedDictionary<uint, ApicIdentity>? Apics { get; init; }
 }
 
 /// <summary>What routing matched an APIC on when an IPI was sent: its mode, the ID routing uses, its LDR and DFR.</summary>
@@ -153,7 +154,7 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
     private readonly List<bool> _delivered = [];
     private readonly Dictionary<(string Vm, uint ApicId), ApicState> _apics = new();
     private readonly Dictionary<string, string> _destinations = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ApicIdentity[]> _identities = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ImmutableSortedDictionary<uint, ApicIdentity>> _identities = new(StringComparer.Ordinal);
     private readonly IpiFollowSummary _summary = new();
     private bool _finished;
 
@@ -428,14 +429,12 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
     }
 
     /// <summary>
-    /// A new routing identity of one APIC: the VM's list is replaced, not changed, so that each send keeps the one it
-    /// was sent under (identities change seldom: a mode change, an LDR or DFR write).
+    /// A new routing identity of one APIC: the VM's map is immutable, so that each send keeps the one it was sent under,
+    /// and a change costs a logarithmic update, not a copy of every APIC's (a VM of thousands of APICs changes each one's
+    /// at bring-up).
     /// </summary>
-    private void NoteIdentity(string vm, ApicIdentity identity)
-    {
-        var old = _identities.GetValueOrDefault(vm) ?? [];
-        _identities[vm] = old.Where(a => a.ApicId != identity.ApicId).Append(identity).OrderBy(a => a.ApicId).ToArray();
-    }
+    private void NoteIdentity(string vm, ApicIdentity identity) =>
+        _identities[vm] = (_identities.GetValueOrDefault(vm) ?? ImmutableSortedDictionary<uint, ApicIdentity>.Empty).SetItem(identity.ApicId, identity);
 
     private const int ListedApics = 8;
 
@@ -447,10 +446,11 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
     /// </summary>
     internal static string? WhyNoApic(IpiSend send)
     {
-        if (send.Apics is not { Count: > 0 } apics)
+        if (send.Apics is not { Count: > 0 } known)
         {
             return null;
         }
+        var apics = known.Values.ToList();
         var destination = send.Destination;
         if (destination == "all-but-self")
         {
