@@ -62,20 +62,25 @@ public static class TraceIpisCommand
         {
             stdout.WriteLine(line);
         }
+        // A --vm or --apic the trace does not have is a mistake in the command (a mistyped name, another run's trace), as
+        // for replay: its "0 IPIs sent" must not pass for a clean run in a script that checks the exit status.
+        var selectsNothing = false;
         if (vms.Missing(tracePath) is { } missing)
         {
             stderr.WriteLine(missing);
+            selectsNothing = true;
         }
         else if (selection.Apic is uint apic && !apicSeen && read > 0)
         {
             stderr.WriteLine($"vapic: {tracePath} has no events of APIC {Hex.Of(apic)}{(selection.Vm is null ? "" : $" (VM {selection.Vm})")}");
+            selectsNothing = true;
         }
         if (skipped > 0 || !complete)
         {
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{Plural.Count(read, "event")} followed{(skipped > 0 ? $", {Plural.Count(skipped, "line")} skipped" : "")}{(complete ? "" : " before the read failed")}"));
         }
-        return !complete ? UsageError : skipped > 0 ? SkippedLines : Success;
+        return !complete || selectsNothing ? UsageError : skipped > 0 ? SkippedLines : Success;
     }
 
     /// <summary>
