@@ -90,6 +90,11 @@ public static class VmStateFile
 
     public static VmState FromJson(string json)
     {
+        ArgumentNullException.ThrowIfNull(json);
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            throw new InvalidDataException("the file is empty: a state file is one JSON object (docs/state-format.md)");
+        }
         JsonNode? root;
         try
         {

@@ -149,6 +149,18 @@ public sealed class SaveRestoreTests(ActorSystemFixture fixture) : IClassFixture
         Assert.Contains(reason, e.Message);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData(" \n\n")]
+    public void StateFile_Empty_IsSaidSo_NotWithTheParsersInternals(string json)
+    {
+        // An empty file (a save that never happened, a redirect that truncated it) used to be "The input does not contain
+        // any JSON tokens. Expected the input to start with a valid JSON token, when isFinalBlock is true".
+        var e = Assert.Throws<InvalidDataException>(() => VmStateFile.FromJson(json));
+
+        Assert.Equal("the file is empty: a state file is one JSON object (docs/state-format.md)", e.Message);
+    }
+
     [Fact]
     public void StateFile_NotJson_NamesTheLineCountedFromOne()
     {
