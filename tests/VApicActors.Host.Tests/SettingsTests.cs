@@ -105,6 +105,19 @@ public sealed class SettingsTests
     }
 
     [Fact]
+    public void Load_AFolder_SaysItIsAFolder_NotThatItDoesNotExist()
+    {
+        using var dir = new TempDirectory();
+        var e = Assert.Throws<SettingsException>(() => HoconSettings.Load(path: dir.Path));
+        Assert.EndsWith($"{dir.Path}: is a folder, not a configuration file", e.Message);
+
+        Directory.CreateDirectory(System.IO.Path.Combine(dir.Path, "sub"));
+        var main = dir.Write("main.hocon", "include \"sub\"\n");
+        e = Assert.Throws<SettingsException>(() => HoconSettings.Load(path: main));
+        Assert.Contains($"{main}: the included file \"sub\" is a folder, not a file", e.Message);
+    }
+
+    [Fact]
     public void Load_MissingFile_SaysSo()
     {
         var e = Assert.Throws<SettingsException>(() => HoconSettings.Load(path: "/nonexistent/vapic.hocon"));

@@ -173,6 +173,10 @@ public static partial class HoconSettings
 
     private static Config Parse(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new SettingsException(path, "is a folder, not a configuration file");
+        }
         if (!File.Exists(path))
         {
             throw new SettingsException(path, "the configuration file does not exist");
@@ -355,6 +359,10 @@ public static partial class HoconSettings
     private static HoconRoot ParseInclude(string path, string name, HashSet<string> including)
     {
         var included = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, name);
+        if (Directory.Exists(included))
+        {
+            throw new SettingsException(path, $"the included file \"{name}\" is a folder, not a file ({included})");
+        }
         if (!File.Exists(included))
         {
             throw new SettingsException(path, $"the included file \"{name}\" does not exist ({included})");
