@@ -26,7 +26,14 @@ public static class KvmTraceImportCommand
     /// <summary>The input could not be read or is not a KVM trace in text (nothing written), or the output could not be written.</summary>
     public const int IoFailure = 2;
 
-    public static int Run(string inputPath, string outputPath, int defaultVcpu, TextWriter stdout, TextWriter stderr)
+    /// <summary>trace-cmd's trace.dat magic (17 08 44, then "tracing") as the text a reader of standard input sees.</summary>
+    private const string TraceDatText = "\u0017\u0008Dtracing";
+
+    /// <summary>
+    /// Imports <paramref name="inputPath"/> (<c>-</c>: <paramref name="stdin"/>, or the console's standard input) into the
+    /// scenario <paramref name="outputPath"/>.
+    /// </summary>
+    public static int Run(string inputPath, string outputPath, int defaultVcpu, TextWriter stdout, TextWriter stderr, TextReader? stdin = null)
     {
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
@@ -35,7 +42,8 @@ public static class KvmTraceImportCommand
             stderr.WriteLine($"vapic: --vcpu must be between 0 and {KvmTraceImportSession.MaxVcpus - 1}");
             return IoFailure;
         }
-        if (CommandLineFiles.SameFile(inputPath, outputPath))
+        var fromStdin = inputPath == TraceFiles.StandardInput;
+        if (!fromStdin && CommandLineFiles.SameFile(inputPath, outputPath))
         {
             stderr.WriteLine($"vapic: the scenario would be written over the trace it comes from, {inputPath}: give -o another file");
             return IoFailure;
@@ -44,19 +52,36 @@ public static class KvmTraceImportCommand
         var lines = new List<string>();
         try
         {
-            // The file is opened once, since it may be a pipe (<(zcat ...)): the first bytes it gives tell a trace.dat,
-            // which is refused before any of it is read as text.
-            var (_, reader) = TraceInput.Open(inputPath, out var head);
-            using (reader)
+            if (fromStdin)
             {
-                if (KvmTraceInputCheck.IsTraceDat(head))
-                {
-                    stderr.WriteLine(KvmTraceInputCheck.TraceDatMessage(inputPath));
-                    return IoFailure;
-                }
+                // Piped from trace-cmd report or perf script, as text: trace.dat's first bytes are recognised as text.
+                var reader = stdin ?? Console.In;
                 while (reader.ReadLine() is { } line)
                 {
+                    if (lines.Count == 0 && line.StartsWith(TraceDatText, StringComparison.Ordinal))
+                    {
+                        stderr.WriteLine(KvmTraceInputCheck.TraceDatMessage(inputPath));
+                        return IoFailure;
+                    }
                     lines.Add(line);
+                }
+            }
+            else
+            {
+                // The file is opened once, since it may be a pipe (<(zcat ...)): the first bytes it gives tell a trace.dat,
+                // which is refused before any of it is read as text.
+                var (_, reader) = TraceInput.Open(inputPath, out var head);
+                using (reader)
+                {
+                    if (KvmTraceInputCheck.IsTraceDat(head))
+                    {
+                        stderr.WriteLine(KvmTraceInputCheck.TraceDatMessage(inputPath));
+                        return IoFailure;
+                    }
+                    while (reader.ReadLine() is { } line)
+                    {
+                        lines.Add(line);
+                    }
                 }
             }
         }

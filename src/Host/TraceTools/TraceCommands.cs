@@ -131,7 +131,7 @@ public static class TraceCommands
 
     private static Command ImportKvm(TextWriter output, TextWriter error)
     {
-        var file = new Argument<string>("FILE") { Description = "Text output of trace-cmd report or perf script (or the ftrace trace file) with KVM APIC events" };
+        var file = new Argument<string>("FILE") { Description = "Text output of trace-cmd report or perf script (or the ftrace trace file) with KVM APIC events; - reads it from standard input" };
         var to = new Option<string>("--output", "-o") { Description = "The scenario to write", HelpName = "OUT.vapic", Required = true };
         var vcpu = new Option<int>("--vcpu")
         {

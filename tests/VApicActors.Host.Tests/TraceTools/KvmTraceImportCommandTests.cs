@@ -29,6 +29,36 @@ public sealed class KvmTraceImportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Run_Dash_ReadsTheTraceFromStandardInput()
+    {
+        // trace-cmd report | vapic trace import-kvm - -o out.vapic: "-" used to be looked for as a file ("no such file").
+        var output = Path.Combine(_directory, "piped.vapic");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var exit = KvmTraceImportCommand.Run("-", output, 0, stdout, stderr, new StringReader(KvmTraceExcerpts.XApicQuirks));
+
+        Assert.Equal(KvmTraceImportCommand.Success, exit);
+        Assert.Equal(KvmTraceImporter.Import(KvmTraceExcerpts.XApicQuirks.Split('\n').Select(l => l.TrimEnd('\r')).ToList(), 0, "-").Script,
+            File.ReadAllText(output));
+        Assert.Contains("-: 18 events read", stdout.ToString());
+        Assert.Contains("-:22: torn line:", stderr.ToString());
+    }
+
+    [Fact]
+    public void Run_Dash_RefusesTraceDatOnStandardInput()
+    {
+        var output = Path.Combine(_directory, "dat.vapic");
+        var stderr = new StringWriter();
+
+        var exit = KvmTraceImportCommand.Run("-", output, 0, new StringWriter(), stderr, new StringReader("\u0017\u0008Dtracing6\0\0\0"));
+
+        Assert.Equal(KvmTraceImportCommand.IoFailure, exit);
+        Assert.StartsWith("- is trace-cmd's binary trace.dat", stderr.ToString());
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
     public void Run_DefaultVcpu_IsPassedToTheImporter()
     {
         var input = Path.Combine(_directory, "mail.txt");
