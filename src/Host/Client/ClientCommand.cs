@@ -127,7 +127,7 @@ public static class ClientCommand
         string[] lines;
         if (file is null or "-")
         {
-            label = "stdin";
+            label = "-";
             lines = [.. await ScenarioRunner.ReadLinesAsync(input(), cancellationToken).ConfigureAwait(false)];
         }
         else

@@ -73,6 +73,27 @@ public sealed partial class ServiceCommandTests(ServiceFixture fixture) : IClass
         Assert.Equal(["OK 0x1060014", "OK", "OK running", "1 passed, 0 failed"], output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("-")]
+    public async Task Client_StandardInput_NamesItsLinesAsRunDoes(string? file)
+    {
+        // vapic run - prints "-:LINE:" (docs/scenario-language.md); the client, which exits like run, printed "stdin:LINE:".
+        await using var service = fixture.Start();
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var input = new StringReader("readl 0xfee00030\nreadl 0xfee00030 -> 0x1\nreadl 0xzz\n");
+
+        string[] args = ["client", "--connect", $"127.0.0.1:{service.LocalEndpoint.Port}", "--quiet"];
+        var code = await new VapicCommandLine(output, error, () => input).InvokeAsync(file is null ? args : [.. args, file]);
+
+        Assert.Equal(ScenarioRunSummary.ExitError, code);
+        var both = output.ToString() + error;
+        Assert.Contains("-:2: expected 0x1, got 0x1060014", both);
+        Assert.Contains("-:3: error: bad number '0xzz' for address", both);
+        Assert.DoesNotContain("stdin:", both);
+    }
+
     [Fact]
     public async Task Client_Echo_PrintsEachRequestBeforeItsAnswer_AndInterruptsWhereTheyCame()
     {
