@@ -661,6 +661,26 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData("vapic: FILE: the file name is empty", "run", "--no-trace", "")]
+    [InlineData("vapic: FILE: the file name is empty", "run", "--no-trace", "a.vapic", "")]
+    [InlineData("vapic: FILE: the file name is empty", "client", "--connect", "127.0.0.1:1", "")]
+    [InlineData("vapic: TRACE: the file name is empty", "trace", "view", "")]
+    [InlineData("vapic: TRACE: the file name is empty", "replay", "")]
+    [InlineData("vapic: STATE: the file name is empty", "state", "show", "")]
+    [InlineData("vapic: --config: the file name is empty", "--config", "", "--no-trace")]
+    [InlineData("vapic: --config: the file name is empty", "trace", "view", "t.clef", "--config", "")]
+    public async Task AnEmptyFileName_IsRefusedInOneLine_WithoutAStackTrace(string message, params string[] args)
+    {
+        // "vapic run \"$SCRIPT\"" with SCRIPT unset: run and client used to print "unexpected error" and a stack trace.
+        var (code, _, error) = await InvokeAsync(args);
+        Assert.Equal(2, code);
+        var lines = error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(message, lines[0]);
+        Assert.StartsWith("Run 'vapic", lines[1]);
+        Assert.Equal(2, lines.Length);
+    }
+
+    [Theory]
     [InlineData("run", "--vcpus", "2", "a.vapic")]
     [InlineData("run", "-q", "a.vapic")]
     [InlineData("trace", "view", "--bogus", "t.clef")]

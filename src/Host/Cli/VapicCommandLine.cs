@@ -136,6 +136,13 @@ public sealed class VapicCommandLine
             await _error.WriteLineAsync($"Run '{CommandPath(parse.CommandResult)} --help' for usage.").ConfigureAwait(false);
             return ExitUsage;
         }
+        if (EmptyArgument(parse) is { } empty)
+        {
+            // An empty word where a file goes ("$SCRIPT" unset): .NET's file API throws on it rather than say "no such file".
+            await _error.WriteLineAsync($"vapic: {empty}: the file name is empty").ConfigureAwait(false);
+            await _error.WriteLineAsync($"Run '{CommandPath(parse.CommandResult)} --help' for usage.").ConfigureAwait(false);
+            return ExitUsage;
+        }
         if (parse.Action is not AsynchronousCommandLineAction)
         {
             // A command that runs to its end at once (the trace and state tools): Ctrl-C simply ends the process.
@@ -192,6 +199,32 @@ public sealed class VapicCommandLine
             .ToList();
 
     private const string Unrecognized = "Unrecognized command or argument '";
+
+    /// <summary>
+    /// The name of a command's argument (every one names a file or folder: FILE, TRACE, STATE, SCRIPT, DIR) or of
+    /// <c>--config</c> given as an empty word, or null.
+    /// </summary>
+    private static string? EmptyArgument(ParseResult parse)
+    {
+        foreach (var argument in parse.CommandResult.Children.OfType<ArgumentResult>())
+        {
+            if (argument.Tokens.Any(t => t.Value.Length == 0))
+            {
+                return argument.Argument.Name;
+            }
+        }
+        for (SymbolResult? r = parse.CommandResult; r is CommandResult c; r = c.Parent)
+        {
+            foreach (var option in c.Children.OfType<OptionResult>())
+            {
+                if (option.Option.Name == "--config" && option.Tokens.Any(t => t.Value.Length == 0))
+                {
+                    return "--config";
+                }
+            }
+        }
+        return null;
+    }
 
     /// <summary>A parser's "Unrecognized command or argument 'X'." with the subcommands or options X was probably meant to be.</summary>
     private static string WithHint(string message, Command command)
