@@ -268,6 +268,11 @@ public static class StateCommands
 
     private static int ExportKvmFiles(string path, string folder, TextWriter output, TextWriter error, Func<TextReader> input)
     {
+        if (folder.Length == 0)
+        {
+            error.WriteLine("vapic: -o: the folder name is empty");
+            return UsageError;
+        }
         if (!TryRead(path, error, out var state, input))
         {
             return UsageError;

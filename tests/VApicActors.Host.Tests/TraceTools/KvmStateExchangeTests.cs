@@ -35,6 +35,20 @@ public sealed class KvmStateExchangeTests
     }
 
     [Fact]
+    public async Task ExportToAnEmptyFolderName_IsSaidSo_NotWithDotNetsParameterName()
+    {
+        using var dir = new TempDirectory();
+        var saved = dir.File("s.json");
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "save", dir.Write("s.vapic", "vm vcpus=1\n"), "-o", saved, "--no-trace")).Code);
+
+        var (code, _, error) = await Vapic.InvokeAsync("state", "export-kvm", saved, "-o", "");
+
+        // It said ": error: cannot write: The value cannot be an empty string. (Parameter 'path')".
+        Assert.Equal(2, code);
+        Assert.Equal("vapic: -o: the folder name is empty", error.Trim());
+    }
+
+    [Fact]
     public async Task ExportIntoAFolderOfABiggerVm_LeavesOnlyThisVmsFiles()
     {
         // Files of a VM with more vCPUs left beside the new ones would be read back as vCPUs of this VM.
