@@ -109,21 +109,11 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
 
         Assert.True(code == 0, error);
         var lines = Lines(output);
-        Assert.Contains(lines, l => l.EndsWith(
-            "fixed 0x41 to physical 0x1 -> 0x1: accepted #5 +0 ns, still pending in IRR at the end (blocked by TPR 0x50: its priority class 4 is not above PPR 0x50)",
-            StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.EndsWith(
-            "fixed 0x42 to physical 0x2 -> 0x2: accepted #6 +0 ns, still pending in IRR at the end (blocked by 0x45 in service, not EOI'd: its priority class 4 is not above PPR 0x40)",
-            StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.EndsWith(
-            "fixed 0x35 to physical 0x2 -> 0x2: accepted #7 +0 ns, still pending in IRR at the end (blocked by 0x45 in service, not EOI'd: its priority class 3 is not above PPR 0x40)",
-            StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.EndsWith(
-            "fixed 0x51 to physical 0x3 -> 0x3: accepted #4 +0 ns, still pending in IRR at the end (behind 0x52, a higher vector pending)",
-            StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.EndsWith(
-            "fixed 0x52 to physical 0x3 -> 0x3: accepted #5 +0 ns, still pending in IRR at the end (deliverable at PPR 0x0, never acknowledged)",
-            StringComparison.Ordinal));
+        AssertALineEndsWith(lines, "fixed 0x41 to physical 0x1 -> 0x1: accepted #5 +0 ns, still pending in IRR at the end (blocked by TPR 0x50: its priority class 4 is not above PPR 0x50)");
+        AssertALineEndsWith(lines, "fixed 0x42 to physical 0x2 -> 0x2: accepted #6 +0 ns, still pending in IRR at the end (blocked by 0x45 in service, not EOI'd: its priority class 4 is not above PPR 0x40)");
+        AssertALineEndsWith(lines, "fixed 0x35 to physical 0x2 -> 0x2: accepted #7 +0 ns, still pending in IRR at the end (blocked by 0x45 in service, not EOI'd: its priority class 3 is not above PPR 0x40)");
+        AssertALineEndsWith(lines, "fixed 0x51 to physical 0x3 -> 0x3: accepted #4 +0 ns, still pending in IRR at the end (behind 0x52, a higher vector pending)");
+        AssertALineEndsWith(lines, "fixed 0x52 to physical 0x3 -> 0x3: accepted #5 +0 ns, still pending in IRR at the end (deliverable at PPR 0x0, never acknowledged)");
     }
 
     [Fact]
@@ -157,16 +147,11 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
 
         Assert.True(code == 0, error);
         var lines = Lines(output);
-        Assert.Contains(lines, l => l.EndsWith(
-            "fixed 0x41 to logical 0x12: reached no APIC (no APIC's logical ID matches 0x12: 0x0 LDR 0x0 flat, 0x1 LDR 0x0 flat; " +
-            "an xAPIC's LDR is 0 until the guest writes it)", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.EndsWith(
-            "fixed 0x43 to logical 0x12: reached no APIC (no APIC's logical ID matches 0x12: 0x0 LDR 0x0 flat, 0x1 LDR 0x21 cluster; " +
-            "the xAPICs' DFRs differ, and the SDM has every APIC of a system use one model, flat or cluster; an xAPIC's LDR is 0 until the guest writes it)",
-            StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.EndsWith(
-            "fixed 0x44 to logical 0x50001: reached no APIC (no APIC's logical ID matches 0x50001: 0x0 LDR 0x1 (x2APIC cluster), 0x1 LDR 0x2 (x2APIC cluster))",
-            StringComparison.Ordinal));
+        AssertALineEndsWith(lines, "fixed 0x41 to logical 0x12: reached no APIC (no APIC's logical ID matches 0x12: 0x0 LDR 0x0 flat, 0x1 LDR 0x0 flat; " +
+            "an xAPIC's LDR is 0 until the guest writes it)");
+        AssertALineEndsWith(lines, "fixed 0x43 to logical 0x12: reached no APIC (no APIC's logical ID matches 0x12: 0x0 LDR 0x0 flat, 0x1 LDR 0x21 cluster; " +
+            "the xAPICs' DFRs differ, and the SDM has every APIC of a system use one model, flat or cluster; an xAPIC's LDR is 0 until the guest writes it)");
+        AssertALineEndsWith(lines, "fixed 0x44 to logical 0x50001: reached no APIC (no APIC's logical ID matches 0x50001: 0x0 LDR 0x1 (x2APIC cluster), 0x1 LDR 0x2 (x2APIC cluster))");
     }
 
     [Fact]
@@ -191,7 +176,7 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
 
         Assert.True(code == 0, error);
         var lines = Lines(output);
-        Assert.Contains(lines, l => l.EndsWith("-> 0x1: coalesced #5 +0 ns into IPI 0x0 #6, still pending in IRR at the end (deliverable at PPR 0x0, never acknowledged)", StringComparison.Ordinal));
+        AssertALineEndsWith(lines, "-> 0x1: coalesced #5 +0 ns into IPI 0x0 #6, still pending in IRR at the end (deliverable at PPR 0x0, never acknowledged)");
         Assert.Contains("2 IPIs sent, 2 deliveries followed: 0 taken to EOI (0 coalesced into an interrupt already pending), " +
             "0 NMI/SMI/INIT/SIPI delivered, 0 dropped, 0 lost, 2 still pending, 0 still in service; 0 IPIs reached no APIC", lines);
     }
@@ -496,6 +481,10 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
         Assert.Equal(0, code);
         Assert.Equal("", error);
     }
+
+    /// <summary>Some line of the output ends with <paramref name="ending"/>.</summary>
+    private static void AssertALineEndsWith(IReadOnlyList<string> lines, string ending) =>
+        Assert.True(lines.Any(l => l.EndsWith(ending, StringComparison.Ordinal)), "no line ends with: " + ending + "\n" + string.Join("\n", lines));
 
     private static (int Code, string Output, string Error) Run(string trace, IpiSelection selection, bool problemsOnly = false)
     {
