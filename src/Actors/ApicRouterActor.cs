@@ -40,6 +40,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
     private int _bidCount;
     private InterruptRequest _roundRequest;
     private uint? _roundSource;
+    private int _roundSourceIndex;
     private ReplyObligation? _roundThen;
     private long _roundSentAt;
     private long _roundSourceSeq;
@@ -167,6 +168,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
                     identity.Index, identity.ApicId, identity.Mode, identity.SoftwareEnabled, identity.Ldr, identity.DfrModel);
             }
         }
+        _routes.CarryOut(identity.Index);
         Complete(m.Then);
     }
 
@@ -204,13 +206,14 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         uint? source = sourceIndex >= 0 ? _identities[sourceIndex].ApicId : null;
         if (_targets.Count == 0)
         {
+            CarriedOut(sourceIndex);
             Complete(then);
             return;
         }
         switch (request.Mode)
         {
             case DeliveryMode.LowestPriority:
-                StartRound(request, source, then);
+                StartRound(request, sourceIndex, source, then);
                 _roundSentAt = sentAt;
                 _roundVirtualNs = virtualNs;
                 _roundSourceSeq = sourceSeq;
@@ -225,7 +228,7 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
                 }
                 break;
             case DeliveryMode.Init:
-                StartRound(request, source, then);
+                StartRound(request, sourceIndex, source, then);
                 var message = request.Message;
                 foreach (var index in _targets)
                 {
@@ -234,16 +237,18 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
                 break;
             default:
                 Deliver(request.Message, source, sentAt, sourceSeq, virtualNs);
+                CarriedOut(sourceIndex);
                 Complete(then);
                 break;
         }
     }
 
-    private void StartRound(in InterruptRequest request, uint? source, ReplyObligation? then)
+    private void StartRound(in InterruptRequest request, int sourceIndex, uint? source, ReplyObligation? then)
     {
         _round++;
         _awaiting = _targets.Count;
         _roundRequest = request;
+        _roundSourceIndex = sourceIndex;
         _roundSource = source;
         _roundThen = then;
         _inRound = true;
@@ -307,10 +312,23 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         var then = _roundThen;
         _roundThen = null;
         _roundRequest = default;
+        CarriedOut(_roundSourceIndex);
         Complete(then);
         _inRound = false;
         Become(Routing);
         TakeUpWaiting();
+    }
+
+    /// <summary>
+    /// Counts an IPI of vCPU <paramref name="sourceIndex"/> (-1: an MSI) as carried out, once its deliveries are told:
+    /// from then on that vAPIC may deliver its next fixed IPIs itself without overtaking this one.
+    /// </summary>
+    private void CarriedOut(int sourceIndex)
+    {
+        if (sourceIndex >= 0)
+        {
+            _routes.CarryOut(sourceIndex);
+        }
     }
 
     private static void Complete(ReplyObligation? then)

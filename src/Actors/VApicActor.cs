@@ -93,6 +93,8 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     /// <summary>The VM's virtual time as this APIC last heard it.</summary>
     private long _now;
     private long? _reportedDue;
+    // Identity changes and IPIs told to the router: until it has carried them all out, fixed IPIs go through it too.
+    private long _toldRouter;
     private ApicRoutingIdentity _reportedIdentity;
 
     public VApicActor(ApicConfig config, IActorRef vm, IActorRef router, RouteSnapshot routes, VmClock clock, string vmName, ITraceSink? trace)
@@ -747,6 +749,7 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
                         + " ldr=0x" + identity.Ldr.ToString("X8") + " dfr=0x" + identity.DfrModel.ToString("X"));
             }
             _router.Tell(new IdentityChanged(identity, _sent.Count == 0 ? then : null), _self);
+            _toldRouter++;
         }
         for (var i = 0; i < _sent.Count; i++)
         {
@@ -754,6 +757,7 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
             TraceSent(request);
             CountSent(request.Mode);
             _router.Tell(new RouteInterrupt(_index, request, i == _sent.Count - 1 ? then : null, Stamp(), _tracer.Enabled ? _tracer.LastSeq : 0, _now), _self);
+            _toldRouter++;
         }
     }
 
@@ -1069,10 +1073,17 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     /// <summary>
     /// Delivers the call's fixed IPIs to their targets through the published route table, tracing and counting
     /// each, and leaves the rest (other delivery modes, or everything while no table is published) for the router.
-    /// Keeps the order of the IPIs: either all of them go directly or none does.
+    /// Keeps the order of the IPIs: either all of them go directly or none does, and none does while the router has yet
+    /// to carry out an identity change or IPI this APIC told it before (a message told the target directly would
+    /// overtake that IPI, or be routed by a table older than this APIC's own new identity).
     /// </summary>
     private void DeliverDirectly()
     {
+        // (The count first: the router counts a message after withdrawing the routes it made stale.)
+        if (_routes.CarriedOut(_index) != _toldRouter)
+        {
+            return;
+        }
         var routes = _routes.Current;
         if (routes is null)
         {

@@ -48,7 +48,7 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         _spec = spec;
         _log = Context.GetLogger().WithContext("Vm", spec.Name);
         _dueOf = new long?[spec.VcpuCount];
-        var routes = new RouteSnapshot();
+        var routes = new RouteSnapshot(spec.VcpuCount);
         _clock = new VmClock();
         // The router and the vAPICs tell each other for nearly every IPI: they share the dispatcher made for that.
         // One deployment shared by all of them (WithDispatcher would make one per actor, and a vCPU counts every byte).

@@ -74,6 +74,75 @@ public sealed class ConcurrentDriverSpecs : VmSpecBase
     }
 
     [Fact]
+    public async Task Ports_ALowestPriorityIpiAndTheNextFixedIpi_ArriveAtTheTargetInTheOrderSent()
+    {
+        await StartVm(2);
+        await EnableAll();
+        await PublishRoutes();
+        await W(0, IcrHigh, Icr.Destination(1));
+        var probe = CreateTestProbe();
+        var port = Vm.GetPort(0);
+
+        // Sent back to back: the first goes through the router's lowest-priority round, the second straight to vCPU 1.
+        port.WriteMmio(Values.DefaultBase + IcrLow, 4, Icr.LowestPriority | 0x50, 1, probe.Ref);
+        port.WriteMmio(Values.DefaultBase + IcrLow, 4, Icr.Fixed | 0x51, 2, probe.Ref);
+        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
+        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
+        await Settle();
+
+        var arrived = Trace.Events.Where(e => e.ApicId == 1 && e.Event == "Accepted").Select(e => e.Vector).ToArray();
+        Assert.Equal([0x50, 0x51], arrived);
+    }
+
+    [Fact]
+    public async Task Ports_AnInitAndTheNextFixedIpi_ArriveAtTheTargetInTheOrderSent()
+    {
+        await StartVm(2);
+        await EnableAll();
+        await PublishRoutes();
+        await W(0, IcrHigh, Icr.Destination(1));
+        var probe = CreateTestProbe();
+        var port = Vm.GetPort(0);
+
+        // INIT leaves vCPU 1 software-disabled, so the fixed IPI behind it is discarded, not left in IRR.
+        port.WriteMmio(Values.DefaultBase + IcrLow, 4, Icr.Init | Icr.Assert, 1, probe.Ref);
+        port.WriteMmio(Values.DefaultBase + IcrLow, 4, Icr.Fixed | 0x51, 2, probe.Ref);
+        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
+        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
+        await Settle();
+
+        Assert.Equal(VectorSet.Empty, await Irr(1));
+        Assert.Equal(1, (await Vm.GetApicRef(1).Ask<ApicProtocol.CountersRead>(r => new ApicProtocol.GetCounters(1, 0, r), TimeSpan.FromSeconds(5), CancellationToken.None)).Counters.FixedOutcomes[(int)AcceptOutcome.DroppedSoftwareDisabled]);
+    }
+
+    [Fact]
+    public async Task Ports_AnLdrWriteAndTheNextLogicalIpiToItself_UseTheNewLdr()
+    {
+        await StartVm(2);
+        await EnableAll();
+        await W(0, Dfr, Values.DfrFlat);
+        await PublishRoutes();
+        await W(0, IcrHigh, Icr.Destination(0x01));
+        var probe = CreateTestProbe();
+        var port = Vm.GetPort(0);
+
+        // The IPI is sent after the LDR write that makes vCPU 0 logical destination 0x01.
+        port.WriteMmio(Values.DefaultBase + Ldr, 4, 0x0100_0000, 1, probe.Ref);
+        port.WriteMmio(Values.DefaultBase + IcrLow, 4, Icr.Fixed | Icr.Logical | 0x52, 2, probe.Ref);
+        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
+        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
+        await Settle();
+
+        Assert.Equal(VectorSet.Of(0x52), await Irr(0));
+    }
+
+    /// <summary>
+    /// Lets the router publish its route table again after identity changes (it does when it next routes), so that the
+    /// next fixed IPIs go straight to their targets: an IPI to an APIC ID no vCPU has.
+    /// </summary>
+    private Task PublishRoutes() => Ipi(0, 0x0F, Icr.Fixed | 0x40);
+
+    [Fact]
     public async Task DispatchToApic_FindsTheVcpuByItsApicId()
     {
         await StartVm(3, apicIds: [0x10, 0x20, 0x30]);
