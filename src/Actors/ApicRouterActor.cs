@@ -87,6 +87,42 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         }
     }
 
+    /// <summary>
+    /// The VM stopped (or the router with it): whoever waits for an answer the router holds (the round's, and those of the
+    /// requests that waited behind it) hears that the VM stopped, instead of nothing until its own timeout. Answers owed
+    /// to the VM's own actors are left: they stop too, and answer their own requesters.
+    /// </summary>
+    protected override void PostStop()
+    {
+        var stopped = new Status.Failure(new InvalidOperationException("the VM stopped before its router carried the request out"));
+        Fail(_roundThen, stopped);
+        _roundThen = null;
+        while (_waiting.TryDequeue(out var waiting))
+        {
+            switch (waiting.Message)
+            {
+                case RouteInterrupt m:
+                    Fail(m.Then, stopped);
+                    break;
+                case RouteMsi m:
+                    m.ReplyTo.Tell(stopped);
+                    break;
+                case DispatchToApic m:
+                    m.Request.ReplyTo.Tell(stopped);
+                    break;
+            }
+        }
+        base.PostStop();
+    }
+
+    private void Fail(ReplyObligation? then, Status.Failure failure)
+    {
+        if (then is { } reply && !reply.To.Equals(_vm) && Array.IndexOf(_apics, reply.To) < 0)
+        {
+            reply.To.Tell(failure);
+        }
+    }
+
     private void Starting()
     {
         Receive<ApicStarted>(m =>

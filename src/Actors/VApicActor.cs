@@ -239,7 +239,30 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         }
     }
 
-    protected override void PostStop() => _apic.Dispose();
+    /// <summary>
+    /// Releases the page. A sequence of exits still waiting for the router, and those queued behind it, are answered
+    /// with a failure: the VM stopped before they were done.
+    /// </summary>
+    protected override void PostStop()
+    {
+        if (_run is not null || _runQueue is { Count: > 0 })
+        {
+            var stopped = new Status.Failure(new InvalidOperationException("the VM stopped before the sequence of exits was done"));
+            if (_run is { } run && !ReferenceEquals(run.ReplyTo, _self))
+            {
+                run.ReplyTo.Tell(stopped, _self);
+            }
+            while (_runQueue is not null && _runQueue.TryDequeue(out var queued))
+            {
+                if (!ReferenceEquals(queued.ReplyTo, _self))
+                {
+                    queued.ReplyTo.Tell(stopped, _self);
+                }
+            }
+            _run = null;
+        }
+        _apic.Dispose();
+    }
 
     /// <summary>
     /// Runs one handler. A handler that throws (a bug: the model never throws on guest input) leaves the

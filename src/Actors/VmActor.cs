@@ -96,6 +96,18 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         }
     }
 
+    /// <summary>
+    /// The VM stopped: a clock step, save or restore in progress is answered with a failure, as its vAPICs stop
+    /// without answering.
+    /// </summary>
+    protected override void PostStop()
+    {
+        var stopped = new Status.Failure(new InvalidOperationException("the VM " + _spec.Name + " stopped before the request was done"));
+        _stepReplyTo.Tell(stopped);
+        _stateReplyTo.Tell(stopped);
+        base.PostStop();
+    }
+
     private void Starting()
     {
         Receive<RoutesReady>(_ =>

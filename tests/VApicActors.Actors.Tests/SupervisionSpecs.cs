@@ -66,4 +66,60 @@ public sealed class SupervisionSpecs : VmSpecBase
 
         await ExpectTerminatedAsync(apic);
     }
+
+    [Fact]
+    public async Task StoppedVm_AnswersTheRequestsItsRouterAndVcpusStillHeld()
+    {
+        await StartVm(3);
+        await EnableAll();
+        await W(0, IcrHigh, Icr.Destination(1));
+        var probe = CreateTestProbe();
+        // vCPU 1's actor stops first, as it may when the VM stops: the lowest-priority round that asks it for a bid
+        // never ends, and what comes to the router after it waits.
+        var stopping = Vm.GetApicRef(1);
+        Watch(stopping);
+        stopping.Tell(PoisonPill.Instance);
+        await ExpectTerminatedAsync(stopping);
+
+        Vm.GetPort(0).WriteMmio(Values.DefaultBase + IcrLow, 4, Icr.LowestPriority | 0x50, 1, probe.Ref);
+        await AwaitConditionAsync(() => Task.FromResult(Trace.Named("IpiSent").Any(e => e.ApicId == 0)));
+        await Task.Delay(200);
+        Vm.Router.Tell(new RouterProtocol.RouteMsi(Values.MsiAddress(2), 0x51, 2, probe.Ref));
+        Vm.GetApicRef(2).Tell(new ApicProtocol.RunExits(2,
+            [ApicProtocol.Exit.WriteMmioOf(Values.DefaultBase + IcrLow, 4, Icr.Nmi), ApicProtocol.Exit.ReadMmioOf(Values.DefaultBase + Id, 4)],
+            3, probe.Ref));
+        await AwaitConditionAsync(() => Task.FromResult(Trace.Named("IpiSent").Any(e => e.ApicId == 2)));
+        await Task.Delay(200);
+        probe.ExpectNoMsg(TimeSpan.Zero);
+
+        await Vm.DisposeAsync();
+
+        for (var i = 0; i < 3; i++)
+        {
+            await probe.ExpectMsgAsync<Status.Failure>();
+        }
+    }
+
+    [Fact]
+    public async Task StoppedVm_AnswersAClockStepStillWaitingForAVcpu()
+    {
+        await StartVm(2);
+        await EnableAll();
+        await W(1, LvtTimer, 0x30);
+        await W(1, TimerDivide, Values.DivideBy1);
+        await W(1, TimerInitialCount, 1000);
+        var probe = CreateTestProbe();
+        // vCPU 1's actor stops first, as it may when the VM stops: the step that waits for its expiry never ends.
+        var stopping = Vm.GetApicRef(1);
+        Watch(stopping);
+        stopping.Tell(PoisonPill.Instance);
+        await ExpectTerminatedAsync(stopping);
+        Vm.Vm.Tell(new VmProtocol.StepClock(5000), probe.Ref);
+        await Task.Delay(200);
+        probe.ExpectNoMsg(TimeSpan.Zero);
+
+        await Vm.DisposeAsync();
+
+        await probe.ExpectMsgAsync<Status.Failure>();
+    }
 }
