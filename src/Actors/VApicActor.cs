@@ -95,6 +95,8 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     private long? _reportedDue;
     // Identity changes and IPIs told to the router: until it has carried them all out, fixed IPIs go through it too.
     private long _toldRouter;
+    // Restores of the state handled: the VM tells the EOI broadcasts of a state it replaced from those of the new one.
+    private int _restores;
     private ApicRoutingIdentity _reportedIdentity;
 
     public VApicActor(ApicConfig config, IActorRef vm, IActorRef router, RouteSnapshot routes, VmClock clock, string vmName, ITraceSink? trace)
@@ -562,6 +564,7 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
     /// </summary>
     private void OnRestoreState(RestoreState m)
     {
+        _restores++;
         _now = m.NowNs;
         _apic.Restore(m.State, _now, this);
         _tracer.Write(ApicTracer.Restored, _now, value: m.State.ApicBase,
@@ -695,7 +698,7 @@ internal sealed class VApicActor : UntypedActor, IApicEffects, IHostedCoreContex
         }
         foreach (var vector in _eoiBroadcasts)
         {
-            _vm.Tell(new EoiBroadcast(_index, vector), _self);
+            _vm.Tell(new EoiBroadcast(_index, vector, _restores), _self);
             if (_tracer.Enabled)
             {
                 _tracer.Write("EoiBroadcast", _now, vector: vector);

@@ -40,6 +40,12 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
     private IActorRef _stateReplyTo = ActorRefs.Nobody;
     private ApicState[] _saved = [];
     private int _awaitingApics;
+    // Which vAPICs have answered the save in progress, and the EOI broadcasts the saved state gets: an EOI a vAPIC
+    // handled after its state was taken belongs to the VM after the save.
+    private bool[] _answered = [];
+    private readonly List<byte> _savedEoiBroadcasts = new();
+    // Restores asked of each vAPIC: an EOI broadcast it sent before handling the last belongs to the state replaced.
+    private int[]? _restoresAsked;
     private readonly VmClock _clock;
     private Exception? _restoreFailure;
 
@@ -166,6 +172,9 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         _stateReplyTo = Sender;
         _saved = new ApicState[_apics.Length];
         _awaitingApics = _apics.Length;
+        _answered = new bool[_apics.Length];
+        _savedEoiBroadcasts.Clear();
+        _savedEoiBroadcasts.AddRange(_eoiBroadcasts);
         for (var index = 0; index < _apics.Length; index++)
         {
             _apics[index].Tell(new ApicProtocol.SaveState(index, _now, 0, Self));
@@ -175,13 +184,21 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
 
     private void Saving()
     {
+        Receive<EoiBroadcast>(m =>
+        {
+            if (TakeEoiBroadcast(m) && !_answered[m.Vcpu])
+            {
+                _savedEoiBroadcasts.Add(m.Vector);
+            }
+        });
         ReceiveTimerReports();
         Receive<ApicProtocol.StateSaved>(m =>
         {
             _saved[m.Vcpu] = m.State;
+            _answered[m.Vcpu] = true;
             if (--_awaitingApics == 0)
             {
-                var state = new VmState(_spec, _now, [.. _eoiBroadcasts], [.. _saved]);
+                var state = new VmState(_spec, _now, [.. _savedEoiBroadcasts], [.. _saved]);
                 _saved = [];
                 EndStateChange(new VmStateSaved(state));
             }
@@ -217,8 +234,10 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         _eoiBroadcasts.AddRange(state.PendingEoiBroadcasts);
         _restoreFailure = null;
         _awaitingApics = _apics.Length;
+        _restoresAsked ??= new int[_apics.Length];
         for (var index = 0; index < _apics.Length; index++)
         {
+            _restoresAsked[index]++;
             _apics[index].Tell(new ApicProtocol.RestoreState(index, state.Apics[index], _now, 0, Self));
         }
         Become(Restoring);
@@ -272,7 +291,20 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
     {
         Receive<TimerArmed>(m => SetDue(m.Vcpu, m.DueNs));
         Receive<TimerCancelled>(m => SetDue(m.Vcpu, null));
-        Receive<EoiBroadcast>(m => _eoiBroadcasts.Add(m.Vector));
+        Receive<EoiBroadcast>(m => TakeEoiBroadcast(m));
+    }
+
+    /// <summary>Keeps an EOI broadcast, unless it came from a state a restore has replaced since (it is dropped with that state).</summary>
+    private bool TakeEoiBroadcast(EoiBroadcast m)
+    {
+        if (_restoresAsked is not null && m.Restores < _restoresAsked[m.Vcpu])
+        {
+            _log.Debug("VM {Vm}: the EOI broadcast of vector {Vector:X2} by vCPU {Vcpu} came from the state its restore replaced; dropped",
+                _spec.Name, m.Vector, m.Vcpu);
+            return false;
+        }
+        _eoiBroadcasts.Add(m.Vector);
+        return true;
     }
 
     private void BeginStep(long target)

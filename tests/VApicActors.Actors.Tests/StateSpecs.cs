@@ -1,3 +1,5 @@
+using Akka.Actor;
+using VApicActors.Actors.Protocol;
 using VApicActors.Registers;
 using Xunit;
 using Xunit.Abstractions;
@@ -156,5 +158,91 @@ public sealed class StateSpecs : VmSpecBase
         var events = Trace.Events.SkipWhile(e => e.Event != "LocalRaised").ToArray();
         Assert.Equal("LVTPC", events[0].Register);
         Assert.Equal(("Accepted", "LVTPC", 0x66), (events[1].Event, events[1].Register, events[1].Vector!.Value));
+    }
+
+    [Fact]
+    public async Task SaveAsync_AnEoiBroadcastAfterItsVcpuWasSaved_StaysOutOfTheState()
+    {
+        await StartVm(2);
+        await EnableAll();
+        await Vm.SendMsiAsync(Values.MsiAddress(0), Values.MsiLevelTrigger | Values.MsiLevelAssert | 0x61);
+        Assert.Equal(AccessResult.Of(0x61), await Vm.AcknowledgeAsync(0));
+        var probe = CreateTestProbe();
+        // vCPU 1 answers the save only after a long backlog; vCPU 0 is saved with 0x61 in service, then EOIs it.
+        Backlog(1, 1_000_000);
+        Vm.Vm.Tell(VmProtocol.SaveVm.Instance, probe.Ref);
+        await Task.Delay(20);
+        Vm.GetPort(0).Eoi(1, probe.Ref);
+
+        var answers = new[] { await probe.ExpectMsgAsync<object>(TimeSpan.FromSeconds(20)), await probe.ExpectMsgAsync<object>(TimeSpan.FromSeconds(20)) };
+        Assert.Equal(AccessStatus.Ok, answers.OfType<ApicProtocol.AccessCompleted>().Single().Result.Status);
+        var state = answers.OfType<VmProtocol.VmStateSaved>().Single().State;
+
+        // Saved with 0x61 in service (the usual order here) or after its EOI, never both: the state's EOI comes once.
+        var isrWord = BitConverter.ToUInt32(state.Apics[0].Page.AsSpan(0x100 + 0x10 * (0x61 / 32), 4));
+        var inService = (isrWord & (1u << (0x61 % 32))) != 0;
+        Assert.Equal(inService ? [] : new byte[] { 0x61 }, state.PendingEoiBroadcasts);
+        Assert.Equal(new byte[] { 0x61 }, await Vm.TakeEoiBroadcastsAsync());
+    }
+
+    [Fact]
+    public async Task RestoreAsync_AnEoiBroadcastFromBeforeItsVcpuWasRestored_IsNotPendingAfter()
+    {
+        await StartVm(2);
+        await EnableAll();
+        var state = await Vm.SaveAsync();
+        await Vm.SendMsiAsync(Values.MsiAddress(0), Values.MsiLevelTrigger | Values.MsiLevelAssert | 0x61);
+        Assert.Equal(AccessResult.Of(0x61), await Vm.AcknowledgeAsync(0));
+        var probe = CreateTestProbe();
+        // vCPU 0 EOIs 0x61 behind a long backlog, after the VM has begun the restore but before vCPU 0 is restored.
+        Backlog(0);
+        Vm.GetPort(0).Eoi(1, probe.Ref);
+        Vm.Vm.Tell(new VmProtocol.RestoreVm(state), probe.Ref);
+
+        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>(TimeSpan.FromSeconds(20));
+        await probe.ExpectMsgAsync<VmProtocol.VmRestored>(TimeSpan.FromSeconds(20));
+
+        Assert.Empty(await Vm.TakeEoiBroadcastsAsync());
+    }
+
+    [Fact]
+    public async Task RestoreAsync_AnEoiBroadcastAfterItsVcpuWasRestored_IsPending_WhileTheRouterStillHoldsTheAnswer()
+    {
+        await StartVm(2);
+        await EnableAll();
+        await Vm.SendMsiAsync(Values.MsiAddress(0), Values.MsiLevelTrigger | Values.MsiLevelAssert | 0x61);
+        Assert.Equal(AccessResult.Of(0x61), await Vm.AcknowledgeAsync(0));
+        var state = await Vm.SaveAsync();
+        Assert.Equal(AccessStatus.Ok, (await Vm.EoiAsync(0)).Status);
+        await Vm.TakeEoiBroadcastsAsync();
+        // Software-disabled now, enabled in the state: vCPU 0's restore is answered through the router, which has a
+        // long backlog; vCPU 0 EOIs the restored 0x61 meanwhile.
+        await W(0, Svr, Values.SvrReset);
+        var probe = CreateTestProbe();
+        for (var i = 0; i < 300_000; i++)
+        {
+            Vm.Router.Tell(new RouterProtocol.RouteMsi(0, 0, 0, ActorRefs.Nobody));
+        }
+        Vm.Vm.Tell(new VmProtocol.RestoreVm(state), probe.Ref);
+        await Task.Delay(20);
+        Vm.GetPort(0).Eoi(1, probe.Ref);
+
+        var answers = new[] { await probe.ExpectMsgAsync<object>(TimeSpan.FromSeconds(20)), await probe.ExpectMsgAsync<object>(TimeSpan.FromSeconds(20)) };
+        Assert.Single(answers.OfType<VmProtocol.VmRestored>());
+
+        // The EOI came after the restore (the usual order here), so its broadcast is pending; or before it, and 0x61
+        // is in service again.
+        var inService = (await Vm.SnapshotAsync(0)).Isr.Contains(0x61);
+        Assert.Equal(inService ? [] : new byte[] { 0x61 }, await Vm.TakeEoiBroadcastsAsync());
+    }
+
+    /// <summary>Fills vCPU <paramref name="cpu"/>'s mailbox with queries, so that what is told to it next waits a while.</summary>
+    private void Backlog(int cpu, int count = 300_000)
+    {
+        var apic = Vm.GetApicRef(cpu);
+        for (var i = 0; i < count; i++)
+        {
+            apic.Tell(new ApicProtocol.GetPending(cpu, 0, ActorRefs.Nobody));
+        }
     }
 }

@@ -99,8 +99,8 @@ public static class VmProtocol
     /// <summary>A vAPIC's timer has no expiry pending.</summary>
     internal sealed record TimerCancelled(int Vcpu);
 
-    /// <summary>A vAPIC sent an EOI message toward the I/O APICs.</summary>
-    internal sealed record EoiBroadcast(int Vcpu, byte Vector);
+    /// <summary>A vAPIC sent an EOI message toward the I/O APICs, having handled <paramref name="Restores"/> restores of its state.</summary>
+    internal sealed record EoiBroadcast(int Vcpu, byte Vector, int Restores);
 
     /// <summary>
     /// The vAPIC processes each of its timer expiries due at or before <paramref name="LimitNs"/>, each at its own
