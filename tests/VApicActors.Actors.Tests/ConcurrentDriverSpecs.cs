@@ -136,6 +136,57 @@ public sealed class ConcurrentDriverSpecs : VmSpecBase
         Assert.Equal(VectorSet.Of(0x52), await Irr(0));
     }
 
+    [Fact]
+    public async Task Ports_FixedIpisToAnApicTurnedOffAndOnMeanwhile_AreEachCountedOnceByOutcome()
+    {
+        const int perSender = 300;
+        await StartVm(4);
+        await EnableAll();
+        var probe = CreateTestProbe();
+        for (var cpu = 1; cpu < 4; cpu++)
+        {
+            await W(cpu, IcrHigh, Icr.Destination(0));
+        }
+
+        // Each batch goes out while vCPU 0 takes its next step: software-disabled, enabled, hardware-disabled, enabled.
+        for (var batch = 0; batch < perSender / 5; batch++)
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                for (var cpu = 1; cpu < 4; cpu++)
+                {
+                    Vm.GetPort(cpu).WriteMmio(Values.DefaultBase + IcrLow, 4, Icr.Fixed | (uint)(0x40 + cpu), batch * 5 + i, probe.Ref);
+                }
+            }
+            switch (batch % 4)
+            {
+                case 0:
+                    await W(0, Svr, Values.SvrReset);
+                    break;
+                case 1:
+                    await W(0, Svr, Values.SvrEnabled);
+                    break;
+                case 2:
+                    await Wrmsr(0, ApicMsrs.ApicBase, 0xFEE0_0100);
+                    break;
+                default:
+                    await Wrmsr(0, ApicMsrs.ApicBase, 0xFEE0_0900);
+                    await W(0, Svr, Values.SvrEnabled);
+                    break;
+            }
+        }
+        for (var n = 0; n < 3 * perSender; n++)
+        {
+            await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
+        }
+        await Settle();
+
+        var counters = (await Vm.GetApicRef(0).Ask<ApicProtocol.CountersRead>(r => new ApicProtocol.GetCounters(0, 0, r), TimeSpan.FromSeconds(5), CancellationToken.None)).Counters;
+        Assert.Equal(3 * perSender, counters.FixedArrived);
+        var traced = Trace.Events.Count(e => e.ApicId == 0 && e.Vector is >= 0x41 and <= 0x43 && e.Event != "IpiSent" && e.Event != "Acknowledged");
+        Assert.Equal(3 * perSender, traced);
+    }
+
     /// <summary>
     /// Lets the router publish its route table again after identity changes (it does when it next routes), so that the
     /// next fixed IPIs go straight to their targets: an IPI to an APIC ID no vCPU has.
