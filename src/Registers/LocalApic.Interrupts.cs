@@ -308,7 +308,9 @@ public sealed partial class LocalApic
                 DeliveryMode.Fixed => AcceptFixed(vector, trigger, effects),
                 DeliveryMode.Nmi => DeliverNmi(),
                 DeliveryMode.Smi => Accept(InterruptMessage.Smi, 0, effects),
-                DeliveryMode.Init => Accept(InterruptMessage.Init, 0, effects),
+                // INIT is a LINT delivery mode only: the thermal, performance-counter and CMCI LVTs do not support it
+                // (SDM Fig. 10-8; docs/decisions.md, 28), so there it acts like a reserved mode.
+                DeliveryMode.Init when source is LvtSource.Lint0 or LvtSource.Lint1 => Accept(InterruptMessage.Init, 0, effects),
                 _ => AcceptOutcome.DroppedNoEffect,
             };
         }

@@ -251,6 +251,27 @@ public sealed class LintTests
     }
 
     [Theory]
+    [InlineData(LvtSource.Thermal, ApicOffsets.LvtThermal)]
+    [InlineData(LvtSource.PerformanceCounter, ApicOffsets.LvtPmc)]
+    [InlineData(LvtSource.Cmci, ApicOffsets.LvtCmci)]
+    public void RaiseLocal_InitModeOnThermalPmcOrCmci_IsNotSupportedAndDeliversNothing(LvtSource source, uint offset)
+    {
+        // SDM Fig. 10-8: INIT is "not supported" for the thermal, performance-counter and CMCI LVTs (docs/decisions.md, 28).
+        using var h = ApicHarness.XApic(1, bsp: false);
+        h.W(offset, LvtInit | 0x44);
+        h.W(ApicOffsets.Tpr, 0x20);
+
+        Assert.Equal(AcceptOutcome.DroppedNoEffect, h.Apic.RaiseLocal(source, 0, h.Fx));
+
+        Assert.Equal(VcpuRunState.Running, h.Apic.RunState);
+        Assert.Equal(0x20u, h.R(ApicOffsets.Tpr));
+        Assert.Equal(SvrEnabled, h.R(ApicOffsets.Svr));
+        Assert.True(h.Apic.Irr.IsEmpty);
+        var stored = LvtInit | 0x44 | (source == LvtSource.PerformanceCounter ? LvtMasked : 0);
+        Assert.Equal(stored, h.R(offset));
+    }
+
+    [Theory]
     [InlineData(LvtSource.Thermal)]
     [InlineData(LvtSource.Cmci)]
     [InlineData(LvtSource.PerformanceCounter)]
