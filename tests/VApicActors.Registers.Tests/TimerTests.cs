@@ -551,6 +551,25 @@ public sealed class TimerTests
     }
 
     [Fact]
+    public void MaskedTscDeadline_ExpiresWithoutDeliveringAndReadsZero()
+    {
+        // Profile: a masked timer delivers nothing; the deadline MSR reads 0 after firing.
+        using var h = ApicHarness.XApic();
+        h.W(ApicOffsets.LvtTimer, TimerTscDeadline | LvtMasked | 0xEE);
+        h.WrmsrOk(ApicMsrs.TscDeadline, 4000);
+
+        Assert.True(h.ExpireDue());
+
+        Assert.True(h.Apic.Irr.IsEmpty);
+        Assert.Equal((LvtSource.Timer, (byte)0xEE, AcceptOutcome.DroppedMasked), Assert.Single(h.Fx.Local));
+        Assert.Equal(0ul, h.RdmsrOk(ApicMsrs.TscDeadline));
+        Assert.Null(h.Apic.TimerDue);
+        h.W(ApicOffsets.LvtTimer, TimerTscDeadline | 0xEE);
+        Assert.True(h.Apic.Irr.IsEmpty);
+        Assert.Null(h.Apic.TimerDue);
+    }
+
+    [Fact]
     public void Timer_IllegalVector_RecordsReceiveErrorOnExpiry()
     {
         using var h = DivideByOne();
