@@ -62,6 +62,28 @@ public sealed class InitSipiTests
     }
 
     [Fact]
+    public void Accept_InitWithTscDeadlineArmed_DisarmsItAndTheDeadlineIsGone()
+    {
+        // INIT returns the timer to its power-on state: an armed TSC deadline never fires afterwards.
+        using var h = ApicHarness.XApic(1, bsp: false);
+        h.W(ApicOffsets.LvtTimer, TimerTscDeadline | 0xEE);
+        h.WrmsrOk(ApicMsrs.TscDeadline, 4000);
+        h.Fx.Clear();
+
+        Assert.Equal(AcceptOutcome.InitReset, h.Accept(InterruptMessage.Init));
+
+        Assert.Null(h.Apic.TimerDue);
+        Assert.Equal(1, h.Fx.Cancels);
+        Assert.False(h.Apic.ExpireTimer(10_000, h.Fx));
+        Assert.Equal(AcceptOutcome.Started, h.Accept(InterruptMessage.StartUp(0x10)));
+        h.W(ApicOffsets.Svr, SvrEnabled);
+        h.W(ApicOffsets.LvtTimer, TimerTscDeadline | 0xEE);
+        Assert.Equal(0ul, h.RdmsrOk(ApicMsrs.TscDeadline));
+        Assert.Null(h.Apic.TimerDue);
+        Assert.Empty(h.Fx.Local);
+    }
+
+    [Fact]
     public void Accept_InitThenSipi_StartsAtTheVectorAndIgnoresTheSecond()
     {
         using var h = ConfiguredAp();
