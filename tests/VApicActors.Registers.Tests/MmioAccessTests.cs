@@ -56,6 +56,28 @@ public sealed class MmioAccessTests
         Assert.Equal(0u, h.LatchEsr());
     }
 
+    [Theory]
+    [InlineData(1, 0u)]
+    [InlineData(2, 0u)]
+    [InlineData(8, 0u)]
+    [InlineData(4, 4u)]
+    [InlineData(4, 8u)]
+    public void WriteMmio_NarrowMisalignedOrSixtyFourBitToIcrOrEsr_SendsNothingAndLatchesNothing(int size, uint within)
+    {
+        // Decision 14: such writes are ignored, also where a full write acts (the ICR-low send, the ESR latch).
+        using var h = ApicHarness.XApic();
+        h.W(ApicOffsets.IcrLow, 0x05);
+        h.Fx.Clear();
+
+        h.Write(ApicOffsets.IcrLow + within, 0x0004_0041, size);
+        h.Write(ApicOffsets.Esr + within, 0, size);
+
+        Assert.Empty(h.Fx.Sent);
+        Assert.Equal(0x05u, h.R(ApicOffsets.IcrLow));
+        Assert.Equal(0u, h.R(ApicOffsets.Esr));
+        Assert.Equal(EsrSendIllegalVector, h.LatchEsr());
+    }
+
     [Fact]
     public void WriteMmio_NarrowEoi_DoesNotEndTheInterrupt()
     {
