@@ -108,6 +108,27 @@ public sealed class EsrTests
     }
 
     [Fact]
+    public void Esr_OtherBitOrSameBitAfterLatch_FiresTheErrorLvtAgain()
+    {
+        // Profile: every newly recorded bit fires the Error LVT; a latch clears the collected copy (docs/decisions.md, 2).
+        using var h = ApicHarness.XApic();
+        h.W(ApicOffsets.LvtError, 0xFE);
+
+        h.W(ApicOffsets.IcrLow, IcrSelf | IcrAssert | 0x05);
+        h.R(0x040);
+        Assert.Equal(2, h.Fx.Local.Count);
+        Assert.Equal(EsrSendIllegalVector | EsrIllegalRegister, h.LatchEsr());
+
+        h.W(ApicOffsets.IcrLow, IcrSelf | IcrAssert | 0x05);
+
+        Assert.Equal(3, h.Fx.Local.Count);
+        Assert.All(h.Fx.Local, local => Assert.Equal(LvtSource.Error, local.Source));
+        Assert.Equal(AcceptOutcome.Accepted, h.Fx.Local[0].Outcome);
+        Assert.Equal(AcceptOutcome.Coalesced, h.Fx.Local[1].Outcome);
+        Assert.Equal(EsrSendIllegalVector, h.LatchEsr());
+    }
+
+    [Fact]
     public void Esr_ErrorLvtWithIllegalVector_RecordsReceiveErrorWithoutFiringAgain()
     {
         using var h = ApicHarness.XApic();
