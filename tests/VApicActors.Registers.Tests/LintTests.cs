@@ -27,6 +27,30 @@ public sealed class LintTests
         Assert.True(h.Apic.Irr.IsEmpty);
     }
 
+    [Theory]
+    [InlineData(0, LvtNmi)]
+    [InlineData(1, LvtNmi)]
+    [InlineData(1, LvtSmi)]
+    public void SetLint_NmiOrSmiWithLevelTriggerBit_StillFiresOnEdgesOnly(int pin, uint mode)
+    {
+        // Profile: NMI and SMI fire on the inactive→active edge; the level bit matters to fixed LINTs only (SDM 10.5.1).
+        using var h = ApicHarness.XApic();
+        var offset = pin == 0 ? ApicOffsets.LvtLint0 : ApicOffsets.LvtLint1;
+        h.W(offset, LvtLevel | mode);
+
+        Pin(h, pin, true);
+        h.W(offset, LvtLevel | mode);
+        Pin(h, pin, true);
+        Assert.Equal(1, h.Apic.NmiCount + h.Apic.SmiCount);
+        Pin(h, pin, false);
+        Pin(h, pin, true);
+
+        Assert.Equal(2, mode == LvtNmi ? h.Apic.NmiCount : h.Apic.SmiCount);
+        Assert.Equal(LvtLevel | mode, h.R(offset));
+        Assert.True(h.Apic.Irr.IsEmpty);
+        Assert.True(h.Apic.Tmr.IsEmpty);
+    }
+
     [Fact]
     public void SetLint_MaskedNmi_DeliversNothing()
     {
