@@ -287,6 +287,27 @@ public sealed class ApicBaseTests
     }
 
     [Fact]
+    public void WriteMsr_RelocateInX2ApicMode_KeepsModeAndRegisters()
+    {
+        // Profile: a write that keeps the mode may move the base; the page still answers nothing in x2APIC mode.
+        using var h = ApicHarness.X2Apic(3, bsp: false);
+        h.WrmsrOk(0x808, 0x44);
+        h.Fx.Clear();
+
+        h.WrmsrOk(ApicMsrs.ApicBase, AlternateBase | ApicBaseEnable | ApicBaseExtd);
+
+        Assert.Equal(AlternateBase | ApicBaseEnable | ApicBaseExtd, h.RdmsrOk(ApicMsrs.ApicBase));
+        Assert.Equal(ApicMode.X2Apic, h.Apic.Mode);
+        Assert.Equal(0x44ul, h.RdmsrOk(0x808));
+        Assert.Equal((ulong)SvrEnabled, h.RdmsrOk(0x80F));
+        Assert.Equal(3ul, h.RdmsrOk(0x802));
+        Assert.Empty(h.Fx.RoutingChanges);
+        Assert.Equal(AccessResult.Of(0xFFFF_FFFF), h.Apic.ReadMmio(AlternateBase + ApicOffsets.Tpr, 4, 0, h.Fx));
+        h.Apic.WriteMmio(AlternateBase + ApicOffsets.Tpr, 4, 0x55, 0, h.Fx);
+        Assert.Equal(0x44ul, h.RdmsrOk(0x808));
+    }
+
+    [Fact]
     public void WriteMsr_RelocateInXApicMode_KeepsRegistersAndMovesThePage()
     {
         using var h = ApicHarness.XApic();
