@@ -51,6 +51,45 @@ public sealed class LintTests
         Assert.True(h.Apic.Tmr.IsEmpty);
     }
 
+    [Theory]
+    [InlineData(0b001u)]
+    [InlineData(0b011u)]
+    [InlineData(0b110u)]
+    public void SetLint_ReservedDeliveryMode_DeliversNothing(uint mode)
+    {
+        // SDM Fig. 10-8: a LINT LVT delivers fixed, SMI, NMI, INIT or ExtINT; "all other combinations are reserved".
+        using var h = ApicHarness.XApic(1, bsp: false);
+        h.W(ApicOffsets.LvtLint0, (mode << 8) | 0x44);
+        h.W(ApicOffsets.LvtLint1, (mode << 8) | LvtLevel | 0x45);
+
+        Pin(h, 0, true);
+        Pin(h, 1, true);
+
+        Assert.All(h.Fx.Local, local => Assert.Equal(AcceptOutcome.DroppedNoEffect, local.Outcome));
+        Assert.Equal(2, h.Fx.Local.Count);
+        Assert.True(h.Apic.Irr.IsEmpty);
+        Assert.Equal(VcpuRunState.Running, h.Apic.RunState);
+        Assert.Equal(0, h.Apic.NmiCount + h.Apic.SmiCount);
+        Assert.Equal((mode << 8) | LvtLevel | 0x45, h.R(ApicOffsets.LvtLint1));
+    }
+
+    [Theory]
+    [InlineData(LvtSource.Thermal, ApicOffsets.LvtThermal, 0b001u)]
+    [InlineData(LvtSource.Thermal, ApicOffsets.LvtThermal, 0b011u)]
+    [InlineData(LvtSource.Cmci, ApicOffsets.LvtCmci, 0b110u)]
+    [InlineData(LvtSource.Cmci, ApicOffsets.LvtCmci, 0b111u)]
+    public void RaiseLocal_ReservedOrExtIntModeOnThermalOrCmci_DeliversNothing(LvtSource source, uint offset, uint mode)
+    {
+        // SDM Fig. 10-8: ExtINT is not supported for these LVTs and the other unnamed modes are reserved.
+        using var h = ApicHarness.XApic();
+        h.W(offset, (mode << 8) | 0x44);
+
+        Assert.Equal(AcceptOutcome.DroppedNoEffect, h.Apic.RaiseLocal(source, 0, h.Fx));
+
+        Assert.True(h.Apic.Irr.IsEmpty);
+        Assert.Equal(0, h.Apic.NmiCount + h.Apic.SmiCount);
+    }
+
     [Fact]
     public void SetLint_MaskedNmi_DeliversNothing()
     {
