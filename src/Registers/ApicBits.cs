@@ -59,6 +59,8 @@ internal static class ApicBits
     public const uint EsrSendIllegalVector = 0x20;
     public const uint EsrReceiveIllegalVector = 0x40;
     public const uint EsrIllegalRegister = 0x80;
+    /// <summary>Every error bit this profile records (decision 4); ESR holds no other.</summary>
+    public const uint EsrRecorded = EsrSendIllegalVector | EsrReceiveIllegalVector | EsrIllegalRegister;
 
     // Timer divide (SDM 10.5.4, Fig. 10-10)
     public const uint DcrWritable = 0xB;

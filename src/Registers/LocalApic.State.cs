@@ -160,7 +160,9 @@ public sealed partial class LocalApic
     /// <summary>
     /// The state of an APIC rebuilt from what <c>KVM_GET_LAPIC</c> returned for it (<paramref name="regs"/>, the 1 KiB of
     /// <c>struct kvm_lapic_state</c>), at virtual time 0: the inverse of <see cref="ToKvmLapicState"/>. The registers are
-    /// taken as KVM gave them, except what this model owns: the version register (LVR) is the model's, PPR follows
+    /// taken as KVM gave them less the bits no APIC of this model can hold (read-only, reserved and illegal-vector bits,
+    /// which its own writes and deliveries never set: LVT delivery status, reserved ICR bits, IRR/ISR/TMR vectors 0–15
+    /// and the like; DFR bits 27:0 read as ones), and except what this model owns: the version register (LVR) is the model's, PPR follows
     /// from TPR and ISR, and TMCCT is not kept in the page — a counting timer (TMICT non-zero, and periodic, or one-shot
     /// with TMCCT non-zero) goes on from TMCCT at the divide value of TDCR, as after a TDCR write, and reloads TMICT if
     /// periodic; a TMCCT of 0 (periodic) or above TMICT counts a whole period, as KVM_SET_LAPIC has it.
@@ -170,7 +172,16 @@ public sealed partial class LocalApic
     /// SMI or SIPI latched; no error pending beyond what ESR reads.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="regs"/> is not <see cref="KvmLapicStateSize"/> bytes.</exception>
-    public static ApicState StateFromKvmLapicState(int index, ReadOnlySpan<byte> regs, bool x2Apic, long timerHz = ApicConfig.DefaultHz)
+    public static ApicState StateFromKvmLapicState(int index, ReadOnlySpan<byte> regs, bool x2Apic, long timerHz = ApicConfig.DefaultHz) =>
+        StateFromKvmLapicState(index, regs, x2Apic, timerHz, out _);
+
+    /// <summary>
+    /// As <see cref="StateFromKvmLapicState(int, ReadOnlySpan{byte}, bool, long)"/>, and says in
+    /// <paramref name="dropped"/> which bits of the structure's registers were left out because no APIC of this model can
+    /// hold them (see <see cref="KvmLapicDroppedBits"/>), register by register in offset order; empty when none were.
+    /// </summary>
+    public static ApicState StateFromKvmLapicState(
+        int index, ReadOnlySpan<byte> regs, bool x2Apic, long timerHz, out IReadOnlyList<KvmLapicDroppedBits> dropped)
     {
         if (regs.Length != KvmLapicStateSize)
         {
@@ -194,6 +205,7 @@ public sealed partial class LocalApic
             BinaryPrimitives.WriteUInt32LittleEndian(words[(int)ApicOffsets.Ldr..], DestinationMatcher.X2ApicLdr(id));
         }
         BinaryPrimitives.WriteUInt32LittleEndian(words[(int)ApicOffsets.TimerCurrentCount..], 0);
+        dropped = KeepWhatTheModelHolds(words, x2Apic);
 
         var lvtt = BinaryPrimitives.ReadUInt32LittleEndian(regs[(int)ApicOffsets.LvtTimer..]);
         var mode = (lvtt >> ApicBits.TimerModeShift) & ApicBits.TimerModeMask;
@@ -217,4 +229,68 @@ public sealed partial class LocalApic
             TimerPeriodTicks: counting ? (ulong)initial * divisor : 0, TimerExpiries: 0, TimerDueInNs: dueInNs,
             NmiCount: 0, SmiCount: 0, SipiVector: -1);
     }
+
+    /// <summary>
+    /// Clears, in a page built from a <c>struct kvm_lapic_state</c>, the register bits no APIC of this model can hold —
+    /// the bits its own writes and deliveries never set (read-only, reserved and illegal-vector bits) — and returns what
+    /// was cleared. DFR's bits 27:0, which always read as ones, are set as a DFR write sets them.
+    /// </summary>
+    private static List<KvmLapicDroppedBits> KeepWhatTheModelHolds(Span<byte> words, bool x2Apic)
+    {
+        var dropped = new List<KvmLapicDroppedBits>();
+        void Keep(Span<byte> page, uint offset, uint holdable)
+        {
+            var value = BinaryPrimitives.ReadUInt32LittleEndian(page[(int)offset..]);
+            if ((value & ~holdable) != 0)
+            {
+                dropped.Add(new KvmLapicDroppedBits(offset, value & ~holdable));
+                BinaryPrimitives.WriteUInt32LittleEndian(page[(int)offset..], value & holdable);
+            }
+        }
+
+        Keep(words, ApicOffsets.Tpr, ApicBits.TprMask);
+        if (!x2Apic)
+        {
+            // (The x2APIC LDR is the one of the ID, set above.)
+            Keep(words, ApicOffsets.Ldr, ApicBits.XApicLdrMask);
+        }
+        var dfr = BinaryPrimitives.ReadUInt32LittleEndian(words[(int)ApicOffsets.Dfr..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(words[(int)ApicOffsets.Dfr..], dfr | ApicBits.DfrAlwaysOnes);
+        Keep(words, ApicOffsets.Svr, ApicBits.SvrWritable);
+        // Vectors 0-15, illegal as interrupt vectors, are never requested, in service or level-triggered: bits 15:0 of
+        // the first word of ISR, TMR and IRR.
+        const uint legalVectors = ~((1u << ApicBits.FirstLegalVector) - 1);
+        Keep(words, ApicOffsets.Isr0, legalVectors);
+        Keep(words, ApicOffsets.Tmr0, legalVectors);
+        Keep(words, ApicOffsets.Irr0, legalVectors);
+        Keep(words, ApicOffsets.Esr, ApicBits.EsrRecorded);
+        Keep(words, ApicOffsets.LvtCmci, WritableLvtBits(ApicOffsets.LvtCmci));
+        // The ICR keeps what a write keeps (the same bits in both modes: those an x2APIC write may set, without the
+        // delivery status, which reads 0 once the IPI is handed on); its destination is 8 bits in xAPIC mode, 32 in x2APIC.
+        Keep(words, ApicOffsets.IcrLow, Icr.Writable);
+        Keep(words, ApicOffsets.IcrHigh, x2Apic ? uint.MaxValue : Icr.XApicDestinationMask);
+        foreach (var offset in (ReadOnlySpan<uint>)[ApicOffsets.LvtTimer, ApicOffsets.LvtThermal, ApicOffsets.LvtPmc, ApicOffsets.LvtLint0, ApicOffsets.LvtLint1, ApicOffsets.LvtError])
+        {
+            // Remote IRR is the LINT pins' alone, and is held only while the entry is level-triggered (as an LVT write keeps it).
+            var lvt = BinaryPrimitives.ReadUInt32LittleEndian(words[(int)offset..]);
+            var remoteIrr = offset is ApicOffsets.LvtLint0 or ApicOffsets.LvtLint1 && (lvt & ApicBits.LvtLevelTriggered) != 0
+                ? ApicBits.LvtRemoteIrr
+                : 0;
+            Keep(words, offset, WritableLvtBits(offset) | remoteIrr);
+        }
+        Keep(words, ApicOffsets.TimerDivide, ApicBits.DcrWritable);
+        dropped.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+        return dropped;
+    }
+}
+
+/// <summary>
+/// Bits of one register of a <c>struct kvm_lapic_state</c> that an import left out because no APIC of this model can hold
+/// them. <see cref="Offset"/> is the register's (xAPIC MMIO offset); for the first word of ISR, TMR or IRR, whose bit
+/// <c>n</c> is vector <c>n</c>, <see cref="Bits"/> are the illegal vectors (0–15) that were set.
+/// </summary>
+public readonly record struct KvmLapicDroppedBits(uint Offset, uint Bits)
+{
+    /// <summary>True for ISR, TMR and IRR, whose bits are vectors.</summary>
+    public bool IsVectorSet => Offset is ApicOffsets.Isr0 or ApicOffsets.Tmr0 or ApicOffsets.Irr0;
 }

@@ -227,6 +227,148 @@ public sealed class KvmLapicStateTests
         }
     }
 
+    /// <summary>A structure with bits set that no APIC can hold, in every register that has such bits.</summary>
+    private static byte[] WithBitsNoApicHolds(bool x2Apic, uint id)
+    {
+        var regs = new byte[LocalApic.KvmLapicStateSize];
+        void Put(uint offset, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)offset), value);
+        Put(ApicOffsets.Id, x2Apic ? id : id << 24);
+        Put(ApicOffsets.Tpr, 0xFFFF_FF20);              // bits 31:8 reserved
+        if (!x2Apic)
+        {
+            Put(ApicOffsets.Ldr, 0x0400_0ABC);          // bits 23:0 reserved
+        }
+        Put(ApicOffsets.Dfr, 0xF000_0000);              // bits 27:0 read as ones
+        Put(ApicOffsets.Svr, 0xFFFF_FDFF);              // bits 31:13, 11:10 reserved
+        Put(ApicOffsets.Isr0, 0x0001_0004);             // vector 2 is illegal; 16 is not
+        Put(ApicOffsets.Tmr0, 0x0000_8000);             // vector 15
+        Put(ApicOffsets.Irr0, 0x0002_0021);             // vectors 0 and 5; 17 stays
+        Put(ApicOffsets.Esr, 0x0000_01E3u);             // checksum and accept errors, bit 8: never recorded here
+        Put(ApicOffsets.LvtCmci, 0x0000_1800 | 0x40);   // delivery status, bit 11 reserved
+        Put(ApicOffsets.IcrLow, 0xFFFF_30FD);           // 31:20, 17:16, 13 reserved, 12 delivery status
+        Put(ApicOffsets.IcrHigh, x2Apic ? 0x0000_0007u : 0x07FF_FFFFu); // xAPIC: bits 23:0 reserved
+        Put(ApicOffsets.LvtTimer, 0x0001_10EC);         // delivery status
+        Put(ApicOffsets.LvtThermal, 0x0001_4000);       // remote IRR is the LINTs' alone
+        Put(ApicOffsets.LvtPmc, 0xFFFE_0000);           // bits 31:17
+        Put(ApicOffsets.LvtLint0, 0x0000_5700);         // delivery status, and remote IRR while edge-triggered
+        Put(ApicOffsets.LvtLint1, 0x0000_C060);         // level-triggered with remote IRR: held
+        Put(ApicOffsets.LvtError, 0x0000_07FE);         // delivery mode bits 10:8: the Error LVT has none
+        Put(ApicOffsets.TimerDivide, 0xFFFF_FFF3);      // bits 31:4, 2 reserved
+        return regs;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BitsNoApicCanHold_AreDroppedOnImport_AndSaidRegisterByRegister(bool x2Apic)
+    {
+        var regs = WithBitsNoApicHolds(x2Apic, 4);
+
+        var state = LocalApic.StateFromKvmLapicState(1, regs, x2Apic, ApicConfig.DefaultHz, out var dropped);
+        using var apic = new LocalApic(new ApicConfig(1, 4, false, x2Apic));
+        apic.Restore(state, 0, NullApicEffects.Instance);
+        var s = apic.Snapshot(0);
+
+        Assert.Equal(0x20u, s.Tpr);
+        Assert.Equal(0xFFFF_FFFFu, s.Dfr);
+        Assert.Equal(0x11FFu, s.Svr);
+        Assert.Equal([16], s.Isr.Vectors());
+        Assert.Empty(s.Tmr.Vectors());
+        Assert.Equal([17], s.Irr.Vectors());
+        Assert.Equal(0xE0u, s.Esr);
+        var kept = apic.ToKvmLapicState(0);
+        uint Kept(uint offset) => BinaryPrimitives.ReadUInt32LittleEndian(kept.AsSpan((int)offset));
+        Assert.Equal(0x0000_0040u, Kept(ApicOffsets.LvtCmci));
+        Assert.Equal(0x0001_00ECu, s.LvtTimer);
+        Assert.Equal(0x0001_0000u, Kept(ApicOffsets.LvtThermal));
+        Assert.Equal(0x0000_0000u, Kept(ApicOffsets.LvtPmc));
+        Assert.Equal(0x0000_0700u, s.LvtLint0);
+        Assert.Equal(0x0000_C060u, s.LvtLint1);
+        Assert.Equal(0x0000_00FEu, s.LvtError);
+        Assert.Equal(0x3u, s.TimerDivide);
+        Assert.Equal(0x000C_00FDu, Kept(ApicOffsets.IcrLow));
+        Assert.Equal(x2Apic ? 0x7u : 0x0700_0000u, Kept(ApicOffsets.IcrHigh));
+        if (!x2Apic)
+        {
+            Assert.Equal(0x0400_0000u, s.Ldr);
+        }
+
+        KvmLapicDroppedBits[] expected =
+        [
+            new(ApicOffsets.Tpr, 0xFFFF_FF00),
+            .. x2Apic ? Array.Empty<KvmLapicDroppedBits>() : [new(ApicOffsets.Ldr, 0x0000_0ABC)],
+            new(ApicOffsets.Svr, 0xFFFF_EC00),
+            new(ApicOffsets.Isr0, 0x0000_0004),
+            new(ApicOffsets.Tmr0, 0x0000_8000),
+            new(ApicOffsets.Irr0, 0x0000_0021),
+            new(ApicOffsets.Esr, 0x0000_0103),
+            new(ApicOffsets.LvtCmci, 0x0000_1800),
+            new(ApicOffsets.IcrLow, 0xFFF3_3000),
+            .. x2Apic ? Array.Empty<KvmLapicDroppedBits>() : [new(ApicOffsets.IcrHigh, 0x00FF_FFFF)],
+            new(ApicOffsets.LvtTimer, 0x0000_1000),
+            new(ApicOffsets.LvtThermal, 0x0000_4000),
+            new(ApicOffsets.LvtPmc, 0xFFFE_0000),
+            new(ApicOffsets.LvtLint0, 0x0000_5000),
+            new(ApicOffsets.LvtError, 0x0000_0700),
+            new(ApicOffsets.TimerDivide, 0xFFFF_FFF0),
+        ];
+        Assert.Equal(expected, dropped);
+        Assert.True(dropped.Single(d => d.Offset == ApicOffsets.Irr0).IsVectorSet);
+        Assert.False(dropped.Single(d => d.Offset == ApicOffsets.Tpr).IsVectorSet);
+    }
+
+    [Fact]
+    public void AnImportedX2ApicIcr_ReadAndWrittenBack_DoesNotFault()
+    {
+        // KVM may leave the delivery-status bit, or reserved bits, in the ICR it returns; an x2APIC guest that writes back
+        // what it reads must not take a #GP for bits it never wrote.
+        var regs = new byte[LocalApic.KvmLapicStateSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Id), 3);
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Svr), 0x1FF);
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.IcrLow), 0x0010_10FD);
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.IcrHigh), 3);
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.LvtLint0), 0x0001_1000);
+        using var h = ApicHarness.X2Apic(3, bsp: false);
+        h.Apic.Restore(LocalApic.StateFromKvmLapicState(h.Apic.Index, regs, x2Apic: true), 0, h.Fx);
+
+        var icr = h.RdmsrOk(ApicMsrs.X2ApicIcr);
+        Assert.Equal(0x0000_0003_0000_00FDUL, icr);
+        Assert.Equal(AccessStatus.Ok, h.Wrmsr(ApicMsrs.X2ApicIcr, icr).Status);
+        Assert.Equal(0x0001_0000UL, h.RdmsrOk(ApicHarness.Msr(ApicOffsets.LvtLint0)));
+    }
+
+    [Fact]
+    public void RandomStructures_ImportAsRegistersAGuestCanWriteBack()
+    {
+        // Whatever the structure holds, every writable x2APIC register reads back a value a WRMSR takes without a #GP
+        // (profile decisions 2 and 3), as it does on an APIC that was never imported.
+        uint[] writable =
+        [
+            ApicOffsets.Tpr, ApicOffsets.Svr, ApicOffsets.LvtCmci, ApicOffsets.LvtTimer, ApicOffsets.LvtThermal,
+            ApicOffsets.LvtPmc, ApicOffsets.LvtLint0, ApicOffsets.LvtLint1, ApicOffsets.LvtError, ApicOffsets.TimerDivide,
+        ];
+        var random = new Random(0x5eed);
+        var regs = new byte[LocalApic.KvmLapicStateSize];
+        for (var n = 0; n < 200; n++)
+        {
+            random.NextBytes(regs);
+            var id = LocalApic.ApicIdOfKvmLapicState(regs, x2Apic: true);
+            if (id == ApicId.X2ApicBroadcast)
+            {
+                continue;
+            }
+            using var h = ApicHarness.X2Apic(id, bsp: false);
+            var state = LocalApic.StateFromKvmLapicState(h.Apic.Index, regs, x2Apic: true);
+            h.Apic.Restore(state, 0, h.Fx);
+            foreach (var offset in writable)
+            {
+                var msr = ApicHarness.Msr(offset);
+                Assert.Equal(AccessStatus.Ok, h.Wrmsr(msr, h.RdmsrOk(msr)).Status);
+            }
+            Assert.Equal(AccessStatus.Ok, h.Wrmsr(ApicMsrs.X2ApicIcr, h.RdmsrOk(ApicMsrs.X2ApicIcr)).Status);
+        }
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1023)]

@@ -35,8 +35,15 @@ public static class KvmLapicImport
     /// there, none missing) and builds the VM's state at virtual time 0 (see <see cref="LocalApic.StateFromKvmLapicState"/>).
     /// Throws <see cref="InvalidDataException"/> (<c>FILE: error: REASON</c>) when the folder does not hold such a set.
     /// </summary>
-    public static VmState Read(string folder, bool x2Apic, long timerHz, long tscHz)
+    public static VmState Read(string folder, bool x2Apic, long timerHz, long tscHz) => Read(folder, x2Apic, timerHz, tscHz, out _);
+
+    /// <summary>
+    /// As <see cref="Read(string, bool, long, long)"/>, and says in <paramref name="dropped"/>, one line per vCPU that had
+    /// any, which register bits were left out because no APIC of the model can hold them (<see cref="DroppedLine"/>).
+    /// </summary>
+    public static VmState Read(string folder, bool x2Apic, long timerHz, long tscHz, out IReadOnlyList<string> dropped)
     {
+        var lines = new List<string>();
         var numbers = new SortedSet<int>(VcpuFiles(folder).Select(f => f.Index));
         if (numbers.Count == 0)
         {
@@ -79,7 +86,11 @@ public static class KvmLapicImport
             {
                 throw Refused(path, $"APIC ID {Hex.Of(id)} is vCPU {other}'s as well");
             }
-            var state = LocalApic.StateFromKvmLapicState(i, bytes, x2Apic, timerHz);
+            var state = LocalApic.StateFromKvmLapicState(i, bytes, x2Apic, timerHz, out var left);
+            if (left.Count > 0)
+            {
+                lines.Add(DroppedLine(path, left));
+            }
             owners[state.InitialApicId] = i;
             apics.Add(state);
         }
@@ -88,7 +99,22 @@ public static class KvmLapicImport
             BootAll: true, TimerHz: timerHz, TscHz: tscHz);
         var vm = new VmState(spec, 0, [], apics.MoveToImmutable());
         // Through the state file's own checks, so that what is written is what restore takes.
-        return VmStateFile.FromJson(VmStateFile.ToJson(vm));
+        var checkedState = VmStateFile.FromJson(VmStateFile.ToJson(vm));
+        dropped = lines;
+        return checkedState;
+    }
+
+    /// <summary>
+    /// <c>FILE: dropped bits the APIC cannot hold: REG 0xBITS, ...</c>: each register by its name, with the bits left
+    /// out; ISR, TMR and IRR with the illegal vectors (0–15) that were set, as <c>IRR vectors 0x5 0xe</c>.
+    /// </summary>
+    public static string DroppedLine(string file, IEnumerable<KvmLapicDroppedBits> dropped)
+    {
+        ArgumentNullException.ThrowIfNull(dropped);
+        var registers = dropped.Select(d => d.IsVectorSet
+            ? $"{ApicOffsets.Name(d.Offset)[..3]} vectors {string.Join(' ', Enumerable.Range(0, 32).Where(v => (d.Bits & (1u << v)) != 0).Select(v => Hex.Of((ulong)v)))}"
+            : $"{ApicOffsets.Name(d.Offset)} {Hex.Of(d.Bits)}");
+        return $"{file}: dropped bits the APIC cannot hold: {string.Join(", ", registers)}";
     }
 
     /// <summary>The refusal of <paramref name="file"/>, worded as the other commands word theirs: <c>FILE: error: REASON</c>.</summary>

@@ -136,9 +136,10 @@ public static class StateCommands
     private static int ImportKvmFiles(string folder, string path, bool x2Apic, long timerHz, long tscHz, TextWriter output, TextWriter error)
     {
         VmState state;
+        IReadOnlyList<string> dropped;
         try
         {
-            state = KvmLapicImport.Read(folder, x2Apic, timerHz, tscHz);
+            state = KvmLapicImport.Read(folder, x2Apic, timerHz, tscHz, out dropped);
         }
         catch (InvalidDataException e)
         {
@@ -153,6 +154,11 @@ public static class StateCommands
                 : e.Message;
             error.WriteLine($"{folder}: error: cannot read it: {reason}");
             return UsageError;
+        }
+        // What no APIC can hold is left out, not refused: said on standard error, vCPU by vCPU.
+        foreach (var line in dropped)
+        {
+            error.WriteLine(line);
         }
         if (!TryWrite(state, path, output, error))
         {

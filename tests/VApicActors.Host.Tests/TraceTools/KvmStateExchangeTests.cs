@@ -87,6 +87,36 @@ public sealed class KvmStateExchangeTests
     }
 
     [Fact]
+    public async Task BitsNoApicCanHold_AreDroppedOnImport_AndSaidPerVcpuOnStandardError()
+    {
+        // KVM's structure may hold the LVT delivery-status bit, vectors 0-15 in IRR, reserved ICR bits: the import keeps
+        // the rest, says what it left out of which vCPU's registers, and still writes the state.
+        using var dir = new TempDirectory();
+        var state = dir.File("s.json");
+        var kvm = dir.File("kvm");
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "save", dir.Write("s.vapic", "vm vcpus=3 mode=x2apic apic-ids=0x0,0x1,0x2\n"), "-o", state, "--no-trace")).Code);
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "export-kvm", state, "-o", kvm)).Code);
+        var file = Path.Combine(kvm, "vcpu-2.lapic");
+        var regs = await File.ReadAllBytesAsync(file);
+        void Or(int offset, uint bits) => BitConverter.TryWriteBytes(regs.AsSpan(offset), BitConverter.ToUInt32(regs, offset) | bits);
+        Or(0x350, 0x1000);          // LVT0 delivery status
+        Or(0x200, 0x0000_4020);     // IRR vectors 5 and 14
+        Or(0x300, 0x0010_1000);     // ICR bit 20 (reserved) and delivery status
+        await File.WriteAllBytesAsync(file, regs);
+        var imported = dir.File("imported.json");
+
+        var (code, output, error) = await Vapic.InvokeAsync("state", "import-kvm", kvm, "--mode", "x2apic", "-o", imported);
+
+        Assert.True(code == 0, error);
+        Assert.Equal($"{file}: dropped bits the APIC cannot hold: IRR vectors 0x5 0xe, ICR 0x101000, LVT0 0x1000", error.Trim());
+        Assert.Contains("3 vCPUs from", output);
+        var shown = await Vapic.InvokeAsync("state", "show", imported);
+        Assert.Contains("LVT0     0x00010000", shown.Output);
+        Assert.Contains("ICR      0x00000000", shown.Output);
+        Assert.DoesNotContain("IRR 0x5", shown.Output);
+    }
+
+    [Fact]
     public async Task X2ApicStatesImportedAsXApic_AreRefusedNamingTheFileAndTheMode()
     {
         // An x2APIC VM's ID register holds the ID in its low bits; read as xAPIC (id << 24) APIC 0x1f became APIC 0x0.
