@@ -154,6 +154,17 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
         Receive<RouteInterrupt>(OnRouteInterrupt);
         Receive<RouteMsi>(OnMsi);
         Receive<DispatchToApic>(m => OnDispatch(m, Sender));
+        Receive<SaveRoundRobin>(OnSaveRoundRobin);
+        Receive<RestoreRoundRobin>(OnRestoreRoundRobin);
+    }
+
+    // The round robin's position is part of the VM's state: a restored VM goes on after the saved VM's previous winner.
+    private void OnSaveRoundRobin(SaveRoundRobin m) => m.ReplyTo.Tell(new RoundRobinSaved(_previousWinner));
+
+    private void OnRestoreRoundRobin(RestoreRoundRobin m)
+    {
+        _previousWinner = m.PreviousWinner;
+        m.ReplyTo.Tell(RoundRobinRestored.Instance);
     }
 
     /// <summary>Waiting for the answers of a round: only identities and those answers are taken; the rest waits in order.</summary>
@@ -182,6 +193,12 @@ internal sealed class ApicRouterActor : ReceiveActor, IWithUnboundedStash
                     break;
                 case DispatchToApic m:
                     OnDispatch(m, waiting.Sender);
+                    break;
+                case SaveRoundRobin m:
+                    OnSaveRoundRobin(m);
+                    break;
+                case RestoreRoundRobin m:
+                    OnRestoreRoundRobin(m);
                     break;
                 default:
                     Unhandled(waiting.Message);

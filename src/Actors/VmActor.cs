@@ -44,6 +44,7 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
     // handled after its state was taken belongs to the VM after the save.
     private bool[] _answered = [];
     private readonly List<byte> _savedEoiBroadcasts = new();
+    private uint? _savedPreviousWinner;
     // Restores asked of each vAPIC: an EOI broadcast it sent before handling the last belongs to the state replaced.
     private int[]? _restoresAsked;
     private readonly VmClock _clock;
@@ -171,10 +172,13 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
     {
         _stateReplyTo = Sender;
         _saved = new ApicState[_apics.Length];
-        _awaitingApics = _apics.Length;
+        // Every vAPIC answers, and the router with the lowest-priority round robin's position.
+        _awaitingApics = _apics.Length + 1;
         _answered = new bool[_apics.Length];
         _savedEoiBroadcasts.Clear();
         _savedEoiBroadcasts.AddRange(_eoiBroadcasts);
+        _savedPreviousWinner = null;
+        _router.Tell(new RouterProtocol.SaveRoundRobin(Self));
         for (var index = 0; index < _apics.Length; index++)
         {
             _apics[index].Tell(new ApicProtocol.SaveState(index, _now, 0, Self));
@@ -196,12 +200,12 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         {
             _saved[m.Vcpu] = m.State;
             _answered[m.Vcpu] = true;
-            if (--_awaitingApics == 0)
-            {
-                var state = new VmState(_spec, _now, [.. _savedEoiBroadcasts], [.. _saved]);
-                _saved = [];
-                EndStateChange(new VmStateSaved(state));
-            }
+            SavedOne();
+        });
+        Receive<RouterProtocol.RoundRobinSaved>(m =>
+        {
+            _savedPreviousWinner = m.PreviousWinner;
+            SavedOne();
         });
         Receive<Status.Failure>(m =>
         {
@@ -210,6 +214,16 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
             EndStateChange(m);
         });
         ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void SavedOne()
+    {
+        if (--_awaitingApics == 0)
+        {
+            var state = new VmState(_spec, _now, [.. _savedEoiBroadcasts], [.. _saved], _savedPreviousWinner);
+            _saved = [];
+            EndStateChange(new VmStateSaved(state));
+        }
     }
 
     /// <summary>
@@ -233,7 +247,9 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         _eoiBroadcasts.Clear();
         _eoiBroadcasts.AddRange(state.PendingEoiBroadcasts);
         _restoreFailure = null;
-        _awaitingApics = _apics.Length;
+        // Every vAPIC answers, and the router once it goes on after the saved previous lowest-priority winner.
+        _awaitingApics = _apics.Length + 1;
+        _router.Tell(new RouterProtocol.RestoreRoundRobin(state.LowestPriorityPreviousWinner, Self));
         _restoresAsked ??= new int[_apics.Length];
         for (var index = 0; index < _apics.Length; index++)
         {
@@ -247,6 +263,7 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
     {
         ReceiveTimerReports();
         Receive<ApicProtocol.AccessCompleted>(_ => RestoredOne());
+        Receive<RouterProtocol.RoundRobinRestored>(_ => RestoredOne());
         Receive<Status.Failure>(m =>
         {
             _restoreFailure ??= m.Cause;

@@ -12,7 +12,12 @@ namespace VApicActors.Actors;
 /// <param name="VirtualTimeNs">The VM's virtual time when it was taken.</param>
 /// <param name="PendingEoiBroadcasts">EOI-broadcast vectors sent but not yet taken, in order.</param>
 /// <param name="Apics">Each vCPU's APIC state, by vCPU index.</param>
-public sealed record VmState(VmSpec Spec, long VirtualTimeNs, ImmutableArray<byte> PendingEoiBroadcasts, ImmutableArray<ApicState> Apics)
+/// <param name="LowestPriorityPreviousWinner">
+/// The APIC ID of the VM's previous lowest-priority winner, after which the round robin among tied candidates goes on
+/// (profile decision 6), or null when none has won yet (the round robin starts at the lowest ID).
+/// </param>
+public sealed record VmState(
+    VmSpec Spec, long VirtualTimeNs, ImmutableArray<byte> PendingEoiBroadcasts, ImmutableArray<ApicState> Apics, uint? LowestPriorityPreviousWinner = null)
 {
     /// <summary>
     /// Throws <see cref="ArgumentException"/> unless this state can be restored into a VM created from

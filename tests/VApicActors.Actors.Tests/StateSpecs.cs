@@ -82,6 +82,50 @@ public sealed class StateSpecs : VmSpecBase
     }
 
     [Fact]
+    public async Task RestoreAsync_IntoANewVm_ContinuesTheLowestPriorityRoundRobin()
+    {
+        // Decision 6: tied candidates take turns in APIC-ID order after the VM's previous winner. A restored VM goes on
+        // from the saved VM's previous winner, as the saved VM does, rather than from the lowest ID.
+        const uint lowest = Icr.Assert | Icr.LowestPriority | Icr.Logical;
+        await StartVm(3, apicIds: [4, 2, 9]);
+        var original = Vm;
+        await EnableAll();
+        for (var cpu = 0; cpu < 3; cpu++)
+        {
+            await W(cpu, Ldr, (1u << cpu) << 24);
+        }
+        await Ipi(0, 0x07, lowest | 0x41);
+        Assert.Equal(new[] { 1 }, await Drain(0x41));   // APIC 2, the lowest ID
+        await Ipi(0, 0x07, lowest | 0x42);
+        Assert.Equal(new[] { 0 }, await Drain(0x42));   // APIC 4, after 2
+
+        var state = await original.SaveAsync();
+        Assert.Equal(4u, state.LowestPriorityPreviousWinner);
+        var copy = await VmHandle.CreateAsync(Sys, original.Spec with { Name = "copy" }, Trace);
+        await copy.RestoreAsync(state);
+
+        var winners = new List<uint>();
+        foreach (var vm in new[] { original, copy })
+        {
+            await vm.WriteMmioAsync(0, Values.DefaultBase + IcrHigh, 4, Icr.Destination(0x07));
+            await vm.WriteMmioAsync(0, Values.DefaultBase + IcrLow, 4, lowest | 0x43);
+            var receivers = new List<uint>();
+            for (var cpu = 0; cpu < 3; cpu++)
+            {
+                var snapshot = await vm.SnapshotAsync(cpu);
+                if (snapshot.Irr.Contains(0x43))
+                {
+                    receivers.Add(snapshot.ApicId);
+                }
+            }
+            winners.Add(Assert.Single(receivers));
+        }
+        Assert.Equal(new uint[] { 9, 9 }, winners);
+        Assert.Equal(9u, (await copy.SaveAsync()).LowestPriorityPreviousWinner);
+        await copy.DisposeAsync();
+    }
+
+    [Fact]
     public async Task RestoreAsync_LogicalIdSetByTheGuest_RoutesToTheRestoredId()
     {
         await StartVm(2);

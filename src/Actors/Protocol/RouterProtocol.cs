@@ -58,4 +58,22 @@ public static class RouterProtocol
 
     /// <summary>A candidate's answer to <see cref="BidRequest"/>.</summary>
     internal sealed record BidPlaced(long Round, LowestPriorityBid Bid);
+
+    /// <summary>
+    /// A save asks for the lowest-priority round robin's position: answered with <see cref="RoundRobinSaved"/> once any
+    /// round in progress has ended.
+    /// </summary>
+    internal sealed record SaveRoundRobin(IActorRef ReplyTo);
+
+    /// <summary>The APIC ID of the VM's previous lowest-priority winner, or null when none has won yet.</summary>
+    internal sealed record RoundRobinSaved(uint? PreviousWinner);
+
+    /// <summary>A restore sets the round robin's position: answered with <see cref="RoundRobinRestored"/>.</summary>
+    internal sealed record RestoreRoundRobin(uint? PreviousWinner, IActorRef ReplyTo);
+
+    /// <summary>The answer to <see cref="RestoreRoundRobin"/>.</summary>
+    internal sealed record RoundRobinRestored
+    {
+        public static readonly RoundRobinRestored Instance = new();
+    }
 }

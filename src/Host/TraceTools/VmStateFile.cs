@@ -83,6 +83,7 @@ public static class VmStateFile
             },
             ["virtualTimeNs"] = state.VirtualTimeNs,
             ["pendingEoiBroadcasts"] = new JsonArray(state.PendingEoiBroadcasts.Select(v => (JsonNode?)Hex.Of(v)).ToArray()),
+            ["lowestPriorityPreviousWinner"] = state.LowestPriorityPreviousWinner is uint winner ? Hex.Of(winner) : null,
             ["apics"] = apics,
         };
         return root.ToJsonString(Indented) + Environment.NewLine;
@@ -130,7 +131,7 @@ public static class VmStateFile
         {
             "xapic" => false,
             "x2apic" => true,
-            var other => throw new InvalidDataException($"vm.mode must be xapic or x2apic, not \"{other}\""),
+            _ => throw new InvalidDataException($"vm.mode must be xapic or x2apic, not {Shown(vm["mode"], true)}"),
         };
         var apicNodes = Array(document, "apics");
         if (apicNodes.Count != vcpus)
@@ -201,7 +202,7 @@ public static class VmStateFile
                     "wait-for-sipi" when index == 0 => throw new InvalidDataException(
                         $"{path}.runState is wait-for-sipi, but vCPU 0 is the bootstrap processor, which never waits for a Start-up IPI"),
                     "wait-for-sipi" => VcpuRunState.WaitForSipi,
-                    var other => throw new InvalidDataException($"{path}.runState must be running or wait-for-sipi, not \"{other}\""),
+                    _ => throw new InvalidDataException($"{path}.runState must be running or wait-for-sipi, not {Shown(a["runState"], true)}"),
                 },
                 (uint)Unsigned(a, "esrPending", uint.MaxValue, path),
                 Bool(a, "lint0", path),
@@ -228,14 +229,18 @@ public static class VmStateFile
             {
                 "all" => true,
                 "bsp" => false,
-                var other => throw new InvalidDataException($"vm.boot must be all or bsp, not \"{other}\""),
+                _ => throw new InvalidDataException($"vm.boot must be all or bsp, not {Shown(vm["boot"], true)}"),
             },
             Signed(vm, "timerHz", 1, long.MaxValue, "vm"),
             Signed(vm, "tscHz", 1, long.MaxValue, "vm"));
         var eoi = Array(document, "pendingEoiBroadcasts")
             .Select((n, i) => (byte)Unsigned(n, "pendingEoiBroadcasts[" + i.ToString(CultureInfo.InvariantCulture) + "]", byte.MaxValue))
             .ToImmutableArray();
-        var state = new VmState(spec, Signed(document, "virtualTimeNs", 0, long.MaxValue), eoi, apics.MoveToImmutable());
+        // Added after the first files were written: a file without it (or with null) has no previous winner yet.
+        uint? previousWinner = document["lowestPriorityPreviousWinner"] is { } winner
+            ? (uint)Unsigned(winner, "lowestPriorityPreviousWinner", uint.MaxValue)
+            : null;
+        var state = new VmState(spec, Signed(document, "virtualTimeNs", 0, long.MaxValue), eoi, apics.MoveToImmutable(), previousWinner);
         try
         {
             state.CheckRestorableInto(spec);

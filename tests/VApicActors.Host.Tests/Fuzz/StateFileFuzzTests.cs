@@ -165,6 +165,7 @@ public sealed class StateFileFuzzTests(ActorSystemFixture fixture) : IClassFixtu
     private static readonly string[] Fields =
     [
         "format", "version", "vm", "name", "vcpus", "mode", "apicIds", "boot", "timerHz", "tscHz", "virtualTimeNs", "pendingEoiBroadcasts",
+        "lowestPriorityPreviousWinner",
         "apics", "index", "initialApicId", "apicBase", "runState", "esrPending", "lint0", "lint1", "tscDeadline", "timer", "running",
         "elapsedNs", "firstTicks", "periodTicks", "expiries", "dueInNs", "nmiCount", "smiCount", "sipiVector", "page", "JSON", "the document",
     ];

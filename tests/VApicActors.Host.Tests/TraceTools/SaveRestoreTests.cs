@@ -91,6 +91,78 @@ public sealed class SaveRestoreTests(ActorSystemFixture fixture) : IClassFixture
         Assert.True(File.Exists(statePath));
     }
 
+    /// <summary>Three APICs (IDs 4, 2, 9) in flat logical mode, and two lowest-priority IPIs to all three, tied: APICs 2 then 4 won.</summary>
+    private const string LowestPriorityFirstHalf = """
+        vm vcpus=3 apic-ids=4,2,9
+        cpu 0
+        writel 0xfee000f0 0x1ff
+        writel 0xfee000d0 0x01000000
+        cpu 1
+        writel 0xfee000f0 0x1ff
+        writel 0xfee000d0 0x02000000
+        cpu 2
+        writel 0xfee000f0 0x1ff
+        writel 0xfee000d0 0x04000000
+        cpu 0
+        writel 0xfee00310 0x07000000
+        writel 0xfee00300 0x00004941
+        writel 0xfee00300 0x00004942
+        """;
+
+    /// <summary>The next lowest-priority IPI: after APIC 4, APIC 9 (vCPU 2) takes vector 0x43 (IRR word 2, bit 3).</summary>
+    private const string LowestPrioritySecondHalf = """
+        cpu 0
+        writel 0xfee00300 0x00004943
+        cpu 2
+        readl 0xfee00220 -> 0x8
+        cpu 0
+        readl 0xfee00220 -> 0x4
+        cpu 1
+        readl 0xfee00220 -> 0x2
+        """;
+
+    [Fact]
+    public async Task SaveBetweenLowestPriorityIpis_RestoreIntoANewVm_TheRoundRobinGoesOnAsInTheOriginal()
+    {
+        using var dir = new TempDirectory();
+        await using var original = new ScenarioSession(fixture.System, "lp-original") { BaseDirectory = dir.Path };
+        await RunAsync(original, LowestPriorityFirstHalf);
+        await RunAsync(original, "save lp.json");
+        Assert.Contains("\"lowestPriorityPreviousWinner\": \"0x4\"", await File.ReadAllTextAsync(dir.File("lp.json")));
+        await using var copy = new ScenarioSession(fixture.System, "lp-copy") { BaseDirectory = dir.Path };
+        await RunAsync(copy, "vm vcpus=1");
+        await RunAsync(copy, "restore lp.json");
+
+        var originalResults = await RunAsync(original, LowestPrioritySecondHalf);
+        var copyResults = await RunAsync(copy, LowestPrioritySecondHalf);
+
+        Assert.Equal(originalResults, copyResults);
+        Assert.Equal(9u, (await original.Vm!.SaveAsync()).LowestPriorityPreviousWinner);
+        Assert.Equal(9u, (await copy.Vm!.SaveAsync()).LowestPriorityPreviousWinner);
+    }
+
+    [Fact]
+    public void StateFile_LowestPriorityPreviousWinner_RoundTrips_AndAFileWithoutItHasNone()
+    {
+        var json = TwoVcpuStateJson();
+        var none = VmStateFile.FromJson(json);
+        Assert.Null(none.LowestPriorityPreviousWinner);
+        Assert.Contains("\"lowestPriorityPreviousWinner\": null", json);
+
+        var withWinner = VmStateFile.ToJson(none with { LowestPriorityPreviousWinner = 1 });
+        Assert.Contains("\"lowestPriorityPreviousWinner\": \"0x1\"", withWinner);
+        Assert.Equal(1u, VmStateFile.FromJson(withWinner).LowestPriorityPreviousWinner);
+
+        // A file written before the field existed loads as before: no previous winner.
+        var old = json.Replace("\"lowestPriorityPreviousWinner\": null,", "", StringComparison.Ordinal);
+        Assert.DoesNotContain("lowestPriorityPreviousWinner", old);
+        Assert.Null(VmStateFile.FromJson(old).LowestPriorityPreviousWinner);
+
+        var e = Assert.Throws<InvalidDataException>(() => VmStateFile.FromJson(
+            json.Replace("\"lowestPriorityPreviousWinner\": null", "\"lowestPriorityPreviousWinner\": \"0x100000000\"", StringComparison.Ordinal)));
+        Assert.Equal("lowestPriorityPreviousWinner must be a 0x hexadecimal string (or a number) up to 0xffffffff, not \"0x100000000\"", e.Message);
+    }
+
     [Fact]
     public async Task Run_SaveAndRestoreVerbs_FilesBesideTheScript()
     {
