@@ -661,6 +661,21 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData("vapic: Unrecognized command or argument 'frob' (the trace subcommands are 'export', 'view', 'ipis', 'import-kvm' or 'replay')", "trace", "frob")]
+    [InlineData("vapic: Unrecognized command or argument 'veiw' (did you mean 'view'?)", "trace", "veiw")]
+    [InlineData("vapic: Unrecognized command or argument 'shwo' (did you mean 'show'?)", "state", "shwo")]
+    public async Task AnUnknownSubcommand_IsOneLine_NamingTheWordAndTheSubcommands(string message, params string[] args)
+    {
+        // "trace frob" used to print the unknown word without a hint and then "Required command was not provided".
+        var (code, _, error) = await InvokeAsync(args);
+        Assert.Equal(2, code);
+        var lines = error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(message, lines[0]);
+        Assert.StartsWith("Run 'vapic ", lines[1]);
+        Assert.Equal(2, lines.Length);
+    }
+
+    [Theory]
     [InlineData("vapic: FILE: the file name is empty", "run", "--no-trace", "")]
     [InlineData("vapic: FILE: the file name is empty", "run", "--no-trace", "a.vapic", "")]
     [InlineData("vapic: FILE: the file name is empty", "client", "--connect", "127.0.0.1:1", "")]

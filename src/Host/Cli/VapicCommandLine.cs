@@ -125,10 +125,7 @@ public sealed class VapicCommandLine
             // over, "no such file" for the option) would only blame the wrong word.
             var messages = unknownOptions.Count > 0
                 ? unknownOptions.Select(o => $"Unrecognized command or argument '{o}'{Suggestions.Hint(o, WordsOf(parse.CommandResult.Command))}")
-                : parse.Errors
-                    // A mistyped subcommand is the cause of "Required command was not provided": it comes first.
-                    .OrderBy(e => e.Message.StartsWith(Unrecognized, StringComparison.Ordinal) ? 0 : 1)
-                    .Select(e => WithHint(e.Message, parse.CommandResult.Command));
+                : ParseErrorMessages(parse);
             foreach (var message in messages)
             {
                 await _error.WriteLineAsync($"vapic: {message}").ConfigureAwait(false);
@@ -199,6 +196,37 @@ public sealed class VapicCommandLine
             .ToList();
 
     private const string Unrecognized = "Unrecognized command or argument '";
+
+    private const string RequiredCommand = "Required command was not provided";
+
+    /// <summary>
+    /// The parser's errors, each with its hint. A mistyped subcommand (<c>vapic trace frob</c>) is the cause of "Required
+    /// command was not provided": that line is left out, and the unknown word's line names the nearest subcommands or,
+    /// when none is near, all of them.
+    /// </summary>
+    private static IEnumerable<string> ParseErrorMessages(ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        var errors = parse.Errors.Select(e => e.Message).ToList();
+        static bool IsUnrecognized(string m) => m.StartsWith(Unrecognized, StringComparison.Ordinal);
+        if (!errors.Any(IsUnrecognized) || !errors.Any(m => m.StartsWith(RequiredCommand, StringComparison.Ordinal)))
+        {
+            return errors.Select(m => WithHint(m, command));
+        }
+        var names = command.Subcommands.Where(c => !c.Hidden).Select(c => "'" + c.Name + "'").ToList();
+        var list = names.Count > 1 ? string.Join(", ", names.Take(names.Count - 1)) + " or " + names[^1] : string.Concat(names);
+        string Explained(string m)
+        {
+            var hinted = WithHint(m, command);
+            return hinted != m || !IsUnrecognized(m)
+                ? hinted
+                : m[..(m.IndexOf('\'', Unrecognized.Length) + 1)] + $" (the {command.Name} subcommands are {list})";
+        }
+        return errors
+            .Where(m => !m.StartsWith(RequiredCommand, StringComparison.Ordinal))
+            .OrderBy(m => IsUnrecognized(m) ? 0 : 1)
+            .Select(Explained);
+    }
 
     /// <summary>
     /// The name of a command's argument (every one names a file or folder: FILE, TRACE, STATE, SCRIPT, DIR) or of
