@@ -76,6 +76,12 @@ public sealed class ScenarioRunnerTests(ActorSystemFixture fixture) : IClassFixt
     [InlineData("lint0 2", "0 or 1")]
     [InlineData("pending -> ", "without an expected result")]
     [InlineData("readl 0xfee00030 -> 0x14/", "VALUE/MASK")]
+    [InlineData("readl 0xfee00030 -> 0x14/0xff extra", "bad expected result '0x14/0xff extra': unexpected 'extra' after '0x14/0xff' (VALUE/MASK stands alone)")]
+    [InlineData("readl 0xfee00030 -> 0x14/0xff 0x20", "unexpected '0x20' after '0x14/0xff' (VALUE/MASK stands alone)")]
+    [InlineData("readl 0xfee00030 -> #GP extra", "unexpected 'extra' after '#GP' (a word stands alone)")]
+    [InlineData("irr -> 0x31 0x41/0xff", "'0x41/0xff' in a list of vectors (a list must hold only numbers)")]
+    [InlineData("irr -> 0x31 none", "'none' in a list of vectors (a list must hold only numbers)")]
+    [InlineData("irr -> 0x31 0x4g", "bad number '0x4g' in the expected result")]
     [InlineData("readl 0xfee00030 -> 0x123456789_123456789_123456789_123456789_123456789_123456789_123456789_g", "bad number '0x123456789_123456789_123456789_123456789_123456789_123456789_12... (73 characters)' in the expected result")]
     [InlineData("frobnicatefrobnicatefrobnicatefrobnicatefrobnicatefrobnicatefrobnicate", "unknown command 'frobnicatefrobnicatefrobnicatefrobnicatefrobnicatefrobnicatefrob... (70 characters)'")]
     public async Task Run_MalformedLine_ReportsErrorStopsFileAndExitsTwo(string line, string message)

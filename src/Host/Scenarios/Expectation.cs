@@ -16,12 +16,22 @@ public abstract record Expectation(string Text)
 
         if (tokens.Count > 1)
         {
+            // A word or a VALUE/MASK stands alone: what follows it is the mistake, not the word itself.
+            var first = tokens[0];
+            if (!NumberSyntax.LooksNumeric(first) || first.Contains('/', StringComparison.Ordinal))
+            {
+                var what = NumberSyntax.LooksNumeric(first) ? "VALUE/MASK" : "a word";
+                throw new ScenarioException(
+                    $"bad expected result '{ScenarioException.Quote(text)}': unexpected '{ScenarioException.Quote(tokens[1])}' after " +
+                    $"'{ScenarioException.Quote(first)}' ({what} stands alone)");
+            }
             var vectors = new List<ulong>(tokens.Count);
             foreach (var t in tokens)
             {
-                if (!NumberSyntax.LooksNumeric(t))
+                if (!NumberSyntax.LooksNumeric(t) || t.Contains('/', StringComparison.Ordinal))
                 {
-                    throw new ScenarioException($"bad expected result '{ScenarioException.Quote(text)}': a list must hold only numbers");
+                    throw new ScenarioException(
+                        $"bad expected result '{ScenarioException.Quote(text)}': '{ScenarioException.Quote(t)}' in a list of vectors (a list must hold only numbers)");
                 }
                 vectors.Add(ParseNumber(t));
             }
