@@ -98,6 +98,43 @@ public sealed class ScenarioRunnerTests(ActorSystemFixture fixture) : IClassFixt
         Assert.Equal("1 passed, 0 failed", output.Trim());
     }
 
+    [Theory]
+    [InlineData("binary", "1: error: not a text script: it contains NUL bytes", 0)]
+    [InlineData("latin1", "2: error: not a text script: it is not UTF-8 (byte 0xE9)", 1)]
+    [InlineData("nul-on-line-3", "3: error: not a text script: it contains NUL bytes", 2)]
+    public async Task Run_FileThatIsNotText_IsOneClearErrorNamingTheLine(string kind, string message, int passed)
+    {
+        // The lines before the one that shows it run, as before any script error.
+        // It used to be read as text anyway: "unknown command '<4096 characters of NULs or garbage>'".
+        using var dir = new TempDirectory();
+        var file = dir.File(kind + ".vapic");
+        byte[] bytes = kind switch
+        {
+            "binary" => [0x7F, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0, .. new byte[4096]],
+            "latin1" => [.. "clock -> 0\n"u8, .. "# caf"u8, 0xE9, .. "\nclock -> 0\n"u8],
+            _ => [.. "clock -> 0\r\nclock -> 0\r\n"u8, 0, 0, (byte)'\n'],
+        };
+        await File.WriteAllBytesAsync(file, bytes);
+        var (summary, output, error) = await RunAsync(file);
+
+        Assert.Equal(2, summary.ExitCode);
+        Assert.Equal($"{file}:{message}", error.Trim());
+        Assert.Equal($"{passed} passed, 0 failed", output.Trim());
+    }
+
+    [Fact]
+    public async Task Run_Utf16ScriptWithByteOrderMark_StillRuns()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.File("utf16.vapic");
+        await File.WriteAllTextAsync(file, "clock -> 0\n# café\n", System.Text.Encoding.Unicode);
+        var (summary, output, error) = await RunAsync(file);
+
+        Assert.Equal(0, summary.ExitCode);
+        Assert.Equal("1 passed, 0 failed", output.Trim());
+        Assert.Equal(string.Empty, error);
+    }
+
     [Fact]
     public async Task Run_NumberOfMillionsOfDigits_IsABadNumberNotACrash()
     {

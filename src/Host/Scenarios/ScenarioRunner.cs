@@ -93,6 +93,7 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
         failures ??= [];
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         IReadOnlyList<string> lines;
+        (int Line, string Reason)? notText;
         try
         {
             if (file == StandardInput)
@@ -103,10 +104,13 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
                 }
                 _inputRead = true;
                 lines = await ReadLinesAsync(input ?? Console.In, cancellationToken).ConfigureAwait(false);
+                notText = ScriptText.FirstNotText(null, lines);
             }
             else
             {
-                lines = await File.ReadAllLinesAsync(file, cancellationToken).ConfigureAwait(false);
+                var bytes = await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false);
+                lines = ScriptText.Lines(bytes);
+                notText = ScriptText.FirstNotText(bytes, lines);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -121,7 +125,7 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
             BaseDirectory = file == StandardInput ? null : Path.GetDirectoryName(Path.GetFullPath(file)),
         };
         var cases = Results is null ? null : new List<ScenarioCase>();
-        var summary = await ExecuteLinesAsync(session, file, lines, output, error, failures, cancellationToken, cases).ConfigureAwait(false);
+        var summary = await ExecuteLinesAsync(session, file, lines, output, error, failures, cancellationToken, cases, notText).ConfigureAwait(false);
         Results?.Add(new ScenarioFileResult(file, cases!, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
         return summary;
 
@@ -181,15 +185,22 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
     /// <c>FILE:LINE: error: ...</c> and stops the script.
     /// </summary>
     /// <param name="cases">When given, every expectation (held or failed) and the line that stopped the script are added to it.</param>
+    /// <param name="notText">
+    /// The first line that shows the file is not text (a NUL, bytes that are not UTF-8) and why: the lines before it run,
+    /// and it stops the script as a script error instead of running.
+    /// </param>
     public static async Task<ScenarioRunSummary> ExecuteLinesAsync(
         ScenarioSession session, string file, IReadOnlyList<string> lines, TextWriter output, TextWriter error,
-        List<string> failures, CancellationToken cancellationToken = default, List<ScenarioCase>? cases = null)
+        List<string> failures, CancellationToken cancellationToken = default, List<ScenarioCase>? cases = null,
+        (int Line, string Reason)? notText = null)
     {
         int passed = 0, failed = 0;
         for (var i = 0; i < lines.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var outcome = await session.ExecuteAsync(lines[i]).ConfigureAwait(false);
+            var outcome = notText?.Line == i + 1
+                ? LineOutcome.Failure(notText.Value.Reason)
+                : await session.ExecuteAsync(lines[i]).ConfigureAwait(false);
             if (cases is not null && outcome.Kind is LineOutcomeKind.Passed or LineOutcomeKind.Failed or LineOutcomeKind.Error)
             {
                 cases.Add(new ScenarioCase(i + 1, WithoutComment(lines[i]), outcome.Kind,

@@ -198,9 +198,11 @@ public sealed partial class ScenarioFuzzTests(ActorSystemFixture fixture) : ICla
         await using (var session = new ScenarioSession(fixture.System, "reference") { BaseDirectory = Path.GetDirectoryName(file) })
         {
             var lines = await File.ReadAllLinesAsync(file);
+            // The first line that shows the file is not text stops it, as a script error, instead of running.
+            var notText = ScriptText.FirstNotText(await File.ReadAllBytesAsync(file), lines);
             for (var i = 0; i < lines.Length; i++)
             {
-                var outcome = await session.ExecuteAsync(lines[i]);
+                var outcome = notText?.Line == i + 1 ? LineOutcome.Failure(notText.Value.Reason) : await session.ExecuteAsync(lines[i]);
                 if (outcome.Kind == LineOutcomeKind.Failed)
                 {
                     expectedOut.Add($"{file}:{i + 1}: {outcome.Describe()}".Trim());
