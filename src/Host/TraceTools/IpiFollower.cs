@@ -177,6 +177,7 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
             NoteIdentity(e.Vm, new ApicIdentity(e.ApicId, (uint)(e.Value ?? e.ApicId), routing,
                 (uint)(TraceDetail.Number(e.Detail, "ldr") ?? 0), (uint)(TraceDetail.Number(e.Detail, "dfr") ?? 0xF)));
         }
+        NoteRunState(apic, e);
         if (_eois.IsEoi(e))
         {
             // An EOI request, or the guest's write to the EOI register.
@@ -349,6 +350,41 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
         }
     }
 
+    /// <summary>
+    /// Follows whether the vCPU runs: <c>ApicCreated</c>'s <c>running=</c>, a restore's <c>run-state=</c>, an INIT
+    /// (an application processor then waits for a Start-up IPI, the BSP runs on), a Start-up IPI that started it, and
+    /// an acknowledge that answered <c>not-running</c> or took a vector.
+    /// </summary>
+    private static void NoteRunState(ApicState apic, TraceRecord e)
+    {
+        switch (e.Event)
+        {
+            case "ApicCreated":
+                apic.Bsp = Flag(TraceDetail.Get(e.Detail, "bsp"));
+                apic.Running = Flag(TraceDetail.Get(e.Detail, "running"));
+                break;
+            case TraceReplayer.RestoredEvent:
+                apic.Running = TraceDetail.Get(e.Detail, "run-state") switch
+                {
+                    nameof(VcpuRunState.Running) => true,
+                    nameof(VcpuRunState.WaitForSipi) => false,
+                    _ => null,
+                };
+                break;
+            case "Acknowledged":
+                apic.Running = e.Vector is not null ? true : e.Detail == "not-running" ? false : apic.Running;
+                break;
+            case var _ when IpiSendIndex.IsMessageDelivery(e) && Outcome(e) == nameof(AcceptOutcome.InitReset):
+                apic.Running = apic.Bsp;
+                break;
+            case var _ when IpiSendIndex.IsMessageDelivery(e) && Outcome(e) == nameof(AcceptOutcome.Started):
+                apic.Running = true;
+                break;
+        }
+    }
+
+    private static bool? Flag(string? value) => value switch { "true" => true, "false" => false, _ => null };
+
     /// <summary>A new IRR bit; what the trace says was already pending there (it should not be) is lost.</summary>
     private void SetIrr(ApicState apic, int vector, Carrier carrier)
     {
@@ -404,10 +440,16 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
     /// Why a vector still pending at the end was not taken, by the rule the core follows: it takes the highest IRR
     /// vector, and only if its priority class (bits 7:4) is above PPR's, PPR being TPR when TPR's class is at least that
     /// of the highest vector in service, else that vector's class. Null when the trace does not show the whole TPR and
-    /// ISR (no <c>ApicCreated</c>, or a restore since).
+    /// ISR (no <c>ApicCreated</c>, or a restore since). A vCPU waiting for a Start-up IPI takes nothing whatever the
+    /// priorities; "deliverable" needs the trace to show that the vCPU runs. A software-disabled APIC is no reason: it
+    /// discards new fixed interrupts, but still presents what its IRR held.
     /// </summary>
     private static string? WhyPending(ApicState apic, int vector)
     {
+        if (apic.Running == false)
+        {
+            return "the vCPU waits for a Start-up IPI: its core takes no interrupt";
+        }
         if (!apic.PriorityKnown)
         {
             return null;
@@ -425,7 +467,7 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
         var above = apic.Irr.Keys.Where(v => v > vector).DefaultIfEmpty(-1).Max();
         return above >= 0
             ? "behind " + Hex.Of((ulong)above) + ", a higher vector pending"
-            : "deliverable at PPR " + Hex.Of(ppr) + ", never acknowledged";
+            : apic.Running == true ? "deliverable at PPR " + Hex.Of(ppr) + ", never acknowledged" : null;
     }
 
     /// <summary>
@@ -578,6 +620,12 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
 
         /// <summary>Whether the trace shows the APIC from its creation, so that its TPR and ISR below are all there is.</summary>
         public bool PriorityKnown { get; set; }
+
+        /// <summary>Whether the vCPU runs (false: it waits for a Start-up IPI); null when the trace does not show it.</summary>
+        public bool? Running { get; set; }
+
+        /// <summary>Whether the APIC is the BSP, which INIT leaves running; null when the trace does not show it.</summary>
+        public bool? Bsp { get; set; }
 
         /// <summary>The TPR as the guest last set it (0 at power-on, INIT and hardware disable).</summary>
         public uint Tpr { get; set; }

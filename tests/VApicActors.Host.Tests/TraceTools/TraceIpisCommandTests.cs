@@ -117,6 +117,84 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task Ipis_StillPendingAtAVcpuWaitingForSipi_SaysSo_NotThatItWasDeliverable()
+    {
+        // A saved VM whose APIC 1 is software-enabled, restored with vCPU 1 waiting for a Start-up IPI: the IPI to it
+        // is accepted, but its core takes nothing (its acknowledge answers not-running).
+        using var dir = new TempDirectory();
+        await SimulatorTraces.RecordAsync(fixture.System, dir, "save", "vm vcpus=2\ncpu 1\nwritel 0xfee000f0 0x1ff\nsave saved.json\n");
+        var state = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(dir.File("saved.json")))!;
+        state["apics"]![1]!["runState"] = "wait-for-sipi";
+        await File.WriteAllTextAsync(dir.File("waiting.json"), state.ToJsonString());
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "waiting", """
+            restore waiting.json
+            cpu 0
+            writel 0xfee00310 0x01000000
+            writel 0xfee00300 0x00004041
+            cpu 1
+            ack -> not-running
+            """);
+
+        var (code, output, error) = Run(trace, new IpiSelection(), problemsOnly: true);
+
+        Assert.True(code == 0, error);
+        AssertALineEndsWith(Lines(output), "-> 0x1: accepted #4 +0 ns, still pending in IRR at the end (the vCPU waits for a Start-up IPI: its core takes no interrupt)");
+    }
+
+    [Theory]
+    [InlineData("running=true", " (deliverable at PPR 0x0, never acknowledged)")]
+    [InlineData("running=false", " (the vCPU waits for a Start-up IPI: its core takes no interrupt)")]
+    [InlineData("", "")]
+    public async Task Ipis_StillPending_SaysDeliverableOnlyWhenTheTraceShowsTheVcpuRuns(string running, string reason)
+    {
+        // The same trace with APIC 1's ApicCreated saying it runs, that it waits for a Start-up IPI, or nothing of it.
+        const string script = """
+            vm vcpus=2
+            cpu 1
+            writel 0xfee000f0 0x1ff
+            cpu 0
+            writel 0xfee00310 0x01000000
+            writel 0xfee00300 0x00004041
+            """;
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "running", script);
+        var lines = await File.ReadAllLinesAsync(trace);
+        var created = Array.FindIndex(lines, l => l.Contains("\"ApicId\":1,", StringComparison.Ordinal) && l.Contains("ApicCreated", StringComparison.Ordinal));
+        lines[created] = lines[created].Replace("running=true", running, StringComparison.Ordinal);
+        await File.WriteAllLinesAsync(trace, lines);
+
+        var (code, output, error) = Run(trace, new IpiSelection(), problemsOnly: true);
+
+        Assert.True(code == 0, error);
+        AssertALineEndsWith(Lines(output), "-> 0x1: accepted #4 +0 ns, still pending in IRR at the end" + reason);
+    }
+
+    [Fact]
+    public async Task Ipis_StillPendingAtASoftwareDisabledApic_IsStillDeliverable()
+    {
+        // Clearing SVR bit 8 discards new fixed interrupts, but IRR keeps what it held and the core still takes it
+        // (the acknowledge below would): software-disabled is no reason for a vector left pending.
+        const string script = """
+            vm vcpus=2
+            cpu 1
+            writel 0xfee000f0 0x1ff
+            cpu 0
+            writel 0xfee00310 0x01000000
+            writel 0xfee00300 0x00004041
+            cpu 1
+            writel 0xfee000f0 0xff
+            """;
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "svr-off", script);
+        await SimulatorTraces.RecordAsync(fixture.System, dir, "svr-off-ack", script + "\nack -> 0x41\n");
+
+        var (code, output, error) = Run(trace, new IpiSelection(), problemsOnly: true);
+
+        Assert.True(code == 0, error);
+        AssertALineEndsWith(Lines(output), "-> 0x1: accepted #4 +0 ns, still pending in IRR at the end (deliverable at PPR 0x0, never acknowledged)");
+    }
+
+    [Fact]
     public async Task Ipis_ReachedNoApic_SaysWhatTheApicsWereMatchedOn()
     {
         // 0x41 to logical 0x12 before any LDR is written; APIC 1 then goes to the cluster model with LDR 0x21 (which a
