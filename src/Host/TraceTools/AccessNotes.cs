@@ -7,8 +7,9 @@ namespace VApicActors.Host.TraceTools;
 /// write sent nothing (profile decisions 7, 8 and 10, and the reserved delivery modes), and why an RDMSR or WRMSR
 /// recorded <c>result=#GP</c>, by the rules of the reference profile: the MSR is not an APIC
 /// MSR, the APIC is not in x2APIC mode, the register is read-only, write-only or absent in x2APIC mode, or the value
-/// sets reserved bits (decisions 2, 3 and 12). It follows each APIC's mode through <c>ApicCreated</c> and
-/// <c>ModeChanged</c>; pass it every event of the trace, in order.
+/// sets reserved bits (decisions 2, 3 and 12); and why an acknowledge found nothing to take. It follows each APIC's
+/// mode through <c>ApicCreated</c> and <c>ModeChanged</c>, and its IRR, ISR, TPR and software enable through the
+/// events that change them; pass it every event of the trace, in order.
 /// </summary>
 internal sealed class AccessNotes
 {
@@ -20,6 +21,8 @@ internal sealed class AccessNotes
     private const uint IcrReserved = 0xFFF0_0000 | (3u << 16) | (1u << 13);
 
     private readonly Dictionary<(string Vm, uint ApicId), ApicMode> _modes = new();
+    private readonly Dictionary<(string Vm, uint ApicId), Interrupts> _interrupts = new();
+    private readonly TracedEois _eois = new();
 
     /// <summary>
     /// The note for the event (<c>#GP: TPR bits 31:8 are reserved (0x100)</c>, <c>sends nothing: ...</c>), or null
@@ -27,6 +30,8 @@ internal sealed class AccessNotes
     /// </summary>
     public string? Explain(TraceRecord e)
     {
+        ArgumentNullException.ThrowIfNull(e);
+        var acknowledge = FollowInterrupts(e);
         switch (e.Event)
         {
             case "ApicCreated":
@@ -50,7 +55,132 @@ internal sealed class AccessNotes
                 var why = e.Event == "MsrRead" ? WhyRead((uint)msr, name, known ? current : null) : WhyWrite((uint)msr, name, e.Value, known ? current : null);
                 return why is null ? null : "#GP: " + why;
             default:
+                return acknowledge;
+        }
+    }
+
+    /// <summary>
+    /// Follows the APIC's interrupts through the event; for an acknowledge that found nothing (<c>Acknowledged</c>
+    /// <c>none</c>), returns why, when the trace shows the APIC from its <c>ApicCreated</c> and no restore since.
+    /// </summary>
+    private string? FollowInterrupts(TraceRecord e)
+    {
+        var key = (e.Vm, e.ApicId);
+        if (e.Event == "ApicCreated")
+        {
+            _interrupts[key] = new Interrupts();
+        }
+        var isEoi = _eois.IsEoi(e);
+        if (!_interrupts.TryGetValue(key, out var apic))
+        {
+            return null;
+        }
+        if (isEoi)
+        {
+            if (apic.Isr.Count > 0)
+            {
+                apic.Isr.Remove(apic.Isr.Max);
+            }
+            return null;
+        }
+        switch (e.Event)
+        {
+            case "Acknowledged" when e.Vector is int taken:
+                apic.Irr.Remove(taken);
+                apic.Isr.Add(taken);
                 return null;
+            case "Acknowledged" when e.Detail == "none":
+                return WhyNothingAcknowledged(apic, _modes.GetValueOrDefault(key, ApicMode.XApic));
+            case "ModeChanged" when TraceDetail.Get(e.Detail, "mode") == nameof(ApicMode.Disabled):
+                apic.PowerOn();
+                return null;
+            case "ModeChanged":
+                apic.SoftwareEnabled = TraceDetail.Get(e.Detail, "enabled") switch { "True" => true, "False" => false, _ => apic.SoftwareEnabled };
+                return null;
+            case "MmioWrite" or "MsrWrite" when e.Register == "TPR" && e.Value is ulong tpr
+                && TraceDetail.Get(e.Detail, "result")?.StartsWith("0x", StringComparison.Ordinal) == true
+                && (e.Event == "MsrWrite" || (TraceDetail.Get(e.Detail, "size") == "4" && _modes.GetValueOrDefault(key, ApicMode.XApic) == ApicMode.XApic)):
+                apic.Tpr = (uint)tpr & 0xFF;
+                return null;
+            case TraceReplayer.RestoredEvent:
+                // The restored IRR, ISR and TPR are in the state file, not in the trace.
+                _interrupts.Remove(key);
+                return null;
+            case var _ when IpiSendIndex.IsMessageDelivery(e) && FirstWord(e.Detail) == nameof(AcceptOutcome.InitReset):
+                apic.PowerOn();
+                return null;
+            case var _ when IpiSendIndex.IsMessageDelivery(e) && e.Vector is int vector
+                && FirstWord(e.Detail) is nameof(AcceptOutcome.Accepted) or nameof(AcceptOutcome.Coalesced):
+                apic.Irr.Add(vector);
+                return null;
+            case var _ when e.Register is not null && e.Vector is int local
+                && FirstWord(e.Detail) is nameof(AcceptOutcome.Accepted) or nameof(AcceptOutcome.Coalesced):
+                // One of the APIC's own LVTs set an IRR bit.
+                apic.Irr.Add(local);
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// Why the core found nothing to take, by the rule it follows: the highest IRR vector, and only when its priority
+    /// class is above PPR's. Null when the APIC as followed would have had something to take.
+    /// </summary>
+    private static string? WhyNothingAcknowledged(Interrupts apic, ApicMode mode)
+    {
+        if (mode == ApicMode.Disabled)
+        {
+            return "nothing to take: the APIC is hardware-disabled (IA32_APIC_BASE bit 11 clear)";
+        }
+        if (apic.Irr.Count == 0)
+        {
+            return apic.SoftwareEnabled
+                ? "nothing to take: nothing pending in IRR"
+                : "nothing to take: nothing pending in IRR, and the APIC is software-disabled (SVR bit 8 clear): it discards fixed interrupts";
+        }
+        var highest = apic.Irr.Max;
+        var isrv = apic.Isr.Count == 0 ? 0u : (uint)apic.Isr.Max;
+        var byTpr = (apic.Tpr & 0xF0) >= (isrv & 0xF0);
+        var ppr = byTpr ? apic.Tpr : isrv & 0xF0;
+        var cls = (uint)highest >> 4;
+        if (cls > ppr >> 4)
+        {
+            return null;
+        }
+        var blocker = byTpr ? "TPR " + Hex.Of(apic.Tpr) : Hex.Of(isrv) + " in service, not EOI'd";
+        return FormattableString.Invariant(
+            $"nothing to take: the highest pending vector {Hex.Of((ulong)highest)} is blocked by {blocker}: its priority class {cls:x} is not above PPR {Hex.Of(ppr)}");
+    }
+
+    private static string FirstWord(string? detail)
+    {
+        if (detail is null)
+        {
+            return string.Empty;
+        }
+        var space = detail.IndexOf(' ', StringComparison.Ordinal);
+        return space < 0 ? detail : detail[..space];
+    }
+
+    /// <summary>One APIC's interrupts as the trace shows them from its creation: pending, in service, TPR, software enable.</summary>
+    private sealed class Interrupts
+    {
+        public SortedSet<int> Irr { get; } = [];
+
+        public SortedSet<int> Isr { get; } = [];
+
+        public uint Tpr { get; set; }
+
+        /// <summary>SVR bit 8: clear at power-on, INIT and hardware disable; <c>ModeChanged</c>'s <c>enabled=</c> tells each change.</summary>
+        public bool SoftwareEnabled { get; set; }
+
+        public void PowerOn()
+        {
+            Irr.Clear();
+            Isr.Clear();
+            Tpr = 0;
+            SoftwareEnabled = false;
         }
     }
 

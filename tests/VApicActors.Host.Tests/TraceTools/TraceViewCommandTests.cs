@@ -112,6 +112,61 @@ public sealed class TraceViewCommandTests(ActorSystemFixture fixture) : IClassFi
         ], reasons);
     }
 
+    [Fact]
+    public async Task Run_AcknowledgeThatFoundNothing_SaysWhy()
+    {
+        // APIC 1: software-disabled, then nothing pending, then 0x41 held back by TPR 0x50, then 0x45 in service
+        // holds back 0x42; APIC 2 is restored, so its IRR, ISR and TPR are not in the trace: no reason.
+        const string script = """
+            vm vcpus=3
+            cpu 1
+            ack -> none
+            writel 0xfee000f0 0x1ff
+            ack -> none
+            writel 0xfee00080 0x50
+            cpu 0
+            writel 0xfee00310 0x01000000
+            writel 0xfee00300 0x00004041
+            cpu 1
+            ack -> none
+            writel 0xfee00080 0
+            ack -> 0x41
+            eoi
+            cpu 0
+            writel 0xfee00300 0x00004045
+            cpu 1
+            ack -> 0x45
+            cpu 0
+            writel 0xfee00300 0x00004042
+            cpu 1
+            ack -> none
+            save saved.json
+            restore saved.json
+            cpu 2
+            ack -> none
+            """;
+        using var dir = new TempDirectory();
+        var path = await SimulatorTraces.RecordAsync(fixture.System, dir, "ack", script);
+
+        var (code, output, _) = Run(path, "Event = 'Acknowledged' and Detail = 'none'");
+
+        Assert.Equal(TraceViewCommand.Success, code);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();
+        Assert.Equal(5, lines.Count);
+        string[] reasons =
+        [
+            "[none]  nothing to take: nothing pending in IRR, and the APIC is software-disabled (SVR bit 8 clear): it discards fixed interrupts",
+            "[none]  nothing to take: nothing pending in IRR",
+            "[none]  nothing to take: the highest pending vector 0x41 is blocked by TPR 0x50: its priority class 4 is not above PPR 0x50",
+            "[none]  nothing to take: the highest pending vector 0x42 is blocked by 0x45 in service, not EOI'd: its priority class 4 is not above PPR 0x40",
+        ];
+        for (var i = 0; i < reasons.Length; i++)
+        {
+            Assert.EndsWith(reasons[i], lines[i]);
+        }
+        Assert.EndsWith("[none]", lines[4]);
+    }
+
     [Theory]
     [InlineData("Vector = (")]
     [InlineData("NoSuchFunction(Vector)")]
