@@ -104,13 +104,13 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
                 }
                 _inputRead = true;
                 lines = await ReadLinesAsync(input ?? Console.In, cancellationToken).ConfigureAwait(false);
-                notText = ScriptText.FirstNotText(null, lines);
+                notText = ScriptText.FirstNotText(lines);
             }
             else
             {
                 var bytes = await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false);
                 lines = ScriptText.Lines(bytes);
-                notText = ScriptText.FirstNotText(bytes, lines);
+                notText = ScriptText.FirstNotText(lines);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -186,7 +186,7 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
     /// </summary>
     /// <param name="cases">When given, every expectation (held or failed) and the line that stopped the script are added to it.</param>
     /// <param name="notText">
-    /// The first line that shows the file is not text (a NUL, bytes that are not UTF-8) and why: the lines before it run,
+    /// The first line that shows the file is not text (a NUL, bytes that are not UTF-8 outside a comment) and why: the lines before it run,
     /// and it stops the script as a script error instead of running.
     /// </param>
     public static async Task<ScenarioRunSummary> ExecuteLinesAsync(

@@ -199,7 +199,7 @@ public sealed partial class ScenarioFuzzTests(ActorSystemFixture fixture) : ICla
         {
             var lines = await File.ReadAllLinesAsync(file);
             // The first line that shows the file is not text stops it, as a script error, instead of running.
-            var notText = ScriptText.FirstNotText(await File.ReadAllBytesAsync(file), lines);
+            var notText = ScriptText.FirstNotText(lines);
             for (var i = 0; i < lines.Length; i++)
             {
                 var outcome = notText?.Line == i + 1 ? LineOutcome.Failure(notText.Value.Reason) : await session.ExecuteAsync(lines[i]);
