@@ -192,7 +192,7 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
                 apic.Mode = TraceDetail.Get(e.Detail, "x2apic") == "true" ? ApicMode.X2Apic : ApicMode.XApic;
                 var id = (uint)(e.Value ?? e.ApicId);
                 NoteIdentity(e.Vm, apic.Mode == ApicMode.X2Apic
-                    ? new ApicIdentity(e.ApicId, id, ApicMode.X2Apic, ((id >> 4) << 16) | (1u << (int)(id & 0xF)), 0xF)
+                    ? new ApicIdentity(e.ApicId, id, ApicMode.X2Apic, DestinationMatcher.X2ApicLdr(id), 0xF)
                     : new ApicIdentity(e.ApicId, id, ApicMode.XApic, 0, 0xF));
                 break;
             case "ModeChanged" when Enum.TryParse<ApicMode>(TraceDetail.Get(e.Detail, "mode"), out var changed) && changed != ApicMode.Disabled:
