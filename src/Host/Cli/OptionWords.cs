@@ -15,7 +15,7 @@ public static class OptionWords
         ArgumentNullException.ThrowIfNull(option);
         ArgumentNullException.ThrowIfNull(words);
         option.CompletionSources.Add(words);
-        var allowed = words.Length == 1 ? words[0] : string.Join(", ", words[..^1]) + " or " + words[^1];
+        var allowed = Suggestions.OrList(words);
         option.Validators.Add(r =>
         {
             foreach (var token in r.Tokens)

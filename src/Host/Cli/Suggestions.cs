@@ -56,9 +56,19 @@ public static class Suggestions
             return string.Empty;
         }
         quote ??= w => "'" + w + "'";
-        var words = nearest.Select(quote).ToList();
-        var list = words.Count == 1 ? words[0] : string.Join(", ", words.Take(words.Count - 1)) + " or " + words[^1];
-        return " (did you mean " + list + "?)";
+        return " (did you mean " + OrList(nearest.Select(quote).ToList()) + "?)";
+    }
+
+    /// <summary><c>a</c>, <c>a or b</c>, <c>a, b or c</c>; the empty string for no words.</summary>
+    public static string OrList(IReadOnlyList<string> words)
+    {
+        ArgumentNullException.ThrowIfNull(words);
+        return words.Count switch
+        {
+            0 => string.Empty,
+            1 => words[0],
+            _ => string.Join(", ", words.Take(words.Count - 1)) + " or " + words[^1],
+        };
     }
 
     /// <summary>

@@ -213,8 +213,7 @@ public sealed class VapicCommandLine
         {
             return errors.Select(m => WithHint(m, command));
         }
-        var names = command.Subcommands.Where(c => !c.Hidden).Select(c => "'" + c.Name + "'").ToList();
-        var list = names.Count > 1 ? string.Join(", ", names.Take(names.Count - 1)) + " or " + names[^1] : string.Concat(names);
+        var list = Suggestions.OrList(command.Subcommands.Where(c => !c.Hidden).Select(c => "'" + c.Name + "'").ToList());
         string Explained(string m)
         {
             var hinted = WithHint(m, command);
