@@ -153,15 +153,7 @@ internal sealed class AccessNotes
             $"nothing to take: the highest pending vector {Hex.Of((ulong)highest)} is blocked by {blocker}: its priority class {cls:x} is not above PPR {Hex.Of(ppr)}");
     }
 
-    private static string FirstWord(string? detail)
-    {
-        if (detail is null)
-        {
-            return string.Empty;
-        }
-        var space = detail.IndexOf(' ', StringComparison.Ordinal);
-        return space < 0 ? detail : detail[..space];
-    }
+    private static string FirstWord(string? detail) => detail is null ? string.Empty : TraceDetail.FirstWord(detail);
 
     /// <summary>One APIC's interrupts as the trace shows them from its creation: pending, in service, TPR, software enable.</summary>
     private sealed class Interrupts

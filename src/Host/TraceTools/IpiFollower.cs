@@ -592,12 +592,7 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
     }
 
     /// <summary>The outcome an event records: the first word of its detail (<c>Coalesced expiries=3</c> is <c>Coalesced</c>).</summary>
-    private static string Outcome(TraceRecord e)
-    {
-        var detail = e.Detail ?? e.Event;
-        var space = detail.IndexOf(' ', StringComparison.Ordinal);
-        return space < 0 ? detail : detail[..space];
-    }
+    private static string Outcome(TraceRecord e) => TraceDetail.FirstWord(e.Detail ?? e.Event);
 
     private ApicState ApicOf(TraceRecord e)
     {

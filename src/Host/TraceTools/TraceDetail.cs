@@ -22,6 +22,14 @@ public static class TraceDetail
         return null;
     }
 
+    /// <summary>The first word of a detail, up to the first space (<c>Coalesced expiries=3</c> is <c>Coalesced</c>).</summary>
+    public static string FirstWord(string detail)
+    {
+        ArgumentNullException.ThrowIfNull(detail);
+        var space = detail.IndexOf(' ', StringComparison.Ordinal);
+        return space < 0 ? detail : detail[..space];
+    }
+
     /// <summary>The number after <c>KEY=</c> (decimal, or hexadecimal with <c>0x</c>), or null when absent or not a number.</summary>
     public static ulong? Number(string? detail, string key)
     {

@@ -307,9 +307,7 @@ public static class TraceReplayer
             {
                 return (null, 1);
             }
-            var space = detail.IndexOf(' ', StringComparison.Ordinal);
-            var outcome = space < 0 ? detail : detail[..space];
-            return (outcome, TraceDetail.Number(detail, "expiries") is ulong n and > 0 ? n : 1);
+            return (TraceDetail.FirstWord(detail), TraceDetail.Number(detail, "expiries") is ulong n and > 0 ? n : 1);
         }
 
         /// <summary>What the <c>Restored</c> event recorded (IA32_APIC_BASE, run state, timer) against the state file's APIC.</summary>
