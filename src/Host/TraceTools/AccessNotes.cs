@@ -97,10 +97,8 @@ internal sealed class AccessNotes
             case "ModeChanged":
                 apic.SoftwareEnabled = TraceDetail.Get(e.Detail, "enabled") switch { "True" => true, "False" => false, _ => apic.SoftwareEnabled };
                 return null;
-            case "MmioWrite" or "MsrWrite" when e.Register == "TPR" && e.Value is ulong tpr
-                && TraceDetail.Get(e.Detail, "result")?.StartsWith("0x", StringComparison.Ordinal) == true
-                && (e.Event == "MsrWrite" || (TraceDetail.Get(e.Detail, "size") == "4" && _modes.GetValueOrDefault(key, ApicMode.XApic) == ApicMode.XApic)):
-                apic.Tpr = (uint)tpr & 0xFF;
+            case "MmioWrite" or "MsrWrite" when TracedPriority.TprWritten(e, _modes.GetValueOrDefault(key, ApicMode.XApic)) is uint tpr:
+                apic.Tpr = tpr;
                 return null;
             case TraceReplayer.RestoredEvent:
                 // The restored IRR, ISR and TPR are in the state file, not in the trace.
@@ -141,16 +139,9 @@ internal sealed class AccessNotes
         }
         var highest = apic.Irr.Max;
         var isrv = apic.Isr.Count == 0 ? 0u : (uint)apic.Isr.Max;
-        var byTpr = (apic.Tpr & 0xF0) >= (isrv & 0xF0);
-        var ppr = byTpr ? apic.Tpr : isrv & 0xF0;
-        var cls = (uint)highest >> 4;
-        if (cls > ppr >> 4)
-        {
-            return null;
-        }
-        var blocker = byTpr ? "TPR " + Hex.Of(apic.Tpr) : Hex.Of(isrv) + " in service, not EOI'd";
-        return FormattableString.Invariant(
-            $"nothing to take: the highest pending vector {Hex.Of((ulong)highest)} is blocked by {blocker}: its priority class {cls:x} is not above PPR {Hex.Of(ppr)}");
+        return TracedPriority.Blocked(apic.Tpr, isrv, highest, out _) is { } blocked
+            ? "nothing to take: the highest pending vector " + Hex.Of((ulong)highest) + " is " + blocked
+            : null;
     }
 
     private static string FirstWord(string? detail) => detail is null ? string.Empty : TraceDetail.FirstWord(detail);

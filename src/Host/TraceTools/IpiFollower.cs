@@ -198,8 +198,8 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
             case "ModeChanged" when Enum.TryParse<ApicMode>(TraceDetail.Get(e.Detail, "mode"), out var changed) && changed != ApicMode.Disabled:
                 apic.Mode = changed;
                 break;
-            case "MmioWrite" or "MsrWrite" when e.Register == "TPR" && e.Value is ulong tpr && WritesTpr(apic, e):
-                apic.Tpr = (uint)tpr & 0xFF;
+            case "MmioWrite" or "MsrWrite" when TracedPriority.TprWritten(e, apic.Mode) is uint tpr:
+                apic.Tpr = tpr;
                 break;
             case "IpiSent" when e.Value is ulong packed:
                 _index.AddSend(e);
@@ -455,14 +455,9 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
             return null;
         }
         var isrv = apic.Isr.Count == 0 ? 0u : (uint)apic.Isr.Max(i => i.Vector);
-        var tpr = apic.Tpr;
-        var byTpr = (tpr & 0xF0) >= (isrv & 0xF0);
-        var ppr = byTpr ? tpr : isrv & 0xF0;
-        var cls = (uint)vector >> 4;
-        if (cls <= ppr >> 4)
+        if (TracedPriority.Blocked(apic.Tpr, isrv, vector, out var ppr) is { } blocked)
         {
-            var blocker = byTpr ? "TPR " + Hex.Of(tpr) : Hex.Of(isrv) + " in service, not EOI'd";
-            return FormattableString.Invariant($"blocked by {blocker}: its priority class {cls:x} is not above PPR {Hex.Of(ppr)}");
+            return blocked;
         }
         var above = apic.Irr.Keys.Where(v => v > vector).DefaultIfEmpty(-1).Max();
         return above >= 0
@@ -542,11 +537,6 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
         }
         return apics.Any(a => a.Mode == ApicMode.XApic && a.Ldr == 0) ? why + "; an xAPIC's LDR is 0 until the guest writes it" : why;
     }
-
-    /// <summary>A guest write of TPR that took effect: WRMSR 0x808 that did not fault, or a 4-byte MMIO write in xAPIC mode.</summary>
-    private static bool WritesTpr(ApicState apic, TraceRecord e) =>
-        TraceDetail.Get(e.Detail, "result")?.StartsWith("0x", StringComparison.Ordinal) == true
-        && (e.Event == "MsrWrite" || (apic.Mode == ApicMode.XApic && TraceDetail.Get(e.Detail, "size") == "4"));
 
     private static IpiStory Ending(IpiStory story, IpiEnd end)
     {
