@@ -93,7 +93,6 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
         failures ??= [];
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         IReadOnlyList<string> lines;
-        (int Line, string Reason)? notText;
         try
         {
             if (file == StandardInput)
@@ -104,19 +103,17 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
                 }
                 _inputRead = true;
                 lines = await ReadLinesAsync(input ?? Console.In, cancellationToken).ConfigureAwait(false);
-                notText = ScriptText.FirstNotText(lines);
             }
             else
             {
-                var bytes = await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false);
-                lines = ScriptText.Lines(bytes);
-                notText = ScriptText.FirstNotText(lines);
+                lines = await File.ReadAllLinesAsync(file, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Error(ReadError(file, e));
         }
+        var notText = ScriptText.FirstNotText(lines);
 
         // save and restore take a relative FILE from the script's folder; a script on standard input has none, so from
         // the current directory.

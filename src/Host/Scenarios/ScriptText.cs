@@ -1,25 +1,11 @@
-using System.Text;
-
 namespace VApicActors.Host.Scenarios;
 
 /// <summary>
-/// A script file's bytes as lines of text, and the check that tells a text script from a binary file: NUL characters,
-/// or bytes that are not UTF-8 (unless a UTF-16 or UTF-32 byte-order mark says otherwise) outside a comment.
+/// The check that tells a text script from a binary file, on its lines as read (UTF-8, or UTF-16 or UTF-32 when a
+/// byte-order mark says so; bytes that are not UTF-8 read as U+FFFD): NUL characters, or such bytes outside a comment.
 /// </summary>
 internal static class ScriptText
 {
-    /// <summary>The lines as <see cref="File.ReadAllLines(string)"/> gives them: LF, CR LF or CR ends a line, a byte-order mark is dropped.</summary>
-    public static List<string> Lines(byte[] bytes)
-    {
-        using var reader = new StreamReader(new MemoryStream(bytes, writable: false), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        var lines = new List<string>();
-        while (reader.ReadLine() is { } line)
-        {
-            lines.Add(line);
-        }
-        return lines;
-    }
-
     /// <summary>
     /// The first line (from 1) that shows a script is not text, and the script error for it (<c>not a text script: it
     /// contains NUL bytes</c>, <c>not a text script: it is not UTF-8</c>); null for a text script. Bytes that are not
