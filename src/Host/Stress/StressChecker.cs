@@ -339,7 +339,7 @@ internal sealed class StressChecker
                 {
                     var s = _snapshots[v][i];
                     violations.Add(Name(v, i) + ": " + c.Accepted + " accepted, " + c.Acknowledged + " acknowledged, " + c.Eoied + " EOI'd"
-                        + (s.Irr.IsEmpty && s.Isr.IsEmpty ? "; IRR and ISR are empty" : "; " + LocateLeft(_recorder, _vms[v].Name, _vms[v].World.Settings.ApicIdOf(i), s.Irr, s.Isr)));
+                        + (s.Irr.IsEmpty && s.Isr.IsEmpty ? "; IRR and ISR are empty" : "; " + LocateLeft(v, i)));
                 }
             }
         }
@@ -358,7 +358,7 @@ internal sealed class StressChecker
                 var s = _snapshots[v][i];
                 if ((!s.Irr.IsEmpty || !s.Isr.IsEmpty) && violations.Count < MaxNamed)
                 {
-                    violations.Add(Name(v, i) + ": IRR " + s.Irr + ", ISR " + s.Isr + "; " + LocateLeft(_recorder, _vms[v].Name, _vms[v].World.Settings.ApicIdOf(i), s.Irr, s.Isr));
+                    violations.Add(Name(v, i) + ": IRR " + s.Irr + ", ISR " + s.Isr + "; " + LocateLeft(v, i));
                 }
             }
         }
@@ -366,6 +366,10 @@ internal sealed class StressChecker
         return new InvariantResult("irr-and-isr-empty", violations.Count == 0,
             violations.Count == 0 ? (count == 1 ? "IRR and ISR empty on the one vCPU" : "IRR and ISR empty on all " + count + " vCPUs") : string.Join("; ", violations));
     }
+
+    /// <summary>What left vectors in IRR or ISR of vCPU <paramref name="i"/> of VM <paramref name="v"/> after the drain.</summary>
+    private string LocateLeft(int v, int i) =>
+        LocateLeft(_recorder, _vms[v].Name, _vms[v].World.Settings.ApicIdOf(i), _snapshots[v][i].Irr, _snapshots[v][i].Isr);
 
     /// <summary>
     /// Names, for each vector left in IRR or ISR of one APIC after the drain, the trace event that left it there: the
