@@ -40,9 +40,8 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
     private IActorRef _stateReplyTo = ActorRefs.Nobody;
     private ApicState[] _saved = [];
     private int _awaitingApics;
-    // Which vAPICs have answered the save in progress, and the EOI broadcasts the saved state gets: an EOI a vAPIC
-    // handled after its state was taken belongs to the VM after the save.
-    private bool[] _answered = [];
+    // The EOI broadcasts the saved state gets: an EOI a vAPIC handled after its state was taken (_saved holds it)
+    // belongs to the VM after the save.
     private readonly List<byte> _savedEoiBroadcasts = new();
     private uint? _savedPreviousWinner;
     // Restores asked of each vAPIC: an EOI broadcast it sent before handling the last belongs to the state replaced.
@@ -174,7 +173,6 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         _saved = new ApicState[_apics.Length];
         // Every vAPIC answers, and the router with the lowest-priority round robin's position.
         _awaitingApics = _apics.Length + 1;
-        _answered = new bool[_apics.Length];
         _savedEoiBroadcasts.Clear();
         _savedEoiBroadcasts.AddRange(_eoiBroadcasts);
         _savedPreviousWinner = null;
@@ -190,7 +188,7 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
     {
         Receive<EoiBroadcast>(m =>
         {
-            if (TakeEoiBroadcast(m) && !_answered[m.Vcpu])
+            if (TakeEoiBroadcast(m) && _saved[m.Vcpu] is null)
             {
                 _savedEoiBroadcasts.Add(m.Vector);
             }
@@ -199,7 +197,6 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         Receive<ApicProtocol.StateSaved>(m =>
         {
             _saved[m.Vcpu] = m.State;
-            _answered[m.Vcpu] = true;
             SavedOne();
         });
         Receive<RouterProtocol.RoundRobinSaved>(m =>
