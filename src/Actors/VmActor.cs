@@ -39,7 +39,7 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
     // The save or restore in progress.
     private IActorRef _stateReplyTo = ActorRefs.Nobody;
     private ApicState[] _saved = [];
-    private int _awaitingApics;
+    private int _awaitingAnswers;
     // The EOI broadcasts the saved state gets: an EOI a vAPIC handled after its state was taken (_saved holds it)
     // belongs to the VM after the save.
     private readonly List<byte> _savedEoiBroadcasts = new();
@@ -172,7 +172,7 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         _stateReplyTo = Sender;
         _saved = new ApicState[_apics.Length];
         // Every vAPIC answers, and the router with the lowest-priority round robin's position.
-        _awaitingApics = _apics.Length + 1;
+        _awaitingAnswers = _apics.Length + 1;
         _savedEoiBroadcasts.Clear();
         _savedEoiBroadcasts.AddRange(_eoiBroadcasts);
         _savedPreviousWinner = null;
@@ -207,7 +207,7 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         Receive<Status.Failure>(m =>
         {
             _saved = [];
-            _awaitingApics = 0;
+            _awaitingAnswers = 0;
             EndStateChange(m);
         });
         ReceiveAny(_ => Stash.Stash());
@@ -215,7 +215,7 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
 
     private void SavedOne()
     {
-        if (--_awaitingApics == 0)
+        if (--_awaitingAnswers == 0)
         {
             var state = new VmState(_spec, _now, [.. _savedEoiBroadcasts], [.. _saved], _savedPreviousWinner);
             _saved = [];
@@ -245,7 +245,7 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
         _eoiBroadcasts.AddRange(state.PendingEoiBroadcasts);
         _restoreFailure = null;
         // Every vAPIC answers, and the router once it goes on after the saved previous lowest-priority winner.
-        _awaitingApics = _apics.Length + 1;
+        _awaitingAnswers = _apics.Length + 1;
         _router.Tell(new RouterProtocol.RestoreRoundRobin(state.LowestPriorityPreviousWinner, Self));
         _restoresAsked ??= new int[_apics.Length];
         for (var index = 0; index < _apics.Length; index++)
@@ -271,7 +271,7 @@ internal sealed class VmActor : ReceiveActor, IWithUnboundedStash
 
     private void RestoredOne()
     {
-        if (--_awaitingApics == 0)
+        if (--_awaitingAnswers == 0)
         {
             EndStateChange(_restoreFailure is null ? VmRestored.Instance : new Status.Failure(_restoreFailure));
         }
