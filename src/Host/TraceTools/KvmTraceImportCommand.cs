@@ -26,9 +26,6 @@ public static class KvmTraceImportCommand
     /// <summary>The input could not be read or is not a KVM trace in text (nothing written), or the output could not be written.</summary>
     public const int IoFailure = 2;
 
-    /// <summary>trace-cmd's trace.dat magic (17 08 44, then "tracing") as the text a reader of standard input sees.</summary>
-    private const string TraceDatText = "\u0017\u0008Dtracing";
-
     /// <summary>
     /// Imports <paramref name="inputPath"/> (<c>-</c>: <paramref name="stdin"/>, or the console's standard input) into the
     /// scenario <paramref name="outputPath"/>.
@@ -52,36 +49,26 @@ public static class KvmTraceImportCommand
         var lines = new List<string>();
         try
         {
-            if (fromStdin)
+            // A file is opened once, since it may be a pipe (<(zcat ...)): the first bytes it gives tell a trace.dat,
+            // which is refused before any of it is read as text. Standard input is read as text from the start (piped
+            // from trace-cmd report or perf script): a trace.dat shows there in its first line.
+            var head = Array.Empty<byte>();
+            var reader = fromStdin ? stdin ?? Console.In : TraceInput.Open(inputPath, out head).Reader;
+            using (fromStdin ? null : reader)
             {
-                // Piped from trace-cmd report or perf script, as text: trace.dat's first bytes are recognised as text.
-                var reader = stdin ?? Console.In;
+                if (KvmTraceInputCheck.IsTraceDat(head))
+                {
+                    stderr.WriteLine(KvmTraceInputCheck.TraceDatMessage(inputPath));
+                    return IoFailure;
+                }
                 while (reader.ReadLine() is { } line)
                 {
-                    if (lines.Count == 0 && line.StartsWith(TraceDatText, StringComparison.Ordinal))
+                    if (lines.Count == 0 && KvmTraceInputCheck.IsTraceDatText(line))
                     {
                         stderr.WriteLine(KvmTraceInputCheck.TraceDatMessage(inputPath));
                         return IoFailure;
                     }
                     lines.Add(line);
-                }
-            }
-            else
-            {
-                // The file is opened once, since it may be a pipe (<(zcat ...)): the first bytes it gives tell a trace.dat,
-                // which is refused before any of it is read as text.
-                var (_, reader) = TraceInput.Open(inputPath, out var head);
-                using (reader)
-                {
-                    if (KvmTraceInputCheck.IsTraceDat(head))
-                    {
-                        stderr.WriteLine(KvmTraceInputCheck.TraceDatMessage(inputPath));
-                        return IoFailure;
-                    }
-                    while (reader.ReadLine() is { } line)
-                    {
-                        lines.Add(line);
-                    }
                 }
             }
         }

@@ -19,6 +19,9 @@ internal static class KvmTraceInputCheck
     /// <summary>Whether <paramref name="head"/>, the first bytes of a file, are those of trace-cmd's binary trace.dat.</summary>
     public static bool IsTraceDat(ReadOnlySpan<byte> head) => head.StartsWith(TraceDatMagic);
 
+    /// <summary>Whether <paramref name="firstLine"/>, read as text, begins with the same bytes (as from standard input).</summary>
+    public static bool IsTraceDatText(string firstLine) => firstLine.StartsWith("\u0017\u0008Dtracing", StringComparison.Ordinal);
+
     /// <summary>
     /// Why the lines are not a KVM trace, or null when they may be one: the input is not a trace when a NUL byte comes
     /// before its first trace line (binary data), when its first <see cref="NotATraceLines"/> lines that are not blank,
