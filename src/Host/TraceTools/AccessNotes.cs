@@ -18,7 +18,6 @@ internal sealed class AccessNotes
     private const ulong BaseEnable = 1UL << 11;
     private const ulong BaseAddress = 0x0000_3FFF_FFFF_F000;
     private const ulong BaseReserved = ~(BaseAddress | BaseEnable | BaseExtd | BaseBsp);
-    private const uint IcrReserved = 0xFFF0_0000 | (3u << 16) | (1u << 13);
 
     private readonly Dictionary<(string Vm, uint ApicId), ApicMode> _modes = new();
     private readonly Dictionary<(string Vm, uint ApicId), Interrupts> _interrupts = new();
@@ -170,22 +169,22 @@ internal sealed class AccessNotes
     /// <summary>Why a write of ICR low (which sends) sent nothing, or null when it sent an IPI.</summary>
     private static string? WhyNothingSent(uint icr)
     {
-        var vector = icr & 0xFF;
-        var mode = (icr >> 8) & 0x7;
-        var shorthand = (icr >> 18) & 0x3;
-        var level = (icr & (1u << 14)) != 0;
-        var levelTriggered = (icr & (1u << 15)) != 0;
+        var vector = icr & IcrFields.VectorMask;
+        var mode = (icr >> IcrFields.DeliveryModeShift) & IcrFields.DeliveryModeMask;
+        var shorthand = (icr >> IcrFields.ShorthandShift) & IcrFields.ShorthandMask;
+        var level = (icr & IcrFields.LevelAssert) != 0;
+        var levelTriggered = (icr & IcrFields.TriggerLevel) != 0;
         switch (mode)
         {
-            case 0 or 1 when vector < 16:
-                return "sends nothing: vector " + Hex.Of(vector) + " is illegal for a " + (mode == 0 ? "fixed" : "lowest-priority")
+            case IcrFields.Fixed or IcrFields.LowestPriority when vector < 16:
+                return "sends nothing: vector " + Hex.Of(vector) + " is illegal for a " + (mode == IcrFields.Fixed ? "fixed" : "lowest-priority")
                     + " IPI (0-15); the APIC records ESR 0x20 (send illegal vector)";
-            case 3 or 7:
-                return "sends nothing: delivery mode " + mode + (mode == 3 ? " is reserved" : " (ExtINT) cannot be sent as an IPI");
-            case 2 or 4 or 5 or 6 when shorthand is 1 or 2:
-                var what = mode switch { 2 => "an SMI", 4 => "an NMI", 5 => "an INIT", _ => "a Start-up IPI" };
-                return "sends nothing: " + what + " to " + (shorthand == 1 ? "self" : "all including self") + " is invalid and ignored";
-            case 5 when levelTriggered && !level:
+            case IcrFields.Reserved3 or IcrFields.ExtInt:
+                return "sends nothing: delivery mode " + mode + (mode == IcrFields.Reserved3 ? " is reserved" : " (ExtINT) cannot be sent as an IPI");
+            case IcrFields.Smi or IcrFields.Nmi or IcrFields.Init or IcrFields.StartUp when shorthand is IcrFields.ShorthandSelf or IcrFields.ShorthandAll:
+                var what = mode switch { IcrFields.Smi => "an SMI", IcrFields.Nmi => "an NMI", IcrFields.Init => "an INIT", _ => "a Start-up IPI" };
+                return "sends nothing: " + what + " to " + (shorthand == IcrFields.ShorthandSelf ? "self" : "all including self") + " is invalid and ignored";
+            case IcrFields.Init when levelTriggered && !level:
                 return "sends nothing: an INIT level de-assert is ignored";
             default:
                 return null;
@@ -236,7 +235,7 @@ internal sealed class AccessNotes
         }
         if (msr == ApicMsrs.X2ApicIcr)
         {
-            var reserved = (uint)written & IcrReserved;
+            var reserved = (uint)written & Icr.X2ApicReserved;
             return reserved == 0 ? null : "reserved ICR bits set (" + Hex.Of(reserved) + "; bits 31:20, 17:16 and 13 must be 0)";
         }
         if (written >> 32 != 0)
