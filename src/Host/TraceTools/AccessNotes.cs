@@ -13,11 +13,9 @@ namespace VApicActors.Host.TraceTools;
 /// </summary>
 internal sealed class AccessNotes
 {
-    private const ulong BaseBsp = 1UL << 8;
-    private const ulong BaseExtd = 1UL << 10;
-    private const ulong BaseEnable = 1UL << 11;
-    private const ulong BaseAddress = 0x0000_3FFF_FFFF_F000;
-    private const ulong BaseReserved = ~(BaseAddress | BaseEnable | BaseExtd | BaseBsp);
+    private const ulong BaseExtd = TrackedVcpu.BaseExtd;
+    private const ulong BaseEnable = TrackedVcpu.BaseEnable;
+    private const ulong BaseReserved = ~(TrackedVcpu.BaseAddressMask | BaseEnable | BaseExtd | TrackedVcpu.BaseBsp);
 
     private readonly Dictionary<(string Vm, uint ApicId), ApicMode> _modes = new();
     private readonly Dictionary<(string Vm, uint ApicId), Interrupts> _interrupts = new();
