@@ -99,9 +99,8 @@ public static class KvmLapicImport
             BootAll: true, TimerHz: timerHz, TscHz: tscHz);
         var vm = new VmState(spec, 0, [], apics.MoveToImmutable());
         // Through the state file's own checks, so that what is written is what restore takes.
-        var checkedState = VmStateFile.FromJson(VmStateFile.ToJson(vm));
         dropped = lines;
-        return checkedState;
+        return VmStateFile.FromJson(VmStateFile.ToJson(vm));
     }
 
     /// <summary>
