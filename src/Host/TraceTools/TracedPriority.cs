@@ -9,8 +9,8 @@ namespace VApicActors.Host.TraceTools;
 internal static class TracedPriority
 {
     /// <summary>
-    /// The TPR a guest write set (its low byte): WRMSR 0x808 that did not fault, or a 4-byte MMIO write while the APIC
-    /// is in <paramref name="mode"/> xAPIC; null for any other event.
+    /// The TPR a guest write set (its low byte): WRMSR 0x808 that did not fault, or a 4-byte MMIO write while the APIC's
+    /// <paramref name="mode"/> is xAPIC; null for any other event.
     /// </summary>
     public static uint? TprWritten(TraceRecord e, ApicMode mode) =>
         e.Event is "MmioWrite" or "MsrWrite" && e.Register == "TPR" && e.Value is ulong tpr
