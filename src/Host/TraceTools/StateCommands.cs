@@ -80,7 +80,7 @@ public static class StateCommands
     private static Command Show(TextWriter output, TextWriter error, Func<TextReader> input)
     {
         var state = new Argument<string>("STATE") { Description = "The state file; - reads it from standard input" };
-        var command = new Command("show", "Print a saved state: the virtual time, pending EOI broadcasts and every APIC's registers");
+        var command = new Command("show", "Print a saved state: the virtual time, pending EOI broadcasts, the lowest-priority previous winner and every APIC's registers");
         command.Arguments.Add(state);
         command.SetAction(parse => ShowState(parse.GetValue(state)!, output, error, input));
         return command;
@@ -259,7 +259,7 @@ public static class StateCommands
         }
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine(string.Create(inv,
-            $"VM {state.Spec.Name}: {Plural.Count(state.Spec.VcpuCount, "vCPU")} at {state.VirtualTimeNs} ns, timer {state.Spec.TimerHz} Hz, TSC {state.Spec.TscHz} Hz, pending EOI broadcasts {(state.PendingEoiBroadcasts.IsEmpty ? "none" : string.Join(' ', state.PendingEoiBroadcasts.Select(v => Hex.Of(v))))}"));
+            $"VM {state.Spec.Name}: {Plural.Count(state.Spec.VcpuCount, "vCPU")} at {state.VirtualTimeNs} ns, timer {state.Spec.TimerHz} Hz, TSC {state.Spec.TscHz} Hz, pending EOI broadcasts {(state.PendingEoiBroadcasts.IsEmpty ? "none" : string.Join(' ', state.PendingEoiBroadcasts.Select(v => Hex.Of(v))))}, lowest-priority previous winner {(state.LowestPriorityPreviousWinner is uint winner ? Hex.Of(winner) : "none")}"));
         foreach (var apic in state.Apics)
         {
             using var model = VmStateFile.Model(state, apic);

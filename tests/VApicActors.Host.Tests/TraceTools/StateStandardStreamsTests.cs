@@ -33,6 +33,23 @@ public sealed class StateStandardStreamsTests
     }
 
     [Fact]
+    public async Task Show_PrintsTheLowestPriorityPreviousWinner_OrThatThereIsNone()
+    {
+        using var dir = new TempDirectory();
+        var (_, json, _) = await Vapic.InvokeAsync("state", "save", dir.Write("s.vapic", Script), "-o", "-", "--no-trace");
+        Assert.Contains("\"lowestPriorityPreviousWinner\": null", json);
+
+        var none = await Vapic.InvokeWithInputAsync(json, "state", "show", "-");
+        var winner = await Vapic.InvokeWithInputAsync(
+            json.Replace("\"lowestPriorityPreviousWinner\": null", "\"lowestPriorityPreviousWinner\": \"0x1\"", StringComparison.Ordinal), "state", "show", "-");
+
+        Assert.Equal(0, none.Code);
+        Assert.Contains("lowest-priority previous winner none", none.Output.Split('\n')[0]);
+        Assert.Equal(0, winner.Code);
+        Assert.Contains("lowest-priority previous winner 0x1", winner.Output.Split('\n')[0]);
+    }
+
+    [Fact]
     public async Task Restore_FromDash_RunsTheScriptOnTheStateFromStandardInput()
     {
         using var dir = new TempDirectory();
