@@ -178,7 +178,9 @@ public sealed partial class LocalApic
     /// <summary>
     /// As <see cref="StateFromKvmLapicState(int, ReadOnlySpan{byte}, bool, long)"/>, and says in
     /// <paramref name="dropped"/> which bits of the structure's registers were left out because no APIC of this model can
-    /// hold them (see <see cref="KvmLapicDroppedBits"/>), register by register in offset order; empty when none were.
+    /// hold them (see <see cref="KvmLapicDroppedBits"/>), register by register in offset order, then which LVT masks were
+    /// set because the APIC is software-disabled (SVR bit 8 clear: every LVT masked, SDM 10.4.7.2), in offset order;
+    /// empty when neither happened.
     /// </summary>
     public static ApicState StateFromKvmLapicState(
         int index, ReadOnlySpan<byte> regs, bool x2Apic, long timerHz, out IReadOnlyList<KvmLapicDroppedBits> dropped)
@@ -280,6 +282,21 @@ public sealed partial class LocalApic
         }
         Keep(words, ApicOffsets.TimerDivide, ApicBits.DcrWritable);
         dropped.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+        var svr = BinaryPrimitives.ReadUInt32LittleEndian(words[(int)ApicOffsets.Svr..]);
+        if ((svr & ApicBits.SvrEnable) == 0)
+        {
+            // Software-disabled (SDM 10.4.7.2): every LVT is masked, and stays masked while SVR bit 8 is clear (a write
+            // cannot unmask one). A structure with one unmasked is a state no APIC of this model reaches.
+            foreach (var offset in (ReadOnlySpan<uint>)[ApicOffsets.LvtCmci, ApicOffsets.LvtTimer, ApicOffsets.LvtThermal, ApicOffsets.LvtPmc, ApicOffsets.LvtLint0, ApicOffsets.LvtLint1, ApicOffsets.LvtError])
+            {
+                var lvt = BinaryPrimitives.ReadUInt32LittleEndian(words[(int)offset..]);
+                if ((lvt & ApicBits.LvtMasked) == 0)
+                {
+                    dropped.Add(new KvmLapicDroppedBits(offset, ApicBits.LvtMasked, Added: true));
+                    BinaryPrimitives.WriteUInt32LittleEndian(words[(int)offset..], lvt | ApicBits.LvtMasked);
+                }
+            }
+        }
         return dropped;
     }
 }
@@ -287,9 +304,11 @@ public sealed partial class LocalApic
 /// <summary>
 /// Bits of one register of a <c>struct kvm_lapic_state</c> that an import left out because no APIC of this model can hold
 /// them. <see cref="Offset"/> is the register's (xAPIC MMIO offset); for the first word of ISR, TMR or IRR, whose bit
-/// <c>n</c> is vector <c>n</c>, <see cref="Bits"/> are the illegal vectors (0–15) that were set.
+/// <c>n</c> is vector <c>n</c>, <see cref="Bits"/> are the illegal vectors (0–15) that were set. With <see cref="Added"/>
+/// the bits were set instead, because no APIC of this model holds the register without them: the mask bit of an LVT
+/// that the structure left unmasked while SVR bit 8 (software enable) is clear.
 /// </summary>
-public readonly record struct KvmLapicDroppedBits(uint Offset, uint Bits)
+public readonly record struct KvmLapicDroppedBits(uint Offset, uint Bits, bool Added = false)
 {
     /// <summary>True for ISR, TMR and IRR, whose bits are vectors.</summary>
     public bool IsVectorSet => Offset is ApicOffsets.Isr0 or ApicOffsets.Tmr0 or ApicOffsets.Irr0;

@@ -317,6 +317,65 @@ public sealed class KvmLapicStateTests
         Assert.False(dropped.Single(d => d.Offset == ApicOffsets.Tpr).IsVectorSet);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ASoftwareDisabledApic_IsImportedWithEveryLvtMasked_AndTheMasksSetAreSaid(bool x2Apic)
+    {
+        // While SVR bit 8 is clear every LVT is masked, and a write cannot unmask one: an unmasked LVT there is a state
+        // no APIC of the model reaches.
+        var regs = new byte[LocalApic.KvmLapicStateSize];
+        void Put(uint offset, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)offset), value);
+        Put(ApicOffsets.Id, x2Apic ? 3u : 3u << 24);
+        Put(ApicOffsets.Svr, 0x0000_00FF);
+        Put(ApicOffsets.LvtCmci, 0x0001_0040);          // masked already: not said
+        Put(ApicOffsets.LvtTimer, 0x0002_10EC);         // delivery status dropped, and masked
+        Put(ApicOffsets.LvtLint0, 0x0000_0700);
+        Put(ApicOffsets.LvtError, 0x0000_00FE);
+
+        var state = LocalApic.StateFromKvmLapicState(1, regs, x2Apic, ApicConfig.DefaultHz, out var changed);
+        using var apic = new LocalApic(new ApicConfig(1, 3, false, x2Apic));
+        apic.Restore(state, 0, NullApicEffects.Instance);
+        var s = apic.Snapshot(0);
+        var kept = apic.ToKvmLapicState(0);
+        uint Kept(uint offset) => BinaryPrimitives.ReadUInt32LittleEndian(kept.AsSpan((int)offset));
+
+        Assert.Equal(0xFFu, s.Svr);
+        Assert.Equal(0x0001_0040u, Kept(ApicOffsets.LvtCmci));
+        Assert.Equal(0x0003_00ECu, s.LvtTimer);
+        Assert.Equal(0x0001_0000u, Kept(ApicOffsets.LvtThermal));
+        Assert.Equal(0x0001_0000u, Kept(ApicOffsets.LvtPmc));
+        Assert.Equal(0x0001_0700u, s.LvtLint0);
+        Assert.Equal(0x0001_0000u, s.LvtLint1);
+        Assert.Equal(0x0001_00FEu, s.LvtError);
+        KvmLapicDroppedBits[] expected =
+        [
+            new(ApicOffsets.LvtTimer, 0x0000_1000),
+            new(ApicOffsets.LvtTimer, ApicBits.LvtMasked, Added: true),
+            new(ApicOffsets.LvtThermal, ApicBits.LvtMasked, Added: true),
+            new(ApicOffsets.LvtPmc, ApicBits.LvtMasked, Added: true),
+            new(ApicOffsets.LvtLint0, ApicBits.LvtMasked, Added: true),
+            new(ApicOffsets.LvtLint1, ApicBits.LvtMasked, Added: true),
+            new(ApicOffsets.LvtError, ApicBits.LvtMasked, Added: true),
+        ];
+        Assert.Equal(expected, changed);
+    }
+
+    [Fact]
+    public void ASoftwareEnabledApic_KeepsItsUnmaskedLvts()
+    {
+        var regs = new byte[LocalApic.KvmLapicStateSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.Svr), 0x0000_01FF);
+        BinaryPrimitives.WriteUInt32LittleEndian(regs.AsSpan((int)ApicOffsets.LvtLint0), 0x0000_0700);
+
+        var state = LocalApic.StateFromKvmLapicState(0, regs, false, ApicConfig.DefaultHz, out var changed);
+        using var apic = new LocalApic(new ApicConfig(0, 0, true, false));
+        apic.Restore(state, 0, NullApicEffects.Instance);
+
+        Assert.Equal(0x0000_0700u, apic.Snapshot(0).LvtLint0);
+        Assert.Empty(changed);
+    }
+
     [Fact]
     public void AnImportedX2ApicIcr_ReadAndWrittenBack_DoesNotFault()
     {

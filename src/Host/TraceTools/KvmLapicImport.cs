@@ -39,7 +39,8 @@ public static class KvmLapicImport
 
     /// <summary>
     /// As <see cref="Read(string, bool, long, long)"/>, and says in <paramref name="dropped"/>, one line per vCPU that had
-    /// any, which register bits were left out because no APIC of the model can hold them (<see cref="DroppedLine"/>).
+    /// any, which register bits were left out because no APIC of the model can hold them, and which LVTs were masked because
+    /// the APIC is software-disabled (<see cref="DroppedLine"/>).
     /// </summary>
     public static VmState Read(string folder, bool x2Apic, long timerHz, long tscHz, out IReadOnlyList<string> dropped)
     {
@@ -105,15 +106,28 @@ public static class KvmLapicImport
 
     /// <summary>
     /// <c>FILE: dropped bits the APIC cannot hold: REG 0xBITS, ...</c>: each register by its name, with the bits left
-    /// out; ISR, TMR and IRR with the illegal vectors (0–15) that were set, as <c>IRR vectors 0x5 0xe</c>.
+    /// out; ISR, TMR and IRR with the illegal vectors (0–15) that were set, as <c>IRR vectors 0x5 0xe</c>. The LVTs masked
+    /// because the APIC is software-disabled follow, by name: <c>masked, as SVR bit 8 (software enable) is clear: LVTT,
+    /// LVT0</c> (after <c>; </c> when bits were dropped too).
     /// </summary>
     public static string DroppedLine(string file, IEnumerable<KvmLapicDroppedBits> dropped)
     {
         ArgumentNullException.ThrowIfNull(dropped);
-        var registers = dropped.Select(d => d.IsVectorSet
+        var all = dropped.ToList();
+        var registers = all.Where(d => !d.Added).Select(d => d.IsVectorSet
             ? $"{ApicOffsets.Name(d.Offset)[..3]} vectors {string.Join(' ', Enumerable.Range(0, 32).Where(v => (d.Bits & (1u << v)) != 0).Select(v => Hex.Of((ulong)v)))}"
-            : $"{ApicOffsets.Name(d.Offset)} {Hex.Of(d.Bits)}");
-        return $"{file}: dropped bits the APIC cannot hold: {string.Join(", ", registers)}";
+            : $"{ApicOffsets.Name(d.Offset)} {Hex.Of(d.Bits)}").ToList();
+        var masked = all.Where(d => d.Added).Select(d => ApicOffsets.Name(d.Offset)).ToList();
+        var parts = new List<string>(2);
+        if (registers.Count > 0)
+        {
+            parts.Add($"dropped bits the APIC cannot hold: {string.Join(", ", registers)}");
+        }
+        if (masked.Count > 0)
+        {
+            parts.Add($"masked, as SVR bit 8 (software enable) is clear: {string.Join(", ", masked)}");
+        }
+        return $"{file}: {string.Join("; ", parts)}";
     }
 
     /// <summary>The refusal of <paramref name="file"/>, worded as the other commands word theirs: <c>FILE: error: REASON</c>.</summary>

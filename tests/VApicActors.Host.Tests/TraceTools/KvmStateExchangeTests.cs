@@ -117,6 +117,32 @@ public sealed class KvmStateExchangeTests
     }
 
     [Fact]
+    public async Task UnmaskedLvtsOfASoftwareDisabledApic_AreMaskedOnImport_AndSaidInTheVcpusLine()
+    {
+        // While SVR bit 8 (software enable) is clear every LVT is masked: the import sets the masks a structure left clear.
+        using var dir = new TempDirectory();
+        var state = dir.File("s.json");
+        var kvm = dir.File("kvm");
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "save", dir.Write("s.vapic", "vm vcpus=2\n"), "-o", state, "--no-trace")).Code);
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "export-kvm", state, "-o", kvm)).Code);
+        var file = Path.Combine(kvm, "vcpu-1.lapic");
+        var regs = await File.ReadAllBytesAsync(file);
+        Assert.Equal(0u, BitConverter.ToUInt32(regs, 0xF0) & 0x100);
+        BitConverter.TryWriteBytes(regs.AsSpan(0x320), 0x0000_10ECu);  // LVTT unmasked, with delivery status
+        BitConverter.TryWriteBytes(regs.AsSpan(0x350), 0x0000_0700u);  // LVT0 unmasked
+        await File.WriteAllBytesAsync(file, regs);
+        var imported = dir.File("imported.json");
+
+        var (code, _, error) = await Vapic.InvokeAsync("state", "import-kvm", kvm, "-o", imported);
+
+        Assert.True(code == 0, error);
+        Assert.Equal($"{file}: dropped bits the APIC cannot hold: LVTT 0x1000; masked, as SVR bit 8 (software enable) is clear: LVTT, LVT0", error.Trim());
+        var shown = await Vapic.InvokeAsync("state", "show", imported);
+        Assert.Contains("LVTT     0x000100ec", shown.Output);
+        Assert.Contains("LVT0     0x00010700", shown.Output);
+    }
+
+    [Fact]
     public async Task X2ApicStatesImportedAsXApic_AreRefusedNamingTheFileAndTheMode()
     {
         // An x2APIC VM's ID register holds the ID in its low bits; read as xAPIC (id << 24) APIC 0x1f became APIC 0x0.
