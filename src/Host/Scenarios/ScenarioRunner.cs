@@ -93,6 +93,7 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
         failures ??= [];
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         IReadOnlyList<string> lines;
+        (int Line, string Reason)? notText;
         try
         {
             if (file == StandardInput)
@@ -102,18 +103,13 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
                     return Error($"{file}: error: standard input was read by an earlier '-' of this run");
                 }
                 _inputRead = true;
-                lines = await ReadLinesAsync(input ?? Console.In, cancellationToken).ConfigureAwait(false);
             }
-            else
-            {
-                lines = await File.ReadAllLinesAsync(file, cancellationToken).ConfigureAwait(false);
-            }
+            (lines, notText) = await ReadScriptAsync(file, input ?? Console.In, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Error(ReadError(file, e));
         }
-        var notText = ScriptText.FirstNotText(lines);
 
         // save and restore take a relative FILE from the script's folder; a script on standard input has none, so from
         // the current directory.
@@ -154,6 +150,20 @@ public sealed class ScenarioRunner(ActorSystem system, ITraceSink? trace = null,
         {
             return ReadError(file, e);
         }
+    }
+
+    /// <summary>
+    /// A script's lines, from <paramref name="file"/> or, for <c>-</c>, from <paramref name="input"/>, with the first line
+    /// that shows it is not text and why (<see cref="ScriptText.FirstNotText"/>; null for a text script), to hand to
+    /// <see cref="ExecuteLinesAsync"/>: every command that runs a script reads it so.
+    /// </summary>
+    internal static async Task<(IReadOnlyList<string> Lines, (int Line, string Reason)? NotText)> ReadScriptAsync(
+        string file, TextReader input, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> lines = file == StandardInput
+            ? await ReadLinesAsync(input, cancellationToken).ConfigureAwait(false)
+            : await File.ReadAllLinesAsync(file, cancellationToken).ConfigureAwait(false);
+        return (lines, ScriptText.FirstNotText(lines));
     }
 
     /// <summary>

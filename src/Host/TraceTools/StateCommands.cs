@@ -194,11 +194,11 @@ public static class StateCommands
         // With the state on standard output, the script's results and the summary go to standard error.
         var report = savePath == Standard ? error : output;
         IReadOnlyList<string> lines;
+        (int Line, string Reason)? notText;
         try
         {
-            lines = scriptPath == Standard
-                ? await ScenarioRunner.ReadLinesAsync(input(), cancellationToken).ConfigureAwait(false)
-                : await File.ReadAllLinesAsync(scriptPath, cancellationToken).ConfigureAwait(false);
+            // As 'vapic run' reads it: a script that is not text stops at the line that shows it.
+            (lines, notText) = await ScenarioRunner.ReadScriptAsync(scriptPath, scriptPath == Standard ? input() : TextReader.Null, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (CommandLineFiles.IsFileError(e))
         {
@@ -229,7 +229,7 @@ public static class StateCommands
             }
         }
 
-        var run = await ScenarioRunner.ExecuteLinesAsync(session, scriptPath, lines, report, error, [], cancellationToken).ConfigureAwait(false);
+        var run = await ScenarioRunner.ExecuteLinesAsync(session, scriptPath, lines, report, error, [], cancellationToken, notText: notText).ConfigureAwait(false);
         if (run.Errors > 0)
         {
             return UsageError;

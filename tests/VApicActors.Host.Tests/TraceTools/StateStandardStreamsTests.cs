@@ -49,6 +49,36 @@ public sealed class StateStandardStreamsTests
         Assert.Contains("lowest-priority previous winner 0x1", winner.Output.Split('\n')[0]);
     }
 
+    [Theory]
+    [InlineData("save")]
+    [InlineData("restore")]
+    public async Task SaveAndRestore_StopAScriptThatIsNotText_AtTheLineThatShowsIt_AsRunDoes(string verb)
+    {
+        using var dir = new TempDirectory();
+        var state = dir.File("s.json");
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "save", dir.Write("s.vapic", Script), "-o", state, "--no-trace")).Code);
+        var nul = dir.File("nul.vapic");
+        await File.WriteAllBytesAsync(nul, [.. "clock -> 0\nclock -> 0"u8, 0, .. "\nclock -> 0\n"u8]);
+        var latin1 = dir.File("latin1.vapic");
+        await File.WriteAllBytesAsync(latin1, [.. "clock -> 0 # caf"u8, 0xE9, .. "\nclock"u8, 0xE9, .. " -> 0\n"u8]);
+        var saved = dir.File("out.json");
+        string[] Args(string script) => verb == "save"
+            ? ["state", "save", script, "-o", saved, "--no-trace"]
+            : ["state", "restore", state, script, "-o", saved, "--no-trace"];
+
+        var fromNul = await Vapic.InvokeAsync(Args(nul));
+        var fromLatin1 = await Vapic.InvokeAsync(Args(latin1));
+        var fromInput = await Vapic.InvokeWithInputAsync("clock -> 0\n\0\n", Args("-"));
+
+        Assert.Equal(2, fromNul.Code);
+        Assert.Equal($"{nul}:2: error: not a text script: it contains NUL bytes", fromNul.Error.Trim());
+        Assert.Equal(2, fromLatin1.Code);
+        Assert.Equal($"{latin1}:2: error: not a text script: it is not UTF-8", fromLatin1.Error.Trim());
+        Assert.Equal(2, fromInput.Code);
+        Assert.Equal("-:2: error: not a text script: it contains NUL bytes", fromInput.Error.Trim());
+        Assert.False(File.Exists(saved));
+    }
+
     [Fact]
     public async Task Restore_FromDash_RunsTheScriptOnTheStateFromStandardInput()
     {
