@@ -310,6 +310,11 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
             {
                 SetIrr(apic, vector, new Carrier("IPI from " + Hex.Of(source) + " (its send is not in the trace)"));
             }
+            else if (outcome == nameof(AcceptOutcome.InitReset))
+            {
+                // The reset is the receiver's, whoever sent it: what is pending or in service after it, and why, start afresh.
+                ResetByInit(apic, e);
+            }
             return;
         }
         _delivered[n] = true;
@@ -340,14 +345,25 @@ public sealed class IpiFollower(IpiSelection select, Action<IpiStory> ended)
         }
         if (outcome == nameof(AcceptOutcome.InitReset))
         {
-            LoseAll(apic, "INIT #" + e.Seq);
-            apic.StartedBy = null;
-            apic.Tpr = 0;
+            ResetByInit(apic, e);
         }
         else if (outcome == nameof(AcceptOutcome.Started))
         {
             apic.StartedBy = "SIPI " + Hex.Of(send.Sender) + " #" + send.Seq;
         }
+    }
+
+    /// <summary>
+    /// An INIT that reset the APIC: IRR and ISR cleared (what they held is lost at it), TPR 0, no longer started by a
+    /// Start-up IPI. TPR and ISR are then known from here on, even where the trace did not show them before (cut at the
+    /// front, or since a restore). (Whether the vCPU runs is followed by <see cref="NoteRunState"/>.)
+    /// </summary>
+    private void ResetByInit(ApicState apic, TraceRecord e)
+    {
+        LoseAll(apic, "INIT #" + e.Seq);
+        apic.StartedBy = null;
+        apic.Tpr = 0;
+        apic.PriorityKnown = true;
     }
 
     /// <summary>

@@ -524,6 +524,51 @@ public sealed class TraceIpisCommandTests(ActorSystemFixture fixture) : IClassFi
         Assert.Equal("1 IPI delivery has no send in the trace (not followed)", lines[^1]);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Ipis_AnInitWhoseSendIsNotInTheTrace_StillResetsWhatIsFollowed(bool withoutApicCreated)
+    {
+        // APIC 1 at TPR 0x50 has 0x61 pending when an INIT resets it; a Start-up IPI starts it again, and 0x41 is left
+        // pending. With the INIT's send cut from the trace, the INIT must still clear the IRR and the TPR followed:
+        // 0x61 is lost at it, and 0x41 is deliverable, not "behind 0x61" or blocked by the old TPR.
+        const string script = """
+            vm vcpus=2
+            cpu 1
+            writel 0xfee000f0 0x1ff
+            writel 0xfee00080 0x50
+            cpu 0
+            writel 0xfee00310 0x01000000
+            writel 0xfee00300 0x00004061
+            writel 0xfee00300 0x00004500
+            writel 0xfee00300 0x00004610
+            cpu 1
+            writel 0xfee000f0 0x1ff
+            cpu 0
+            writel 0xfee00300 0x00004041
+            """;
+        using var dir = new TempDirectory();
+        var trace = await SimulatorTraces.RecordAsync(fixture.System, dir, "cut-init", script);
+        var lines = (await File.ReadAllLinesAsync(trace)).ToList();
+        var initSent = lines.FindIndex(l => l.Contains("\"IpiSent\"", StringComparison.Ordinal) && l.Contains("\"Init\"", StringComparison.Ordinal));
+        Assert.True(initSent >= 0, string.Join('\n', lines));
+        lines.RemoveAt(initSent);
+        if (withoutApicCreated)
+        {
+            // A trace cut at the front: APIC 1's TPR and ISR are not known until the INIT resets them.
+            lines.RemoveAll(l => l.Contains("\"ApicCreated\"", StringComparison.Ordinal));
+        }
+        await File.WriteAllLinesAsync(trace, lines);
+
+        var (code, output, error) = Run(trace, new IpiSelection());
+
+        Assert.True(code == 0, error);
+        var shown = Lines(output);
+        Assert.Contains(shown, l => l.Contains("fixed 0x61 to physical 0x1 -> 0x1: accepted", StringComparison.Ordinal) && l.Contains(", lost at INIT #", StringComparison.Ordinal));
+        AssertALineEndsWith(shown, "still pending in IRR at the end (deliverable at PPR 0x0, never acknowledged)");
+        Assert.Contains("1 IPI delivery has no send in the trace (not followed)", shown);
+    }
+
     [Fact]
     public void Ipis_MissingTrace_Exit2()
     {
