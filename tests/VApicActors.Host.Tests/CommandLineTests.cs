@@ -667,12 +667,7 @@ public sealed class CommandLineTests
     public async Task AnUnknownSubcommand_IsOneLine_NamingTheWordAndTheSubcommands(string message, params string[] args)
     {
         // "trace frob" used to print the unknown word without a hint and then "Required command was not provided".
-        var (code, _, error) = await InvokeAsync(args);
-        Assert.Equal(2, code);
-        var lines = error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(message, lines[0]);
-        Assert.StartsWith("Run 'vapic ", lines[1]);
-        Assert.Equal(2, lines.Length);
+        await AssertRefusedInOneLineAsync(message, args);
     }
 
     [Theory]
@@ -687,6 +682,12 @@ public sealed class CommandLineTests
     public async Task AnEmptyFileName_IsRefusedInOneLine_WithoutAStackTrace(string message, params string[] args)
     {
         // "vapic run \"$SCRIPT\"" with SCRIPT unset: run and client used to print "unexpected error" and a stack trace.
+        await AssertRefusedInOneLineAsync(message, args);
+    }
+
+    /// <summary>The command exits 2 with two lines on standard error: <paramref name="message"/>, then the usage hint.</summary>
+    private static async Task AssertRefusedInOneLineAsync(string message, string[] args)
+    {
         var (code, _, error) = await InvokeAsync(args);
         Assert.Equal(2, code);
         var lines = error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
