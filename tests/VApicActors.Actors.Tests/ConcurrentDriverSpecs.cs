@@ -73,6 +73,21 @@ public sealed class ConcurrentDriverSpecs : VmSpecBase
         }
     }
 
+    /// <summary>
+    /// Two of vCPU 0's MMIO writes sent through its port back to back, without waiting for the first answer: one to
+    /// <paramref name="first"/>, then an ICR-low write that sends; returns once both are answered and the VM is quiet.
+    /// </summary>
+    private async Task BackToBackFromVcpu0Async(uint first, uint firstValue, uint icrLow)
+    {
+        var probe = CreateTestProbe();
+        var port = Vm.GetPort(0);
+        port.WriteMmio(Values.DefaultBase + first, 4, firstValue, 1, probe.Ref);
+        port.WriteMmio(Values.DefaultBase + IcrLow, 4, icrLow, 2, probe.Ref);
+        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
+        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
+        await Settle();
+    }
+
     [Fact]
     public async Task Ports_ALowestPriorityIpiAndTheNextFixedIpi_ArriveAtTheTargetInTheOrderSent()
     {
@@ -80,15 +95,8 @@ public sealed class ConcurrentDriverSpecs : VmSpecBase
         await EnableAll();
         await PublishRoutes();
         await W(0, IcrHigh, Icr.Destination(1));
-        var probe = CreateTestProbe();
-        var port = Vm.GetPort(0);
-
         // Sent back to back: the first goes through the router's lowest-priority round, the second straight to vCPU 1.
-        port.WriteMmio(Values.DefaultBase + IcrLow, 4, Icr.LowestPriority | 0x50, 1, probe.Ref);
-        port.WriteMmio(Values.DefaultBase + IcrLow, 4, Icr.Fixed | 0x51, 2, probe.Ref);
-        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
-        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
-        await Settle();
+        await BackToBackFromVcpu0Async(IcrLow, Icr.LowestPriority | 0x50, Icr.Fixed | 0x51);
 
         var arrived = Trace.Events.Where(e => e.ApicId == 1 && e.Event == "Accepted").Select(e => e.Vector).ToArray();
         Assert.Equal([0x50, 0x51], arrived);
@@ -101,15 +109,8 @@ public sealed class ConcurrentDriverSpecs : VmSpecBase
         await EnableAll();
         await PublishRoutes();
         await W(0, IcrHigh, Icr.Destination(1));
-        var probe = CreateTestProbe();
-        var port = Vm.GetPort(0);
-
         // INIT leaves vCPU 1 software-disabled, so the fixed IPI behind it is discarded, not left in IRR.
-        port.WriteMmio(Values.DefaultBase + IcrLow, 4, Icr.Init | Icr.Assert, 1, probe.Ref);
-        port.WriteMmio(Values.DefaultBase + IcrLow, 4, Icr.Fixed | 0x51, 2, probe.Ref);
-        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
-        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
-        await Settle();
+        await BackToBackFromVcpu0Async(IcrLow, Icr.Init | Icr.Assert, Icr.Fixed | 0x51);
 
         Assert.Equal(VectorSet.Empty, await Irr(1));
         Assert.Equal(1, (await Vm.GetApicRef(1).Ask<ApicProtocol.CountersRead>(r => new ApicProtocol.GetCounters(1, 0, r), TimeSpan.FromSeconds(5), CancellationToken.None)).Counters.FixedOutcomes[(int)AcceptOutcome.DroppedSoftwareDisabled]);
@@ -123,15 +124,8 @@ public sealed class ConcurrentDriverSpecs : VmSpecBase
         await W(0, Dfr, Values.DfrFlat);
         await PublishRoutes();
         await W(0, IcrHigh, Icr.Destination(0x01));
-        var probe = CreateTestProbe();
-        var port = Vm.GetPort(0);
-
         // The IPI is sent after the LDR write that makes vCPU 0 logical destination 0x01.
-        port.WriteMmio(Values.DefaultBase + Ldr, 4, 0x0100_0000, 1, probe.Ref);
-        port.WriteMmio(Values.DefaultBase + IcrLow, 4, Icr.Fixed | Icr.Logical | 0x52, 2, probe.Ref);
-        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
-        await probe.ExpectMsgAsync<ApicProtocol.AccessCompleted>();
-        await Settle();
+        await BackToBackFromVcpu0Async(Ldr, 0x0100_0000, Icr.Fixed | Icr.Logical | 0x52);
 
         Assert.Equal(VectorSet.Of(0x52), await Irr(0));
     }

@@ -92,10 +92,7 @@ public sealed class KvmStateExchangeTests
         // KVM's structure may hold the LVT delivery-status bit, vectors 0-15 in IRR, reserved ICR bits: the import keeps
         // the rest, says what it left out of which vCPU's registers, and still writes the state.
         using var dir = new TempDirectory();
-        var state = dir.File("s.json");
-        var kvm = dir.File("kvm");
-        Assert.Equal(0, (await Vapic.InvokeAsync("state", "save", dir.Write("s.vapic", "vm vcpus=3 mode=x2apic apic-ids=0x0,0x1,0x2\n"), "-o", state, "--no-trace")).Code);
-        Assert.Equal(0, (await Vapic.InvokeAsync("state", "export-kvm", state, "-o", kvm)).Code);
+        var kvm = await ExportedAsync(dir, "vm vcpus=3 mode=x2apic apic-ids=0x0,0x1,0x2\n");
         var file = Path.Combine(kvm, "vcpu-2.lapic");
         var regs = await File.ReadAllBytesAsync(file);
         void Or(int offset, uint bits) => BitConverter.TryWriteBytes(regs.AsSpan(offset), BitConverter.ToUInt32(regs, offset) | bits);
@@ -121,10 +118,7 @@ public sealed class KvmStateExchangeTests
     {
         // While SVR bit 8 (software enable) is clear every LVT is masked: the import sets the masks a structure left clear.
         using var dir = new TempDirectory();
-        var state = dir.File("s.json");
-        var kvm = dir.File("kvm");
-        Assert.Equal(0, (await Vapic.InvokeAsync("state", "save", dir.Write("s.vapic", "vm vcpus=2\n"), "-o", state, "--no-trace")).Code);
-        Assert.Equal(0, (await Vapic.InvokeAsync("state", "export-kvm", state, "-o", kvm)).Code);
+        var kvm = await ExportedAsync(dir, "vm vcpus=2\n");
         var file = Path.Combine(kvm, "vcpu-1.lapic");
         var regs = await File.ReadAllBytesAsync(file);
         Assert.Equal(0u, BitConverter.ToUInt32(regs, 0xF0) & 0x100);
@@ -147,10 +141,7 @@ public sealed class KvmStateExchangeTests
     {
         // An x2APIC VM's ID register holds the ID in its low bits; read as xAPIC (id << 24) APIC 0x1f became APIC 0x0.
         using var dir = new TempDirectory();
-        var state = dir.File("s.json");
-        var kvm = dir.File("kvm");
-        Assert.Equal(0, (await Vapic.InvokeAsync("state", "save", dir.Write("s.vapic", "vm vcpus=1 mode=x2apic apic-ids=0x1f\n"), "-o", state, "--no-trace")).Code);
-        Assert.Equal(0, (await Vapic.InvokeAsync("state", "export-kvm", state, "-o", kvm)).Code);
+        var kvm = await ExportedAsync(dir, "vm vcpus=1 mode=x2apic apic-ids=0x1f\n");
         var imported = dir.File("imported.json");
 
         var (code, output, error) = await Vapic.InvokeAsync("state", "import-kvm", kvm, "-o", imported);
@@ -161,5 +152,15 @@ public sealed class KvmStateExchangeTests
             $"{Path.Combine(kvm, "vcpu-0.lapic")}: error: the ID register 0x0000001f has bits below 24 set, which an xAPIC ID (id << 24) does not: the states of an x2APIC VM need --mode x2apic",
             error.Trim());
         Assert.False(File.Exists(imported));
+    }
+
+    /// <summary>The <c>vcpu-N.lapic</c> folder <c>state export-kvm</c> writes for the state a one-line script saves.</summary>
+    private static async Task<string> ExportedAsync(TempDirectory dir, string script)
+    {
+        var state = dir.File("s.json");
+        var kvm = dir.File("kvm");
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "save", dir.Write("s.vapic", script), "-o", state, "--no-trace")).Code);
+        Assert.Equal(0, (await Vapic.InvokeAsync("state", "export-kvm", state, "-o", kvm)).Code);
+        return kvm;
     }
 }
