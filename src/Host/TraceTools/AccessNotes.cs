@@ -17,7 +17,7 @@ internal sealed class AccessNotes
     private const ulong BaseEnable = TrackedVcpu.BaseEnable;
     private const ulong BaseReserved = ~(TrackedVcpu.BaseAddressMask | BaseEnable | BaseExtd | TrackedVcpu.BaseBsp);
 
-    private readonly Dictionary<(string Vm, uint ApicId), ApicMode> _modes = new();
+    private readonly TracedModes _modes = new();
     private readonly Dictionary<(string Vm, uint ApicId), Interrupts> _interrupts = new();
     private readonly TracedEois _eois = new();
 
@@ -29,17 +29,15 @@ internal sealed class AccessNotes
     {
         ArgumentNullException.ThrowIfNull(e);
         var acknowledge = FollowInterrupts(e);
+        if (_modes.Note(e))
+        {
+            return null;
+        }
         switch (e.Event)
         {
-            case "ApicCreated":
-                _modes[(e.Vm, e.ApicId)] = TraceDetail.Get(e.Detail, "x2apic") == "true" ? ApicMode.X2Apic : ApicMode.XApic;
-                return null;
-            case "ModeChanged" when Enum.TryParse<ApicMode>(TraceDetail.Get(e.Detail, "mode"), out var mode):
-                _modes[(e.Vm, e.ApicId)] = mode;
-                return null;
             case "MmioWrite" when e.Register == "ICR" && e.Value is ulong icr && TraceDetail.Get(e.Detail, "size") == "4"
                 && TraceDetail.Get(e.Detail, "result")?.StartsWith("0x", StringComparison.Ordinal) == true
-                && _modes.GetValueOrDefault((e.Vm, e.ApicId), ApicMode.XApic) == ApicMode.XApic:
+                && _modes.Of(e.Vm, e.ApicId) == ApicMode.XApic:
                 return WhyNothingSent((uint)icr);
             case "MsrWrite" when e.Value is ulong written && TraceDetail.Get(e.Detail, "result")?.StartsWith("0x", StringComparison.Ordinal) == true
                 && TraceDetail.Number(e.Detail, "msr") is ApicMsrs.X2ApicIcr or ApicMsrs.X2ApicSelfIpi:
@@ -47,9 +45,9 @@ internal sealed class AccessNotes
                     ? (written & 0xFF) < 16 ? "sends nothing: vector " + Hex.Of(written & 0xFF) + " is illegal (0-15); the APIC records ESR 0x20 (send illegal vector)" : null
                     : WhyNothingSent((uint)written);
             case "MsrRead" or "MsrWrite" when TraceDetail.Get(e.Detail, "result") == "#GP" && TraceDetail.Number(e.Detail, "msr") is ulong msr:
-                var known = _modes.TryGetValue((e.Vm, e.ApicId), out var current);
+                var current = _modes.Find(e.Vm, e.ApicId);
                 var name = e.Register ?? "MSR " + Hex.Of(msr);
-                var why = e.Event == "MsrRead" ? WhyRead((uint)msr, name, known ? current : null) : WhyWrite((uint)msr, name, e.Value, known ? current : null);
+                var why = e.Event == "MsrRead" ? WhyRead((uint)msr, name, current) : WhyWrite((uint)msr, name, e.Value, current);
                 return why is null ? null : "#GP: " + why;
             default:
                 return acknowledge;
@@ -87,14 +85,14 @@ internal sealed class AccessNotes
                 apic.Isr.Add(taken);
                 return null;
             case "Acknowledged" when e.Detail == "none":
-                return WhyNothingAcknowledged(apic, _modes.GetValueOrDefault(key, ApicMode.XApic));
+                return WhyNothingAcknowledged(apic, _modes.Of(key.Vm, key.ApicId));
             case "ModeChanged" when TraceDetail.Get(e.Detail, "mode") == nameof(ApicMode.Disabled):
                 apic.PowerOn();
                 return null;
             case "ModeChanged":
                 apic.SoftwareEnabled = TraceDetail.Get(e.Detail, "enabled") switch { "True" => true, "False" => false, _ => apic.SoftwareEnabled };
                 return null;
-            case "MmioWrite" or "MsrWrite" when TracedPriority.TprWritten(e, _modes.GetValueOrDefault(key, ApicMode.XApic)) is uint tpr:
+            case "MmioWrite" or "MsrWrite" when TracedPriority.TprWritten(e, _modes.Of(key.Vm, key.ApicId)) is uint tpr:
                 apic.Tpr = tpr;
                 return null;
             case TraceReplayer.RestoredEvent:

@@ -11,19 +11,17 @@ namespace VApicActors.Host.TraceTools;
 /// </summary>
 internal sealed class TracedEois
 {
-    private readonly Dictionary<(string Vm, uint ApicId), ApicMode> _modes = new();
+    private readonly TracedModes _modes = new();
 
     /// <summary>Whether <paramref name="e"/> ends the highest interrupt in service at its APIC; notes the APIC's mode.</summary>
     public bool IsEoi(TraceRecord e)
     {
+        if (_modes.Note(e))
+        {
+            return false;
+        }
         switch (e.Event)
         {
-            case "ApicCreated":
-                _modes[(e.Vm, e.ApicId)] = TraceDetail.Get(e.Detail, "x2apic") == "true" ? ApicMode.X2Apic : ApicMode.XApic;
-                return false;
-            case "ModeChanged" when Enum.TryParse<ApicMode>(TraceDetail.Get(e.Detail, "mode"), out var mode):
-                _modes[(e.Vm, e.ApicId)] = mode;
-                return false;
             case "Eoi":
                 return e.Detail is null || e.Detail.StartsWith("0x", StringComparison.Ordinal);
             case "MsrWrite" when e.Register == "EOI":
@@ -31,7 +29,7 @@ internal sealed class TracedEois
             case "MmioWrite" when e.Register == "EOI":
                 // A trace without the APIC's mode (written before ApicCreated existed) is taken as xAPIC: MMIO is xAPIC's.
                 return Succeeded(e) && TraceDetail.Get(e.Detail, "size") == "4"
-                    && _modes.GetValueOrDefault((e.Vm, e.ApicId), ApicMode.XApic) == ApicMode.XApic;
+                    && _modes.Of(e.Vm, e.ApicId) == ApicMode.XApic;
             default:
                 return false;
         }
